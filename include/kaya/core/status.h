@@ -1,0 +1,136 @@
+// Errors and results for every kaya operation.
+//
+// No exception crosses kaya's public API: operations return `Result<T>` (a value or
+// an `Error`) or `Status` (`Result<void>`). Both are [[nodiscard]].
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace kaya {
+
+// The fixed set of error kinds. Each maps to a `kaya-wal` exit code (exit_code()).
+enum class ErrorKind {
+  kNotFound,            // exit 2
+  kCorruption,          // exit 3: durable data is damaged
+  kInvalidArgument,     // exit 4: the caller asked for something impossible
+  kUnsupportedVersion,  // exit 4: data written by a newer format
+  kInvariantViolation,  // exit 5: kaya caught itself (or the disk) breaking a rule
+  kLockConflict,        // exit 6: another writer holds the log
+  kIo,                  // exit 1
+  kDiskFull,            // exit 1
+  kFsyncFailed,         // exit 1
+  kInternal,            // exit 1
+};
+
+std::string_view to_string(ErrorKind kind);
+int exit_code(ErrorKind kind);
+
+// An error: a kind plus a message that says what happened, where (file, offset,
+// LSN) and, where it helps, what the user can do about it.
+class Error {
+ public:
+  Error(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
+
+  ErrorKind kind() const { return kind_; }
+  const std::string& message() const { return message_; }
+  // "<kind>: <message>", for logs and the command line.
+  std::string to_string() const;
+
+  // The same error with `context` put in front of the message ("context: message").
+  Error with_context(std::string_view context) const;
+
+ private:
+  ErrorKind kind_;
+  std::string message_;
+};
+
+// A value of type T or an Error. Shaped like std::expected<T, Error>.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// Success or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
+
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const& {
+    assert(!ok());
+    return error_;
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::move(error_);
+  }
+
+ private:
+  Error error_{ErrorKind::kInternal, ""};
+  bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+inline Status ok_status() { return Status(); }
+
+}  // namespace kaya
+
+#define KAYA_CONCAT_INNER_(a, b) a##b
+#define KAYA_CONCAT_(a, b) KAYA_CONCAT_INNER_(a, b)
+
+// Returns the error of `expr` (a Status or Result) from the enclosing function.
+#define KAYA_RETURN_IF_ERROR(expr)                      \
+  do {                                                  \
+    auto kaya_status_ = (expr);                         \
+    if (!kaya_status_.ok()) return std::move(kaya_status_).error(); \
+  } while (0)
+
+// `lhs = value of expr`, or returns its error from the enclosing function.
+#define KAYA_ASSIGN_OR_RETURN(lhs, expr) \
+  KAYA_ASSIGN_OR_RETURN_IMPL_(KAYA_CONCAT_(kaya_result_, __LINE__), lhs, expr)
+#define KAYA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                \
+  if (!tmp.ok()) return std::move(tmp).error();     \
+  lhs = std::move(tmp).value()

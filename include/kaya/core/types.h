@@ -1,0 +1,54 @@
+// Log sequence numbers, engine sequence numbers and durability modes.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string_view>
+
+namespace kaya {
+
+// A position in the log. The first record of a log has LSN 1; each record takes the
+// next one, with no gaps, across segments.
+class Lsn {
+ public:
+  constexpr Lsn() = default;
+  constexpr explicit Lsn(uint64_t value) : value_(value) {}
+  static constexpr Lsn first() { return Lsn(1); }
+
+  constexpr uint64_t value() const { return value_; }
+  constexpr Lsn next() const { return Lsn(value_ + 1); }
+  constexpr auto operator<=>(const Lsn&) const = default;
+
+ private:
+  uint64_t value_ = 1;
+};
+
+// The key-value engine's sequence number carried by each record. Starts at 1 and
+// advances by one per record, like the LSN, but an engine may open the writer at any
+// sequence (Writer::open_at) to keep its own numbering.
+class SequenceNumber {
+ public:
+  constexpr SequenceNumber() = default;
+  constexpr explicit SequenceNumber(uint64_t value) : value_(value) {}
+  static constexpr SequenceNumber first() { return SequenceNumber(1); }
+
+  constexpr uint64_t value() const { return value_; }
+  constexpr SequenceNumber next() const { return SequenceNumber(value_ + 1); }
+  constexpr auto operator<=>(const SequenceNumber&) const = default;
+
+ private:
+  uint64_t value_ = 1;
+};
+
+// What an append waits for before it returns.
+enum class DurabilityMode {
+  // The record is on stable storage (written and fsynced): it survives a power loss.
+  kStrict,
+  // The operating system has the record (written, not fsynced): it survives a crash of
+  // the process, not a power loss, until a later sync covers it.
+  kRelaxed,
+};
+
+std::string_view to_string(DurabilityMode mode);
+
+}  // namespace kaya

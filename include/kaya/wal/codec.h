@@ -1,0 +1,116 @@
+// Record codec: encodes payloads into v1 records and decodes (and validates) them.
+// Pure functions over memory; no I/O. Layout: kaya/wal/format.h, docs/format.md.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/wal/format.h"
+
+namespace kaya::wal {
+
+// What a caller appends. A non-owning view: the bytes must stay valid for the call.
+struct Payload {
+  RecordType type = RecordType::kNoop;
+  std::string_view key;    // Put, Delete
+  std::string_view value;  // Put: the value; Bytes: the opaque payload
+
+  static Payload put(std::string_view key, std::string_view value) {
+    return {RecordType::kPut, key, value};
+  }
+  static Payload del(std::string_view key) { return {RecordType::kDelete, key, {}}; }
+  static Payload noop() { return {RecordType::kNoop, {}, {}}; }
+  static Payload bytes(std::string_view data) { return {RecordType::kBytes, {}, data}; }
+
+  // Length of the encoded payload (without the 40-byte header).
+  uint64_t payload_len() const;
+  // Length of the whole encoded record.
+  uint64_t encoded_len() const { return format::kHeaderLen + payload_len(); }
+};
+
+// A decoded record that owns its bytes.
+struct Record {
+  Lsn lsn;
+  SequenceNumber sequence;
+  RecordType type = RecordType::kNoop;
+  std::string key;    // Put, Delete
+  std::string value;  // Put: the value; Bytes: the opaque payload
+
+  Payload payload() const { return {type, key, value}; }
+  bool operator==(const Record&) const = default;
+};
+
+// Encoding in two steps, so that the costly part (copying the payload and its CRC)
+// runs before the writer's lock and only the 40-byte header is sealed under it.
+//
+// Fills `out` (exactly payload.encoded_len() bytes) with the header's fixed fields,
+// the payload and the payload CRC. InvalidArgument if the payload is malformed
+// (e.g. a key or value longer than a u32 can describe) or `out` has the wrong size.
+Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
+// Writes lsn and sequence into an encode_unsealed() record and computes the header CRC.
+void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
+// Both steps into a new buffer.
+Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn, SequenceNumber sequence);
+
+enum class DecodeOutcome {
+  kRecord,      // a complete, valid record
+  kIncomplete,  // the buffer ends inside a record (partial header or payload)
+  kInvalid,     // these bytes are not a valid record
+};
+
+enum class DecodeProblem {
+  kNone,
+  kPartialHeader,       // incomplete
+  kPartialPayload,      // incomplete
+  kBadMagic,
+  kUnsupportedVersion,
+  kBadHeaderLength,
+  kUnknownFlags,
+  kUnknownType,
+  kOversizedPayload,
+  kBadHeaderChecksum,
+  kBadPayloadChecksum,
+  kMalformedPayload,
+};
+std::string_view to_string(DecodeProblem problem);
+
+// A decoded record whose key/value view the decoded buffer.
+struct RecordView {
+  Lsn lsn;
+  SequenceNumber sequence;
+  RecordType type = RecordType::kNoop;
+  std::string_view key;
+  std::string_view value;
+
+  Record to_record() const;
+};
+
+struct Decoded {
+  DecodeOutcome outcome = DecodeOutcome::kInvalid;
+  DecodeProblem problem = DecodeProblem::kNone;
+  // Offset of the record's first byte (the `offset` given to decode()).
+  uint64_t offset = 0;
+  // kRecord: the record's encoded length. kIncomplete: the length the record needs
+  // once its header is complete (kPartialPayload), else 0. kInvalid: 0.
+  uint64_t size = 0;
+  RecordView record;   // kRecord only
+  std::string detail;  // kIncomplete / kInvalid: what exactly is wrong
+
+  bool ok() const { return outcome == DecodeOutcome::kRecord; }
+  // The problem as an Error naming `where` (e.g. the segment path) and the offset.
+  // Kind: UnsupportedVersion for kUnsupportedVersion, else Corruption.
+  Error to_error(std::string_view where) const;
+};
+
+// Decodes the record at the start of `buf`, which sits at `offset` in its segment.
+// Checks, in order: magic, version, header length, header CRC, flags, type, payload
+// length (> max_record_bytes - 40 is kOversizedPayload, decided before any payload
+// is read or allocated), payload CRC, payload shape. Never reads past `buf`.
+Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_record_bytes);
+
+}  // namespace kaya::wal

@@ -1,0 +1,73 @@
+// Every on-disk constant of the kaya log, in one place. The byte diagram and the
+// rules for extensions are in docs/format.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kaya::wal {
+
+// Record types. 1-3 are KayaDB's v1 types; 4 is kaya's extension (docs/format.md).
+enum class RecordType : uint16_t {
+  kPut = 1,     // payload: key_len u32, value_len u32, key, value
+  kDelete = 2,  // payload: key_len u32, key
+  kNoop = 3,    // payload: empty
+  kBytes = 4,   // extension: payload is opaque bytes chosen by the caller
+};
+std::string_view to_string(RecordType type);
+bool is_known_record_type(uint16_t raw);
+
+namespace format {
+
+// Record header v1: 40 bytes, all integers little-endian.
+inline constexpr uint32_t kMagic = 0x4B415941;  // "AYAK" on disk
+inline constexpr uint16_t kVersion = 1;
+inline constexpr size_t kHeaderLen = 40;
+inline constexpr uint16_t kFlagsV1 = 0;  // no flag is defined in v1
+
+inline constexpr size_t kMagicOffset = 0;         // u32
+inline constexpr size_t kVersionOffset = 4;       // u16
+inline constexpr size_t kHeaderLenOffset = 6;     // u16
+inline constexpr size_t kFlagsOffset = 8;         // u16
+inline constexpr size_t kTypeOffset = 10;         // u16
+inline constexpr size_t kLsnOffset = 12;          // u64
+inline constexpr size_t kSequenceOffset = 20;     // u64
+inline constexpr size_t kPayloadLenOffset = 28;   // u32
+inline constexpr size_t kHeaderCrcOffset = 32;    // u32, CRC32C of bytes 0..40 with
+                                                  // these 4 bytes zeroed
+inline constexpr size_t kPayloadCrcOffset = 36;   // u32, CRC32C of the payload
+
+static_assert(kVersionOffset == kMagicOffset + 4);
+static_assert(kHeaderLenOffset == kVersionOffset + 2);
+static_assert(kFlagsOffset == kHeaderLenOffset + 2);
+static_assert(kTypeOffset == kFlagsOffset + 2);
+static_assert(kLsnOffset == kTypeOffset + 2);
+static_assert(kSequenceOffset == kLsnOffset + 8);
+static_assert(kPayloadLenOffset == kSequenceOffset + 8);
+static_assert(kHeaderCrcOffset == kPayloadLenOffset + 4);
+static_assert(kPayloadCrcOffset == kHeaderCrcOffset + 4);
+static_assert(kHeaderLen == kPayloadCrcOffset + 4);
+
+// Payload layouts.
+inline constexpr size_t kPutFixedLen = 8;     // key_len u32 + value_len u32
+inline constexpr size_t kDeleteFixedLen = 4;  // key_len u32
+inline constexpr uint64_t kMaxPayloadLen = UINT32_MAX;
+
+// Layout of a log under the Disk root.
+inline constexpr std::string_view kSegmentDir = "wal";
+inline constexpr std::string_view kSegmentSuffix = ".wal";
+inline constexpr size_t kSegmentIdDigits = 16;  // lower-case hex
+inline constexpr uint64_t kFirstSegmentId = 1;
+// Held (flock) by the one writer of the log.
+inline constexpr std::string_view kLockFile = "wal/LOCK";
+
+// "wal/0000000000000001.wal" for id 1.
+std::string segment_path(uint64_t segment_id);
+// "0000000000000001.wal" -> 1; nullopt for any other name.
+std::optional<uint64_t> parse_segment_file_name(std::string_view name);
+
+}  // namespace format
+}  // namespace kaya::wal

@@ -1,0 +1,46 @@
+#include "kaya/core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace kaya {
+namespace {
+
+void expect_invalid(const WalConfig& config, const std::string& field) {
+  Status s = config.validate();
+  ASSERT_FALSE(s.ok()) << "expected " << field << " to be refused";
+  EXPECT_EQ(s.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(s.error().message().find(field), std::string::npos) << s.error().message();
+}
+
+TEST(ConfigTest, DefaultsAreValid) {
+  WalConfig config;
+  EXPECT_EQ(config.segment_max_bytes, 64u << 20);
+  EXPECT_EQ(config.max_record_bytes, 32u << 20);
+  EXPECT_TRUE(config.validate().ok());
+}
+
+TEST(ConfigTest, NonsenseIsRefusedNamingTheField) {
+  WalConfig zero_segment;
+  zero_segment.segment_max_bytes = 0;
+  expect_invalid(zero_segment, "segment_max_bytes");
+
+  WalConfig record_larger_than_segment;
+  record_larger_than_segment.segment_max_bytes = 1 << 20;
+  expect_invalid(record_larger_than_segment, "max_record_bytes");
+
+  WalConfig tiny_record;
+  tiny_record.max_record_bytes = 39;
+  expect_invalid(tiny_record, "max_record_bytes");
+
+  WalConfig huge_record;
+  huge_record.segment_max_bytes = UINT64_MAX;
+  huge_record.max_record_bytes = (1ull << 32) + 40;
+  expect_invalid(huge_record, "max_record_bytes");
+
+  WalConfig long_wait;
+  long_wait.batch.flush_interval_us = 60'000'000;
+  expect_invalid(long_wait, "batch.flush_interval_us");
+}
+
+}  // namespace
+}  // namespace kaya

@@ -1,0 +1,42 @@
+#include "testing/test_util.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace kaya::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kaya-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + tmpl);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+static uint64_t env_u64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  return std::strtoull(v, nullptr, 0);
+}
+
+uint64_t seed_from_env(uint64_t fallback) { return env_u64("KAYA_SEED", fallback); }
+uint64_t seed_count_from_env(uint64_t fallback) { return env_u64("KAYA_SEEDS", fallback); }
+
+std::string read_golden(const std::string& name) {
+  const char* dir = std::getenv("KAYA_GOLDEN_DIR");
+  std::string path = std::string(dir ? dir : "tests/golden") + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open golden file " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace kaya::testing

@@ -1,0 +1,48 @@
+// Helpers shared by kaya's tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "kaya/core/status.h"
+
+namespace kaya::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The seed for randomised tests: $KAYA_SEED when set (to replay a failure), else
+// `fallback`. Tests print the seed they use in their failure messages.
+uint64_t seed_from_env(uint64_t fallback);
+
+// How many seeds a sweeping test runs: $KAYA_SEEDS when set, else `fallback`.
+uint64_t seed_count_from_env(uint64_t fallback);
+
+// Bytes of a file in tests/golden (directory from $KAYA_GOLDEN_DIR).
+std::string read_golden(const std::string& name);
+
+}  // namespace kaya::testing
+
+// Fails the test with the error's text unless `expr` (a Status or Result) is ok.
+#define KAYA_ASSERT_OK(expr)                                              \
+  do {                                                                    \
+    const auto& kaya_r_ = (expr);                                         \
+    ASSERT_TRUE(kaya_r_.ok()) << #expr << " failed: " << kaya_r_.error().to_string(); \
+  } while (0)
+#define KAYA_EXPECT_OK(expr)                                              \
+  do {                                                                    \
+    const auto& kaya_r_ = (expr);                                         \
+    EXPECT_TRUE(kaya_r_.ok()) << #expr << " failed: " << kaya_r_.error().to_string(); \
+  } while (0)
