@@ -79,10 +79,10 @@ uint32_t extend_portable(uint32_t crc, std::span<const uint8_t> data) {
   uint32_t c = crc ^ 0xFFFFFFFFu;
   while (n >= 8) {
     uint64_t v = load_le64(p) ^ c;
-    c = kTables[7][v & 0xFF] ^ kTables[6][(v >> 8) & 0xFF] ^ kTables[5][(v >> 16) & 0xFF] ^
-        kTables[4][(v >> 24) & 0xFF] ^ kTables[3][(v >> 32) & 0xFF] ^
-        kTables[2][(v >> 40) & 0xFF] ^ kTables[1][(v >> 48) & 0xFF] ^
-        kTables[0][(v >> 56) & 0xFF];
+    c = kTables[7][v & 0xFF] ^ kTables[6][(v >> 8) & 0xFF] ^
+        kTables[5][(v >> 16) & 0xFF] ^ kTables[4][(v >> 24) & 0xFF] ^
+        kTables[3][(v >> 32) & 0xFF] ^ kTables[2][(v >> 40) & 0xFF] ^
+        kTables[1][(v >> 48) & 0xFF] ^ kTables[0][(v >> 56) & 0xFF];
     p += 8;
     n -= 8;
   }

@@ -4,32 +4,48 @@ namespace kaya {
 
 std::string_view to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kNotFound: return "NotFound";
-    case ErrorKind::kCorruption: return "Corruption";
-    case ErrorKind::kInvalidArgument: return "InvalidArgument";
-    case ErrorKind::kUnsupportedVersion: return "UnsupportedVersion";
-    case ErrorKind::kInvariantViolation: return "InvariantViolation";
-    case ErrorKind::kLockConflict: return "LockConflict";
-    case ErrorKind::kIo: return "Io";
-    case ErrorKind::kDiskFull: return "DiskFull";
-    case ErrorKind::kFsyncFailed: return "FsyncFailed";
-    case ErrorKind::kInternal: return "Internal";
+    case ErrorKind::kNotFound:
+      return "NotFound";
+    case ErrorKind::kCorruption:
+      return "Corruption";
+    case ErrorKind::kInvalidArgument:
+      return "InvalidArgument";
+    case ErrorKind::kUnsupportedVersion:
+      return "UnsupportedVersion";
+    case ErrorKind::kInvariantViolation:
+      return "InvariantViolation";
+    case ErrorKind::kLockConflict:
+      return "LockConflict";
+    case ErrorKind::kIo:
+      return "Io";
+    case ErrorKind::kDiskFull:
+      return "DiskFull";
+    case ErrorKind::kFsyncFailed:
+      return "FsyncFailed";
+    case ErrorKind::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
 
 int exit_code(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kNotFound: return 2;
-    case ErrorKind::kCorruption: return 3;
+    case ErrorKind::kNotFound:
+      return 2;
+    case ErrorKind::kCorruption:
+      return 3;
     case ErrorKind::kInvalidArgument:
-    case ErrorKind::kUnsupportedVersion: return 4;
-    case ErrorKind::kInvariantViolation: return 5;
-    case ErrorKind::kLockConflict: return 6;
+    case ErrorKind::kUnsupportedVersion:
+      return 4;
+    case ErrorKind::kInvariantViolation:
+      return 5;
+    case ErrorKind::kLockConflict:
+      return 6;
     case ErrorKind::kIo:
     case ErrorKind::kDiskFull:
     case ErrorKind::kFsyncFailed:
-    case ErrorKind::kInternal: return 1;
+    case ErrorKind::kInternal:
+      return 1;
   }
   return 1;
 }

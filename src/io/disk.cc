@@ -4,8 +4,9 @@ namespace kaya::io {
 namespace {
 
 Error bad_path(std::string_view text, std::string_view why) {
-  return Error(ErrorKind::kInvalidArgument,
-               "invalid relative path \"" + std::string(text) + "\": " + std::string(why));
+  return Error(
+      ErrorKind::kInvalidArgument,
+      "invalid relative path \"" + std::string(text) + "\": " + std::string(why));
 }
 
 }  // namespace

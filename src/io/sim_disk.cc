@@ -1,0 +1,447 @@
+#include "kaya/io/sim_disk.h"
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace kaya::io {
+namespace {
+
+// An inode: rename moves the object, so a file keeps its bytes and durability state
+// under its new name. Directories hold entries; files hold bytes.
+struct Node {
+  bool is_dir = false;
+  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> durable_bytes;
+  std::map<std::string, std::shared_ptr<Node>> entries;
+  std::map<std::string, std::shared_ptr<Node>> durable_entries;
+};
+
+// Shared with the lock objects so that they may outlive the disk. Every acquisition
+// gets a fresh id: a lock object from before a crash finds a different id (or none)
+// and so never releases a lock taken after the crash.
+struct LockTable {
+  std::mutex mu;
+  uint64_t next_id = 0;
+  std::map<std::string, uint64_t> held;  // path -> id of the holder
+};
+
+class SimLock final : public FileLock {
+ public:
+  SimLock(std::shared_ptr<LockTable> table, std::string path, uint64_t id)
+      : table_(std::move(table)), path_(std::move(path)), id_(id) {}
+  ~SimLock() override {
+    std::lock_guard<std::mutex> lock(table_->mu);
+    auto it = table_->held.find(path_);
+    if (it != table_->held.end() && it->second == id_) table_->held.erase(it);
+  }
+
+ private:
+  std::shared_ptr<LockTable> table_;
+  std::string path_;
+  uint64_t id_;
+};
+
+std::vector<std::string> components(const RelativePath& path) {
+  std::vector<std::string> parts;
+  const std::string& s = path.str();
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find('/', start);
+    if (end == std::string::npos) end = s.size();
+    parts.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+std::string_view to_string(FaultKind kind) {
+  static constexpr std::string_view kNames[kFaultKindCount] = {
+      "FsyncFailure", "ReadError", "WriteError", "DiskFull", "ShortWrite"};
+  size_t i = static_cast<size_t>(kind);
+  return i < kFaultKindCount ? kNames[i] : "Unknown";
+}
+
+struct SimDisk::State {
+  explicit State(SimDiskOptions opts) : options(opts), rng(opts.seed) {
+    root->is_dir = true;
+  }
+
+  SimDiskOptions options;
+  mutable std::mutex mu;
+  // Every random choice comes from here, in call order: one seed, one history.
+  std::mt19937_64 rng;
+  std::shared_ptr<Node> root = std::make_shared<Node>();
+  std::array<uint64_t, kFaultKindCount> nth{};  // 0: nothing scheduled
+  std::array<uint64_t, kFaultKindCount> injected{};
+  std::function<void(const RelativePath&)> fsync_hook;
+  uint64_t fsync_file_count = 0;
+  uint64_t fsync_dir_count = 0;
+  uint64_t total_bytes = 0;
+  std::shared_ptr<LockTable> locks = std::make_shared<LockTable>();
+
+  static std::string name(const RelativePath& path) {
+    return "sim:" + (path.is_root() ? std::string(".") : path.str());
+  }
+  static Error error(ErrorKind kind, std::string_view op, const RelativePath& path,
+                     std::string_view why) {
+    return Error(kind,
+                 std::string(op) + " " + name(path) + " failed: " + std::string(why));
+  }
+
+  // mt19937_64's output is fixed by the standard (the distributions are not), so
+  // these keep a seed's history identical across standard libraries.
+  uint64_t below(uint64_t n) { return n == 0 ? 0 : rng() % n; }
+  double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+  bool fault(FaultKind kind) {
+    size_t i = static_cast<size_t>(kind);
+    bool fire = false;
+    if (nth[i] > 0) fire = --nth[i] == 0;
+    double p = options.fault_probability[i];
+    if (!fire && p > 0) fire = unit() < p;
+    if (fire) ++injected[i];
+    return fire;
+  }
+  // The first write fault that fires (later kinds are not consulted for this call).
+  std::optional<FaultKind> write_fault() {
+    for (FaultKind kind :
+         {FaultKind::kWriteError, FaultKind::kDiskFull, FaultKind::kShortWrite}) {
+      if (fault(kind)) return kind;
+    }
+    return std::nullopt;
+  }
+
+  Result<Node*> find_dir(const RelativePath& dir, std::string_view op) {
+    Node* node = root.get();
+    RelativePath at;
+    for (const std::string& part : components(dir)) {
+      at = *at.join(part);
+      auto it = node->entries.find(part);
+      if (it == node->entries.end()) {
+        return error(ErrorKind::kNotFound, op, dir,
+                     "directory " + name(at) + " does not exist");
+      }
+      if (!it->second->is_dir) {
+        return error(ErrorKind::kIo, op, dir, name(at) + " is not a directory");
+      }
+      node = it->second.get();
+    }
+    return node;
+  }
+  // The directory holding `path`'s entry; `path` must not be the root.
+  Result<Node*> parent_of(const RelativePath& path, std::string_view op) {
+    if (path.is_root()) return error(ErrorKind::kIo, op, path, "the root is a directory");
+    return find_dir(path.parent(), op);
+  }
+  Result<Node*> find_file(const RelativePath& path, std::string_view op) {
+    KAYA_ASSIGN_OR_RETURN(Node * dir, parent_of(path, op));
+    auto it = dir->entries.find(std::string(path.filename()));
+    if (it == dir->entries.end()) {
+      return error(ErrorKind::kNotFound, op, path, "no such file");
+    }
+    if (it->second->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
+    return it->second.get();
+  }
+  Result<Node*> find_or_create_file(const RelativePath& path, std::string_view op) {
+    KAYA_ASSIGN_OR_RETURN(Node * dir, parent_of(path, op));
+    auto& slot = dir->entries[std::string(path.filename())];
+    if (slot == nullptr) slot = std::make_shared<Node>();
+    if (slot->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
+    return slot.get();
+  }
+
+  void resize(Node& file, uint64_t len) {
+    total_bytes = total_bytes - file.bytes.size() + len;
+    file.bytes.resize(len);
+  }
+  // Writes `bytes` at `offset` unless the capacity or a fault forbids it; a short
+  // write lands a strict prefix.
+  Status write(Node& file, uint64_t offset, ByteView bytes, std::string_view op,
+               const RelativePath& path) {
+    uint64_t end = offset + bytes.size();
+    uint64_t growth = end > file.bytes.size() ? end - file.bytes.size() : 0;
+    if (options.capacity_bytes != 0 && total_bytes + growth > options.capacity_bytes) {
+      return error(ErrorKind::kDiskFull, op, path, "the simulated disk is full");
+    }
+    std::optional<FaultKind> fault = write_fault();
+    if (fault == FaultKind::kWriteError) {
+      return error(ErrorKind::kIo, op, path, "injected write error");
+    }
+    if (fault == FaultKind::kDiskFull) {
+      return error(ErrorKind::kDiskFull, op, path, "injected disk full");
+    }
+    size_t len = fault == FaultKind::kShortWrite ? below(bytes.size()) : bytes.size();
+    if (offset + len > file.bytes.size()) resize(file, offset + len);
+    std::copy_n(bytes.begin(), len, file.bytes.begin() + static_cast<ptrdiff_t>(offset));
+    if (fault == FaultKind::kShortWrite) {
+      return error(ErrorKind::kIo, op, path,
+                   "injected short write (" + std::to_string(len) + " of " +
+                       std::to_string(bytes.size()) + " bytes written)");
+    }
+    return ok_status();
+  }
+
+  // Power loss: every directory reachable through durable entries gets its durable
+  // entries back; every file reachable that way its durable bytes plus maybe a torn
+  // prefix of its appended tail. The rest is unreachable and freed.
+  void restore(Node& dir, std::set<Node*>& seen) {
+    dir.entries = dir.durable_entries;
+    for (auto& [unused, node] : dir.entries) {
+      if (node->is_dir) {
+        restore(*node, seen);
+      } else if (seen.insert(node.get()).second) {
+        restore_file(*node);
+      }
+    }
+  }
+  void restore_file(Node& file) {
+    std::vector<uint8_t>& now = file.bytes;
+    const std::vector<uint8_t>& durable = file.durable_bytes;
+    bool extends = now.size() >= durable.size() &&
+                   std::equal(durable.begin(), durable.end(), now.begin());
+    if (extends) {
+      uint64_t tail = now.size() - durable.size();
+      uint64_t keep = options.tear_on_crash ? below(tail + 1) : 0;
+      now.resize(durable.size() + keep);
+    } else {
+      now = durable;  // overwritten or truncated below the synced length, never synced
+    }
+    // What survived a power loss is what the platter holds.
+    file.durable_bytes = now;
+    total_bytes += now.size();
+  }
+};
+
+SimDisk::SimDisk(SimDiskOptions options) : state_(std::make_unique<State>(options)) {}
+SimDisk::~SimDisk() = default;
+
+void SimDisk::set_fault_probability(FaultKind kind, double probability) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->options.fault_probability[static_cast<size_t>(kind)] = probability;
+}
+
+void SimDisk::fail_nth(FaultKind kind, uint64_t n) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->nth[static_cast<size_t>(kind)] = n;
+}
+
+void SimDisk::clear_faults() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->nth.fill(0);
+  state_->options.fault_probability.fill(0);
+}
+
+uint64_t SimDisk::faults_injected(FaultKind kind) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->injected[static_cast<size_t>(kind)];
+}
+
+void SimDisk::crash() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::set<Node*> seen;
+  state_->total_bytes = 0;
+  state_->restore(*state_->root, seen);
+  std::lock_guard<std::mutex> locks_lock(state_->locks->mu);
+  state_->locks->held.clear();
+}
+
+void SimDisk::set_fsync_hook(std::function<void(const RelativePath&)> hook) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->fsync_hook = std::move(hook);
+}
+
+uint64_t SimDisk::fsync_file_count() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->fsync_file_count;
+}
+
+uint64_t SimDisk::fsync_dir_count() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->fsync_dir_count;
+}
+
+Result<uint64_t> SimDisk::durable_len(const RelativePath& path) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const Node* node = state_->root.get();
+  for (const std::string& part : components(path)) {
+    auto it = node->durable_entries.find(part);
+    if (!node->is_dir || it == node->durable_entries.end()) {
+      return State::error(ErrorKind::kNotFound, "durable length of", path,
+                          "no durable entry");
+    }
+    node = it->second.get();
+  }
+  if (node->is_dir)
+    return State::error(ErrorKind::kIo, "durable length of", path, "is a directory");
+  return static_cast<uint64_t>(node->durable_bytes.size());
+}
+
+uint64_t SimDisk::total_bytes() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->total_bytes;
+}
+
+std::string SimDisk::describe(const RelativePath& path) const {
+  return State::name(path);
+}
+
+Result<uint64_t> SimDisk::append(const RelativePath& path,
+                                 std::span<const ByteView> parts) {
+  std::vector<uint8_t> bytes;
+  for (ByteView part : parts) bytes.insert(bytes.end(), part.begin(), part.end());
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_or_create_file(path, "append to"));
+  uint64_t offset = file->bytes.size();
+  KAYA_RETURN_IF_ERROR(state_->write(*file, offset, bytes, "append to", path));
+  return offset;
+}
+
+Result<size_t> SimDisk::read_at(const RelativePath& path, uint64_t offset,
+                                std::span<uint8_t> out) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "read from"));
+  if (state_->fault(FaultKind::kReadError)) {
+    return State::error(ErrorKind::kIo,
+                        "read at offset " + std::to_string(offset) + " from", path,
+                        "injected read error");
+  }
+  if (offset >= file->bytes.size()) return size_t{0};
+  size_t n = std::min<uint64_t>(out.size(), file->bytes.size() - offset);
+  if (state_->options.short_reads && n > 1 && state_->below(2) == 0) {
+    n = 1 + state_->below(n - 1);
+  }
+  std::copy_n(file->bytes.begin() + static_cast<ptrdiff_t>(offset), n, out.begin());
+  return n;
+}
+
+Status SimDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const std::string op = "write at offset " + std::to_string(offset) + " to";
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, op));
+  return state_->write(*file, offset, bytes, op, path);
+}
+
+Result<uint64_t> SimDisk::file_len(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "stat"));
+  return static_cast<uint64_t>(file->bytes.size());
+}
+
+Status SimDisk::truncate(const RelativePath& path, uint64_t len) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "truncate"));
+  state_->resize(*file, len);
+  return ok_status();
+}
+
+Status SimDisk::fsync_file(const RelativePath& path) {
+  std::function<void(const RelativePath&)> hook;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    hook = state_->fsync_hook;
+  }
+  // Outside the mutex so a test can park an fsync here while others keep going.
+  if (hook) hook(path);
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "fdatasync"));
+  ++state_->fsync_file_count;
+  if (state_->fault(FaultKind::kFsyncFailure)) {
+    return State::error(ErrorKind::kFsyncFailed, "fdatasync", path,
+                        "injected fsync failure");
+  }
+  file->durable_bytes = file->bytes;
+  return ok_status();
+}
+
+Status SimDisk::fsync_dir(const RelativePath& dir) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * node, state_->find_dir(dir, "fsync directory"));
+  ++state_->fsync_dir_count;
+  if (state_->fault(FaultKind::kFsyncFailure)) {
+    return State::error(ErrorKind::kFsyncFailed, "fsync directory", dir,
+                        "injected fsync failure");
+  }
+  node->durable_entries = node->entries;
+  return ok_status();
+}
+
+Result<std::vector<std::string>> SimDisk::list_dir(const RelativePath& dir) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * node, state_->find_dir(dir, "list directory"));
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : node->entries) names.push_back(name);
+  return names;  // std::map keeps them sorted
+}
+
+Status SimDisk::create_dir(const RelativePath& dir) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (dir.is_root()) return ok_status();
+  KAYA_ASSIGN_OR_RETURN(Node * parent, state_->parent_of(dir, "create directory"));
+  auto& slot = parent->entries[std::string(dir.filename())];
+  if (slot == nullptr) {
+    slot = std::make_shared<Node>();
+    slot->is_dir = true;
+  }
+  if (!slot->is_dir) {
+    return State::error(ErrorKind::kIo, "create directory", dir, "a file has that name");
+  }
+  return ok_status();
+}
+
+Status SimDisk::rename(const RelativePath& from, const RelativePath& to) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const std::string op = "rename " + State::name(from) + " to";
+  KAYA_ASSIGN_OR_RETURN(Node * from_dir, state_->parent_of(from, op));
+  auto it = from_dir->entries.find(std::string(from.filename()));
+  if (it == from_dir->entries.end()) {
+    return State::error(ErrorKind::kNotFound, op, to,
+                        State::name(from) + " does not exist");
+  }
+  if (it->second->is_dir) {
+    return State::error(ErrorKind::kInvalidArgument, op, to,
+                        "the simulated disk renames files only");
+  }
+  KAYA_ASSIGN_OR_RETURN(Node * to_dir, state_->parent_of(to, op));
+  if (from == to) return ok_status();
+  auto target = to_dir->entries.find(std::string(to.filename()));
+  if (target != to_dir->entries.end()) {
+    if (target->second->is_dir)
+      return State::error(ErrorKind::kIo, op, to, "is a directory");
+    state_->total_bytes -= target->second->bytes.size();
+  }
+  std::shared_ptr<Node> node = std::move(it->second);
+  from_dir->entries.erase(it);
+  to_dir->entries[std::string(to.filename())] = std::move(node);
+  return ok_status();
+}
+
+Status SimDisk::remove_file(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "remove"));
+  state_->total_bytes -= file->bytes.size();
+  KAYA_ASSIGN_OR_RETURN(Node * dir, state_->parent_of(path, "remove"));
+  dir->entries.erase(std::string(path.filename()));
+  return ok_status();
+}
+
+Result<std::unique_ptr<FileLock>> SimDisk::lock_file(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  KAYA_RETURN_IF_ERROR(state_->find_or_create_file(path, "lock"));
+  LockTable& table = *state_->locks;
+  std::lock_guard<std::mutex> table_lock(table.mu);
+  if (table.held.contains(path.str())) {
+    return Error(ErrorKind::kLockConflict,
+                 "lock file " + State::name(path) +
+                     " is held: another writer holds the log (only one process may "
+                     "write a log at a time)");
+  }
+  uint64_t id = ++table.next_id;
+  table.held[path.str()] = id;
+  return std::unique_ptr<FileLock>(new SimLock(state_->locks, path.str(), id));
+}
+
+}  // namespace kaya::io

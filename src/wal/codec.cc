@@ -1,0 +1,386 @@
+#include "kaya/wal/codec.h"
+
+#include <cassert>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "kaya/core/crc32c.h"
+#include "wal/endian.h"
+
+namespace kaya::wal {
+namespace {
+
+using format::kHeaderLen;
+
+std::string hex(uint64_t v, int digits) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "0x%0*llx", digits, static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+// The CRC field reads as zero while the header CRC is computed, so that the stored
+// value covers every other header byte, the payload CRC included.
+uint32_t header_crc(const uint8_t* header) {
+  uint8_t copy[kHeaderLen];
+  std::memcpy(copy, header, kHeaderLen);
+  std::memset(copy + format::kHeaderCrcOffset, 0, 4);
+  return crc32c::value(copy);
+}
+
+struct Problem {
+  DecodeProblem problem;
+  std::string detail;
+};
+
+Decoded make_invalid(uint64_t offset, Problem p) {
+  Decoded d;
+  d.outcome = DecodeOutcome::kInvalid;
+  d.problem = p.problem;
+  d.offset = offset;
+  d.detail = std::move(p.detail);
+  return d;
+}
+
+Decoded make_partial_header(uint64_t offset, size_t have) {
+  Decoded d;
+  d.outcome = DecodeOutcome::kIncomplete;
+  d.problem = DecodeProblem::kPartialHeader;
+  d.offset = offset;
+  d.detail =
+      "buffer ends after " + num(have) + " of the " + num(kHeaderLen) + " header bytes";
+  return d;
+}
+
+// The header checks after the magic, in the documented order. The version comes
+// before the header length and CRC: a later format may change both, and its records
+// must be reported as UnsupportedVersion, not as corruption.
+std::optional<Problem> check_header(const uint8_t* h, uint64_t max_record_bytes) {
+  const uint16_t version = load_u16(h + format::kVersionOffset);
+  if (version != format::kVersion) {
+    return Problem{DecodeProblem::kUnsupportedVersion,
+                   "unsupported version " + num(version) + " (this kaya reads version " +
+                       num(format::kVersion) +
+                       "; the log was written by a newer format, read it with a kaya "
+                       "that supports that version)"};
+  }
+  const uint16_t header_len = load_u16(h + format::kHeaderLenOffset);
+  if (header_len != kHeaderLen) {
+    return Problem{
+        DecodeProblem::kBadHeaderLength,
+        "bad header length " + num(header_len) + " (expected " + num(kHeaderLen) + ")"};
+  }
+  const uint32_t stored = load_u32(h + format::kHeaderCrcOffset);
+  const uint32_t computed = header_crc(h);
+  if (stored != computed) {
+    return Problem{DecodeProblem::kBadHeaderChecksum, "bad header checksum: stored " +
+                                                          hex(stored, 8) + ", computed " +
+                                                          hex(computed, 8)};
+  }
+  // Flags, type and length are only trusted once the CRC says the header is intact.
+  const uint16_t flags = load_u16(h + format::kFlagsOffset);
+  if (flags != format::kFlagsV1) {
+    return Problem{DecodeProblem::kUnknownFlags,
+                   "unknown flags " + hex(flags, 4) + " (version 1 defines none)"};
+  }
+  const uint16_t type = load_u16(h + format::kTypeOffset);
+  if (!is_known_record_type(type)) {
+    return Problem{
+        DecodeProblem::kUnknownType,
+        "unknown type " + num(type) + " (known: 1 put, 2 delete, 3 noop, 4 bytes)"};
+  }
+  // Decided from the header alone, so that a damaged or hostile length never makes a
+  // caller allocate or read up to 4 GiB.
+  const uint32_t payload_len = load_u32(h + format::kPayloadLenOffset);
+  const uint64_t limit =
+      max_record_bytes > kHeaderLen ? max_record_bytes - kHeaderLen : 0;
+  if (payload_len > limit) {
+    return Problem{DecodeProblem::kOversizedPayload,
+                   "payload_len " + num(payload_len) + " exceeds the limit of " +
+                       num(limit) + " (max_record_bytes " + num(max_record_bytes) +
+                       " - " + num(kHeaderLen) + "-byte header)"};
+  }
+  return std::nullopt;
+}
+
+std::string_view as_chars(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// Splits a checksummed payload into key and value. Returns the detail when the
+// lengths inside the payload disagree with payload_len.
+std::optional<std::string> parse_payload(RecordType type,
+                                         std::span<const uint8_t> payload,
+                                         RecordView* view) {
+  const uint64_t len = payload.size();
+  switch (type) {
+    case RecordType::kPut: {
+      if (len < format::kPutFixedLen) {
+        return "payload_len " + num(len) + " is shorter than the " +
+               num(format::kPutFixedLen) + "-byte Put key_len/value_len prefix";
+      }
+      const uint64_t key_len = load_u32(payload.data());
+      const uint64_t value_len = load_u32(payload.data() + 4);
+      const uint64_t needed = format::kPutFixedLen + key_len + value_len;
+      if (needed != len) {
+        return "payload_len " + num(len) + " but Put key_len " + num(key_len) +
+               " + value_len " + num(value_len) + " needs " + num(needed);
+      }
+      view->key = as_chars(payload.subspan(format::kPutFixedLen, key_len));
+      view->value = as_chars(payload.subspan(format::kPutFixedLen + key_len));
+      return std::nullopt;
+    }
+    case RecordType::kDelete: {
+      if (len < format::kDeleteFixedLen) {
+        return "payload_len " + num(len) + " is shorter than the " +
+               num(format::kDeleteFixedLen) + "-byte Delete key_len prefix";
+      }
+      const uint64_t key_len = load_u32(payload.data());
+      const uint64_t needed = format::kDeleteFixedLen + key_len;
+      if (needed != len) {
+        return "payload_len " + num(len) + " but Delete key_len " + num(key_len) +
+               " needs " + num(needed);
+      }
+      view->key = as_chars(payload.subspan(format::kDeleteFixedLen));
+      return std::nullopt;
+    }
+    case RecordType::kNoop:
+      if (len != 0)
+        return "payload_len " + num(len) + " but a Noop payload must be empty";
+      return std::nullopt;
+    case RecordType::kBytes:
+      view->value = as_chars(payload);
+      return std::nullopt;
+  }
+  // check_header() admitted only known types.
+  return "record type " + num(static_cast<uint16_t>(type)) + " has no payload layout";
+}
+
+Status check_payload(const Payload& payload) {
+  auto invalid = [&](std::string why) {
+    return Error(
+        ErrorKind::kInvalidArgument,
+        "cannot encode " + std::string(to_string(payload.type)) + " record: " + why);
+  };
+  switch (payload.type) {
+    case RecordType::kPut:
+      break;
+    case RecordType::kDelete:
+      if (!payload.value.empty()) {
+        return invalid("a Delete carries no value (got " + num(payload.value.size()) +
+                       " bytes)");
+      }
+      break;
+    case RecordType::kNoop:
+      if (!payload.key.empty() || !payload.value.empty()) {
+        return invalid("a Noop carries no key or value");
+      }
+      break;
+    case RecordType::kBytes:
+      if (!payload.key.empty()) {
+        return invalid("a Bytes record has no key; pass the data as its value");
+      }
+      break;
+    default:
+      return Error(ErrorKind::kInvalidArgument,
+                   "cannot encode record of unknown type " +
+                       num(static_cast<uint16_t>(payload.type)));
+  }
+  // One check covers the key and value u32 fields too: each is smaller than the total.
+  if (payload.payload_len() > format::kMaxPayloadLen) {
+    return invalid("payload of " + num(payload.payload_len()) + " bytes (key " +
+                   num(payload.key.size()) + ", value " + num(payload.value.size()) +
+                   ") does not fit the u32 payload_len (max " +
+                   num(format::kMaxPayloadLen) + ")");
+  }
+  return ok_status();
+}
+
+void copy_bytes(uint8_t* dst, std::string_view src) {
+  if (!src.empty()) std::memcpy(dst, src.data(), src.size());
+}
+
+}  // namespace
+
+uint64_t Payload::payload_len() const {
+  switch (type) {
+    case RecordType::kPut:
+      return format::kPutFixedLen + key.size() + value.size();
+    case RecordType::kDelete:
+      return format::kDeleteFixedLen + key.size();
+    case RecordType::kNoop:
+      return 0;
+    case RecordType::kBytes:
+      return value.size();
+  }
+  return 0;
+}
+
+Status encode_unsealed(const Payload& payload, std::span<uint8_t> out) {
+  KAYA_RETURN_IF_ERROR(check_payload(payload));
+  const uint64_t payload_len = payload.payload_len();
+  if (out.size() != kHeaderLen + payload_len) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "encode buffer holds " + num(out.size()) + " bytes but the " +
+                     std::string(to_string(payload.type)) + " record needs " +
+                     num(kHeaderLen + payload_len));
+  }
+  uint8_t* h = out.data();
+  uint8_t* p = h + kHeaderLen;
+  switch (payload.type) {
+    case RecordType::kPut:
+      store_u32(p, static_cast<uint32_t>(payload.key.size()));
+      store_u32(p + 4, static_cast<uint32_t>(payload.value.size()));
+      copy_bytes(p + format::kPutFixedLen, payload.key);
+      copy_bytes(p + format::kPutFixedLen + payload.key.size(), payload.value);
+      break;
+    case RecordType::kDelete:
+      store_u32(p, static_cast<uint32_t>(payload.key.size()));
+      copy_bytes(p + format::kDeleteFixedLen, payload.key);
+      break;
+    case RecordType::kNoop:
+      break;
+    case RecordType::kBytes:
+      copy_bytes(p, payload.value);
+      break;
+  }
+  store_u32(h + format::kMagicOffset, format::kMagic);
+  store_u16(h + format::kVersionOffset, format::kVersion);
+  store_u16(h + format::kHeaderLenOffset, static_cast<uint16_t>(kHeaderLen));
+  store_u16(h + format::kFlagsOffset, format::kFlagsV1);
+  store_u16(h + format::kTypeOffset, static_cast<uint16_t>(payload.type));
+  store_u64(h + format::kLsnOffset, 0);
+  store_u64(h + format::kSequenceOffset, 0);
+  store_u32(h + format::kPayloadLenOffset, static_cast<uint32_t>(payload_len));
+  store_u32(h + format::kHeaderCrcOffset, 0);
+  store_u32(h + format::kPayloadCrcOffset, crc32c::value(out.subspan(kHeaderLen)));
+  return ok_status();
+}
+
+void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence) {
+  assert(record.size() >= kHeaderLen);
+  assert(load_u32(record.data() + format::kMagicOffset) == format::kMagic);
+  assert(kHeaderLen + load_u32(record.data() + format::kPayloadLenOffset) ==
+         record.size());
+  uint8_t* h = record.data();
+  store_u64(h + format::kLsnOffset, lsn.value());
+  store_u64(h + format::kSequenceOffset, sequence.value());
+  store_u32(h + format::kHeaderCrcOffset, header_crc(h));
+}
+
+Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
+                                    SequenceNumber sequence) {
+  KAYA_RETURN_IF_ERROR(check_payload(payload));
+  std::vector<uint8_t> out(payload.encoded_len());
+  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, out));
+  seal(out, lsn, sequence);
+  return out;
+}
+
+std::string_view to_string(DecodeProblem problem) {
+  switch (problem) {
+    case DecodeProblem::kNone:
+      return "none";
+    case DecodeProblem::kPartialHeader:
+      return "partial header";
+    case DecodeProblem::kPartialPayload:
+      return "partial payload";
+    case DecodeProblem::kBadMagic:
+      return "bad magic";
+    case DecodeProblem::kUnsupportedVersion:
+      return "unsupported version";
+    case DecodeProblem::kBadHeaderLength:
+      return "bad header length";
+    case DecodeProblem::kUnknownFlags:
+      return "unknown flags";
+    case DecodeProblem::kUnknownType:
+      return "unknown type";
+    case DecodeProblem::kOversizedPayload:
+      return "oversized payload";
+    case DecodeProblem::kBadHeaderChecksum:
+      return "bad header checksum";
+    case DecodeProblem::kBadPayloadChecksum:
+      return "bad payload checksum";
+    case DecodeProblem::kMalformedPayload:
+      return "malformed payload";
+  }
+  return "unknown problem";
+}
+
+Record RecordView::to_record() const {
+  return Record{lsn, sequence, type, std::string(key), std::string(value)};
+}
+
+Error Decoded::to_error(std::string_view where) const {
+  assert(!ok());
+  const ErrorKind kind = problem == DecodeProblem::kUnsupportedVersion
+                             ? ErrorKind::kUnsupportedVersion
+                             : ErrorKind::kCorruption;
+  // Details usually open with the problem's name; others get it put in front.
+  const std::string_view name = to_string(problem);
+  std::string message(where);
+  message += ": record at offset " + num(offset) + ": ";
+  if (detail.empty()) {
+    message += name;
+  } else {
+    if (!std::string_view(detail).starts_with(name)) message += std::string(name) + ": ";
+    message += detail;
+  }
+  return Error(kind, std::move(message));
+}
+
+Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_record_bytes) {
+  if (buf.size() < 4) return make_partial_header(offset, buf.size());
+  // The magic is checked as soon as it is there: a short tail that does not even start
+  // like a record is garbage, not a torn write.
+  const uint32_t magic = load_u32(buf.data() + format::kMagicOffset);
+  if (magic != format::kMagic) {
+    return make_invalid(
+        offset, {DecodeProblem::kBadMagic, "bad magic " + hex(magic, 8) + " (expected " +
+                                               hex(format::kMagic, 8) + ")"});
+  }
+  if (buf.size() < kHeaderLen) return make_partial_header(offset, buf.size());
+  const uint8_t* h = buf.data();
+  if (auto problem = check_header(h, max_record_bytes)) {
+    return make_invalid(offset, std::move(*problem));
+  }
+
+  const uint64_t payload_len = load_u32(h + format::kPayloadLenOffset);
+  const uint64_t size = kHeaderLen + payload_len;
+  if (buf.size() < size) {
+    Decoded d;
+    d.outcome = DecodeOutcome::kIncomplete;
+    d.problem = DecodeProblem::kPartialPayload;
+    d.offset = offset;
+    d.size = size;
+    d.detail = "buffer ends after " + num(buf.size() - kHeaderLen) + " of the " +
+               num(payload_len) + " payload bytes";
+    return d;
+  }
+  const auto payload = buf.subspan(kHeaderLen, payload_len);
+  const uint32_t stored = load_u32(h + format::kPayloadCrcOffset);
+  const uint32_t computed = crc32c::value(payload);
+  if (stored != computed) {
+    return make_invalid(offset, {DecodeProblem::kBadPayloadChecksum,
+                                 "bad payload checksum: stored " + hex(stored, 8) +
+                                     ", computed " + hex(computed, 8)});
+  }
+
+  Decoded d;
+  d.record.lsn = Lsn(load_u64(h + format::kLsnOffset));
+  d.record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
+  d.record.type = static_cast<RecordType>(load_u16(h + format::kTypeOffset));
+  if (auto malformed = parse_payload(d.record.type, payload, &d.record)) {
+    return make_invalid(offset,
+                        {DecodeProblem::kMalformedPayload, std::move(*malformed)});
+  }
+  d.outcome = DecodeOutcome::kRecord;
+  d.offset = offset;
+  d.size = size;
+  return d;
+}
+
+}  // namespace kaya::wal

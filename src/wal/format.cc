@@ -6,10 +6,14 @@ namespace kaya::wal {
 
 std::string_view to_string(RecordType type) {
   switch (type) {
-    case RecordType::kPut: return "put";
-    case RecordType::kDelete: return "delete";
-    case RecordType::kNoop: return "noop";
-    case RecordType::kBytes: return "bytes";
+    case RecordType::kPut:
+      return "put";
+    case RecordType::kDelete:
+      return "delete";
+    case RecordType::kNoop:
+      return "noop";
+    case RecordType::kBytes:
+      return "bytes";
   }
   return "unknown";
 }
@@ -23,7 +27,8 @@ namespace format {
 
 std::string segment_path(uint64_t segment_id) {
   char name[kSegmentIdDigits + 1];
-  std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(segment_id));
+  std::snprintf(name, sizeof(name), "%016llx",
+                static_cast<unsigned long long>(segment_id));
   std::string path(kSegmentDir);
   path += '/';
   path += name;

@@ -11,7 +11,8 @@ namespace kaya::testing {
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kaya-test-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + tmpl);
+  if (mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed: " + tmpl);
   path_ = tmpl;
 }
 
@@ -27,7 +28,9 @@ static uint64_t env_u64(const char* name, uint64_t fallback) {
 }
 
 uint64_t seed_from_env(uint64_t fallback) { return env_u64("KAYA_SEED", fallback); }
-uint64_t seed_count_from_env(uint64_t fallback) { return env_u64("KAYA_SEEDS", fallback); }
+uint64_t seed_count_from_env(uint64_t fallback) {
+  return env_u64("KAYA_SEEDS", fallback);
+}
 
 std::string read_golden(const std::string& name) {
   const char* dir = std::getenv("KAYA_GOLDEN_DIR");

@@ -1,10 +1,10 @@
 // Helpers shared by kaya's tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "kaya/core/status.h"
 
@@ -36,13 +36,13 @@ std::string read_golden(const std::string& name);
 }  // namespace kaya::testing
 
 // Fails the test with the error's text unless `expr` (a Status or Result) is ok.
-#define KAYA_ASSERT_OK(expr)                                              \
-  do {                                                                    \
-    const auto& kaya_r_ = (expr);                                         \
+#define KAYA_ASSERT_OK(expr)                                                          \
+  do {                                                                                \
+    const auto& kaya_r_ = (expr);                                                     \
     ASSERT_TRUE(kaya_r_.ok()) << #expr << " failed: " << kaya_r_.error().to_string(); \
   } while (0)
-#define KAYA_EXPECT_OK(expr)                                              \
-  do {                                                                    \
-    const auto& kaya_r_ = (expr);                                         \
+#define KAYA_EXPECT_OK(expr)                                                          \
+  do {                                                                                \
+    const auto& kaya_r_ = (expr);                                                     \
     EXPECT_TRUE(kaya_r_.ok()) << #expr << " failed: " << kaya_r_.error().to_string(); \
   } while (0)

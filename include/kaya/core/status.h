@@ -33,7 +33,8 @@ int exit_code(ErrorKind kind);
 // LSN) and, where it helps, what the user can do about it.
 class Error {
  public:
-  Error(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
+  Error(ErrorKind kind, std::string message)
+      : kind_(kind), message_(std::move(message)) {}
 
   ErrorKind kind() const { return kind_; }
   const std::string& message() const { return message_; }
@@ -48,11 +49,39 @@ class Error {
   std::string message_;
 };
 
+template <typename T>
+class Result;
+
+// Success or an Error.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
+
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const& {
+    assert(!ok());
+    return error_;
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::move(error_);
+  }
+
+ private:
+  Error error_{ErrorKind::kInternal, ""};
+  bool failed_ = false;
+};
+
+using Status = Result<void>;
+
 // A value of type T or an Error. Shaped like std::expected<T, Error>.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -84,34 +113,12 @@ class [[nodiscard]] Result {
     return std::get<1>(std::move(v_));
   }
 
+  // The outcome without the value.
+  Status status() const { return ok() ? Status() : Status(error()); }
+
  private:
   std::variant<T, Error> v_;
 };
-
-// Success or an Error.
-template <>
-class [[nodiscard]] Result<void> {
- public:
-  Result() = default;
-  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
-
-  bool ok() const { return !failed_; }
-  explicit operator bool() const { return ok(); }
-  const Error& error() const& {
-    assert(!ok());
-    return error_;
-  }
-  Error&& error() && {
-    assert(!ok());
-    return std::move(error_);
-  }
-
- private:
-  Error error_{ErrorKind::kInternal, ""};
-  bool failed_ = false;
-};
-
-using Status = Result<void>;
 
 inline Status ok_status() { return Status(); }
 
@@ -121,9 +128,9 @@ inline Status ok_status() { return Status(); }
 #define KAYA_CONCAT_(a, b) KAYA_CONCAT_INNER_(a, b)
 
 // Returns the error of `expr` (a Status or Result) from the enclosing function.
-#define KAYA_RETURN_IF_ERROR(expr)                      \
-  do {                                                  \
-    auto kaya_status_ = (expr);                         \
+#define KAYA_RETURN_IF_ERROR(expr)                                  \
+  do {                                                              \
+    auto kaya_status_ = (expr);                                     \
     if (!kaya_status_.ok()) return std::move(kaya_status_).error(); \
   } while (0)
 

@@ -59,7 +59,8 @@ class Disk {
   // Writes `parts` back to back at the end of `path` in one operation, creating the
   // file when absent; returns the offset of the first byte. On error a prefix of the
   // bytes may have reached the file.
-  virtual Result<uint64_t> append(const RelativePath& path, std::span<const ByteView> parts) = 0;
+  virtual Result<uint64_t> append(const RelativePath& path,
+                                  std::span<const ByteView> parts) = 0;
   Result<uint64_t> append(const RelativePath& path, ByteView bytes) {
     return append(path, std::span<const ByteView>(&bytes, 1));
   }

@@ -16,13 +16,15 @@ namespace kaya::io {
 class FileDisk final : public Disk {
  public:
   // Opens a disk rooted at `root`, creating that directory when `create` is set.
-  static Result<std::unique_ptr<FileDisk>> open(const std::string& root, bool create = true);
+  static Result<std::unique_ptr<FileDisk>> open(const std::string& root,
+                                                bool create = true);
   ~FileDisk() override;
 
   const std::string& root() const;
 
   using Disk::append;
-  Result<uint64_t> append(const RelativePath& path, std::span<const ByteView> parts) override;
+  Result<uint64_t> append(const RelativePath& path,
+                          std::span<const ByteView> parts) override;
   Result<size_t> read_at(const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) override;
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;

@@ -9,7 +9,14 @@
 // them, so the last writes can be torn at any byte. Locks are released by a crash.
 //
 // Faults come from a seeded schedule: per-kind probabilities, and/or "fail the n-th
-// next operation of this kind". Every injected fault is counted.
+// next operation of this kind". Every injected fault is counted (running out of
+// capacity_bytes is a state of the disk, not an injected fault, and is not counted).
+// For append / write_at the write kinds are consulted in the order kWriteError,
+// kDiskFull, kShortWrite; the first that fires wins and the later ones are not
+// consulted for that call.
+//
+// Unlike a real file system, rename() moves files only (InvalidArgument for a
+// directory), so every directory has exactly one entry.
 //
 // Thread-safe; every operation is serialised by one mutex, so results depend only on
 // the seed and the order of calls.
@@ -59,7 +66,8 @@ class SimDisk final : public Disk {
 
   // Fault schedule.
   void set_fault_probability(FaultKind kind, double probability);
-  // The n-th next operation that can suffer `kind` fails with it (n = 1: the next one).
+  // The n-th next operation that can suffer `kind` fails with it (n = 1: the next one;
+  // 0 cancels). Replaces an earlier schedule for the same kind.
   void fail_nth(FaultKind kind, uint64_t n = 1);
   void clear_faults();
   uint64_t faults_injected(FaultKind kind) const;
@@ -71,7 +79,8 @@ class SimDisk final : public Disk {
   // data is captured; tests use it to hold an fsync in progress.
   void set_fsync_hook(std::function<void(const RelativePath&)> hook);
 
-  // Introspection for tests.
+  // Introspection for tests. The fsync counts include calls failed by an injected
+  // fault (they reached the disk), not calls on a missing path.
   uint64_t fsync_file_count() const;
   uint64_t fsync_dir_count() const;
   // Durable length of a file, or NotFound when the file or its entry is not durable.
@@ -79,7 +88,8 @@ class SimDisk final : public Disk {
   uint64_t total_bytes() const;
 
   using Disk::append;
-  Result<uint64_t> append(const RelativePath& path, std::span<const ByteView> parts) override;
+  Result<uint64_t> append(const RelativePath& path,
+                          std::span<const ByteView> parts) override;
   Result<size_t> read_at(const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) override;
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;

@@ -55,7 +55,8 @@ Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
 // Writes lsn and sequence into an encode_unsealed() record and computes the header CRC.
 void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
 // Both steps into a new buffer.
-Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn, SequenceNumber sequence);
+Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
+                                    SequenceNumber sequence);
 
 enum class DecodeOutcome {
   kRecord,      // a complete, valid record
@@ -65,8 +66,8 @@ enum class DecodeOutcome {
 
 enum class DecodeProblem {
   kNone,
-  kPartialHeader,       // incomplete
-  kPartialPayload,      // incomplete
+  kPartialHeader,   // incomplete
+  kPartialPayload,  // incomplete
   kBadMagic,
   kUnsupportedVersion,
   kBadHeaderLength,

@@ -28,17 +28,17 @@ inline constexpr uint16_t kVersion = 1;
 inline constexpr size_t kHeaderLen = 40;
 inline constexpr uint16_t kFlagsV1 = 0;  // no flag is defined in v1
 
-inline constexpr size_t kMagicOffset = 0;         // u32
-inline constexpr size_t kVersionOffset = 4;       // u16
-inline constexpr size_t kHeaderLenOffset = 6;     // u16
-inline constexpr size_t kFlagsOffset = 8;         // u16
-inline constexpr size_t kTypeOffset = 10;         // u16
-inline constexpr size_t kLsnOffset = 12;          // u64
-inline constexpr size_t kSequenceOffset = 20;     // u64
-inline constexpr size_t kPayloadLenOffset = 28;   // u32
-inline constexpr size_t kHeaderCrcOffset = 32;    // u32, CRC32C of bytes 0..40 with
-                                                  // these 4 bytes zeroed
-inline constexpr size_t kPayloadCrcOffset = 36;   // u32, CRC32C of the payload
+inline constexpr size_t kMagicOffset = 0;        // u32
+inline constexpr size_t kVersionOffset = 4;      // u16
+inline constexpr size_t kHeaderLenOffset = 6;    // u16
+inline constexpr size_t kFlagsOffset = 8;        // u16
+inline constexpr size_t kTypeOffset = 10;        // u16
+inline constexpr size_t kLsnOffset = 12;         // u64
+inline constexpr size_t kSequenceOffset = 20;    // u64
+inline constexpr size_t kPayloadLenOffset = 28;  // u32
+inline constexpr size_t kHeaderCrcOffset = 32;   // u32, CRC32C of bytes 0..40 with
+                                                 // these 4 bytes zeroed
+inline constexpr size_t kPayloadCrcOffset = 36;  // u32, CRC32C of the payload
 
 static_assert(kVersionOffset == kMagicOffset + 4);
 static_assert(kHeaderLenOffset == kVersionOffset + 2);

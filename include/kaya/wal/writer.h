@@ -1,0 +1,165 @@
+// The log writer: appends records with group commit.
+//
+// One writer per log: open() takes an exclusive lock (wal/LOCK, flock on FileDisk)
+// that a second open() — in this process or another — fails to get (LockConflict).
+//
+// Thread safety: every method may be called from any number of threads at once.
+// Appends are ordered by the LSN they are given; a record is never written before a
+// record with a lower LSN. Strict appends that overlap in time share fsyncs.
+//
+// Durability (see docs/durability.md):
+// - append(kStrict) returns once the record and every record before it are on stable
+//   storage (written and fdatasync'ed; a new segment's directory entry fsync'ed).
+//   Survives a process crash and a power loss.
+// - append(kRelaxed) returns once the operating system has the record (written, not
+//   synced). Survives a process crash; a power loss may take it back, together with
+//   every later record, never an earlier strict one. sync() or a later strict append
+//   makes it durable.
+// - A crash at any instant leaves a prefix of the appended records: recovery never
+//   finds a record after a hole.
+//
+// Failures poison the writer: after a failed write or fsync, the appends waiting on it
+// and every later append fail (with the original error kind), the fsync is never
+// retried, and no record is acknowledged until the log is reopened (which recovers
+// what really is on disk). An append that failed may or may not be in the log after
+// recovery; one that succeeded is.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "kaya/core/config.h"
+#include "kaya/core/histogram.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/io/disk.h"
+#include "kaya/wal/codec.h"
+
+namespace kaya::wal {
+
+struct AppendResult {
+  Lsn lsn;
+  SequenceNumber sequence;
+  uint64_t segment_id = 0;
+  uint64_t offset = 0;       // of the record's first byte in its segment
+  uint64_t encoded_len = 0;  // header + payload
+  bool durable = false;      // on stable storage when append returned
+  // Duration of the fsync that made the record durable (0 when not durable).
+  uint64_t fsync_duration_us = 0;
+};
+
+struct WriterStats {
+  uint64_t records = 0;          // records written
+  uint64_t bytes = 0;            // bytes written
+  uint64_t strict_records = 0;   // acknowledged strict appends
+  uint64_t relaxed_records = 0;  // acknowledged relaxed appends
+  uint64_t fsyncs = 0;           // fsync_file calls made (each a real fdatasync)
+  uint64_t dir_fsyncs = 0;       // fsync_dir calls made
+  uint64_t rotations = 0;
+  uint64_t active_segment_id = 0;
+  Lsn next_lsn;
+  Lsn durable_lsn_end;  // every LSN below this is durable
+  bool poisoned = false;
+  Histogram fsync_duration_us;  // per fsync_file
+  Histogram records_per_fsync;  // records newly made durable by each fsync
+};
+
+class Writer {
+ public:
+  // Opens the log under `disk`'s root, recovering it first (the torn tail of the last
+  // segment is cut; corruption of durable data fails with Corruption and changes
+  // nothing). Records continue after the last one found; an empty log starts at LSN 1
+  // and sequence 1. `disk` must outlive the writer.
+  static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk);
+  // Like open(), but the next record gets `next_lsn` and `next_sequence`. A non-empty
+  // log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
+  // hole or reuse LSNs); the sequence is the engine's to choose.
+  static Result<std::unique_ptr<Writer>> open_at(const WalConfig& config, io::Disk& disk,
+                                                 Lsn next_lsn, SequenceNumber next_sequence);
+
+  // Closes (see close()); an error there is lost: call close() to see it.
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Appends one record; see the durability contract above. InvalidArgument (and no
+  // LSN consumed) when the record is larger than max_record_bytes. A strict append
+  // waits at most batch.flush_interval_us for companions, plus the fsync in progress
+  // when it arrived, plus its own.
+  Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
+
+  // Makes every record appended before the call durable.
+  Status sync();
+
+  // Syncs, then releases the log; later appends fail with InvalidArgument.
+  Status close();
+
+  WriterStats stats() const;
+  Lsn next_lsn() const;
+
+ private:
+  struct Pending {
+    uint64_t lsn;
+    uint64_t segment_id;
+    uint64_t offset;
+    std::vector<uint8_t> bytes;
+  };
+  using Lock = std::unique_lock<std::mutex>;
+  using Clock = std::chrono::steady_clock;
+
+  Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock);
+  static Result<std::unique_ptr<Writer>> open_impl(const WalConfig& config, io::Disk& disk,
+                                                   std::optional<Lsn> next_lsn,
+                                                   SequenceNumber next_sequence);
+
+  Status usable_locked() const;
+  // Writes queued records until `lsn` is written (or the writer is poisoned).
+  Status wait_written(Lock& lock, uint64_t lsn);
+  // Makes `lsn` durable, leading an fsync or waiting for the one in progress.
+  Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
+                      uint64_t* fsync_duration_us);
+  // One write of a run of queued records (the leader role); returns with the lock held.
+  void write_batch(Lock& lock);
+  Status rotate_to(uint64_t old_segment, uint64_t new_segment);
+  void sync_as_leader(Lock& lock);
+  void wait_for_companions(Lock& lock);
+  void poison_locked(const Error& error);
+  void mark_durable_locked(uint64_t lsn, uint64_t bytes);
+
+  const WalConfig config_;
+  io::Disk& disk_;
+  std::unique_ptr<io::FileLock> file_lock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  // Assignment: the next record's numbers and where it will go.
+  uint64_t next_lsn_ = 1;
+  uint64_t next_sequence_ = 1;
+  uint64_t tail_segment_id_ = 0;    // segment the next record goes to
+  uint64_t tail_segment_bytes_ = 0;  // its size once every queued record is written
+  std::deque<Pending> queue_;       // assigned, not yet handed to the disk
+  // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
+  uint64_t written_lsn_ = 0;
+  uint64_t written_segment_id_ = 0;  // segment holding written_lsn_
+  uint64_t durable_lsn_ = 0;
+  uint64_t last_fsync_duration_us_ = 0;
+  bool writing_ = false;  // a leader is writing
+  bool syncing_ = false;  // a leader is syncing
+  bool closed_ = false;
+  std::optional<Error> poison_;
+  // Strict records not yet durable, oldest first, with the time they were queued
+  // (only kept when batch.flush_interval_us > 0).
+  std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
+  uint64_t assigned_bytes_ = 0;  // bytes ever queued
+  uint64_t durable_bytes_ = 0;   // of which durable
+  uint64_t written_bytes_ = 0;   // of which written
+  WriterStats stats_;
+};
+
+}  // namespace kaya::wal

@@ -1,0 +1,61 @@
+#include "wal/segment_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kaya::wal {
+
+SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path, uint64_t max_record_bytes,
+                             uint64_t start_offset, size_t buffer_bytes)
+    : disk_(disk),
+      path_(std::move(path)),
+      max_record_bytes_(max_record_bytes),
+      buffer_bytes_(std::max<size_t>(buffer_bytes, format::kHeaderLen)),
+      buffer_offset_(start_offset) {}
+
+Status SegmentReader::fill(size_t want) {
+  if (pos_ > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + pos_, len_ - pos_);
+    buffer_offset_ += pos_;
+    len_ -= pos_;
+    pos_ = 0;
+  }
+  // The buffer holds at most buffer_bytes_ or the rest of the file, whichever is
+  // smaller (small segments need no large buffer), and at least one whole record:
+  // decode() bounds a record by max_record_bytes before we get here, so that growth
+  // is bounded by the configuration, not by what the file claims.
+  KAYA_ASSIGN_OR_RETURN(uint64_t file_len, disk_.file_len(path_));
+  const uint64_t rest = file_len > buffer_offset_ ? file_len - buffer_offset_ : 0;
+  const size_t capacity =
+      std::max(want, static_cast<size_t>(std::min<uint64_t>(buffer_bytes_, rest)));
+  if (capacity > buffer_.size()) buffer_.resize(capacity);
+  while (len_ < buffer_.size() && !eof_) {
+    KAYA_ASSIGN_OR_RETURN(size_t n,
+                          io::read_full(disk_, path_, buffer_offset_ + len_,
+                                        std::span<uint8_t>(buffer_).subspan(len_)));
+    if (n < buffer_.size() - len_) eof_ = true;
+    len_ += n;
+  }
+  return ok_status();
+}
+
+Result<std::optional<Decoded>> SegmentReader::next() {
+  for (;;) {
+    std::span<const uint8_t> avail(buffer_.data() + pos_, len_ - pos_);
+    if (avail.empty() && eof_) return std::optional<Decoded>();
+    Decoded d = decode(avail, offset(), max_record_bytes_);
+    if (d.outcome == DecodeOutcome::kRecord) {
+      pos_ += d.size;
+      return std::optional<Decoded>(std::move(d));
+    }
+    if (d.outcome == DecodeOutcome::kInvalid || eof_) {
+      return std::optional<Decoded>(std::move(d));
+    }
+    // Incomplete with more file to read: read at least the whole record (or a header).
+    size_t want = std::max<size_t>(d.size, format::kHeaderLen);
+    want = std::max(want, (len_ - pos_) + 1);
+    KAYA_RETURN_IF_ERROR(fill(want));
+  }
+}
+
+}  // namespace kaya::wal

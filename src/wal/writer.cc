@@ -1,0 +1,347 @@
+#include "kaya/wal/writer.h"
+
+#include <algorithm>
+#include <string>
+
+#include "kaya/wal/recovery.h"
+
+namespace kaya::wal {
+namespace {
+
+// pwritev takes at most IOV_MAX (1024) parts.
+constexpr size_t kMaxPartsPerWrite = 1024;
+
+io::RelativePath rel(std::string_view path) { return io::RelativePath::parse(path).value(); }
+io::RelativePath segment_rel(uint64_t id) { return rel(format::segment_path(id)); }
+
+uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
+// Creates wal/ (durably) and an empty first segment when the log has none.
+Status create_log(io::Disk& disk, uint64_t segment_id) {
+  KAYA_RETURN_IF_ERROR(disk.create_dir(rel(format::kSegmentDir)));
+  KAYA_RETURN_IF_ERROR(disk.fsync_dir(io::RelativePath()));
+  KAYA_RETURN_IF_ERROR(disk.append(segment_rel(segment_id), io::ByteView()).status());
+  return disk.fsync_dir(rel(format::kSegmentDir));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Writer>> Writer::open(const WalConfig& config, io::Disk& disk) {
+  return open_impl(config, disk, std::nullopt, SequenceNumber::first());
+}
+
+Result<std::unique_ptr<Writer>> Writer::open_at(const WalConfig& config, io::Disk& disk,
+                                                Lsn next_lsn, SequenceNumber next_sequence) {
+  return open_impl(config, disk, next_lsn, next_sequence);
+}
+
+Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::Disk& disk,
+                                                  std::optional<Lsn> next_lsn,
+                                                  SequenceNumber next_sequence) {
+  KAYA_RETURN_IF_ERROR(config.validate());
+  if (next_lsn && next_lsn->value() == 0) {
+    return Error(ErrorKind::kInvalidArgument, "open_at: LSNs start at 1, got 0");
+  }
+  KAYA_RETURN_IF_ERROR(disk.create_dir(rel(format::kSegmentDir)));
+  KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(rel(format::kLockFile)));
+  KAYA_ASSIGN_OR_RETURN(RecoveryReport report, recover(config, disk));
+
+  std::unique_ptr<Writer> w(new Writer(config, disk, std::move(lock)));
+  uint64_t lsn = report.next_lsn.value();
+  uint64_t sequence = report.next_sequence.value_or(SequenceNumber::first()).value();
+  if (next_lsn) {
+    if (report.records > 0 && next_lsn->value() != lsn) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "open_at: the log ends before LSN " + std::to_string(lsn) +
+                       ", cannot continue at LSN " + std::to_string(next_lsn->value()) +
+                       " (that would leave a hole or reuse LSNs)");
+    }
+    lsn = next_lsn->value();
+    sequence = next_sequence.value();
+  }
+  uint64_t segment = report.segment_ids.empty() ? format::kFirstSegmentId
+                                                : report.segment_ids.back();
+  if (report.segment_ids.empty()) {
+    KAYA_RETURN_IF_ERROR(create_log(disk, segment));
+  } else {
+    // Records a crashed process left with the OS become durable before any new one
+    // is acknowledged, so a later power loss cannot open a hole before them.
+    KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_rel(segment)));
+    KAYA_RETURN_IF_ERROR(disk.fsync_dir(rel(format::kSegmentDir)));
+  }
+  KAYA_ASSIGN_OR_RETURN(uint64_t segment_bytes, disk.file_len(segment_rel(segment)));
+
+  w->next_lsn_ = lsn;
+  w->next_sequence_ = sequence;
+  w->tail_segment_id_ = segment;
+  w->tail_segment_bytes_ = segment_bytes;
+  w->written_lsn_ = lsn - 1;
+  w->durable_lsn_ = lsn - 1;
+  w->written_segment_id_ = segment;
+  return w;
+}
+
+Writer::Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock)
+    : config_(config), disk_(disk), file_lock_(std::move(lock)) {}
+
+Writer::~Writer() { (void)close(); }
+
+Status Writer::usable_locked() const {
+  if (poison_) {
+    return Error(poison_->kind(), "the writer is poisoned by an earlier failure (" +
+                                      poison_->message() +
+                                      "); reopen the log to recover and continue");
+  }
+  if (closed_) return Error(ErrorKind::kInvalidArgument, "the writer is closed");
+  return ok_status();
+}
+
+void Writer::poison_locked(const Error& error) {
+  if (!poison_) poison_ = error;
+  stats_.poisoned = true;
+  queue_.clear();
+  cv_.notify_all();
+}
+
+Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode) {
+  // Encoding and the payload CRC happen before the lock; only the header is sealed
+  // under it, since it carries the LSN.
+  const uint64_t len = payload.encoded_len();
+  if (len > config_.max_record_bytes) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "record of " + std::to_string(len) + " bytes exceeds max_record_bytes " +
+                     std::to_string(config_.max_record_bytes));
+  }
+  std::vector<uint8_t> bytes(len);
+  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
+
+  Lock lock(mu_);
+  KAYA_RETURN_IF_ERROR(usable_locked());
+  AppendResult result;
+  result.lsn = Lsn(next_lsn_++);
+  result.sequence = SequenceNumber(next_sequence_++);
+  if (tail_segment_bytes_ > 0 && tail_segment_bytes_ + len > config_.segment_max_bytes) {
+    tail_segment_id_++;
+    tail_segment_bytes_ = 0;
+  }
+  result.segment_id = tail_segment_id_;
+  result.offset = tail_segment_bytes_;
+  result.encoded_len = len;
+  tail_segment_bytes_ += len;
+  assigned_bytes_ += len;
+  seal(bytes, result.lsn, result.sequence);
+  const uint64_t lsn = result.lsn.value();
+  queue_.push_back(Pending{lsn, result.segment_id, result.offset, std::move(bytes)});
+  if (mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0) {
+    unsynced_strict_.emplace_back(lsn, Clock::now());
+  }
+
+  KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
+  if (mode == DurabilityMode::kRelaxed) {
+    stats_.relaxed_records++;
+    result.durable = durable_lsn_ >= lsn;
+    return result;
+  }
+  KAYA_RETURN_IF_ERROR(wait_durable(lock, lsn, true, &result.fsync_duration_us));
+  stats_.strict_records++;
+  result.durable = true;
+  return result;
+}
+
+Status Writer::wait_written(Lock& lock, uint64_t lsn) {
+  while (written_lsn_ < lsn) {
+    if (poison_) return usable_locked();
+    if (!writing_) {
+      write_batch(lock);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  return ok_status();
+}
+
+void Writer::write_batch(Lock& lock) {
+  // Take a run of queued records bound for one segment.
+  const uint64_t segment = queue_.front().segment_id;
+  const uint64_t offset = queue_.front().offset;
+  const uint64_t max_bytes = config_.batch.max_bytes;
+  std::vector<Pending> batch;
+  uint64_t batch_bytes = 0;
+  while (!queue_.empty() && queue_.front().segment_id == segment &&
+         batch.size() < kMaxPartsPerWrite &&
+         (batch.empty() || max_bytes == 0 ||
+          batch_bytes + queue_.front().bytes.size() <= max_bytes)) {
+    batch_bytes += queue_.front().bytes.size();
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  const uint64_t old_segment = written_segment_id_;
+  writing_ = true;
+  lock.unlock();
+
+  Status status;
+  if (segment != old_segment) status = rotate_to(old_segment, segment);
+  if (status.ok()) {
+    std::vector<io::ByteView> parts;
+    parts.reserve(batch.size());
+    for (const Pending& p : batch) parts.emplace_back(p.bytes);
+    auto at = disk_.append(segment_rel(segment), parts);
+    if (!at.ok()) {
+      status = at.error().with_context("writing LSN " + std::to_string(batch.front().lsn) +
+                                       ".." + std::to_string(batch.back().lsn));
+    } else if (*at != offset) {
+      status = Error(ErrorKind::kInvariantViolation,
+                     disk_.describe(segment_rel(segment)) + ": records for offset " +
+                         std::to_string(offset) + " landed at " + std::to_string(*at) +
+                         "; another process may be writing this log");
+    }
+  }
+
+  lock.lock();
+  writing_ = false;
+  if (!status.ok()) {
+    poison_locked(status.error());
+    return;
+  }
+  if (segment != old_segment) {
+    stats_.rotations++;
+    // rotate_to() synced the old segment: everything written before is durable.
+    mark_durable_locked(written_lsn_, written_bytes_);
+  }
+  written_lsn_ = batch.back().lsn;
+  written_segment_id_ = segment;
+  written_bytes_ += batch_bytes;
+  stats_.records += batch.size();
+  stats_.bytes += batch_bytes;
+  cv_.notify_all();
+}
+
+Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
+  // The closing segment is made durable before the next one receives a record, so a
+  // crash always leaves a prefix; the new segment's entry is durable before any
+  // strict acknowledgement can depend on it.
+  auto start = Clock::now();
+  Status s = disk_.fsync_file(segment_rel(old_segment));
+  uint64_t us = micros_since(start);
+  {
+    Lock lock(mu_);
+    stats_.fsyncs++;
+    stats_.fsync_duration_us.record(us);
+  }
+  if (!s.ok()) return s;
+  KAYA_RETURN_IF_ERROR(disk_.append(segment_rel(new_segment), io::ByteView()).status());
+  Status d = disk_.fsync_dir(rel(format::kSegmentDir));
+  Lock lock(mu_);
+  stats_.dir_fsyncs++;
+  return d;
+}
+
+Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
+                            uint64_t* fsync_duration_us) {
+  while (durable_lsn_ < lsn) {
+    if (poison_) return usable_locked();
+    if (syncing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    if (wait_for_batch) wait_for_companions(lock);
+    sync_as_leader(lock);
+    syncing_ = false;
+    cv_.notify_all();
+  }
+  if (fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
+  return ok_status();
+}
+
+void Writer::wait_for_companions(Lock& lock) {
+  const BatchConfig& batch = config_.batch;
+  if (batch.flush_interval_us == 0 || unsynced_strict_.empty()) return;
+  const auto deadline =
+      unsynced_strict_.front().second + std::chrono::microseconds(batch.flush_interval_us);
+  auto full = [&] {
+    const uint64_t records = next_lsn_ - 1 - durable_lsn_;
+    const uint64_t bytes = assigned_bytes_ - durable_bytes_;
+    return (batch.max_records > 0 && records >= batch.max_records) ||
+           (batch.max_bytes > 0 && bytes >= batch.max_bytes);
+  };
+  while (!poison_ && !full() && Clock::now() < deadline) cv_.wait_until(lock, deadline);
+}
+
+void Writer::sync_as_leader(Lock& lock) {
+  // Cover everything queued when the sync starts (but not what keeps arriving, so a
+  // stream of relaxed appends cannot starve it).
+  const uint64_t target = next_lsn_ - 1;
+  if (!wait_written(lock, target).ok()) return;
+  const uint64_t covered_lsn = written_lsn_;
+  const uint64_t covered_bytes = written_bytes_;
+  const uint64_t segment = written_segment_id_;
+  if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
+  lock.unlock();
+  auto start = Clock::now();
+  Status s = disk_.fsync_file(segment_rel(segment));
+  const uint64_t us = micros_since(start);
+  lock.lock();
+  stats_.fsyncs++;
+  stats_.fsync_duration_us.record(us);
+  if (!s.ok()) {
+    poison_locked(s.error().with_context("fsync covering LSN " +
+                                         std::to_string(durable_lsn_ + 1) + ".." +
+                                         std::to_string(covered_lsn)));
+    return;
+  }
+  last_fsync_duration_us_ = us;
+  mark_durable_locked(covered_lsn, covered_bytes);
+}
+
+void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes) {
+  if (lsn <= durable_lsn_) return;
+  stats_.records_per_fsync.record(lsn - durable_lsn_);
+  durable_lsn_ = lsn;
+  durable_bytes_ = bytes;
+  while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
+    unsynced_strict_.pop_front();
+  }
+}
+
+Status Writer::sync() {
+  Lock lock(mu_);
+  KAYA_RETURN_IF_ERROR(usable_locked());
+  const uint64_t target = next_lsn_ - 1;
+  KAYA_RETURN_IF_ERROR(wait_written(lock, target));
+  return wait_durable(lock, target, false, nullptr);
+}
+
+Status Writer::close() {
+  Status s;
+  {
+    Lock lock(mu_);
+    if (closed_) return ok_status();
+  }
+  s = sync();
+  Lock lock(mu_);
+  closed_ = true;
+  file_lock_.reset();
+  return s;
+}
+
+WriterStats Writer::stats() const {
+  Lock lock(mu_);
+  WriterStats out = stats_;
+  out.active_segment_id = tail_segment_id_;
+  out.next_lsn = Lsn(next_lsn_);
+  out.durable_lsn_end = Lsn(durable_lsn_ + 1);
+  out.poisoned = poison_.has_value();
+  return out;
+}
+
+Lsn Writer::next_lsn() const {
+  Lock lock(mu_);
+  return Lsn(next_lsn_);
+}
+
+}  // namespace kaya::wal

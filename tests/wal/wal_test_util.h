@@ -1,0 +1,51 @@
+// Helpers for the wal tests: reading a whole log back through recovery.
+#pragma once
+
+#include <vector>
+
+#include <memory>
+
+#include "kaya/io/disk.h"
+#include "kaya/io/sim_disk.h"
+#include "kaya/wal/codec.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/writer.h"
+
+namespace kaya::wal::testing {
+
+struct LogContents {
+  RecoveryReport report;
+  std::vector<Record> records;
+};
+
+// Every record of the log under `disk`, via a dry-run recovery (changes nothing).
+inline Result<LogContents> read_log(io::Disk& disk, const WalConfig& config = {}) {
+  LogContents out;
+  RecoveryOptions options;
+  options.dry_run = true;
+  auto report = recover(config, disk, options,
+                        [&](uint64_t, uint64_t, const RecordView& r) {
+                          out.records.push_back(r.to_record());
+                          return ok_status();
+                        });
+  if (!report.ok()) return std::move(report).error();
+  out.report = std::move(report).value();
+  return out;
+}
+
+inline io::RelativePath segment(uint64_t id) {
+  return io::RelativePath::parse(format::segment_path(id)).value();
+}
+
+// A power loss while `writer` runs: the disk keeps only its durable state, and the
+// writer dies with its process, without one more call reaching the disk.
+inline void crash_with_writer(io::SimDisk& disk, std::unique_ptr<Writer>& writer) {
+  disk.crash();
+  for (auto kind : {io::FaultKind::kFsyncFailure, io::FaultKind::kWriteError}) {
+    disk.set_fault_probability(kind, 1.0);
+  }
+  writer.reset();
+  disk.clear_faults();
+}
+
+}  // namespace kaya::wal::testing
