@@ -60,7 +60,8 @@ Figure raw_loop(const std::string& dir, size_t size, bool sync, double seconds) 
   auto start = Clock::now();
   while (elapsed_s(start) < seconds) {
     for (int i = 0; i < 64; ++i) {
-      if (::pwrite(fd, buf.data(), size, static_cast<off_t>(offset)) != static_cast<ssize_t>(size)) {
+      if (::pwrite(fd, buf.data(), size, static_cast<off_t>(offset)) !=
+          static_cast<ssize_t>(size)) {
         die("pwrite " + path + ": " + std::strerror(errno));
       }
       offset += size;
@@ -78,10 +79,10 @@ Figure raw_loop(const std::string& dir, size_t size, bool sync, double seconds) 
   return f;
 }
 
-Figure kaya_case(const std::string& dir, size_t size, int threads, kaya::DurabilityMode mode,
-                 double seconds) {
-  std::string root = dir + "/kaya-" + std::to_string(threads) + "-" +
-                     std::string(kaya::to_string(mode));
+Figure kaya_case(const std::string& dir, size_t size, int threads,
+                 kaya::DurabilityMode mode, double seconds) {
+  std::string root =
+      dir + "/kaya-" + std::to_string(threads) + "-" + std::string(kaya::to_string(mode));
   std::filesystem::remove_all(root);
   auto disk = kaya::io::FileDisk::open(root);
   if (!disk.ok()) die(disk.error().to_string());
@@ -101,7 +102,8 @@ Figure kaya_case(const std::string& dir, size_t size, int threads, kaya::Durabil
         auto r = w.append(kaya::wal::Payload::put("", value), mode);
         if (!r.ok()) die(r.error().to_string());
         latency[t].record(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin).count()));
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin)
+                .count()));
         records.fetch_add(1, std::memory_order_relaxed);
       }
     });
@@ -157,7 +159,8 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   bool own_dir = o.dir.empty();
   if (own_dir) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kaya-bench-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kaya-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp failed");
     o.dir = tmpl;
   }
@@ -172,14 +175,18 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   // Baselines are measured right before the cases they anchor, to share conditions.
   Figure raw_sync = raw_loop(o.dir, o.size, true, o.seconds);
-  rows.push_back({"strict  1 thread ", kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kStrict, o.seconds),
+  rows.push_back({"strict  1 thread ",
+                  kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kStrict, o.seconds),
                   "pwrite+fdatasync 1 thread", raw_sync});
-  rows.push_back({"strict 64 threads", kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kStrict, o.seconds),
+  rows.push_back({"strict 64 threads",
+                  kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kStrict, o.seconds),
                   "pwrite+fdatasync 1 thread", raw_sync});
   Figure raw_write = raw_loop(o.dir, o.size, false, o.seconds);
-  rows.push_back({"relaxed  1 thread ", kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kRelaxed, o.seconds),
+  rows.push_back({"relaxed  1 thread ",
+                  kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kRelaxed, o.seconds),
                   "pwrite 1 thread", raw_write});
-  rows.push_back({"relaxed 64 threads", kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kRelaxed, o.seconds),
+  rows.push_back({"relaxed 64 threads",
+                  kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kRelaxed, o.seconds),
                   "pwrite 1 thread", raw_write});
   if (own_dir) std::filesystem::remove_all(o.dir);
 
@@ -187,12 +194,13 @@ int main(int argc, char** argv) {
     std::printf("[");
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
-      std::printf("%s{\"case\":\"%s\",\"records_per_s\":%.0f,\"records\":%llu,\"fsyncs\":%llu,"
-                  "\"baseline\":\"%s\",\"baseline_records_per_s\":%.0f,\"ratio\":%.3f}",
-                  i ? "," : "", r.name.c_str(), r.kaya.records_per_s,
-                  static_cast<unsigned long long>(r.kaya.records),
-                  static_cast<unsigned long long>(r.kaya.fsyncs), r.baseline_name.c_str(),
-                  r.baseline.records_per_s, r.kaya.records_per_s / r.baseline.records_per_s);
+      std::printf(
+          "%s{\"case\":\"%s\",\"records_per_s\":%.0f,\"records\":%llu,\"fsyncs\":%llu,"
+          "\"baseline\":\"%s\",\"baseline_records_per_s\":%.0f,\"ratio\":%.3f}",
+          i ? "," : "", r.name.c_str(), r.kaya.records_per_s,
+          static_cast<unsigned long long>(r.kaya.records),
+          static_cast<unsigned long long>(r.kaya.fsyncs), r.baseline_name.c_str(),
+          r.baseline.records_per_s, r.kaya.records_per_s / r.baseline.records_per_s);
     }
     std::printf("]\n");
     return 0;
@@ -202,13 +210,15 @@ int main(int argc, char** argv) {
   std::printf("%-20s %12s %10s %10s  %-26s %12s %7s\n", "case", "records/s", "fsyncs",
               "rec/fsync", "baseline", "records/s", "ratio");
   for (const Row& r : rows) {
-    double per_fsync = r.kaya.fsyncs ? static_cast<double>(r.kaya.records) / r.kaya.fsyncs : 0;
+    double per_fsync =
+        r.kaya.fsyncs ? static_cast<double>(r.kaya.records) / r.kaya.fsyncs : 0;
     std::printf("%-20s %12.0f %10llu %10.1f  %-26s %12.0f %6.2fx\n", r.name.c_str(),
-                r.kaya.records_per_s, static_cast<unsigned long long>(r.kaya.fsyncs), per_fsync,
-                r.baseline_name.c_str(), r.baseline.records_per_s,
+                r.kaya.records_per_s, static_cast<unsigned long long>(r.kaya.fsyncs),
+                per_fsync, r.baseline_name.c_str(), r.baseline.records_per_s,
                 r.kaya.records_per_s / r.baseline.records_per_s);
   }
   std::printf("\ncommit latency (us) per case:\n");
-  for (const Row& r : rows) std::printf("  %-20s %s\n", r.name.c_str(), r.kaya.latency.c_str());
+  for (const Row& r : rows)
+    std::printf("  %-20s %s\n", r.name.c_str(), r.kaya.latency.c_str());
   return 0;
 }

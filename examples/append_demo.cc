@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   }
   const bool temporary = dir.empty();
   if (temporary) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kaya-demo-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kaya-demo-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
       std::perror("mkdtemp");
       return 1;
@@ -84,7 +85,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      const auto mode = t % 2 == 0 ? kaya::DurabilityMode::kStrict : kaya::DurabilityMode::kRelaxed;
+      const auto mode =
+          t % 2 == 0 ? kaya::DurabilityMode::kStrict : kaya::DurabilityMode::kRelaxed;
       for (int i = 0; i < per_thread; ++i) {
         std::string key = "thread" + std::to_string(t) + ":" + std::to_string(i);
         check(writer->append(kaya::wal::Payload::put(key, "value of " + key), mode));
@@ -98,17 +100,19 @@ int main(int argc, char** argv) {
   writer.reset();
 
   std::printf("log directory: %s%s\n", dir.c_str(), temporary ? " (temporary)" : "");
-  std::printf("wrote: %llu records (LSN %llu..%llu) from %d threads: %llu strict, %llu relaxed\n",
-              static_cast<unsigned long long>(strict + relaxed),
-              static_cast<unsigned long long>(first_lsn),
-              static_cast<unsigned long long>(stats.next_lsn.value() - 1), threads,
-              static_cast<unsigned long long>(strict.load()),
-              static_cast<unsigned long long>(relaxed.load()));
-  std::printf("fsyncs: %llu for %llu strict appends (%.1f records per fsync on average), "
-              "%llu segment rotations\n",
-              static_cast<unsigned long long>(stats.fsyncs),
-              static_cast<unsigned long long>(stats.strict_records),
-              stats.records_per_fsync.mean(), static_cast<unsigned long long>(stats.rotations));
+  std::printf(
+      "wrote: %llu records (LSN %llu..%llu) from %d threads: %llu strict, %llu relaxed\n",
+      static_cast<unsigned long long>(strict + relaxed),
+      static_cast<unsigned long long>(first_lsn),
+      static_cast<unsigned long long>(stats.next_lsn.value() - 1), threads,
+      static_cast<unsigned long long>(strict.load()),
+      static_cast<unsigned long long>(relaxed.load()));
+  std::printf(
+      "fsyncs: %llu for %llu strict appends (%.1f records per fsync on average), "
+      "%llu segment rotations\n",
+      static_cast<unsigned long long>(stats.fsyncs),
+      static_cast<unsigned long long>(stats.strict_records),
+      stats.records_per_fsync.mean(), static_cast<unsigned long long>(stats.rotations));
   std::printf("fsync latency (us): %s\n", stats.fsync_duration_us.summary().c_str());
 
   // Reopen: recovery scans and validates every record.
@@ -124,7 +128,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(report.next_lsn.value()),
               report.torn_tail ? " (a torn tail was cut)" : "");
   for (uint64_t id : report.segment_ids) {
-    auto path = kaya::io::RelativePath::parse(kaya::wal::format::segment_path(id)).value();
+    auto path =
+        kaya::io::RelativePath::parse(kaya::wal::format::segment_path(id)).value();
     std::printf("  %s  %8llu bytes  %6llu records\n", path.str().c_str(),
                 static_cast<unsigned long long>(check(disk->file_len(path))),
                 static_cast<unsigned long long>(records_per_segment[id]));

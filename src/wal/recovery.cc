@@ -16,17 +16,20 @@ io::RelativePath segment_dir() {
   return io::RelativePath::parse(format::kSegmentDir).value();
 }
 
-Error corruption(io::Disk& disk, uint64_t segment_id, uint64_t offset, const std::string& what) {
+Error corruption(io::Disk& disk, uint64_t segment_id, uint64_t offset,
+                 const std::string& what) {
   return Error(ErrorKind::kCorruption,
                disk.describe(segment_rel(segment_id)) + " (segment " +
-                   std::to_string(segment_id) + ") at offset " + std::to_string(offset) + ": " +
-                   what + "; durable data is damaged, recovery changed nothing");
+                   std::to_string(segment_id) + ") at offset " + std::to_string(offset) +
+                   ": " + what + "; durable data is damaged, recovery changed nothing");
 }
 
 // Looks for a valid record at or after `from` in `path`. Candidates are the offsets
 // where the magic appears; each is decoded in full. Memory: one chunk plus one record.
-Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk, const io::RelativePath& path,
-                                                  uint64_t from, uint64_t max_record_bytes) {
+Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
+                                                  const io::RelativePath& path,
+                                                  uint64_t from,
+                                                  uint64_t max_record_bytes) {
   constexpr size_t kChunk = 64 << 10;
   uint8_t magic[4];
   for (int i = 0; i < 4; ++i) magic[i] = static_cast<uint8_t>(format::kMagic >> (8 * i));
@@ -73,7 +76,8 @@ Result<std::vector<uint64_t>> list_segments(io::Disk& disk) {
 }
 
 Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
-                               const RecoveryOptions& options, const RecordVisitor& visitor) {
+                               const RecoveryOptions& options,
+                               const RecordVisitor& visitor) {
   KAYA_RETURN_IF_ERROR(config.validate());
   RecoveryReport report;
   KAYA_ASSIGN_OR_RETURN(report.segment_ids, list_segments(disk));
@@ -106,13 +110,15 @@ Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
         continue;
       }
       const std::string reason = std::string(to_string(d->problem)) + ": " + d->detail;
-      if (!last) return corruption(disk, id, d->offset, reason + " (not the last segment)");
-      KAYA_ASSIGN_OR_RETURN(auto later, find_valid_record(disk, reader.path(), resync_offset(*d),
-                                                          config.max_record_bytes));
+      if (!last)
+        return corruption(disk, id, d->offset, reason + " (not the last segment)");
+      KAYA_ASSIGN_OR_RETURN(auto later,
+                            find_valid_record(disk, reader.path(), resync_offset(*d),
+                                              config.max_record_bytes));
       if (later) {
-        return corruption(disk, id, d->offset,
-                          reason + ", followed by a valid record at offset " +
-                              std::to_string(*later));
+        return corruption(
+            disk, id, d->offset,
+            reason + ", followed by a valid record at offset " + std::to_string(*later));
       }
       KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(reader.path()));
       report.torn_tail = TornTail{id, d->offset, len - d->offset, reason};

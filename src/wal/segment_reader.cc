@@ -5,8 +5,9 @@
 
 namespace kaya::wal {
 
-SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path, uint64_t max_record_bytes,
-                             uint64_t start_offset, size_t buffer_bytes)
+SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path,
+                             uint64_t max_record_bytes, uint64_t start_offset,
+                             size_t buffer_bytes)
     : disk_(disk),
       path_(std::move(path)),
       max_record_bytes_(max_record_bytes),

@@ -11,7 +11,9 @@ namespace {
 // pwritev takes at most IOV_MAX (1024) parts.
 constexpr size_t kMaxPartsPerWrite = 1024;
 
-io::RelativePath rel(std::string_view path) { return io::RelativePath::parse(path).value(); }
+io::RelativePath rel(std::string_view path) {
+  return io::RelativePath::parse(path).value();
+}
 io::RelativePath segment_rel(uint64_t id) { return rel(format::segment_path(id)); }
 
 uint64_t micros_since(std::chrono::steady_clock::time_point start) {
@@ -35,7 +37,8 @@ Result<std::unique_ptr<Writer>> Writer::open(const WalConfig& config, io::Disk& 
 }
 
 Result<std::unique_ptr<Writer>> Writer::open_at(const WalConfig& config, io::Disk& disk,
-                                                Lsn next_lsn, SequenceNumber next_sequence) {
+                                                Lsn next_lsn,
+                                                SequenceNumber next_sequence) {
   return open_impl(config, disk, next_lsn, next_sequence);
 }
 
@@ -63,8 +66,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
     lsn = next_lsn->value();
     sequence = next_sequence.value();
   }
-  uint64_t segment = report.segment_ids.empty() ? format::kFirstSegmentId
-                                                : report.segment_ids.back();
+  uint64_t segment =
+      report.segment_ids.empty() ? format::kFirstSegmentId : report.segment_ids.back();
   if (report.segment_ids.empty()) {
     KAYA_RETURN_IF_ERROR(create_log(disk, segment));
   } else {
@@ -85,7 +88,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   return w;
 }
 
-Writer::Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock)
+Writer::Writer(const WalConfig& config, io::Disk& disk,
+               std::unique_ptr<io::FileLock> lock)
     : config_(config), disk_(disk), file_lock_(std::move(lock)) {}
 
 Writer::~Writer() { (void)close(); }
@@ -191,8 +195,9 @@ void Writer::write_batch(Lock& lock) {
     for (const Pending& p : batch) parts.emplace_back(p.bytes);
     auto at = disk_.append(segment_rel(segment), parts);
     if (!at.ok()) {
-      status = at.error().with_context("writing LSN " + std::to_string(batch.front().lsn) +
-                                       ".." + std::to_string(batch.back().lsn));
+      status =
+          at.error().with_context("writing LSN " + std::to_string(batch.front().lsn) +
+                                  ".." + std::to_string(batch.back().lsn));
     } else if (*at != offset) {
       status = Error(ErrorKind::kInvariantViolation,
                      disk_.describe(segment_rel(segment)) + ": records for offset " +
@@ -261,8 +266,8 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
 void Writer::wait_for_companions(Lock& lock) {
   const BatchConfig& batch = config_.batch;
   if (batch.flush_interval_us == 0 || unsynced_strict_.empty()) return;
-  const auto deadline =
-      unsynced_strict_.front().second + std::chrono::microseconds(batch.flush_interval_us);
+  const auto deadline = unsynced_strict_.front().second +
+                        std::chrono::microseconds(batch.flush_interval_us);
   auto full = [&] {
     const uint64_t records = next_lsn_ - 1 - durable_lsn_;
     const uint64_t bytes = assigned_bytes_ - durable_bytes_;

@@ -24,7 +24,8 @@ struct Acked {
 // Runs `threads` threads that each append `per_thread` records with keys
 // "t<thread>-<i>", in `mode_of(thread)`; returns the acknowledgements.
 template <typename ModeOf>
-std::vector<Acked> append_from_threads(Writer& w, int threads, int per_thread, ModeOf mode_of) {
+std::vector<Acked> append_from_threads(Writer& w, int threads, int per_thread,
+                                       ModeOf mode_of) {
   std::vector<std::vector<Acked>> acked(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -45,7 +46,8 @@ std::vector<Acked> append_from_threads(Writer& w, int threads, int per_thread, M
 
 // Every acknowledged record appears exactly once, at its LSN, and each thread's
 // records appear in the order the thread appended them.
-void expect_exactly_once(const std::vector<Record>& log, const std::vector<Acked>& acked) {
+void expect_exactly_once(const std::vector<Record>& log,
+                         const std::vector<Acked>& acked) {
   std::map<std::string, uint64_t> lsn_of_key;
   for (const Record& r : log) {
     EXPECT_TRUE(lsn_of_key.emplace(r.key, r.lsn.value()).second) << "duplicate " << r.key;
@@ -76,8 +78,8 @@ TEST(ConcurrencyTest, SixtyFourStrictThreadsShareFsyncs) {
   auto& w = **opened;
   constexpr int kThreads = 64;
   constexpr int kPerThread = 40;
-  auto acked =
-      append_from_threads(w, kThreads, kPerThread, [](int) { return DurabilityMode::kStrict; });
+  auto acked = append_from_threads(w, kThreads, kPerThread,
+                                   [](int) { return DurabilityMode::kStrict; });
   ASSERT_EQ(acked.size(), size_t{kThreads * kPerThread});
   WriterStats stats = w.stats();
   EXPECT_EQ(stats.strict_records, acked.size());

@@ -75,7 +75,8 @@ void run_seed(uint64_t seed) {
     auto opened = Writer::open(config, disk);
     ASSERT_TRUE(opened.ok()) << opened.error().to_string();
     std::unique_ptr<Writer> w = std::move(opened).value();
-    ASSERT_EQ(w->next_lsn().value(), oracle.assigned.size() + 1) << "LSN reused or skipped";
+    ASSERT_EQ(w->next_lsn().value(), oracle.assigned.size() + 1)
+        << "LSN reused or skipped";
 
     if (!crash_only) {
       const double p = 0.002 * static_cast<double>(rng() % 10);
@@ -100,8 +101,8 @@ void run_seed(uint64_t seed) {
         ASSERT_EQ(result->lsn, r.lsn) << "LSNs must be handed out in order, once";
         if (mode == DurabilityMode::kStrict) oracle.durable = oracle.assigned.size();
       } else {
-        ASSERT_TRUE(w->stats().poisoned) << "a failed append must poison the writer: "
-                                         << result.error().to_string();
+        ASSERT_TRUE(w->stats().poisoned)
+            << "a failed append must poison the writer: " << result.error().to_string();
       }
     }
     disk.clear_faults();
@@ -119,8 +120,8 @@ TEST(CrashTest, AcknowledgedRecordsSurviveAndRecoveryYieldsAPrefix) {
   const uint64_t first = kaya::testing::seed_from_env(1);
   const uint64_t count = kaya::testing::seed_count_from_env(400);
   for (uint64_t seed = first; seed < first + count; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: KAYA_SEED=" +
-                 std::to_string(seed) + " KAYA_SEEDS=1)");
+    SCOPED_TRACE("seed " + std::to_string(seed) +
+                 " (replay: KAYA_SEED=" + std::to_string(seed) + " KAYA_SEEDS=1)");
     run_seed(seed);
     if (HasFatalFailure()) return;
   }

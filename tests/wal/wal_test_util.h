@@ -1,9 +1,8 @@
 // Helpers for the wal tests: reading a whole log back through recovery.
 #pragma once
 
-#include <vector>
-
 #include <memory>
+#include <vector>
 
 #include "kaya/io/disk.h"
 #include "kaya/io/sim_disk.h"
@@ -23,11 +22,11 @@ inline Result<LogContents> read_log(io::Disk& disk, const WalConfig& config = {}
   LogContents out;
   RecoveryOptions options;
   options.dry_run = true;
-  auto report = recover(config, disk, options,
-                        [&](uint64_t, uint64_t, const RecordView& r) {
-                          out.records.push_back(r.to_record());
-                          return ok_status();
-                        });
+  auto report =
+      recover(config, disk, options, [&](uint64_t, uint64_t, const RecordView& r) {
+        out.records.push_back(r.to_record());
+        return ok_status();
+      });
   if (!report.ok()) return std::move(report).error();
   out.report = std::move(report).value();
   return out;

@@ -92,8 +92,10 @@ TEST(WriterTest, AppendsReturnNumbersAndPositions) {
   auto log = read_log(disk);
   KAYA_ASSERT_OK(log);
   ASSERT_EQ(log->records.size(), 4u);
-  EXPECT_EQ(log->records[0], (Record{Lsn(1), SequenceNumber(1), RecordType::kPut, "user:1", "Ada"}));
-  EXPECT_EQ(log->records[1], (Record{Lsn(2), SequenceNumber(2), RecordType::kDelete, "user:2", ""}));
+  EXPECT_EQ(log->records[0],
+            (Record{Lsn(1), SequenceNumber(1), RecordType::kPut, "user:1", "Ada"}));
+  EXPECT_EQ(log->records[1],
+            (Record{Lsn(2), SequenceNumber(2), RecordType::kDelete, "user:2", ""}));
   EXPECT_EQ(log->records[2].type, RecordType::kNoop);
   EXPECT_EQ(log->records[3].value, std::string("\0\1\xff", 3));
 }
@@ -133,7 +135,8 @@ TEST(WriterTest, OpenAtStartsWhereTheEngineSays) {
   auto bad = Writer::open_at({}, disk, Lsn(50), SequenceNumber(1));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind(), ErrorKind::kInvalidArgument);
-  EXPECT_NE(bad.error().message().find("LSN 102"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("LSN 102"), std::string::npos)
+      << bad.error().message();
   // The engine may restart its sequence numbering at the right LSN.
   auto good = Writer::open_at({}, disk, Lsn(102), SequenceNumber(9000));
   KAYA_ASSERT_OK(good);
@@ -218,7 +221,8 @@ TEST(WriterTest, AppendAfterCloseFails) {
 TEST(WriterTest, SyncMakesRelaxedRecordsDurable) {
   SimDisk disk;
   auto w = open_or_die({}, disk);
-  for (int i = 0; i < 10; ++i) KAYA_ASSERT_OK(w->append(Payload::put("k", "v"), kRelaxed));
+  for (int i = 0; i < 10; ++i)
+    KAYA_ASSERT_OK(w->append(Payload::put("k", "v"), kRelaxed));
   KAYA_ASSERT_OK(w->sync());
   EXPECT_EQ(w->stats().durable_lsn_end, Lsn(11));
   disk.crash();
@@ -296,9 +300,8 @@ TEST(WriterDefectTest, EveryWaiterOfAFailedBatchGetsTheRealError) {
   gate.wait_for_held();  // the leader of record 1 is inside its fsync
   std::vector<std::future<Result<AppendResult>>> batch;
   for (int i = 0; i < 4; ++i) {
-    batch.push_back(std::async(std::launch::async, [&] {
-      return w->append(Payload::put("b", "2"), kStrict);
-    }));
+    batch.push_back(std::async(
+        std::launch::async, [&] { return w->append(Payload::put("b", "2"), kStrict); }));
   }
   // All four are assigned and written while the first fsync is held.
   while (w->stats().records < 5) std::this_thread::yield();
@@ -355,14 +358,16 @@ TEST(WriterDefectTest, ClosingSegmentIsDurableBeforeTheNextOneGetsRecords) {
   config.segment_max_bytes = 200;
   config.max_record_bytes = 200;
   auto w = open_or_die(config, disk);
-  for (int i = 0; i < 3; ++i) KAYA_ASSERT_OK(w->append(Payload::put("r", "elx"), kRelaxed));
+  for (int i = 0; i < 3; ++i)
+    KAYA_ASSERT_OK(w->append(Payload::put("r", "elx"), kRelaxed));
   auto strict = w->append(Payload::put("s", "trc"), kStrict);
   KAYA_ASSERT_OK(strict);
   ASSERT_EQ(strict->segment_id, 2u);
   disk.crash();
   auto log = read_log(disk, config);
   KAYA_ASSERT_OK(log);
-  EXPECT_EQ(log->records.size(), 4u) << "the acknowledged strict record or one before it was lost";
+  EXPECT_EQ(log->records.size(), 4u)
+      << "the acknowledged strict record or one before it was lost";
 }
 
 // Defect 4: a new segment's directory entry must be durable before a strict ack.

@@ -81,7 +81,8 @@ class Writer {
   // log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
   // hole or reuse LSNs); the sequence is the engine's to choose.
   static Result<std::unique_ptr<Writer>> open_at(const WalConfig& config, io::Disk& disk,
-                                                 Lsn next_lsn, SequenceNumber next_sequence);
+                                                 Lsn next_lsn,
+                                                 SequenceNumber next_sequence);
 
   // Closes (see close()); an error there is lost: call close() to see it.
   ~Writer();
@@ -114,7 +115,8 @@ class Writer {
   using Clock = std::chrono::steady_clock;
 
   Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock);
-  static Result<std::unique_ptr<Writer>> open_impl(const WalConfig& config, io::Disk& disk,
+  static Result<std::unique_ptr<Writer>> open_impl(const WalConfig& config,
+                                                   io::Disk& disk,
                                                    std::optional<Lsn> next_lsn,
                                                    SequenceNumber next_sequence);
 
@@ -141,9 +143,9 @@ class Writer {
   // Assignment: the next record's numbers and where it will go.
   uint64_t next_lsn_ = 1;
   uint64_t next_sequence_ = 1;
-  uint64_t tail_segment_id_ = 0;    // segment the next record goes to
+  uint64_t tail_segment_id_ = 0;     // segment the next record goes to
   uint64_t tail_segment_bytes_ = 0;  // its size once every queued record is written
-  std::deque<Pending> queue_;       // assigned, not yet handed to the disk
+  std::deque<Pending> queue_;        // assigned, not yet handed to the disk
   // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
   uint64_t written_lsn_ = 0;
   uint64_t written_segment_id_ = 0;  // segment holding written_lsn_
