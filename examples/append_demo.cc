@@ -123,11 +123,11 @@ int main(int argc, char** argv) {
         return kaya::ok_status();
       }));
   std::printf("on disk: %zu segments, %llu records, %llu bytes, next LSN %llu%s\n",
-              report.segment_ids.size(), static_cast<unsigned long long>(report.records),
+              report.segments.size(), static_cast<unsigned long long>(report.records),
               static_cast<unsigned long long>(report.valid_bytes),
               static_cast<unsigned long long>(report.next_lsn.value()),
-              report.torn_tail ? " (a torn tail was cut)" : "");
-  for (uint64_t id : report.segment_ids) {
+              report.anomalies.empty() ? "" : " (a torn tail was cut)");
+  for (uint64_t id : report.segment_ids()) {
     auto path =
         kaya::io::RelativePath::parse(kaya::wal::format::segment_path(id)).value();
     std::printf("  %s  %8llu bytes  %6llu records\n", path.str().c_str(),

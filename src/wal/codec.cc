@@ -364,9 +364,11 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
   const uint32_t stored = load_u32(h + format::kPayloadCrcOffset);
   const uint32_t computed = crc32c::value(payload);
   if (stored != computed) {
-    return make_invalid(offset, {DecodeProblem::kBadPayloadChecksum,
-                                 "bad payload checksum: stored " + hex(stored, 8) +
-                                     ", computed " + hex(computed, 8)});
+    Decoded bad = make_invalid(offset, {DecodeProblem::kBadPayloadChecksum,
+                                        "bad payload checksum: stored " + hex(stored, 8) +
+                                            ", computed " + hex(computed, 8)});
+    bad.size = size;  // the header is intact: its length can be trusted
+    return bad;
   }
 
   Decoded d;
@@ -374,8 +376,10 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
   d.record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
   d.record.type = static_cast<RecordType>(load_u16(h + format::kTypeOffset));
   if (auto malformed = parse_payload(d.record.type, payload, &d.record)) {
-    return make_invalid(offset,
-                        {DecodeProblem::kMalformedPayload, std::move(*malformed)});
+    Decoded bad =
+        make_invalid(offset, {DecodeProblem::kMalformedPayload, std::move(*malformed)});
+    bad.size = size;
+    return bad;
   }
   d.outcome = DecodeOutcome::kRecord;
   d.offset = offset;

@@ -60,3 +60,53 @@ Result<std::optional<Decoded>> SegmentReader::next() {
 }
 
 }  // namespace kaya::wal
+
+namespace kaya::wal {
+
+io::RelativePath segment_path(uint64_t id) {
+  return io::RelativePath::parse(format::segment_path(id)).value();
+}
+
+io::RelativePath segment_dir() {
+  return io::RelativePath::parse(format::kSegmentDir).value();
+}
+
+Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
+                                        uint64_t max_record_bytes) {
+  SegmentReader reader(disk, path, max_record_bytes, 0, format::kHeaderLen);
+  KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
+  if (!d || !d->ok()) return std::optional<Lsn>();
+  return std::optional<Lsn>(d->record.lsn);
+}
+
+Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
+                                                  const io::RelativePath& path,
+                                                  uint64_t from,
+                                                  uint64_t max_record_bytes) {
+  constexpr size_t kChunk = 64 << 10;
+  uint8_t magic[4];
+  for (int i = 0; i < 4; ++i) magic[i] = static_cast<uint8_t>(format::kMagic >> (8 * i));
+  std::vector<uint8_t> chunk(kChunk + 3);
+  for (uint64_t base = from;;) {
+    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, base, chunk));
+    if (n < 4) return std::optional<uint64_t>();
+    for (size_t i = 0; i + 4 <= n; ++i) {
+      if (std::memcmp(chunk.data() + i, magic, 4) != 0) continue;
+      SegmentReader probe(disk, path, max_record_bytes, base + i, format::kHeaderLen);
+      KAYA_ASSIGN_OR_RETURN(auto d, probe.next());
+      if (d && d->ok()) return std::optional<uint64_t>(base + i);
+    }
+    if (n < chunk.size()) return std::optional<uint64_t>();
+    base += n - 3;  // overlap so that a magic split across chunks is seen
+  }
+}
+
+uint64_t resync_offset(const Decoded& bad) {
+  if (bad.problem == DecodeProblem::kBadPayloadChecksum ||
+      bad.problem == DecodeProblem::kMalformedPayload) {
+    return bad.offset + bad.size;
+  }
+  return bad.offset + 1;
+}
+
+}  // namespace kaya::wal

@@ -45,4 +45,27 @@ class SegmentReader {
   bool eof_ = false;
 };
 
+// The path of segment `id` ("wal/<16 hex>.wal").
+io::RelativePath segment_path(uint64_t id);
+// The directory holding the segments ("wal").
+io::RelativePath segment_dir();
+
+// LSN of the first record of a segment; nullopt when the segment holds no complete
+// valid record at offset 0.
+Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
+                                        uint64_t max_record_bytes);
+
+// Looks for a valid record at or after `from` in `path` and returns its offset.
+// Candidates are the offsets where the magic appears; each is decoded in full.
+// Memory: one chunk plus one record.
+Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
+                                                  const io::RelativePath& path,
+                                                  uint64_t from,
+                                                  uint64_t max_record_bytes);
+
+// Where to look for valid data after the bad record `bad`: past its declared end when
+// its header is intact (so that a record carried inside a payload is not mistaken for
+// a log record), else right after its first byte.
+uint64_t resync_offset(const Decoded& bad);
+
 }  // namespace kaya::wal

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "kaya/wal/recovery.h"
+#include "wal/recovery_internal.h"
+#include "wal/segment_reader.h"
 
 namespace kaya::wal {
 namespace {
@@ -14,7 +16,6 @@ constexpr size_t kMaxPartsPerWrite = 1024;
 io::RelativePath rel(std::string_view path) {
   return io::RelativePath::parse(path).value();
 }
-io::RelativePath segment_rel(uint64_t id) { return rel(format::segment_path(id)); }
 
 uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -24,34 +25,44 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 
 // Creates wal/ (durably) and an empty first segment when the log has none.
 Status create_log(io::Disk& disk, uint64_t segment_id) {
-  KAYA_RETURN_IF_ERROR(disk.create_dir(rel(format::kSegmentDir)));
+  KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
   KAYA_RETURN_IF_ERROR(disk.fsync_dir(io::RelativePath()));
-  KAYA_RETURN_IF_ERROR(disk.append(segment_rel(segment_id), io::ByteView()).status());
-  return disk.fsync_dir(rel(format::kSegmentDir));
+  KAYA_RETURN_IF_ERROR(disk.append(segment_path(segment_id), io::ByteView()).status());
+  return disk.fsync_dir(segment_dir());
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Writer>> Writer::open(const WalConfig& config, io::Disk& disk) {
-  return open_impl(config, disk, std::nullopt, SequenceNumber::first());
+Result<std::unique_ptr<Writer>> Writer::open(const WalConfig& config, io::Disk& disk,
+                                             const OpenOptions& options) {
+  return open_impl(config, disk, options, std::nullopt, SequenceNumber::first());
 }
 
 Result<std::unique_ptr<Writer>> Writer::open_at(const WalConfig& config, io::Disk& disk,
                                                 Lsn next_lsn,
-                                                SequenceNumber next_sequence) {
-  return open_impl(config, disk, next_lsn, next_sequence);
+                                                SequenceNumber next_sequence,
+                                                const OpenOptions& options) {
+  return open_impl(config, disk, options, next_lsn, next_sequence);
 }
 
 Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::Disk& disk,
+                                                  const OpenOptions& options,
                                                   std::optional<Lsn> next_lsn,
                                                   SequenceNumber next_sequence) {
   KAYA_RETURN_IF_ERROR(config.validate());
   if (next_lsn && next_lsn->value() == 0) {
     return Error(ErrorKind::kInvalidArgument, "open_at: LSNs start at 1, got 0");
   }
-  KAYA_RETURN_IF_ERROR(disk.create_dir(rel(format::kSegmentDir)));
+  if (options.recovery.dry_run) {
+    return Error(
+        ErrorKind::kInvalidArgument,
+        "Writer::open cannot use a dry-run recovery: the writer needs a repaired "
+        "log (call recover() with dry_run for a report)");
+  }
+  KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
   KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(rel(format::kLockFile)));
-  KAYA_ASSIGN_OR_RETURN(RecoveryReport report, recover(config, disk));
+  KAYA_ASSIGN_OR_RETURN(RecoveryReport report,
+                        recover_locked(config, disk, options.recovery, options.replay));
 
   std::unique_ptr<Writer> w(new Writer(config, disk, std::move(lock)));
   uint64_t lsn = report.next_lsn.value();
@@ -66,17 +77,17 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
     lsn = next_lsn->value();
     sequence = next_sequence.value();
   }
-  uint64_t segment =
-      report.segment_ids.empty() ? format::kFirstSegmentId : report.segment_ids.back();
-  if (report.segment_ids.empty()) {
+  const std::vector<uint64_t> ids = report.segment_ids();
+  const uint64_t segment = ids.empty() ? format::kFirstSegmentId : ids.back();
+  if (ids.empty()) {
     KAYA_RETURN_IF_ERROR(create_log(disk, segment));
   } else {
     // Records a crashed process left with the OS become durable before any new one
     // is acknowledged, so a later power loss cannot open a hole before them.
-    KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_rel(segment)));
-    KAYA_RETURN_IF_ERROR(disk.fsync_dir(rel(format::kSegmentDir)));
+    KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_path(segment)));
+    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
   }
-  KAYA_ASSIGN_OR_RETURN(uint64_t segment_bytes, disk.file_len(segment_rel(segment)));
+  KAYA_ASSIGN_OR_RETURN(uint64_t segment_bytes, disk.file_len(segment_path(segment)));
 
   w->next_lsn_ = lsn;
   w->next_sequence_ = sequence;
@@ -85,6 +96,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->written_lsn_ = lsn - 1;
   w->durable_lsn_ = lsn - 1;
   w->written_segment_id_ = segment;
+  w->recovery_report_ = std::move(report);
   return w;
 }
 
@@ -193,14 +205,14 @@ void Writer::write_batch(Lock& lock) {
     std::vector<io::ByteView> parts;
     parts.reserve(batch.size());
     for (const Pending& p : batch) parts.emplace_back(p.bytes);
-    auto at = disk_.append(segment_rel(segment), parts);
+    auto at = disk_.append(segment_path(segment), parts);
     if (!at.ok()) {
       status =
           at.error().with_context("writing LSN " + std::to_string(batch.front().lsn) +
                                   ".." + std::to_string(batch.back().lsn));
     } else if (*at != offset) {
       status = Error(ErrorKind::kInvariantViolation,
-                     disk_.describe(segment_rel(segment)) + ": records for offset " +
+                     disk_.describe(segment_path(segment)) + ": records for offset " +
                          std::to_string(offset) + " landed at " + std::to_string(*at) +
                          "; another process may be writing this log");
     }
@@ -230,7 +242,7 @@ Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
   // crash always leaves a prefix; the new segment's entry is durable before any
   // strict acknowledgement can depend on it.
   auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_rel(old_segment));
+  Status s = disk_.fsync_file(segment_path(old_segment));
   uint64_t us = micros_since(start);
   {
     Lock lock(mu_);
@@ -238,8 +250,8 @@ Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
     stats_.fsync_duration_us.record(us);
   }
   if (!s.ok()) return s;
-  KAYA_RETURN_IF_ERROR(disk_.append(segment_rel(new_segment), io::ByteView()).status());
-  Status d = disk_.fsync_dir(rel(format::kSegmentDir));
+  KAYA_RETURN_IF_ERROR(disk_.append(segment_path(new_segment), io::ByteView()).status());
+  Status d = disk_.fsync_dir(segment_dir());
   Lock lock(mu_);
   stats_.dir_fsyncs++;
   return d;
@@ -288,7 +300,7 @@ void Writer::sync_as_leader(Lock& lock) {
   if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
   lock.unlock();
   auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_rel(segment));
+  Status s = disk_.fsync_file(segment_path(segment));
   const uint64_t us = micros_since(start);
   lock.lock();
   stats_.fsyncs++;
@@ -342,6 +354,74 @@ WriterStats Writer::stats() const {
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
   return out;
+}
+
+Result<Lsn> Writer::wait_visible(Lsn lsn, bool durable_only,
+                                 std::chrono::steady_clock::time_point deadline) const {
+  Lock lock(mu_);
+  for (;;) {
+    const uint64_t visible = durable_only ? durable_lsn_ : written_lsn_;
+    if (visible >= lsn.value()) return Lsn(visible + 1);
+    if (poison_ || closed_) {
+      if (poison_) return usable_locked().error();
+      return Error(ErrorKind::kInvalidArgument, "the writer was closed before LSN " +
+                                                    std::to_string(lsn.value()) +
+                                                    " became visible");
+    }
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      return Lsn((durable_only ? durable_lsn_ : written_lsn_) + 1);
+    }
+  }
+}
+
+Result<ReleaseReport> Writer::release_before(Lsn lsn) {
+  std::lock_guard<std::mutex> release_lock(release_mu_);
+  uint64_t active;
+  {
+    Lock lock(mu_);
+    KAYA_RETURN_IF_ERROR(usable_locked());
+    active = written_segment_id_;
+  }
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk_));
+  ReleaseReport report;
+  size_t i = 0;
+  for (; i < ids.size(); ++i) {
+    const uint64_t id = ids[i];
+    if (id >= active) {
+      report.stopped_because = "segment " + std::to_string(id) + " is the active segment";
+      break;
+    }
+    // Segment `id` holds LSNs below the first LSN of the segment after it.
+    KAYA_ASSIGN_OR_RETURN(
+        std::optional<Lsn> next_first,
+        first_lsn_of(disk_, segment_path(id + 1), config_.max_record_bytes));
+    if (!next_first) {
+      report.stopped_because = "segment " + std::to_string(id + 1) +
+                               " has no record yet, so the end of " + "segment " +
+                               std::to_string(id) + " is not known from the disk";
+      break;
+    }
+    if (next_first->value() > lsn.value()) {
+      report.stopped_because = "segment " + std::to_string(id) +
+                               " holds LSNs at or above " + std::to_string(lsn.value());
+      break;
+    }
+    KAYA_ASSIGN_OR_RETURN(uint64_t bytes, disk_.file_len(segment_path(id)));
+    KAYA_RETURN_IF_ERROR(disk_.remove_file(segment_path(id)));
+    // One directory sync per segment: removals become durable oldest first, so a crash
+    // can never leave a hole in the middle of the log.
+    KAYA_RETURN_IF_ERROR(disk_.fsync_dir(segment_dir()));
+    report.segments_removed++;
+    report.bytes_released += bytes;
+  }
+  if (i < ids.size()) {
+    KAYA_ASSIGN_OR_RETURN(report.first_lsn_kept, first_lsn_of(disk_, segment_path(ids[i]),
+                                                              config_.max_record_bytes));
+  }
+  Lock lock(mu_);
+  stats_.segments_released += report.segments_removed;
+  stats_.bytes_released += report.bytes_released;
+  return report;
 }
 
 Lsn Writer::next_lsn() const {

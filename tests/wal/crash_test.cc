@@ -60,7 +60,10 @@ void check_recovered(io::SimDisk& disk, const WalConfig& config, Oracle& oracle,
                      Totals& totals) {
   auto log = testing::read_log(disk, config);
   ASSERT_TRUE(log.ok()) << "recovery failed: " << log.error().to_string();
-  if (log->report.torn_tail) totals.torn_tails++;
+  for (const Anomaly& a : log->report.anomalies) {
+    ASSERT_EQ(a.kind, AnomalyKind::kTornTail) << a.to_string();
+    totals.torn_tails++;
+  }
   const auto& got = log->records;
   ASSERT_GE(got.size(), oracle.durable) << "an acknowledged durable record was lost";
   ASSERT_LE(got.size(), oracle.assigned.size()) << "recovered records never appended";

@@ -97,7 +97,8 @@ struct Decoded {
   // Offset of the record's first byte (the `offset` given to decode()).
   uint64_t offset = 0;
   // kRecord: the record's encoded length. kIncomplete: the length the record needs
-  // once its header is complete (kPartialPayload), else 0. kInvalid: 0.
+  // once its header is complete (kPartialPayload), else 0. kInvalid: the declared
+  // length when the header is intact (kBadPayloadChecksum, kMalformedPayload), else 0.
   uint64_t size = 0;
   RecordView record;   // kRecord only
   std::string detail;  // kIncomplete / kInvalid: what exactly is wrong

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "kaya/core/config.h"
@@ -40,6 +41,7 @@
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/recovery.h"
 
 namespace kaya::wal {
 
@@ -54,6 +56,24 @@ struct AppendResult {
   uint64_t fsync_duration_us = 0;
 };
 
+// What release_before() did.
+struct ReleaseReport {
+  uint64_t segments_removed = 0;
+  uint64_t bytes_released = 0;
+  // First LSN still in the log after the release (nullopt when the log holds no record).
+  std::optional<Lsn> first_lsn_kept;
+  // Why nothing (more) was released, e.g. "segment 7 is the active segment".
+  std::string stopped_because;
+};
+
+// How Writer::open recovers the log before appending to it.
+struct OpenOptions {
+  // dry_run is refused (InvalidArgument): the writer needs a repaired log.
+  RecoveryOptions recovery;
+  // Called for every record recovered, in LSN order (an engine replays its state here).
+  RecordVisitor replay;
+};
+
 struct WriterStats {
   uint64_t records = 0;          // records written
   uint64_t bytes = 0;            // bytes written
@@ -62,6 +82,8 @@ struct WriterStats {
   uint64_t fsyncs = 0;           // fsync_file calls made (each a real fdatasync)
   uint64_t dir_fsyncs = 0;       // fsync_dir calls made
   uint64_t rotations = 0;
+  uint64_t segments_released = 0;
+  uint64_t bytes_released = 0;
   uint64_t active_segment_id = 0;
   Lsn next_lsn;
   Lsn durable_lsn_end;  // every LSN below this is durable
@@ -72,17 +94,19 @@ struct WriterStats {
 
 class Writer {
  public:
-  // Opens the log under `disk`'s root, recovering it first (the torn tail of the last
-  // segment is cut; corruption of durable data fails with Corruption and changes
-  // nothing). Records continue after the last one found; an empty log starts at LSN 1
-  // and sequence 1. `disk` must outlive the writer.
-  static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk);
+  // Opens the log under `disk`'s root: takes the lock, recovers the log (by default the
+  // torn tail of the last segment is cut; corruption of durable data fails with
+  // Corruption and changes nothing), and continues after the last record found; an
+  // empty log starts at LSN 1 and sequence 1. `disk` must outlive the writer.
+  static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk,
+                                              const OpenOptions& options = {});
   // Like open(), but the next record gets `next_lsn` and `next_sequence`. A non-empty
   // log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
   // hole or reuse LSNs); the sequence is the engine's to choose.
   static Result<std::unique_ptr<Writer>> open_at(const WalConfig& config, io::Disk& disk,
                                                  Lsn next_lsn,
-                                                 SequenceNumber next_sequence);
+                                                 SequenceNumber next_sequence,
+                                                 const OpenOptions& options = {});
 
   // Closes (see close()); an error there is lost: call close() to see it.
   ~Writer();
@@ -101,8 +125,25 @@ class Writer {
   // Syncs, then releases the log; later appends fail with InvalidArgument.
   Status close();
 
+  // Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
+  // syncing the directory after each, so a crash leaves a contiguous log), never the
+  // active segment. Releasing nothing, or an LSN beyond the end, is safe and reported.
+  // Readers positioned in a removed segment get NotFound from their next read.
+  Result<ReleaseReport> release_before(Lsn lsn);
+
   WriterStats stats() const;
   Lsn next_lsn() const;
+  // What recovery found when the writer was opened.
+  const RecoveryReport& recovery_report() const { return recovery_report_; }
+  const WalConfig& config() const { return config_; }
+  io::Disk& disk() const { return disk_; }
+
+  // For readers that follow the log. Waits until the record `lsn` is visible —
+  // durable, or written when `durable_only` is false — or `deadline` passes, and
+  // returns the first LSN not yet visible. Returns early with the poisoning error, or
+  // InvalidArgument once the writer is closed and `lsn` will never be written.
+  Result<Lsn> wait_visible(Lsn lsn, bool durable_only,
+                           std::chrono::steady_clock::time_point deadline) const;
 
  private:
   struct Pending {
@@ -117,6 +158,7 @@ class Writer {
   Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock);
   static Result<std::unique_ptr<Writer>> open_impl(const WalConfig& config,
                                                    io::Disk& disk,
+                                                   const OpenOptions& options,
                                                    std::optional<Lsn> next_lsn,
                                                    SequenceNumber next_sequence);
 
@@ -138,8 +180,11 @@ class Writer {
   io::Disk& disk_;
   std::unique_ptr<io::FileLock> file_lock_;
 
+  RecoveryReport recovery_report_;
+  std::mutex release_mu_;  // one release at a time
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::condition_variable cv_;
   // Assignment: the next record's numbers and where it will go.
   uint64_t next_lsn_ = 1;
   uint64_t next_sequence_ = 1;
