@@ -26,5 +26,6 @@ function(kaya_test name)
   target_link_libraries(${name} PRIVATE kaya kaya_testing GTest::gtest GTest::gmock
                                         GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-                       PROPERTIES ENVIRONMENT "KAYA_GOLDEN_DIR=${PROJECT_SOURCE_DIR}/tests/golden")
+                       PROPERTIES TIMEOUT 300
+                                  ENVIRONMENT "KAYA_GOLDEN_DIR=${PROJECT_SOURCE_DIR}/tests/golden")
 endfunction()

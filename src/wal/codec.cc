@@ -332,6 +332,19 @@ Error Decoded::to_error(std::string_view where) const {
   return Error(kind, std::move(message));
 }
 
+namespace {
+
+// For a record whose header passed its checksum but whose payload did not: the
+// header's length and numbers can be trusted and help locate the damage.
+void set_intact_header(const uint8_t* h, uint64_t size, Decoded* d) {
+  d->size = size;
+  d->record.lsn = Lsn(load_u64(h + format::kLsnOffset));
+  d->record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
+  d->record.type = static_cast<RecordType>(load_u16(h + format::kTypeOffset));
+}
+
+}  // namespace
+
 Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_record_bytes) {
   if (buf.size() < 4) return make_partial_header(offset, buf.size());
   // The magic is checked as soon as it is there: a short tail that does not even start
@@ -367,7 +380,7 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
     Decoded bad = make_invalid(offset, {DecodeProblem::kBadPayloadChecksum,
                                         "bad payload checksum: stored " + hex(stored, 8) +
                                             ", computed " + hex(computed, 8)});
-    bad.size = size;  // the header is intact: its length can be trusted
+    set_intact_header(h, size, &bad);
     return bad;
   }
 
@@ -378,7 +391,7 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
   if (auto malformed = parse_payload(d.record.type, payload, &d.record)) {
     Decoded bad =
         make_invalid(offset, {DecodeProblem::kMalformedPayload, std::move(*malformed)});
-    bad.size = size;
+    set_intact_header(h, size, &bad);
     return bad;
   }
   d.outcome = DecodeOutcome::kRecord;

@@ -56,10 +56,18 @@ Result<std::optional<Problem>> scan_segment(
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) return std::optional<Problem>();
     if (!d->ok()) {
-      const std::string reason = std::string(to_string(d->problem)) + ": " + d->detail;
+      // The detail usually starts with the problem's name already.
+      const std::string_view name = to_string(d->problem);
+      const std::string reason =
+          d->detail.starts_with(name) ? d->detail : std::string(name) + ": " + d->detail;
+      // A header that passed its checksum names the damaged record's LSN.
+      const std::optional<Lsn> bad_lsn =
+          d->size > 0 && d->outcome == DecodeOutcome::kInvalid
+              ? std::optional<Lsn>(d->record.lsn)
+              : std::nullopt;
       if (!last) {
         return std::optional<Problem>(Problem{AnomalyKind::kCorruption, index, d->offset,
-                                              std::nullopt,
+                                              bad_lsn,
                                               reason + " (not the last segment)"});
       }
       KAYA_ASSIGN_OR_RETURN(auto later,
@@ -67,11 +75,11 @@ Result<std::optional<Problem>> scan_segment(
                                               config.max_record_bytes));
       if (later) {
         return std::optional<Problem>(Problem{
-            AnomalyKind::kCorruption, index, d->offset, std::nullopt,
+            AnomalyKind::kCorruption, index, d->offset, bad_lsn,
             reason + ", followed by a valid record at offset " + std::to_string(*later)});
       }
       return std::optional<Problem>(
-          Problem{AnomalyKind::kTornTail, index, d->offset, std::nullopt,
+          Problem{AnomalyKind::kTornTail, index, d->offset, bad_lsn,
                   reason + " (nothing valid follows: a write cut short by a crash)"});
     }
     const Lsn lsn = d->record.lsn;

@@ -103,7 +103,8 @@ Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
 
 uint64_t resync_offset(const Decoded& bad) {
   if (bad.problem == DecodeProblem::kBadPayloadChecksum ||
-      bad.problem == DecodeProblem::kMalformedPayload) {
+      bad.problem == DecodeProblem::kMalformedPayload ||
+      bad.problem == DecodeProblem::kPartialPayload) {
     return bad.offset + bad.size;
   }
   return bad.offset + 1;

@@ -25,6 +25,10 @@ class SegmentReader {
   // stays on it. Errors are I/O errors.
   Result<std::optional<Decoded>> next();
 
+  // Forgets that the file ended, so that the next call to next() reads bytes appended
+  // since (a reader following a segment that is still being written).
+  void clear_eof() { eof_ = false; }
+
   // Offset of the next byte to decode (just past the last record returned).
   uint64_t offset() const { return buffer_offset_ + pos_; }
   const io::RelativePath& path() const { return path_; }
@@ -63,9 +67,9 @@ Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
                                                   uint64_t from,
                                                   uint64_t max_record_bytes);
 
-// Where to look for valid data after the bad record `bad`: past its declared end when
-// its header is intact (so that a record carried inside a payload is not mistaken for
-// a log record), else right after its first byte.
+// Where to look for valid data after the bad or incomplete record `bad`: past its
+// declared end when its header is intact (so that a record carried inside a payload is
+// not mistaken for a log record), else right after its first byte.
 uint64_t resync_offset(const Decoded& bad);
 
 }  // namespace kaya::wal

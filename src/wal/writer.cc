@@ -248,6 +248,7 @@ Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
     Lock lock(mu_);
     stats_.fsyncs++;
     stats_.fsync_duration_us.record(us);
+    if (s.ok()) last_fsync_duration_us_ = us;
   }
   if (!s.ok()) return s;
   KAYA_RETURN_IF_ERROR(disk_.append(segment_path(new_segment), io::ByteView()).status());
@@ -334,15 +335,24 @@ Status Writer::sync() {
 }
 
 Status Writer::close() {
-  Status s;
-  {
-    Lock lock(mu_);
-    if (closed_) return ok_status();
-  }
-  s = sync();
   Lock lock(mu_);
+  if (closed_) return ok_status();
+  // Admit no new append, then let every admitted one be written and synced, and wait
+  // for all I/O in flight: the lock is released only once no byte can reach the log
+  // from this writer any more.
   closed_ = true;
+  while (writing_ || (!poison_ && !queue_.empty())) {
+    if (!writing_) {
+      write_batch(lock);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  Status s =
+      poison_ ? usable_locked() : wait_durable(lock, next_lsn_ - 1, false, nullptr);
+  cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   file_lock_.reset();
+  cv_.notify_all();
   return s;
 }
 
@@ -360,7 +370,9 @@ Result<Lsn> Writer::wait_visible(Lsn lsn, bool durable_only,
                                  std::chrono::steady_clock::time_point deadline) const {
   Lock lock(mu_);
   for (;;) {
-    const uint64_t visible = durable_only ? durable_lsn_ : written_lsn_;
+    // Once poisoned, written records whose fsync failed may be gone from the device
+    // even if the page cache still shows them: only durable ones stay visible.
+    const uint64_t visible = durable_only || poison_ ? durable_lsn_ : written_lsn_;
     if (visible >= lsn.value()) return Lsn(visible + 1);
     if (poison_ || closed_) {
       if (poison_) return usable_locked().error();
@@ -391,6 +403,12 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
       report.stopped_because = "segment " + std::to_string(id) + " is the active segment";
       break;
     }
+    if (i + 1 >= ids.size() || ids[i + 1] != id + 1) {
+      return Error(ErrorKind::kCorruption, disk_.describe(segment_path(id + 1)) +
+                                               " is missing: the log has a hole " +
+                                               "after segment " + std::to_string(id) +
+                                               "; nothing more was released");
+    }
     // Segment `id` holds LSNs below the first LSN of the segment after it.
     KAYA_ASSIGN_OR_RETURN(
         std::optional<Lsn> next_first,
@@ -413,14 +431,14 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
     KAYA_RETURN_IF_ERROR(disk_.fsync_dir(segment_dir()));
     report.segments_removed++;
     report.bytes_released += bytes;
+    Lock lock(mu_);
+    stats_.segments_released++;
+    stats_.bytes_released += bytes;
   }
   if (i < ids.size()) {
     KAYA_ASSIGN_OR_RETURN(report.first_lsn_kept, first_lsn_of(disk_, segment_path(ids[i]),
                                                               config_.max_record_bytes));
   }
-  Lock lock(mu_);
-  stats_.segments_released += report.segments_removed;
-  stats_.bytes_released += report.bytes_released;
   return report;
 }
 

@@ -436,5 +436,99 @@ TEST(WriterDefectTest, FsyncCounterCountsRealFsyncs) {
   EXPECT_EQ(s.bytes, 13u * 40);
 }
 
+// Rotation happens only when a record would take the segment *past* its size.
+TEST(WriterTest, ARecordThatExactlyFillsTheSegmentStaysInIt) {
+  SimDisk disk;
+  WalConfig config;
+  config.segment_max_bytes = 100;  // exactly two 50-byte records
+  config.max_record_bytes = 100;
+  auto w = open_or_die(config, disk);
+  auto a = w->append(Payload::put("a", "1"), kRelaxed);
+  auto b = w->append(Payload::put("b", "2"), kRelaxed);
+  auto c = w->append(Payload::put("c", "3"), kRelaxed);
+  KAYA_ASSERT_OK(a);
+  KAYA_ASSERT_OK(b);
+  KAYA_ASSERT_OK(c);
+  EXPECT_EQ(b->segment_id, 1u);
+  EXPECT_EQ(b->offset, 50u);
+  EXPECT_EQ(c->segment_id, 2u);
+  EXPECT_EQ(w->stats().rotations, 1u);
+}
+
+// What open() found that a dead process left with the OS is durable once open()
+// returns, before the new writer acknowledges anything.
+TEST(WriterDefectTest, RecordsFoundAtOpenAreDurableWhenOpenReturns) {
+  SimDisk disk(io::SimDiskOptions{.seed = 5, .tear_on_crash = false});
+  {
+    auto w = open_or_die({}, disk);
+    for (int i = 0; i < 3; ++i)
+      KAYA_ASSERT_OK(w->append(Payload::put("k", "v"), kRelaxed));
+    disk.set_fault_probability(FaultKind::kFsyncFailure, 1.0);  // the process dies:
+    w.reset();  // its close() syncs nothing
+    disk.clear_faults();
+  }
+  auto w = open_or_die({}, disk);
+  EXPECT_EQ(w->next_lsn(), Lsn(4));
+  disk.crash();  // power loss before the new writer acknowledged anything
+  auto log = read_log(disk);
+  KAYA_ASSERT_OK(log);
+  EXPECT_EQ(log->records.size(), 3u) << "records recovered at open were not made durable";
+}
+
+// A segment a dead process created without syncing its directory entry gets
+// that entry synced at open, before a strict append into it is acknowledged.
+TEST(WriterDefectTest, SegmentFoundAtOpenHasADurableEntry) {
+  SimDisk disk(io::SimDiskOptions{.seed = 5, .tear_on_crash = false});
+  WalConfig config;
+  config.segment_max_bytes = 99;  // one 50-byte record per segment
+  config.max_record_bytes = 99;
+  {
+    auto w = open_or_die(config, disk);
+    KAYA_ASSERT_OK(w->append(Payload::put("a", "1"), kStrict));
+    // Rotation: fsync of segment 1 succeeds, the directory fsync after creating
+    // segment 2 fails.
+    disk.fail_nth(FaultKind::kFsyncFailure, 2);
+    ASSERT_FALSE(w->append(Payload::put("b", "2"), kStrict).ok());
+    disk.clear_faults();
+  }
+  auto w = open_or_die(config, disk);
+  auto c = w->append(Payload::put("c", "3"), kStrict);
+  KAYA_ASSERT_OK(c);
+  ASSERT_EQ(c->segment_id, 2u);
+  disk.crash();
+  auto log = read_log(disk, config);
+  KAYA_ASSERT_OK(log);
+  EXPECT_EQ(log->records.size(), 2u) << "an acknowledged strict record was lost";
+}
+
+// close() admits no new append and releases the lock only after every admitted
+// append's I/O is done: no byte may reach the log once another process can own it.
+TEST(WriterTest, CloseWaitsForAppendsInFlightBeforeReleasingTheLock) {
+  SimDisk disk;
+  FsyncGate gate(disk);
+  auto w = open_or_die({}, disk);
+  gate.close();
+  auto strict = std::async(std::launch::async,
+                           [&] { return w->append(Payload::put("a", "1"), kStrict); });
+  gate.wait_for_held();  // the append is inside its fsync
+  auto closing = std::async(std::launch::async, [&] { return w->close(); });
+  // close() has marked the writer closed once a new append is refused.
+  for (;;) {
+    auto refused = w->append(Payload::noop(), kRelaxed);
+    if (!refused.ok()) {
+      EXPECT_EQ(refused.error().kind(), ErrorKind::kInvalidArgument);
+      break;
+    }
+    std::this_thread::yield();
+  }
+  auto lock = disk.lock_file(io::RelativePath::parse(format::kLockFile).value());
+  ASSERT_FALSE(lock.ok()) << "the lock was released while an fsync was in flight";
+  EXPECT_EQ(lock.error().kind(), ErrorKind::kLockConflict);
+  gate.open();
+  KAYA_EXPECT_OK(strict.get());
+  KAYA_EXPECT_OK(closing.get());
+  KAYA_EXPECT_OK(disk.lock_file(io::RelativePath::parse(format::kLockFile).value()));
+}
+
 }  // namespace
 }  // namespace kaya::wal

@@ -100,7 +100,9 @@ struct Decoded {
   // once its header is complete (kPartialPayload), else 0. kInvalid: the declared
   // length when the header is intact (kBadPayloadChecksum, kMalformedPayload), else 0.
   uint64_t size = 0;
-  RecordView record;   // kRecord only
+  // kRecord: the record. kInvalid with an intact header (kBadPayloadChecksum,
+  // kMalformedPayload): lsn, sequence and type from that header, no key or value.
+  RecordView record;
   std::string detail;  // kIncomplete / kInvalid: what exactly is wrong
 
   bool ok() const { return outcome == DecodeOutcome::kRecord; }

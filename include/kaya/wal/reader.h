@@ -75,7 +75,8 @@ class TailingReader {
   Lsn position() const;
 
  private:
-  TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor, TailOptions options);
+  TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,
+                TailOptions options);
   Writer& writer_;
   std::unique_ptr<SegmentCursor> cursor_;
   TailOptions options_;

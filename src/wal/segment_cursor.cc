@@ -1,0 +1,284 @@
+#include "wal/segment_cursor.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "kaya/wal/recovery.h"
+
+namespace kaya::wal {
+namespace {
+
+// A release that keeps removing the segments a search probes makes it start over;
+// after this many rounds the caller is told to retry.
+constexpr int kLocateAttempts = 8;
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+std::string describe_segment(io::Disk& disk, uint64_t id) {
+  return "segment " + num(id) + " (" + disk.describe(segment_path(id)) + ")";
+}
+
+// Where reading towards `from` starts.
+struct Start {
+  uint64_t segment_id = format::kFirstSegmentId;
+  // The segment was in the listing (false: the log has no segment yet).
+  bool listed = false;
+  // Its first LSN; nullopt when the log holds no record yet.
+  std::optional<uint64_t> first_lsn;
+};
+
+// Binary search over the segment ids for the last segment whose first LSN is <= `from`
+// (one header read per probe). nullopt when a probed segment vanished (a release ran
+// meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
+// is the active one, empty or with its first write in progress).
+Result<std::optional<Start>> locate(const WalConfig& config, io::Disk& disk, Lsn from) {
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+  if (ids.empty()) return std::optional<Start>(Start{});
+  // The index of each probed segment's first LSN.
+  std::map<size_t, std::optional<uint64_t>> first_lsns;
+  auto probe = [&](size_t i) -> Result<std::optional<uint64_t>> {
+    if (auto it = first_lsns.find(i); it != first_lsns.end()) return it->second;
+    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn, first_lsn_of(disk, segment_path(ids[i]),
+                                                               config.max_record_bytes));
+    if (!lsn && i + 1 < ids.size()) {
+      return Error(ErrorKind::kCorruption,
+                   describe_segment(disk, ids[i]) +
+                       ": no valid record at offset 0, yet it is not the last segment "
+                       "(run recovery for details)");
+    }
+    std::optional<uint64_t> v;
+    if (lsn) v = lsn->value();
+    first_lsns.emplace(i, v);
+    return v;
+  };
+
+  auto first = probe(0);
+  if (!first.ok() && first.error().kind() == ErrorKind::kNotFound) {
+    return std::optional<Start>();
+  }
+  KAYA_RETURN_IF_ERROR(first.status());
+  if (!*first) return std::optional<Start>(Start{ids[0], true, std::nullopt});
+  if (from.value() < **first) {
+    return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
+                                           " has been released: the log now starts at "
+                                           "LSN " +
+                                           num(**first));
+  }
+  // Invariant: first(lo) <= from, and hi == size or first(hi) > from (or unknown).
+  size_t lo = 0;
+  size_t hi = ids.size();
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    auto f = probe(mid);
+    if (!f.ok() && f.error().kind() == ErrorKind::kNotFound)
+      return std::optional<Start>();
+    KAYA_RETURN_IF_ERROR(f.status());
+    if (*f && **f <= from.value()) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  // Readers move from segment to segment by id: a hole would read as the end.
+  for (size_t i = lo + 1; i < ids.size(); ++i) {
+    if (ids[i] != ids[i - 1] + 1) {
+      return Error(ErrorKind::kCorruption, "segment " + num(ids[i - 1] + 1) +
+                                               " is missing: the log has a hole "
+                                               "before " +
+                                               describe_segment(disk, ids[i]));
+    }
+  }
+  return std::optional<Start>(Start{ids[lo], true, first_lsns.at(lo)});
+}
+
+}  // namespace
+
+SegmentCursor::SegmentCursor(const WalConfig& config, io::Disk& disk, uint64_t segment_id,
+                             bool segment_listed, std::optional<uint64_t> expected,
+                             uint64_t from)
+    : config_(config),
+      disk_(disk),
+      segment_id_(segment_id),
+      segment_listed_(segment_listed),
+      reader_(std::make_unique<SegmentReader>(disk, segment_path(segment_id),
+                                              config.max_record_bytes)),
+      expected_(expected),
+      from_(from) {}
+
+Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& config,
+                                                           io::Disk& disk, Lsn from,
+                                                           std::optional<LiveLog> live) {
+  if (from.value() == 0) {
+    return Error(ErrorKind::kInvalidArgument, "cannot read from LSN 0: LSNs start at 1");
+  }
+  if (live && from > live->next_lsn) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "LSN " + num(from.value()) +
+                     " is past the end of the log: its next LSN is " +
+                     num(live->next_lsn.value()));
+  }
+  std::optional<Start> start;
+  for (int attempt = 0; attempt < kLocateAttempts && !start; ++attempt) {
+    KAYA_ASSIGN_OR_RETURN(start, locate(config, disk, from));
+  }
+  if (!start) {
+    return Error(ErrorKind::kNotFound, "the segments probed while looking for LSN " +
+                                           num(from.value()) +
+                                           " kept being released; open the reader again");
+  }
+  // Where a log with no record on disk starts: a live writer knows; without one, the
+  // first record that shows up fixes it (check_lsn()).
+  std::optional<uint64_t> expected = start->first_lsn;
+  if (!expected && live) expected = live->start_if_empty.value();
+  if (!start->first_lsn && live && from < live->start_if_empty) {
+    return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
+                                           " is not in the log: the log starts at LSN " +
+                                           num(live->start_if_empty.value()) +
+                                           " (not written yet)");
+  }
+  std::unique_ptr<SegmentCursor> cursor(new SegmentCursor(
+      config, disk, start->segment_id, start->listed, expected, from.value()));
+  KAYA_ASSIGN_OR_RETURN(bool found, cursor->seek());
+  // Without a writer, the records on disk are the whole log.
+  const uint64_t end = cursor->expected_.value_or(1);
+  if (!found && !live && end < from.value()) {
+    return Error(ErrorKind::kInvalidArgument, "LSN " + num(from.value()) +
+                                                  " is past the end of the log: its "
+                                                  "next LSN is " +
+                                                  num(end));
+  }
+  return cursor;
+}
+
+Result<bool> SegmentCursor::seek() {
+  for (;;) {
+    KAYA_ASSIGN_OR_RETURN(std::optional<Record> r, advance());
+    if (!r) return false;
+    if (r->lsn.value() >= from_) {
+      lookahead_ = std::move(r);
+      return true;
+    }
+  }
+}
+
+Result<std::optional<Record>> SegmentCursor::next() {
+  if (lookahead_) return std::exchange(lookahead_, std::nullopt);
+  for (;;) {
+    KAYA_ASSIGN_OR_RETURN(std::optional<Record> r, advance());
+    // Records below from_ show up here when the cursor was opened at an LSN that
+    // was not on disk yet (a tailing reader ahead of the writes), or in a log that was
+    // empty then.
+    if (!r || r->lsn.value() >= from_) return r;
+  }
+}
+
+Lsn SegmentCursor::position() const {
+  if (lookahead_) return lookahead_->lsn;
+  return Lsn(std::max(expected_.value_or(from_), from_));
+}
+
+Result<std::optional<Record>> SegmentCursor::advance() {
+  stalled_on_.reset();
+  // Whether the segment after the current one exists, once asked. When it does, the
+  // writer had finished the current one before creating it, so the current one is
+  // read once more (bytes may have arrived since we met its end) and is then final.
+  std::optional<bool> next_exists;
+  for (;;) {
+    reader_->clear_eof();
+    auto d = reader_->next();
+    if (!d.ok()) {
+      if (d.error().kind() != ErrorKind::kNotFound) return std::move(d).error();
+      // A log that had no segment at all when the cursor was opened.
+      if (!segment_listed_) return std::optional<Record>();
+      // Released under us. If the next segment exists the LSN of its first record
+      // proves whether we had read everything of this one (check_lsn()).
+      KAYA_ASSIGN_OR_RETURN(bool exists, segment_exists(segment_id_ + 1));
+      if (!exists) return released_error();
+      enter_segment(segment_id_ + 1, /*previous_released=*/true);
+      next_exists.reset();
+      continue;
+    }
+    segment_listed_ = true;
+    if (*d && (*d)->ok()) {
+      KAYA_RETURN_IF_ERROR(check_lsn(**d));
+      expected_ = (*d)->record.lsn.value() + 1;
+      previous_released_ = false;
+      return std::optional<Record>((*d)->record.to_record());
+    }
+    // The segment after a released one held a record when the release ran: without
+    // one now, we cannot tell what we missed.
+    if (previous_released_) return released_error();
+    if (!next_exists) {
+      KAYA_ASSIGN_OR_RETURN(next_exists, segment_exists(segment_id_ + 1));
+      if (*next_exists) continue;  // read the now final segment once more
+    }
+    if (!*d) {
+      // A clean end of the segment.
+      if (!*next_exists) return std::optional<Record>();
+      enter_segment(segment_id_ + 1, false);
+      next_exists.reset();
+      continue;
+    }
+    return on_bad_record(**d, *next_exists);
+  }
+}
+
+Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
+                                                           bool next_exists) {
+  const Error error = bad.to_error(describe_segment(disk_, segment_id_));
+  if (next_exists) {
+    return Error(error.kind(), error.message() + " (segment " + num(segment_id_ + 1) +
+                                   " follows, so this one is complete)");
+  }
+  // The last segment: a write in progress, or a torn tail, ends the log for now.
+  if (bad.outcome == DecodeOutcome::kIncomplete) return std::optional<Record>();
+  KAYA_ASSIGN_OR_RETURN(std::optional<uint64_t> later,
+                        find_valid_record(disk_, reader_->path(), resync_offset(bad),
+                                          config_.max_record_bytes));
+  if (later) {
+    return Error(
+        error.kind(),
+        error.message() + ", followed by a valid record at offset " + num(*later));
+  }
+  stalled_on_ = error;
+  return std::optional<Record>();
+}
+
+Status SegmentCursor::check_lsn(const Decoded& d) {
+  const uint64_t lsn = d.record.lsn.value();
+  // Unknown only before the first record of a log that was empty at open().
+  if (!expected_ || lsn == *expected_) return ok_status();
+  if (previous_released_) return released_error();
+  return Error(ErrorKind::kCorruption,
+               describe_segment(disk_, segment_id_) + " offset " + num(d.offset) + ": " +
+                   (lsn < *expected_ ? "LSN steps back" : "LSN gap") +
+                   ": record has LSN " + num(lsn) + ", expected " + num(*expected_));
+}
+
+void SegmentCursor::enter_segment(uint64_t id, bool previous_released) {
+  segment_id_ = id;
+  segment_listed_ = true;
+  previous_released_ = previous_released;
+  reader_ =
+      std::make_unique<SegmentReader>(disk_, segment_path(id), config_.max_record_bytes);
+}
+
+Result<bool> SegmentCursor::segment_exists(uint64_t id) {
+  auto len = disk_.file_len(segment_path(id));
+  if (len.ok()) return true;
+  if (len.error().kind() == ErrorKind::kNotFound) return false;
+  return std::move(len).error();
+}
+
+Error SegmentCursor::released_error() const {
+  // previous_released_: the segment that was released is the one before this one.
+  const uint64_t id = previous_released_ ? segment_id_ - 1 : segment_id_;
+  std::string next_lsn = expected_ ? num(*expected_) : "unknown";
+  return Error(ErrorKind::kNotFound,
+               "segment " + num(id) + " was released while being read (next LSN " +
+                   next_lsn + "); open a new reader at or after the log's first LSN");
+}
+
+}  // namespace kaya::wal

@@ -1,0 +1,101 @@
+// Reads records in LSN order across segments, from any LSN; the engine under LogReader
+// and TailingReader. Internal.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kaya/core/config.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/io/disk.h"
+#include "kaya/wal/codec.h"
+#include "wal/segment_reader.h"
+
+namespace kaya::wal {
+
+// What a live writer knows about the log beyond what is on disk.
+struct LiveLog {
+  // The writer's next LSN: positions up to it are valid even before their records
+  // are written.
+  Lsn next_lsn;
+  // The LSN the log starts at if no record is on disk: the writer's durable end read
+  // *before* the segments are listed (when the listing finds no record, nothing was
+  // written when it was read, so the writer's first record gets exactly this LSN).
+  Lsn start_if_empty;
+};
+
+// A position in the log that can be advanced record by record, also while a writer
+// appends, rotates and releases segments. next() reports "no complete record here
+// yet" as nullopt and can be called again later to see what was appended since.
+//
+// Invariants checked on every record: LSNs are contiguous from the first record read,
+// within and across segments. Memory: one SegmentReader buffer plus one record.
+// Not thread-safe. `disk` must outlive the cursor.
+class SegmentCursor {
+ public:
+  // Positions the cursor at `from`: finds the last segment whose first LSN is <= `from`
+  // by a binary search over the segments' first LSNs, then skips the records below
+  // `from` in it. With `live`, `from` may be any LSN up to the writer's next LSN.
+  // Errors: InvalidArgument for LSN 0 or `from` past the end; NotFound when `from` is
+  // below the log's first LSN (released); Corruption met while skipping.
+  static Result<std::unique_ptr<SegmentCursor>> open(const WalConfig& config,
+                                                     io::Disk& disk, Lsn from,
+                                                     std::optional<LiveLog> live);
+
+  // The record at position(), or nullopt when no complete record is there right now
+  // (end of the log, a write in progress, a torn tail). Moves to the next segment at a
+  // clean end of the current one. Errors: Corruption (damaged data in a segment that
+  // is not the last or followed by a valid record; an LSN out of order), NotFound (the
+  // segment being read was released), I/O errors.
+  Result<std::optional<Record>> next();
+
+  // The LSN of the record next() returns next.
+  Lsn position() const;
+
+  // Why the last next() returned nullopt when it stopped on bytes that are not a valid
+  // record (a torn tail, as far as the cursor can tell); nullopt at a clean end or an
+  // incomplete record. A caller that knows the record must exist reports this.
+  const std::optional<Error>& stalled_on() const { return stalled_on_; }
+
+  uint64_t segment_id() const { return segment_id_; }
+  uint64_t offset() const { return reader_->offset(); }
+
+ private:
+  SegmentCursor(const WalConfig& config, io::Disk& disk, uint64_t segment_id,
+                bool segment_listed, std::optional<uint64_t> expected, uint64_t from);
+
+  // One step: the next record on disk (any LSN, contiguity checked), or nullopt.
+  Result<std::optional<Record>> advance();
+  // An invalid or incomplete record at the reader's offset; `next_exists`: a later
+  // segment exists, so the current one is complete.
+  Result<std::optional<Record>> on_bad_record(const Decoded& bad, bool next_exists);
+  Status check_lsn(const Decoded& d);
+  void enter_segment(uint64_t id, bool previous_released);
+  Result<bool> segment_exists(uint64_t id);
+  // Skips records below from_, keeping the first one at or above it in lookahead_.
+  // Returns false when the records on disk end before from_.
+  Result<bool> seek();
+  Error released_error() const;
+
+  const WalConfig config_;
+  io::Disk& disk_;
+  uint64_t segment_id_;
+  // The current segment was seen in a listing (or opened): a NotFound for it means it
+  // was released. False only for the first segment of a log that had none yet.
+  bool segment_listed_;
+  // The previous segment vanished before its end was confirmed: the first record of
+  // this one must prove, by its LSN, that nothing was missed.
+  bool previous_released_ = false;
+  std::unique_ptr<SegmentReader> reader_;
+  // LSN of the next record; unknown only in a log that had no record when a cursor
+  // without a writer was opened.
+  std::optional<uint64_t> expected_;
+  uint64_t from_;                    // records below this are skipped
+  std::optional<Record> lookahead_;  // found by seek(), returned by the next next()
+  std::optional<Error> stalled_on_;
+};
+
+}  // namespace kaya::wal
