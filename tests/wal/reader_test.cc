@@ -35,6 +35,7 @@ namespace {
 using io::FaultKind;
 using io::SimDisk;
 using testing::crash_with_writer;
+using testing::FsyncGate;
 using testing::read_log;
 using testing::segment;
 using namespace std::chrono_literals;
@@ -136,40 +137,6 @@ void flip_byte(io::Disk& disk, uint64_t segment_id, uint64_t offset) {
   b ^= 0x20;
   KAYA_ASSERT_OK(disk.write_at(segment(segment_id), offset, io::ByteView(&b, 1)));
 }
-
-// Holds fsync_file calls inside SimDisk's hook until released.
-class FsyncGate {
- public:
-  explicit FsyncGate(SimDisk& disk) {
-    disk.set_fsync_hook([this](const io::RelativePath&) {
-      std::unique_lock lock(mu_);
-      if (!closed_) return;
-      waiting_++;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return !closed_; });
-      waiting_--;
-    });
-  }
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void open() {
-    std::lock_guard lock(mu_);
-    closed_ = false;
-    cv_.notify_all();
-  }
-  void wait_for_held() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return waiting_ > 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int waiting_ = 0;
-};
 
 // Forwards to another Disk; calls a hook before each file_len(), where a test makes a
 // writer's steps land between two steps of a reader.

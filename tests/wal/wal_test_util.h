@@ -1,7 +1,9 @@
 // Helpers for the wal tests: reading a whole log back through recovery.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "kaya/io/disk.h"
@@ -46,5 +48,41 @@ inline void crash_with_writer(io::SimDisk& disk, std::unique_ptr<Writer>& writer
   writer.reset();
   disk.clear_faults();
 }
+
+// Holds fsync_file calls inside SimDisk's hook while closed, so that a test can keep
+// an fsync in progress while other threads go on.
+class FsyncGate {
+ public:
+  explicit FsyncGate(io::SimDisk& disk) {
+    disk.set_fsync_hook([this](const io::RelativePath&) {
+      std::unique_lock lock(mu_);
+      if (!closed_) return;
+      waiting_++;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !closed_; });
+      waiting_--;
+    });
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  // Waits until an fsync is held at the gate.
+  void wait_for_held() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return waiting_ > 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int waiting_ = 0;
+};
 
 }  // namespace kaya::wal::testing

@@ -18,6 +18,7 @@ namespace {
 
 using io::FaultKind;
 using io::SimDisk;
+using testing::FsyncGate;
 using testing::read_log;
 using testing::segment;
 
@@ -29,41 +30,6 @@ std::unique_ptr<Writer> open_or_die(const WalConfig& config, io::Disk& disk) {
   EXPECT_TRUE(w.ok()) << w.error().to_string();
   return w.ok() ? std::move(w).value() : nullptr;
 }
-
-// Holds fsync_file calls inside SimDisk's hook until released.
-class FsyncGate {
- public:
-  explicit FsyncGate(SimDisk& disk) {
-    disk.set_fsync_hook([this](const io::RelativePath&) {
-      std::unique_lock lock(mu_);
-      if (!closed_) return;
-      waiting_++;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return !closed_; });
-      waiting_--;
-    });
-  }
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void open() {
-    std::lock_guard lock(mu_);
-    closed_ = false;
-    cv_.notify_all();
-  }
-  // Waits until an fsync is held at the gate.
-  void wait_for_held() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return waiting_ > 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int waiting_ = 0;
-};
 
 TEST(WriterTest, AppendsReturnNumbersAndPositions) {
   SimDisk disk;
