@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# The main job: installs what kaya needs, builds it (release) and runs the demo, which
-# appends from several threads in both durability modes, reopens the log and prints
-# what it wrote, what is on disk and the fsync statistics. Arguments go to the demo.
+# The main job: installs what kaya needs, builds the kaya-wal tool (release), runs
+# `kaya-wal bench` with its defaults into a log directory, then `kaya-wal inspect` of
+# what it wrote. `scripts/run.sh DIR` keeps the log in DIR (which must not hold a log
+# yet); without DIR a temporary directory is used and removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release --target append_demo
-exec build/release/examples/append_demo "$@"
+cmake --build build/release --target kaya-wal
+tool=build/release/tools/kaya-wal/kaya-wal
+
+if [ $# -ge 1 ]; then
+  dir="$1"
+  cleanup=""
+else
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/kaya-main-XXXXXX")"
+  cleanup="$dir"
+  trap 'rm -rf "$cleanup"' EXIT
+fi
+"$tool" bench --dir "$dir"
+echo
+"$tool" inspect "$dir"

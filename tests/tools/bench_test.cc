@@ -1,0 +1,99 @@
+// kaya-wal bench with tiny settings: the JSON is complete and consistent, the text
+// names the baseline, and --dir keeps a log that verifies. No timing assertions: speed
+// is for the benchmark to report, not for tests to judge.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "testing/test_util.h"
+#include "tools/json_lite.h"
+#include "tools/tool_runner.h"
+
+namespace kaya::tool::testing {
+namespace {
+
+using kaya::testing::TempDir;
+using ::testing::HasSubstr;
+
+Json parse_json(const ToolResult& r) {
+  std::string error;
+  std::optional<Json> v = Json::parse(r.out, &error);
+  EXPECT_TRUE(v.has_value()) << error << "\n" << r.describe();
+  return v.value_or(Json());
+}
+
+void expect_consistent(const Json& m, uint64_t records, uint64_t record_bytes) {
+  EXPECT_EQ(m["records"].u64(), records);
+  EXPECT_EQ(m["bytes"].u64(), records * record_bytes);
+  EXPECT_GT(m["seconds"].number(), 0);
+  EXPECT_GT(m["records_per_s"].number(), 0);
+  const Json& l = m["latency_us"];
+  EXPECT_LE(l["p50"].u64(), l["p99"].u64());
+  EXPECT_LE(l["p99"].u64(), l["p999"].u64());
+  EXPECT_LE(l["p999"].u64(), l["max"].u64());
+}
+
+TEST(KayaWalBench, JsonReportsBothRunsOfTheSameWorkload) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/bench";
+  ToolResult r = run_tool({"bench", "--dir", dir, "--records", "200", "--threads", "2",
+                           "--size", "100", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.err, "") << "--json must print nothing else";
+  EXPECT_EQ(lines_of(r.out).size(), 1u);
+  Json j = parse_json(r);
+  EXPECT_EQ(j["records"].u64(), 200u);
+  EXPECT_EQ(j["threads"].u64(), 2u);
+  EXPECT_EQ(j["record_bytes"].u64(), 100u);
+  EXPECT_EQ(j["durability"].str(), "strict");
+  EXPECT_TRUE(j["kept"].boolean());
+  expect_consistent(j["kaya"], 200, 100);
+  expect_consistent(j["baseline"], 200, 100);
+  // Strict: kaya syncs at least once and never more than once per record; the
+  // baseline syncs every record.
+  EXPECT_GE(j["kaya"]["fsyncs"].u64(), 1u);
+  EXPECT_LE(j["kaya"]["fsyncs"].u64(), 200u);
+  EXPECT_GE(j["kaya"]["records_per_fsync"].number(), 1.0);
+  EXPECT_EQ(j["baseline"]["fsyncs"].u64(), 200u);
+  EXPECT_THAT(j["baseline"]["method"].str(), HasSubstr("2 threads"));
+  EXPECT_THAT(j["baseline"]["method"].str(), HasSubstr("fdatasync"));
+  EXPECT_GT(j["ratio"].number(), 0);
+
+  // The kept log holds exactly the benchmark's records; the baseline file is gone.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/baseline.dat"));
+  ToolResult v = run_tool({"verify", dir, "--json"});
+  ASSERT_EQ(v.exit_code, 0) << v.describe();
+  EXPECT_EQ(parse_json(v)["totals"]["records"].u64(), 200u);
+  ToolResult again = run_tool({"bench", "--dir", dir, "--records", "10"});
+  EXPECT_EQ(again.exit_code, 4);
+  EXPECT_TRUE(one_error_line(again, "already holds a log"));
+}
+
+TEST(KayaWalBench, RelaxedBaselineDoesNotSync) {
+  ToolResult r = run_tool({"bench", "--records", "200", "--threads", "2", "--durability",
+                           "relaxed", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  Json j = parse_json(r);
+  EXPECT_EQ(j["durability"].str(), "relaxed");
+  EXPECT_FALSE(j["kept"].boolean());
+  EXPECT_FALSE(std::filesystem::exists(j["dir"].str())) << "temporary dir not removed";
+  EXPECT_EQ(j["baseline"]["fsyncs"].u64(), 0u);
+  EXPECT_THAT(j["baseline"]["method"].str(), HasSubstr("no fdatasync"));
+  expect_consistent(j["kaya"], 200, 128);
+}
+
+TEST(KayaWalBench, TextNamesTheBaselineAndTheRatio) {
+  ToolResult r = run_tool({"bench", "--records", "200", "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_THAT(r.out, HasSubstr("200 strict appends of 128 bytes from 2 threads"));
+  EXPECT_THAT(r.out, HasSubstr("kaya strict"));
+  EXPECT_THAT(r.out, HasSubstr("pwrite+fdatasync"));
+  EXPECT_THAT(r.out, HasSubstr("p99.9 us"));
+  EXPECT_THAT(r.out, HasSubstr("ratio kaya/baseline: "));
+  EXPECT_THAT(r.out, HasSubstr("baseline: the same 200 records, 2 threads"));
+}
+
+}  // namespace
+}  // namespace kaya::tool::testing

@@ -1,0 +1,45 @@
+// Runs the built kaya-wal binary (KAYA_WAL_BIN) as a child process, feeding stdin and
+// capturing stdout, stderr and the exit code; plus small file helpers for the tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kaya::tool::testing {
+
+struct ToolResult {
+  int exit_code = -1;  // 128 + signal number when the child was killed by a signal
+  std::string out;
+  std::string err;
+
+  // For failure messages: exit code and both streams.
+  std::string describe() const;
+};
+
+// Runs `kaya-wal args...` with `stdin_data` on its stdin (closed after it).
+ToolResult run_tool(const std::vector<std::string>& args,
+                    const std::string& stdin_data = "");
+
+// The contract for errors: besides "note: " lines, stderr holds exactly one line; it
+// starts with "error: " and contains `needle` (a file, offset or line number the error
+// must name).
+::testing::AssertionResult one_error_line(const ToolResult& r, std::string_view needle);
+
+// Whole-file helpers (throw std::runtime_error on failure, failing the test).
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
+// `golden` (a file name in tests/golden) copied to DIR/wal/0000000000000001.wal.
+void install_golden(const std::string& dir, const std::string& golden);
+
+// Path of segment `id` under a log directory: DIR/wal/<16 hex>.wal.
+std::string segment_file(const std::string& dir, uint64_t id);
+
+// The lines of `text` (without their '\n').
+std::vector<std::string> lines_of(const std::string& text);
+
+}  // namespace kaya::tool::testing

@@ -1,0 +1,54 @@
+// The measuring part of `kaya-wal bench`: a fixed number of appends split over
+// threads, through kaya's Writer and through raw pwrite (+ fdatasync), with per-append
+// latency.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kaya/core/histogram.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "progress.h"
+
+namespace kaya::tool {
+
+struct Workload {
+  int threads = 1;
+  uint64_t records = 0;       // in total, split evenly over the threads
+  uint64_t record_bytes = 0;  // encoded size of each record (header included)
+  DurabilityMode mode = DurabilityMode::kStrict;
+  ProgressStyle progress = ProgressStyle::kNone;
+};
+
+// The smallest record_bytes: a Put's 40-byte header and 8 bytes of lengths.
+inline constexpr uint64_t kMinRecordBytes = 48;
+
+struct Measurement {
+  double seconds = 0;  // wall time from the first append to the last acknowledgement
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t fsyncs = 0;      // real fdatasync calls on record data
+  uint64_t dir_fsyncs = 0;  // directory fsyncs (kaya: new segments)
+  Histogram latency_us;     // per append: call to acknowledgement
+
+  double records_per_s() const { return seconds > 0 ? records / seconds : 0; }
+  double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
+  double records_per_fsync() const {
+    return fsyncs ? static_cast<double>(records) / static_cast<double>(fsyncs) : 0;
+  }
+};
+
+// Appends the workload as Put records to a new log under `dir` (a Disk root with no
+// segments yet) through Writer with default configuration, then closes it. The log is
+// left in place. fsyncs are counted before the close (whose final sync is not part of
+// the measured run).
+Result<Measurement> run_kaya(const Workload& w, const std::string& dir);
+
+// The same records written with raw system calls to `file` (created, truncated): each
+// thread takes the next offset from a shared counter, pwrite()s its record there and,
+// in strict mode, fdatasync()s before the next one — one fsync per record, no group
+// commit. The file is removed afterwards.
+Result<Measurement> run_baseline(const Workload& w, const std::string& file);
+
+}  // namespace kaya::tool

@@ -1,0 +1,189 @@
+#include "cli.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "kaya/wal/format.h"
+
+namespace kaya::tool {
+namespace {
+
+Error invalid(std::string message) {
+  return Error(ErrorKind::kInvalidArgument, std::move(message));
+}
+
+// Scripts grep for one line per error, so a multi-line message is folded.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += "; ";
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+Result<Args> Args::parse(const std::vector<std::string>& argv,
+                         std::initializer_list<FlagSpec> flags, size_t min_positional,
+                         size_t max_positional) {
+  Args args;
+  bool flags_done = false;  // after "--" every argument is positional
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (flags_done) {
+      args.positional_.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (a == "--help" || a == "-h") {
+      args.help_ = true;
+      continue;
+    }
+    if (!a.starts_with("--")) {
+      if (a.starts_with("-") && a.size() > 1) {
+        return invalid("unknown flag " + a + " (flags are spelled --name)");
+      }
+      args.positional_.push_back(a);
+      continue;
+    }
+    const size_t eq = a.find('=');
+    const std::string name = a.substr(2, eq == std::string::npos ? eq : eq - 2);
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& f : flags) {
+      if (f.name == name) spec = &f;
+    }
+    if (spec == nullptr) return invalid("unknown flag --" + name);
+    if (args.values_.count(name) > 0) return invalid("--" + name + " given twice");
+    std::string value;
+    if (spec->takes_value) {
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i];
+      } else {
+        return invalid("--" + name + " needs a value");
+      }
+    } else if (eq != std::string::npos) {
+      return invalid("--" + name + " takes no value");
+    }
+    args.values_[name] = value;
+  }
+  // With --help the rest does not matter: the command prints its help and exits.
+  if (args.help_) return args;
+  if (args.positional_.size() < min_positional) {
+    return invalid("missing argument (expected " + std::to_string(min_positional) +
+                   ", got " + std::to_string(args.positional_.size()) + ")");
+  }
+  if (args.positional_.size() > max_positional) {
+    return invalid("unexpected argument \"" + args.positional_[max_positional] + "\"");
+  }
+  return args;
+}
+
+std::optional<std::string> Args::value(std::string_view name) const {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<uint64_t> Args::u64(std::string_view name, uint64_t fallback, uint64_t min,
+                           uint64_t max) const {
+  const std::optional<std::string> text = value(name);
+  if (!text) return fallback;
+  uint64_t v = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, v);
+  if (text->empty() || ec != std::errc() || ptr != end) {
+    return invalid("--" + std::string(name) + " \"" + *text +
+                   "\" is not a non-negative decimal integer");
+  }
+  if (v < min || v > max) {
+    return invalid("--" + std::string(name) + " " + *text + " is out of range [" +
+                   std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return v;
+}
+
+Result<std::string> Args::choice(std::string_view name,
+                                 std::initializer_list<std::string_view> choices,
+                                 std::string_view fallback) const {
+  const std::optional<std::string> text = value(name);
+  if (!text) return std::string(fallback);
+  std::string list;
+  for (std::string_view c : choices) {
+    if (c == *text) return *text;
+    list += (list.empty() ? "" : ", ") + std::string(c);
+  }
+  return invalid("--" + std::string(name) + " \"" + *text + "\" is not one of " + list);
+}
+
+int report_error(const Error& error, std::string_view context) {
+  std::string line = "error: ";
+  if (!context.empty()) line += std::string(context) + ": ";
+  line += one_line(error.to_string());
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+  return exit_code(error.kind());
+}
+
+int usage_error(std::string_view command, const Error& error) {
+  std::fprintf(stderr, "error: kaya-wal %.*s: %s (see kaya-wal %.*s --help)\n",
+               static_cast<int>(command.size()), command.data(),
+               one_line(error.message()).c_str(), static_cast<int>(command.size()),
+               command.data());
+  return exit_code(ErrorKind::kInvalidArgument);
+}
+
+Result<DurabilityMode> parse_durability(const Args& args) {
+  KAYA_ASSIGN_OR_RETURN(std::string mode,
+                        args.choice("durability", {"strict", "relaxed"}, "strict"));
+  return mode == "strict" ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+}
+
+Result<std::unique_ptr<io::FileDisk>> open_log_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (!fs::exists(st)) {
+    return Error(ErrorKind::kNotFound, dir + ": no such file or directory");
+  }
+  if (!fs::is_directory(st)) {
+    return Error(ErrorKind::kIo, dir + " is not a directory");
+  }
+  // Without this check a typo would read as an empty, healthy log.
+  if (!fs::is_directory(fs::path(dir) / wal::format::kSegmentDir, ec)) {
+    std::string hint;
+    if (fs::path(dir).lexically_normal().filename() == wal::format::kSegmentDir ||
+        (dir.ends_with("/") &&
+         fs::path(dir).parent_path().filename() == wal::format::kSegmentDir)) {
+      hint = "; it looks like the wal/ directory itself: pass its parent directory";
+    }
+    return Error(ErrorKind::kNotFound,
+                 dir + " holds no kaya log (no wal/ directory in it)" + hint);
+  }
+  return io::FileDisk::open(dir, /*create=*/false);
+}
+
+Result<WalConfig> read_config(const Args& args) {
+  WalConfig config;
+  KAYA_ASSIGN_OR_RETURN(config.max_record_bytes,
+                        args.u64("max-record-bytes", WalConfig::kDefaultMaxRecordBytes));
+  // Reading never rotates: let the segment limit follow so that validate() accepts
+  // any record limit up to what a payload length can describe.
+  config.segment_max_bytes = std::max(config.segment_max_bytes, config.max_record_bytes);
+  KAYA_RETURN_IF_ERROR(config.validate());
+  return config;
+}
+
+}  // namespace kaya::tool

@@ -1,0 +1,78 @@
+// Command-line plumbing shared by the kaya-wal commands: flag parsing, one-line error
+// reports with exit codes, and opening a log directory for reading.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kaya/core/config.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/io/file_disk.h"
+
+namespace kaya::tool {
+
+inline constexpr int kExitOk = 0;
+
+// A flag a command accepts: "--name" alone, or "--name VALUE" / "--name=VALUE".
+struct FlagSpec {
+  std::string_view name;  // without the leading "--"
+  bool takes_value = false;
+};
+
+// A command's parsed arguments. Every command accepts --help.
+class Args {
+ public:
+  // Parses `argv` (the arguments after the command name). InvalidArgument for an
+  // unknown or repeated flag, a missing value, or a positional count outside
+  // [min_positional, max_positional]; the message names the offending argument.
+  static Result<Args> parse(const std::vector<std::string>& argv,
+                            std::initializer_list<FlagSpec> flags, size_t min_positional,
+                            size_t max_positional);
+
+  bool help() const { return help_; }
+  bool has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+  // The flag's value as a decimal integer in [min, max], or `fallback` when absent.
+  Result<uint64_t> u64(std::string_view name, uint64_t fallback, uint64_t min = 0,
+                       uint64_t max = UINT64_MAX) const;
+  // The flag's value, which must be one of `choices`, or `fallback` when absent.
+  Result<std::string> choice(std::string_view name,
+                             std::initializer_list<std::string_view> choices,
+                             std::string_view fallback) const;
+  std::optional<std::string> value(std::string_view name) const;
+
+ private:
+  bool help_ = false;
+  std::map<std::string, std::string> values_;  // flag name -> value ("" for switches)
+  std::vector<std::string> positional_;
+};
+
+// Prints "error: <context>: <Kind>: <message>" (context optional) as ONE line on
+// stderr (newlines in the message become "; ") and returns exit_code(kind).
+int report_error(const Error& error, std::string_view context = {});
+
+// For usage mistakes: prints "error: kaya-wal <command>: <message> (see kaya-wal
+// <command> --help)" and returns the InvalidArgument exit code (4).
+int usage_error(std::string_view command, const Error& error);
+
+// --durability strict|relaxed.
+Result<DurabilityMode> parse_durability(const Args& args);
+
+// Opens an existing log directory (a Disk root holding wal/) without creating or
+// changing anything. NotFound when `dir` does not exist or holds no wal/ directory
+// (with a hint when `dir` itself is the wal/ directory); Io when it is not a directory.
+Result<std::unique_ptr<io::FileDisk>> open_log_dir(const std::string& dir);
+
+// The WalConfig a reading command uses: defaults, with --max-record-bytes when given
+// (a log written with larger records must be read with at least that limit).
+Result<WalConfig> read_config(const Args& args);
+
+}  // namespace kaya::tool

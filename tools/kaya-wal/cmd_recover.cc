@@ -1,0 +1,135 @@
+// kaya-wal recover: runs wal::recover on a log and prints its report.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "commands.h"
+#include "json.h"
+#include "kaya/wal/recovery.h"
+
+namespace kaya::tool {
+namespace {
+
+constexpr std::string_view kHelp =
+    R"(usage: kaya-wal recover DIR [--dry-run] [--mode default|point-in-time|absolute]
+                            [--json] [--max-record-bytes N]
+
+Runs recovery on the log in DIR, as Writer::open does, and prints its report: records
+and segments kept, next LSN, every anomaly (segment, offset, LSN, reason) and every
+drop (segment, offset, bytes, where they were kept).
+
+modes:
+  default        drop a torn tail (never acknowledged); on corruption fail and change
+                 nothing
+  point-in-time  keep the valid prefix up to the first problem; move the rest to
+                 wal/lost/ (never deleted)
+  absolute       accept no loss: any anomaly, even a torn tail, fails
+
+--dry-run changes no byte and no file and takes no lock: it reports what would be
+done. Without it, recovery takes the log's lock: a live writer makes it exit 6.
+
+Exit: 0 ok, 3 corruption in default or absolute mode (nothing changed), 6 lock
+conflict, 2 when DIR holds no log, 1 I/O error.
+
+--json prints one object with every field of the report:
+  {"mode","dry_run","applied","next_lsn","next_sequence","first_lsn","records",
+   "valid_bytes","segments":[{"id","bytes","valid_bytes","records","first_lsn",
+   "last_lsn"}],"anomalies":[{"kind","segment_id","offset","lsn","reason"}],
+   "dropped":[{"segment_id","offset","bytes","moved_to"}],"bytes_dropped",
+   "duration_us"}
+(absent LSNs are null; moved_to is "" for a truncated torn tail).
+
+flags:
+  --dry-run             report only, change nothing
+  --mode MODE           default (default), point-in-time or absolute
+  --json                one JSON object instead of text
+  --max-record-bytes N  the writer's record limit, when it was raised above 32 MiB
+)";
+
+std::string report_json(const wal::RecoveryReport& r) {
+  std::vector<std::string> segments;
+  for (const wal::SegmentSummary& s : r.segments) {
+    segments.push_back(JsonObject()
+                           .num("id", s.id)
+                           .num("bytes", s.bytes)
+                           .num("valid_bytes", s.valid_bytes)
+                           .num("records", s.records)
+                           .opt("first_lsn", s.first_lsn)
+                           .opt("last_lsn", s.last_lsn)
+                           .build());
+  }
+  std::vector<std::string> anomalies;
+  for (const wal::Anomaly& a : r.anomalies) anomalies.push_back(anomaly_json(a));
+  std::vector<std::string> dropped;
+  for (const wal::Dropped& d : r.dropped) {
+    dropped.push_back(JsonObject()
+                          .num("segment_id", d.segment_id)
+                          .num("offset", d.offset)
+                          .num("bytes", d.bytes)
+                          .str("moved_to", d.moved_to)
+                          .build());
+  }
+  return JsonObject()
+      .str("mode", wal::to_string(r.mode))
+      .boolean("dry_run", r.dry_run)
+      .boolean("applied", r.applied)
+      .num("next_lsn", r.next_lsn.value())
+      .opt("next_sequence", r.next_sequence
+                                ? std::optional<uint64_t>(r.next_sequence->value())
+                                : std::nullopt)
+      .opt("first_lsn", r.first_lsn)
+      .num("records", r.records)
+      .num("valid_bytes", r.valid_bytes)
+      .raw("segments", json_array(segments))
+      .raw("anomalies", json_array(anomalies))
+      .raw("dropped", json_array(dropped))
+      .num("bytes_dropped", r.bytes_dropped)
+      .num("duration_us", r.duration_us)
+      .build();
+}
+
+Result<wal::RecoveryMode> parse_mode(const Args& args) {
+  KAYA_ASSIGN_OR_RETURN(
+      std::string mode,
+      args.choice("mode", {"default", "point-in-time", "absolute"}, "default"));
+  if (mode == "point-in-time") return wal::RecoveryMode::kPointInTime;
+  if (mode == "absolute") return wal::RecoveryMode::kAbsolute;
+  return wal::RecoveryMode::kDefault;
+}
+
+}  // namespace
+
+int run_recover(const CommandArgs& argv) {
+  Result<Args> args = Args::parse(
+      argv,
+      {{"dry-run", false}, {"mode", true}, {"json", false}, {"max-record-bytes", true}},
+      1, 1);
+  if (!args.ok()) return usage_error("recover", args.error());
+  if (args->help()) {
+    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
+    return kExitOk;
+  }
+  Result<wal::RecoveryMode> mode = parse_mode(*args);
+  if (!mode.ok()) return usage_error("recover", mode.error());
+  Result<WalConfig> config = read_config(*args);
+  if (!config.ok()) return usage_error("recover", config.error());
+
+  const std::string& dir = args->positional()[0];
+  auto disk = open_log_dir(dir);
+  if (!disk.ok()) return report_error(disk.error());
+  wal::RecoveryOptions options;
+  options.mode = *mode;
+  options.dry_run = args->has("dry-run");
+  Result<wal::RecoveryReport> report = wal::recover(*config, **disk, options);
+  if (!report.ok()) return report_error(report.error(), "recover " + dir);
+  if (args->has("json")) {
+    std::printf("%s\n", report_json(*report).c_str());
+  } else {
+    std::printf("%s", report->to_string().c_str());
+  }
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+}  // namespace kaya::tool

@@ -1,0 +1,225 @@
+// kaya-wal write: appends records read from stdin, one per line, through Writer.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli.h"
+#include "commands.h"
+#include "escape.h"
+#include "json.h"
+#include "kaya/io/file_disk.h"
+#include "kaya/wal/writer.h"
+
+namespace kaya::tool {
+namespace {
+
+constexpr std::string_view kHelp =
+    R"(usage: kaya-wal write DIR [--json] [flags] < LINES
+
+Opens the log in DIR (creating DIR when absent; recovery drops a torn tail and refuses
+a corrupt log), then appends one record per line of stdin. Once an append is
+acknowledged it prints, and flushes:
+
+  OK lsn=<n> sequence=<n> durable=<true|false>
+
+Lines:
+  put KEY VALUE   Put. VALUE is the rest of the line after the single space that
+                  follows KEY: it may contain spaces, and "put KEY " (trailing space)
+                  writes an empty value.
+  delete KEY      Delete.
+  noop            Noop.
+  bytes DATA      Bytes record (kaya extension): DATA is the rest of the line.
+  Empty lines and lines starting with '#' are skipped.
+
+KEY is not empty and contains no space. In KEY, VALUE and DATA a backslash starts an
+escape, so that any byte can be written:
+  \\  backslash   \n  line feed   \t  tab   \r  carriage return   \xHH  any byte
+Raw control bytes (0x00-0x1f, 0x7f; e.g. the CR of a CRLF line end) are refused.
+
+A malformed line stops the command with exit 4 and "error: stdin line N: ..."; every
+record acknowledged before it stays in the log. A second writer on DIR exits 6.
+
+flags:
+  --json                       acknowledge with one JSON object per record instead:
+                               {"lsn","sequence","durable","segment_id","offset",
+                                "bytes"} (bytes: the encoded record's length)
+  --durability strict|relaxed  strict (default): acknowledged once on stable storage
+                               (durable=true); relaxed: once the OS has it
+                               (durable=false). The log is synced when input ends.
+  --segment-max-bytes N        rotate to a new segment past N bytes (default 64 MiB).
+                               Given alone, it also lowers --max-record-bytes to N
+                               when that is larger, so that every record fits.
+  --max-record-bytes N         largest encoded record (default 32 MiB)
+  --batch-max-records N        group commit: sync once N records wait (default 0: off)
+  --batch-max-bytes N          group commit: sync once N bytes wait (default 0: off)
+  --batch-interval-us N        group commit: a strict append waits up to N us for
+                               companions (default 0: never waits; at most 10 s)
+)";
+
+struct Line {
+  wal::RecordType type = wal::RecordType::kNoop;
+  std::string key;
+  std::string value;
+};
+
+Error bad_line(std::string message) {
+  return Error(ErrorKind::kInvalidArgument, std::move(message));
+}
+
+// KEY up to the next space (which must exist when `needs_rest`), then the rest.
+Status split_key(std::string_view text, size_t column, bool needs_rest, Line& out,
+                 std::string_view* rest) {
+  const size_t space = text.find(' ');
+  const std::string_view key = text.substr(0, space);
+  if (key.empty()) {
+    return bad_line("KEY is empty at column " + std::to_string(column + 1));
+  }
+  if (needs_rest && space == std::string_view::npos) {
+    return bad_line(
+        "put needs KEY, a space and VALUE (\"put KEY \" with a trailing space writes "
+        "an empty value)");
+  }
+  if (!needs_rest && space != std::string_view::npos) {
+    return bad_line("unexpected text after KEY at column " +
+                    std::to_string(column + space + 1) + " (a space in a key is \\x20)");
+  }
+  KAYA_ASSIGN_OR_RETURN(out.key, unescape_text(key, column));
+  if (rest != nullptr) *rest = text.substr(space + 1);
+  return ok_status();
+}
+
+// Parses one input line; nullopt for a line to skip. Errors name the column.
+Result<std::optional<Line>> parse_line(std::string_view text) {
+  if (text.empty() || text.front() == '#') return std::optional<Line>();
+  const size_t space = text.find(' ');
+  const std::string_view word = text.substr(0, space);
+  const size_t arg_column = word.size() + 1;
+  const std::string_view arg =
+      space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+  Line line;
+  if (word == "noop") {
+    if (space != std::string_view::npos) return bad_line("noop takes no argument");
+    line.type = wal::RecordType::kNoop;
+  } else if (word == "delete") {
+    line.type = wal::RecordType::kDelete;
+    KAYA_RETURN_IF_ERROR(split_key(arg, arg_column, false, line, nullptr));
+  } else if (word == "put") {
+    line.type = wal::RecordType::kPut;
+    std::string_view value;
+    KAYA_RETURN_IF_ERROR(split_key(arg, arg_column, true, line, &value));
+    KAYA_ASSIGN_OR_RETURN(line.value, unescape_text(value, text.size() - value.size()));
+  } else if (word == "bytes") {
+    if (space == std::string_view::npos) {
+      return bad_line("bytes needs a space and DATA (\"bytes \" writes an empty one)");
+    }
+    line.type = wal::RecordType::kBytes;
+    KAYA_ASSIGN_OR_RETURN(line.value, unescape_text(arg, arg_column));
+  } else {
+    return bad_line("unknown command \"" + escape_text(word, true) +
+                    "\" (expected put, delete, noop or bytes)");
+  }
+  return std::optional<Line>(std::move(line));
+}
+
+Result<WalConfig> write_config(const Args& args) {
+  WalConfig c;
+  KAYA_ASSIGN_OR_RETURN(
+      c.segment_max_bytes,
+      args.u64("segment-max-bytes", WalConfig::kDefaultSegmentMaxBytes));
+  KAYA_ASSIGN_OR_RETURN(c.max_record_bytes,
+                        args.u64("max-record-bytes", WalConfig::kDefaultMaxRecordBytes));
+  if (args.has("segment-max-bytes") && !args.has("max-record-bytes") &&
+      c.max_record_bytes > c.segment_max_bytes) {
+    std::fprintf(stderr,
+                 "note: --segment-max-bytes %llu is below the default max record size; "
+                 "lowering --max-record-bytes to %llu so that every record fits in a "
+                 "segment\n",
+                 static_cast<unsigned long long>(c.segment_max_bytes),
+                 static_cast<unsigned long long>(c.segment_max_bytes));
+    c.max_record_bytes = c.segment_max_bytes;
+  }
+  uint64_t max_records = 0;
+  KAYA_ASSIGN_OR_RETURN(max_records, args.u64("batch-max-records", 0, 0, UINT32_MAX));
+  c.batch.max_records = static_cast<uint32_t>(max_records);
+  KAYA_ASSIGN_OR_RETURN(c.batch.max_bytes, args.u64("batch-max-bytes", 0));
+  KAYA_ASSIGN_OR_RETURN(c.batch.flush_interval_us, args.u64("batch-interval-us", 0));
+  KAYA_RETURN_IF_ERROR(c.validate());
+  return c;
+}
+
+// Appends every line of stdin; returns the exit code.
+int append_lines(wal::Writer& writer, DurabilityMode mode, bool json) {
+  std::string text;
+  for (uint64_t line_no = 1; std::getline(std::cin, text); ++line_no) {
+    const std::string where = "stdin line " + std::to_string(line_no);
+    Result<std::optional<Line>> line = parse_line(text);
+    if (!line.ok()) return report_error(line.error(), where);
+    if (!*line) continue;
+    const Line& l = **line;
+    Result<wal::AppendResult> r =
+        writer.append(wal::Payload{l.type, l.key, l.value}, mode);
+    if (!r.ok()) return report_error(r.error(), where);
+    if (json) {
+      std::printf("%s\n", JsonObject()
+                              .num("lsn", r->lsn.value())
+                              .num("sequence", r->sequence.value())
+                              .boolean("durable", r->durable)
+                              .num("segment_id", r->segment_id)
+                              .num("offset", r->offset)
+                              .num("bytes", r->encoded_len)
+                              .build()
+                              .c_str());
+    } else {
+      std::printf("OK lsn=%llu sequence=%llu durable=%s\n",
+                  static_cast<unsigned long long>(r->lsn.value()),
+                  static_cast<unsigned long long>(r->sequence.value()),
+                  r->durable ? "true" : "false");
+    }
+    std::fflush(stdout);
+  }
+  if (std::cin.bad()) {
+    return report_error(Error(ErrorKind::kIo, "reading stdin failed"));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_write(const CommandArgs& argv) {
+  Result<Args> args = Args::parse(argv,
+                                  {{"durability", true},
+                                   {"segment-max-bytes", true},
+                                   {"max-record-bytes", true},
+                                   {"batch-max-records", true},
+                                   {"batch-max-bytes", true},
+                                   {"batch-interval-us", true},
+                                   {"json", false}},
+                                  1, 1);
+  if (!args.ok()) return usage_error("write", args.error());
+  if (args->help()) {
+    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
+    return kExitOk;
+  }
+  Result<DurabilityMode> mode = parse_durability(*args);
+  if (!mode.ok()) return usage_error("write", mode.error());
+  Result<WalConfig> config = write_config(*args);
+  if (!config.ok()) return usage_error("write", config.error());
+
+  const std::string& dir = args->positional()[0];
+  auto disk = io::FileDisk::open(dir, /*create=*/true);
+  if (!disk.ok()) return report_error(disk.error());
+  auto writer = wal::Writer::open(*config, **disk);
+  if (!writer.ok()) return report_error(writer.error(), "cannot open the log in " + dir);
+
+  std::ios::sync_with_stdio(false);
+  const int code = append_lines(**writer, *mode, args->has("json"));
+  // Closing syncs: relaxed records acknowledged so far become durable too.
+  Status closed = (*writer)->close();
+  if (!closed.ok()) {
+    const int close_code = report_error(closed.error(), "closing the log in " + dir);
+    return code != kExitOk ? code : close_code;
+  }
+  return code;
+}
+
+}  // namespace kaya::tool

@@ -1,0 +1,185 @@
+#include "escape.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace kaya::tool {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_control(uint8_t b) { return b < 0x20 || b == 0x7f; }
+
+void append_hex_escape(std::string& out, uint8_t b) {
+  out += "\\x";
+  out += kHexDigits[b >> 4];
+  out += kHexDigits[b & 0xf];
+}
+
+// Length of the well-formed UTF-8 sequence at the start of `s`, or 0 if there is none.
+size_t utf8_sequence_len(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
+  const uint8_t c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xe0 && b(1) < 0xa0) return 0;   // overlong
+    if (c == 0xed && b(1) >= 0xa0) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xf0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xf4 && b(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;  // a continuation byte, 0xc0, 0xc1 or 0xf5..0xff
+}
+
+}  // namespace
+
+std::string escape_text(std::string_view bytes, bool escape_space) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (char ch : bytes) {
+    const auto b = static_cast<uint8_t>(ch);
+    switch (ch) {
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      default:
+        break;
+    }
+    if (is_control(b) || b >= 0x80 || (escape_space && ch == ' ')) {
+      append_hex_escape(out, b);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+Result<std::string> unescape_text(std::string_view text, size_t column_base) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<uint8_t>(text[i]);
+    const std::string column = std::to_string(column_base + i + 1);
+    if (is_control(b)) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02x", b);
+      return Error(ErrorKind::kInvalidArgument,
+                   "raw control byte " + std::string(hex) + " at column " + column +
+                       " (write it as \\xHH, or \\n, \\t, \\r)");
+    }
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    if (i + 1 == text.size()) {
+      return Error(ErrorKind::kInvalidArgument, "lone backslash at column " + column +
+                                                    " (write \\\\ for a backslash)");
+    }
+    const char e = text[++i];
+    if (e == '\\') {
+      out += '\\';
+    } else if (e == 'n') {
+      out += '\n';
+    } else if (e == 't') {
+      out += '\t';
+    } else if (e == 'r') {
+      out += '\r';
+    } else if (e == 'x' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      return Error(ErrorKind::kInvalidArgument,
+                   "bad escape \"\\" + std::string(text.substr(i, e == 'x' ? 3 : 1)) +
+                       "\" at column " + column +
+                       " (escapes are \\\\, \\n, \\t, \\r and \\xHH)");
+    }
+  }
+  return out;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t n = utf8_sequence_len(bytes.substr(i));
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string to_hex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    const auto b = static_cast<uint8_t>(ch);
+    out += kHexDigits[b >> 4];
+    out += kHexDigits[b & 0xf];
+  }
+  return out;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence_len(text.substr(i));
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    const auto b = static_cast<uint8_t>(text[i]);
+    if (n == 1 && (b < 0x20 || b == 0x7f || b == '"' || b == '\\')) {
+      switch (b) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default: {
+          char u[8];
+          std::snprintf(u, sizeof(u), "\\u%04x", b);
+          out += u;
+        }
+      }
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out + "\"";
+}
+
+}  // namespace kaya::tool

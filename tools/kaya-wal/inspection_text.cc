@@ -1,0 +1,158 @@
+#include "inspection_text.h"
+
+#include <cstdio>
+#include <vector>
+
+#include "json.h"
+
+namespace kaya::tool {
+namespace {
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+std::string lsn_text(const std::optional<Lsn>& lsn) {
+  return lsn ? num(lsn->value()) : "-";
+}
+
+std::string plural(uint64_t n, std::string_view word) {
+  return num(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+std::string_view state_name(wal::SegmentState state) {
+  switch (state) {
+    case wal::SegmentState::kClean:
+      return "clean";
+    case wal::SegmentState::kTornTail:
+      return "torn_tail";
+    case wal::SegmentState::kCorrupt:
+      return "corrupt";
+  }
+  return "unknown";
+}
+
+const wal::SegmentInspection* torn_segment(const wal::LogInspection& log) {
+  for (const wal::SegmentInspection& s : log.segments) {
+    if (s.state == wal::SegmentState::kTornTail) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+wal::LogInspection single_segment_log(wal::SegmentInspection s) {
+  wal::LogInspection log;
+  if (s.state != wal::SegmentState::kClean) {
+    log.anomalies.push_back(wal::Anomaly{
+        s.state == wal::SegmentState::kTornTail ? wal::AnomalyKind::kTornTail
+                                                : wal::AnomalyKind::kCorruption,
+        s.id, s.problem_offset, s.problem_lsn, s.reason});
+  }
+  log.bytes = s.bytes;
+  log.records = s.records;
+  log.recoverable_records = s.records;
+  log.first_lsn = s.first_lsn;
+  log.last_lsn = s.last_lsn;
+  if (s.last_lsn) log.next_lsn = s.last_lsn->next();
+  log.segments.push_back(std::move(s));
+  return log;
+}
+
+std::string verdict(const wal::LogInspection& log) {
+  if (log.corrupt()) return "corrupt";
+  if (log.torn_tail()) return "torn_tail";
+  return "clean";
+}
+
+std::string totals_text(const wal::LogInspection& log) {
+  std::string s = plural(log.records, "record");
+  if (log.first_lsn) {
+    s += ", LSN " + lsn_text(log.first_lsn) + ".." + lsn_text(log.last_lsn);
+  }
+  return s + ", " + plural(log.segments.size(), "segment") + ", " +
+         plural(log.bytes, "byte");
+}
+
+std::string outlook_text(const wal::LogInspection& log) {
+  const std::string keeps = "recovery keeps " +
+                            plural(log.recoverable_records, "record") + " (next LSN " +
+                            num(log.next_lsn.value()) + ")";
+  if (log.corrupt()) {
+    const wal::Anomaly& a = *log.first_problem();
+    return "default recovery fails at segment " + num(a.segment_id) + " offset " +
+           num(a.offset) + "; point-in-time " + keeps +
+           " and moves the rest to wal/lost/";
+  }
+  if (const wal::SegmentInspection* t = torn_segment(log)) {
+    return keeps + " and drops a torn tail of " + plural(t->problem_bytes(), "byte") +
+           " in segment " + num(t->id) + " at offset " + num(t->problem_offset);
+  }
+  return keeps + ", nothing to repair";
+}
+
+std::string inspection_table(const wal::LogInspection& log, bool list_problems) {
+  char row[256];
+  std::snprintf(row, sizeof(row), "%-18s %12s %9s %12s %12s  %s\n", "segment", "bytes",
+                "records", "first LSN", "last LSN", "state");
+  std::string out = row;
+  for (const wal::SegmentInspection& s : log.segments) {
+    std::snprintf(row, sizeof(row), "%-18s %12llu %9llu %12s %12s  ",
+                  s.id ? num(s.id).c_str() : "-",
+                  static_cast<unsigned long long>(s.bytes),
+                  static_cast<unsigned long long>(s.records),
+                  lsn_text(s.first_lsn).c_str(), lsn_text(s.last_lsn).c_str());
+    out += row + s.state_string() + "\n";
+  }
+  if (list_problems && !log.anomalies.empty()) {
+    out += "problems, in log order (recovery stops at the first):\n";
+    for (const wal::Anomaly& a : log.anomalies) out += "  " + a.to_string() + "\n";
+  }
+  out += "total: " + totals_text(log) + "; " + verdict(log) + "\n";
+  out += outlook_text(log) + "\n";
+  return out;
+}
+
+std::string segment_json(const wal::SegmentInspection& s) {
+  JsonObject by_type;
+  for (auto type : {wal::RecordType::kPut, wal::RecordType::kDelete,
+                    wal::RecordType::kNoop, wal::RecordType::kBytes}) {
+    by_type.num(wal::to_string(type), s.records_by_type[static_cast<size_t>(type)]);
+  }
+  JsonObject o;
+  o.num("id", s.id).str("path", s.path).num("bytes", s.bytes).num("records", s.records);
+  o.num("valid_bytes", s.valid_bytes).opt("first_lsn", s.first_lsn);
+  o.opt("last_lsn", s.last_lsn);
+  o.opt("last_sequence", s.last_sequence
+                             ? std::optional<uint64_t>(s.last_sequence->value())
+                             : std::nullopt);
+  o.raw("records_by_type", by_type.build());
+  o.str("state", state_name(s.state)).str("state_text", s.state_string());
+  if (s.state == wal::SegmentState::kClean) {
+    o.null("problem_offset").num("problem_bytes", 0).null("problem_lsn").null("problem");
+    o.null("reason");
+  } else {
+    o.num("problem_offset", s.problem_offset).num("problem_bytes", s.problem_bytes());
+    o.opt("problem_lsn", s.problem_lsn);
+    if (s.problem == wal::DecodeProblem::kNone) {
+      o.str("problem", "lsn order");
+    } else {
+      o.str("problem", wal::to_string(s.problem));
+    }
+    o.str("reason", s.reason);
+  }
+  return o.build();
+}
+
+std::string totals_json(const wal::LogInspection& log) {
+  return JsonObject()
+      .num("segments", log.segments.size())
+      .num("bytes", log.bytes)
+      .num("records", log.records)
+      .opt("first_lsn", log.first_lsn)
+      .opt("last_lsn", log.last_lsn)
+      .num("recoverable_records", log.recoverable_records)
+      .num("next_lsn", log.next_lsn.value())
+      .str("verdict", verdict(log))
+      .build();
+}
+
+}  // namespace kaya::tool

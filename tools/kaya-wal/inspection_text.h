@@ -1,0 +1,32 @@
+// Rendering of wal::LogInspection for inspect and verify: text table, JSON, verdict.
+#pragma once
+
+#include <string>
+
+#include "kaya/wal/inspect.h"
+
+namespace kaya::tool {
+
+// A one-segment "log", for inspecting a single segment file (treated as the last).
+wal::LogInspection single_segment_log(wal::SegmentInspection segment);
+
+// "clean", "torn_tail" or "corrupt": what recovery in default mode would make of it.
+std::string verdict(const wal::LogInspection& log);
+
+// "3 records, LSN 1..3, 1 segment, 147 bytes".
+std::string totals_text(const wal::LogInspection& log);
+
+// What recovery would do, e.g. "recovery keeps 3 records (next LSN 4) and drops a torn
+// tail of 44 bytes in segment 1 at offset 57".
+std::string outlook_text(const wal::LogInspection& log);
+
+// The segment table, the problems in log order (unless `list_problems` is false: for
+// one segment file the table says it all), totals and outlook; ends in '\n'.
+std::string inspection_table(const wal::LogInspection& log, bool list_problems);
+
+std::string segment_json(const wal::SegmentInspection& s);
+// {"segments","bytes","records","first_lsn","last_lsn","recoverable_records",
+//  "next_lsn","verdict"}
+std::string totals_json(const wal::LogInspection& log);
+
+}  // namespace kaya::tool

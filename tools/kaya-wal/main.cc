@@ -1,0 +1,70 @@
+// kaya-wal: inspect, check, repair and exercise a kaya write-ahead log.
+// Usage and formats: `kaya-wal --help`, `kaya-wal COMMAND --help`, docs/tool.md.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.h"
+#include "kaya/core/status.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    R"(kaya-wal: inspect, check, repair and exercise a kaya write-ahead log
+
+usage: kaya-wal COMMAND [ARGS...] [--help]
+
+commands:
+  write DIR     append records read from stdin (put/delete/noop lines), one ack per line
+  dump DIR      print the records of a log in LSN order (--json: one object per line)
+  inspect PATH  describe each segment of a log, or one segment file
+  verify DIR    check a log, read-only: would it recover without loss?
+  recover DIR   run recovery (or --dry-run) and print its report
+  bench         measure append throughput and commit latency next to raw
+                pwrite+fdatasync
+
+DIR is the directory that holds the log's wal/ directory. dump, inspect and verify
+never change a byte; recover changes nothing with --dry-run.
+
+exit codes: 0 ok, 1 I/O error, 2 not found, 3 corruption, 4 invalid argument or usage,
+            5 invariant violation, 6 lock conflict (another writer has the log open)
+Errors are printed on stderr as one line starting with "error:".
+
+Run `kaya-wal COMMAND --help` for a command's flags and output; docs/tool.md has the
+details (escaping, JSON formats).
+)";
+
+struct Command {
+  std::string_view name;
+  int (*run)(const kaya::tool::CommandArgs&);
+};
+
+constexpr Command kCommands[] = {
+    {"write", kaya::tool::run_write},     {"dump", kaya::tool::run_dump},
+    {"inspect", kaya::tool::run_inspect}, {"verify", kaya::tool::run_verify},
+    {"recover", kaya::tool::run_recover}, {"bench", kaya::tool::run_bench},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int usage_exit = kaya::exit_code(kaya::ErrorKind::kInvalidArgument);
+  if (argc < 2) {
+    std::fprintf(stderr, "error: kaya-wal: missing command (see kaya-wal --help)\n");
+    return usage_exit;
+  }
+  const std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (c.name == name) {
+      return c.run(kaya::tool::CommandArgs(argv + 2, argv + argc));
+    }
+  }
+  std::fprintf(stderr, "error: kaya-wal: unknown command \"%s\" (see kaya-wal --help)\n",
+               argv[1]);
+  return usage_exit;
+}
