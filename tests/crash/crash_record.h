@@ -1,0 +1,73 @@
+// The records the crash child appends, shared by the child and the test so that the
+// test can recompute every record from its key: run `r`, thread `t`, counter `c`.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kaya::crash {
+
+struct RecordId {
+  uint64_t run = 0;
+  uint64_t thread = 0;
+  uint64_t counter = 0;
+  bool operator==(const RecordId&) const = default;
+};
+
+inline uint64_t mix(uint64_t x) {  // splitmix64
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+inline uint64_t record_hash(uint64_t seed, const RecordId& id) {
+  return mix(mix(mix(seed ^ id.run) ^ id.thread) ^ id.counter);
+}
+
+// "r<run>/t<thread>/c<counter>"
+inline std::string record_key(const RecordId& id) {
+  return "r" + std::to_string(id.run) + "/t" + std::to_string(id.thread) + "/c" +
+         std::to_string(id.counter);
+}
+
+inline std::optional<RecordId> parse_key(std::string_view key) {
+  RecordId id;
+  uint64_t* fields[3] = {&id.run, &id.thread, &id.counter};
+  const char tags[3] = {'r', 't', 'c'};
+  const char* p = key.data();
+  const char* end = key.data() + key.size();
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0) {
+      if (p == end || *p != '/') return std::nullopt;
+      ++p;
+    }
+    if (p == end || *p != tags[i]) return std::nullopt;
+    auto [next, ec] = std::from_chars(p + 1, end, *fields[i]);
+    if (ec != std::errc() || next == p + 1) return std::nullopt;
+    p = next;
+  }
+  if (p != end || record_key(id) != key) return std::nullopt;  // canonical form only
+  return id;
+}
+
+// 0 to 300 bytes derived from the seed and the id.
+inline std::string record_value(uint64_t seed, const RecordId& id) {
+  uint64_t h = record_hash(seed, id);
+  std::string value(h % 301, '\0');
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (i % 8 == 0) h = mix(h);
+    value[i] = static_cast<char>(h >> (8 * (i % 8)));
+  }
+  return value;
+}
+
+// Whether the record is appended strict (else relaxed).
+inline bool record_is_strict(uint64_t seed, const RecordId& id) {
+  return (record_hash(seed, id) >> 40) % 3 == 0;
+}
+
+}  // namespace kaya::crash

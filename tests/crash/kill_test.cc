@@ -1,0 +1,460 @@
+// Real crashes on real files. The test starts crash_child (crash_child.cc) on a log
+// under a FileDisk, SIGKILLs it at a random instant, recovers the log and checks it
+// against what the child acknowledged; then starts the next child on the same log, so
+// the kills accumulate. Some iterations kill the child while it runs recovery (after a
+// torn record was planted at the end of the log) instead.
+//
+// A SIGKILL takes the process, not the page cache: every acknowledged append, strict or
+// relaxed, must come back, except below a release point the child announced.
+//
+// KAYA_KILLS=<n> sets the number of kills (default 200); KAYA_SEED=<s> replays the
+// seed's payloads, delays and choice of iterations (the kill instants follow timing).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "crash_record.h"
+#include "kaya/io/file_disk.h"
+#include "kaya/wal/codec.h"
+#include "kaya/wal/format.h"
+#include "kaya/wal/recovery.h"
+#include "testing/test_util.h"
+
+#ifndef KAYA_CRASH_CHILD
+#error \
+    "KAYA_CRASH_CHILD must name the crash_child binary (see tests/crash/CMakeLists.txt)"
+#endif
+
+namespace kaya::crash {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kThreads = 4;
+constexpr uint64_t kSegmentMaxBytes = 8 << 10;
+constexpr uint64_t kReleaseMargin = 500;  // records kept behind the newest ack
+constexpr uint64_t kMaxRecordBytes = 4096;
+
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+
+WalConfig log_config() {
+  WalConfig config;
+  config.segment_max_bytes = kSegmentMaxBytes;
+  config.max_record_bytes = kMaxRecordBytes;
+  return config;
+}
+
+// A running crash_child with its stdout on a pipe. The destructor kills and reaps it,
+// so a failing assertion leaves no process behind.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
+      std::vector<char*> argv;
+      std::string bin = KAYA_CRASH_CHILD;
+      argv.push_back(bin.data());
+      std::vector<std::string> copy = args;
+      for (std::string& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      std::_Exit(127);
+    }
+    ::close(fds[1]);
+    if (pid_ < 0) {
+      ::close(fds[0]);
+      return;
+    }
+    fd_ = fds[0];
+  }
+  ~Child() {
+    if (pid_ > 0) kill_and_wait();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool started() const { return fd_ >= 0; }
+  const std::string& out() const { return out_; }
+
+  // Reads stdout until `deadline`, EOF, or (when `line_prefix` is not empty) a complete
+  // line starting with it has arrived. Returns false at EOF.
+  bool read_until(Clock::time_point deadline, const std::string& line_prefix = "") {
+    while (fd_ >= 0) {
+      if (!line_prefix.empty() && has_line(line_prefix)) return true;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() < 0) return true;
+      pollfd p{fd_, POLLIN, 0};
+      const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) continue;  // timeout: the loop re-checks the deadline
+      char buf[65536];
+      const ssize_t got = ::read(fd_, buf, sizeof(buf));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return false;
+      }
+      out_.append(buf, static_cast<size_t>(got));
+    }
+    return false;
+  }
+
+  // SIGKILLs the child, reads the rest of its output and reaps it. Returns the wait
+  // status.
+  int kill_and_wait() {
+    ::kill(pid_, SIGKILL);
+    while (fd_ >= 0) read_until(Clock::now() + std::chrono::seconds(10));
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  bool has_line(const std::string& prefix) const {
+    for (size_t pos = 0; pos < out_.size();) {
+      const size_t end = out_.find('\n', pos);
+      if (end == std::string::npos) return false;
+      if (out_.compare(pos, prefix.size(), prefix) == 0) return true;
+      pos = end + 1;
+    }
+    return false;
+  }
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  std::string out_;
+};
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  return "status " + std::to_string(status);
+}
+
+// The complete lines of a child's output.
+std::vector<std::string> complete_lines(const std::string& out) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  for (size_t end; (end = out.find('\n', pos)) != std::string::npos; pos = end + 1) {
+    lines.push_back(out.substr(pos, end - pos));
+  }
+  return lines;
+}
+
+struct Totals {
+  uint64_t kills = 0;
+  uint64_t kills_before_open = 0;  // the child had not opened the writer yet
+  uint64_t recovery_kills = 0;
+  uint64_t recovery_kills_in_first_pass = 0;
+  uint64_t recovery_passes = 0;  // completed by children later killed
+  uint64_t torn_planted = 0;
+  uint64_t acks_strict = 0;
+  uint64_t acks_relaxed = 0;
+  uint64_t releases = 0;
+  uint64_t unacked_recovered = 0;  // written but not acknowledged when killed
+  uint64_t torn_tails = 0;
+  uint64_t records_recovered = 0;  // summed over every recovery
+  uint64_t final_records = 0;
+  uint64_t final_next_lsn = 0;
+};
+
+// What the test knows about the log.
+struct Oracle {
+  uint64_t seed = 0;
+  // Segments holding only records below this may have been released.
+  uint64_t release_below = 0;
+  // Every acknowledged record and every record a recovery found, by LSN, minus those
+  // gone from the log's front (released).
+  std::map<uint64_t, RecordId> known;
+  // Per (run, thread): the counter of the first record still in the log, as far as
+  // the test knows (records before it were released).
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> first_counter;
+  uint64_t next_lsn = 1;  // after the last recovery
+  uint64_t records = 0;
+  uint64_t next_sequence = 1;
+  uint64_t last_segment_id = 0;
+};
+
+struct Found {
+  uint64_t lsn;
+  RecordId id;
+};
+
+// Recovers the log (default mode, applied) and checks it against the oracle; then the
+// oracle learns what the log holds. `run` is the run whose child was just killed (its
+// unacknowledged records may be present), or none after a recovery kill.
+void recover_and_check(const std::string& dir, Oracle& oracle,
+                       std::optional<uint64_t> run, Totals& totals) {
+  auto disk = io::FileDisk::open(dir, /*create=*/false);
+  KAYA_ASSERT_OK(disk);
+  std::vector<Found> found;
+  std::string visit_error;
+  auto report = wal::recover(
+      log_config(), **disk, {},
+      [&](uint64_t, uint64_t, const wal::RecordView& r) -> Status {
+        const uint64_t lsn = r.lsn.value();
+        auto id = parse_key(r.key);
+        if (visit_error.empty()) {
+          if (r.type != wal::RecordType::kPut || !id) {
+            visit_error = "LSN " + std::to_string(lsn) + ": not a record the child " +
+                          "writes (key '" + std::string(r.key) + "')";
+          } else if (r.value != record_value(oracle.seed, *id)) {
+            visit_error = "LSN " + std::to_string(lsn) + " (" + std::string(r.key) +
+                          "): value differs from the child's";
+          } else if (!found.empty() && lsn != found.back().lsn + 1) {
+            visit_error = "LSN " + std::to_string(lsn) + " follows LSN " +
+                          std::to_string(found.back().lsn);
+          }
+        }
+        if (id) found.push_back({lsn, *id});
+        return {};
+      });
+  ASSERT_TRUE(report.ok()) << "recovery failed: " << report.error().to_string();
+  ASSERT_EQ(visit_error, "");
+  for (const wal::Anomaly& a : report->anomalies) {
+    ASSERT_EQ(a.kind, wal::AnomalyKind::kTornTail) << a.to_string();
+    totals.torn_tails++;
+  }
+  ASSERT_EQ(report->records, found.size());
+  totals.records_recovered += found.size();
+  if (found.empty()) {
+    ASSERT_TRUE(oracle.known.empty()) << "the log lost every record";
+    ASSERT_EQ(report->next_lsn.value(), 1u);
+    return;
+  }
+  const uint64_t first = found.front().lsn;
+  const uint64_t last = found.back().lsn;
+  ASSERT_EQ(report->next_lsn.value(), last + 1);
+  ASSERT_LE(first, std::max<uint64_t>(oracle.release_below, 1))
+      << "records released above the announced release point";
+
+  // Every known record at or above the log's first LSN is there, unchanged; those
+  // below it were released and are forgotten.
+  while (!oracle.known.empty() && oracle.known.begin()->first < first) {
+    const RecordId gone = oracle.known.begin()->second;
+    ASSERT_LT(oracle.known.begin()->first, oracle.release_below)
+        << "LSN " << oracle.known.begin()->first << " (" << record_key(gone)
+        << ") is missing but was never released";
+    uint64_t& fc = oracle.first_counter[{gone.run, gone.thread}];
+    fc = std::max(fc, gone.counter + 1);
+    oracle.known.erase(oracle.known.begin());
+  }
+  for (const auto& [lsn, id] : oracle.known) {
+    ASSERT_LE(lsn, last) << "acknowledged record " << record_key(id) << " at LSN " << lsn
+                         << " lost (log ends at LSN " << last << ")";
+    ASSERT_EQ(found[lsn - first].id, id) << "LSN " << lsn << " holds another record";
+  }
+  // What was never acknowledged nor seen before comes from the killed run, and each
+  // thread's records form an unbroken sequence of counters.
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> next_counter;
+  for (const Found& f : found) {
+    const auto group = std::make_pair(f.id.run, f.id.thread);
+    auto it = next_counter.find(group);
+    const uint64_t expected =
+        it != next_counter.end() ? it->second : oracle.first_counter[group];
+    ASSERT_EQ(f.id.counter, expected)
+        << "LSN " << f.lsn << " (" << record_key(f.id) << "): counters of run "
+        << f.id.run << " thread " << f.id.thread << " skip or repeat";
+    next_counter[group] = f.id.counter + 1;
+    if (!oracle.known.contains(f.lsn)) {
+      ASSERT_TRUE(run.has_value() && f.id.run == *run && f.lsn >= oracle.next_lsn)
+          << "LSN " << f.lsn << " (" << record_key(f.id)
+          << ") was neither acknowledged nor written by the killed child";
+      oracle.known.emplace(f.lsn, f.id);
+      totals.unacked_recovered++;
+    }
+  }
+  oracle.next_lsn = last + 1;
+  oracle.records = found.size();
+  oracle.next_sequence = report->next_sequence ? report->next_sequence->value() : 1;
+  oracle.last_segment_id = report->segments.empty() ? 0 : report->segments.back().id;
+}
+
+// Parses an append child's output into the oracle: acknowledged records and releases.
+void absorb_append_output(const std::string& out, uint64_t run, Oracle& oracle,
+                          Totals& totals, bool& opened) {
+  for (const std::string& line : complete_lines(out)) {
+    std::istringstream in(line);
+    char tag = 0;
+    in >> tag;
+    if (tag == 'O') {
+      uint64_t next = 0;
+      in >> next;
+      ASSERT_EQ(next, oracle.next_lsn) << "the writer reopened at another LSN";
+      opened = true;
+    } else if (tag == 'R') {
+      uint64_t below = 0;
+      in >> below;
+      oracle.release_below = std::max(oracle.release_below, below);
+      totals.releases++;
+    } else if (tag == 'A') {
+      uint64_t lsn = 0;
+      char mode = 0;
+      RecordId id{run, 0, 0};
+      in >> lsn >> mode >> id.thread >> id.counter;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_EQ(mode == 'S', record_is_strict(oracle.seed, id)) << line;
+      ASSERT_GE(lsn, oracle.next_lsn) << "LSN reused: " << line;
+      auto [it, inserted] = oracle.known.emplace(lsn, id);
+      ASSERT_TRUE(inserted) << "LSN acknowledged twice: " << line;
+      (mode == 'S' ? totals.acks_strict : totals.acks_relaxed)++;
+    } else {
+      FAIL() << "unexpected line from the child: " << line;
+    }
+  }
+}
+
+// Runs the appending child for a random time, kills it, then checks the log.
+void append_and_kill(const std::string& dir, uint64_t run, std::mt19937_64& rng,
+                     Oracle& oracle, Totals& totals) {
+  Child child({"append", dir, std::to_string(oracle.seed), std::to_string(run),
+               std::to_string(kThreads), std::to_string(kSegmentMaxBytes),
+               std::to_string(kReleaseMargin)});
+  ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
+  // Mostly kill while appending; now and then anywhere, recovery in open() included.
+  if (rng() % 4 != 0) {
+    ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30), "O "))
+        << "the child ended before opening the log:\n"
+        << child.out();
+  }
+  const auto delay = std::chrono::microseconds(2000 + rng() % 58000);
+  ASSERT_TRUE(child.read_until(Clock::now() + delay)) << "the child ended by itself:\n"
+                                                      << child.out();
+  const int status = child.kill_and_wait();
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "child " << describe_status(status) << " (its stderr is above)";
+  totals.kills++;
+  bool opened = false;
+  absorb_append_output(child.out(), run, oracle, totals, opened);
+  if (::testing::Test::HasFatalFailure()) return;
+  if (!opened) totals.kills_before_open++;
+  recover_and_check(dir, oracle, run, totals);
+}
+
+// Appends a prefix of the record that would come next to the last segment: what a
+// write cut short by a crash leaves.
+void plant_torn_record(const std::string& dir, std::mt19937_64& rng,
+                       const Oracle& oracle) {
+  const std::string key = record_key({~0ull, 0, 0});
+  const std::string value(rng() % 200, 'x');
+  auto encoded = wal::encode(wal::Payload::put(key, value), Lsn(oracle.next_lsn),
+                             SequenceNumber(oracle.next_sequence));
+  KAYA_ASSERT_OK(encoded);
+  const size_t len = 1 + rng() % (encoded->size() - 1);
+  const std::string path = dir + "/" + wal::format::segment_path(oracle.last_segment_id);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  const ssize_t n = ::write(fd, encoded->data(), len);
+  ::close(fd);
+  ASSERT_EQ(n, static_cast<ssize_t>(len)) << path;
+}
+
+// Kills a child that runs recovery over and over; every pass it finished must have
+// found the same log, and the next recovery must too.
+void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& oracle,
+                      Totals& totals) {
+  const bool torn = rng() % 2 == 0;
+  if (torn) {
+    plant_torn_record(dir, rng, oracle);
+    if (::testing::Test::HasFatalFailure()) return;
+    totals.torn_planted++;
+  }
+  const uint64_t records = oracle.records;
+  const uint64_t next_lsn = oracle.next_lsn;
+  {
+    Child child({"recover", dir});
+    ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
+    const auto delay = std::chrono::microseconds(rng() % 100000);
+    ASSERT_TRUE(child.read_until(Clock::now() + delay)) << "the child ended by itself:\n"
+                                                        << child.out();
+    const int status = child.kill_and_wait();
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "child " << describe_status(status) << " (its stderr is above)";
+    totals.recovery_kills++;
+    const auto lines = complete_lines(child.out());
+    if (lines.empty()) totals.recovery_kills_in_first_pass++;
+    totals.recovery_passes += lines.size();
+    const std::string expected =
+        "V " + std::to_string(records) + " " + std::to_string(next_lsn);
+    for (const std::string& line : lines) {
+      ASSERT_EQ(line, expected) << "a recovery pass found another log";
+    }
+  }
+  recover_and_check(dir, oracle, std::nullopt, totals);
+  ASSERT_EQ(oracle.records, records);
+  ASSERT_EQ(oracle.next_lsn, next_lsn);
+}
+
+uint64_t kills_from_env() {
+  const char* v = std::getenv("KAYA_KILLS");
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : 200;
+}
+
+TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
+  Oracle oracle;
+  oracle.seed = kaya::testing::seed_from_env(1);
+  const uint64_t kills = kills_from_env();
+  SCOPED_TRACE("seed " + std::to_string(oracle.seed) +
+               " (replay: KAYA_SEED=" + std::to_string(oracle.seed) + ")");
+  std::mt19937_64 rng(oracle.seed);
+  kaya::testing::TempDir dir;
+  Totals totals;
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < kills; ++i) {
+    SCOPED_TRACE("iteration " + std::to_string(i));
+    if (i >= 10 && oracle.records > 0 && rng() % 5 == 0) {
+      recover_and_kill(dir.path(), rng, oracle, totals);
+    } else {
+      append_and_kill(dir.path(), i, rng, oracle, totals);
+    }
+    if (HasFatalFailure()) return;
+  }
+  totals.final_records = oracle.records;
+  totals.final_next_lsn = oracle.next_lsn;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  std::printf(
+      "kill test (seed %llu): %llu append kills (%llu before the writer opened), %llu "
+      "recovery kills (%llu in the first pass, %llu passes finished, %llu over a "
+      "planted torn record); acks checked: %llu strict, %llu relaxed; %llu release "
+      "points; %llu unacknowledged records recovered; %llu torn tails cut; %llu "
+      "records recovered in all; final log: %llu records, next LSN %llu; %lld ms\n",
+      ull(oracle.seed), ull(totals.kills), ull(totals.kills_before_open),
+      ull(totals.recovery_kills), ull(totals.recovery_kills_in_first_pass),
+      ull(totals.recovery_passes), ull(totals.torn_planted), ull(totals.acks_strict),
+      ull(totals.acks_relaxed), ull(totals.releases), ull(totals.unacked_recovered),
+      ull(totals.torn_tails), ull(totals.records_recovered), ull(totals.final_records),
+      ull(totals.final_next_lsn), static_cast<long long>(ms));
+  if (kills >= 50) {
+    EXPECT_GT(totals.acks_strict, 0u);
+    EXPECT_GT(totals.acks_relaxed, 0u);
+    EXPECT_GT(totals.releases, 0u) << "the log never released a segment";
+  }
+}
+
+}  // namespace
+}  // namespace kaya::crash
