@@ -3,7 +3,8 @@
 # Skips apt entirely when everything is already present.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format)
+packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
+          libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds kaya's libFuzzer targets (fuzz/) with clang, replays fuzz/regressions/, then
+# fuzzes each target for SECONDS (default 20) on a scratch copy of its committed corpus
+# fuzz/corpus/<target>/ (so the committed corpus does not churn). Prints the executions
+# per target; fails if a target crashes. A crash input is copied to
+# fuzz/regressions/<target>/ so that every later run replays it (see fuzz/README.md).
+# Needs clang and libclang-rt-14-dev (scripts/install-deps.sh). The build directory is
+# build/fuzz unless KAYA_FUZZ_BUILD_DIR says otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+case "$seconds" in
+  ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 4 ;;
+esac
+targets=(decode_fuzzer recovery_fuzzer write_parser_fuzzer)
+build="${KAYA_FUZZ_BUILD_DIR:-build/fuzz}"
+
+CC=clang CXX=clang++ cmake -S fuzz -B "$build" -G Ninja >/dev/null
+cmake --build "$build"
+
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+work="$build/run"
+failed=()
+
+echo "== replay fuzz/regressions/"
+for t in "${targets[@]}"; do
+  inputs=()
+  for f in fuzz/regressions/"$t"/*; do
+    [ -f "$f" ] && [ "$(basename "$f")" != README.md ] && inputs+=("$f")
+  done
+  if [ ${#inputs[@]} -eq 0 ]; then
+    echo "$t: no regression input"
+    continue
+  fi
+  if "$build/$t" "${inputs[@]}" >"$work-$t-replay.log" 2>&1; then
+    echo "$t: ${#inputs[@]} regression input(s) pass"
+  else
+    tail -n 40 "$work-$t-replay.log" >&2
+    echo "$t: a regression input fails (log: $work-$t-replay.log)" >&2
+    failed+=("$t (regression)")
+  fi
+done
+
+echo "== fuzz ${seconds}s per target"
+for t in "${targets[@]}"; do
+  corpus="$work/$t/corpus"
+  artifacts="$work/$t/artifacts"
+  rm -rf "$work/$t"
+  mkdir -p "$corpus" "$artifacts"
+  cp fuzz/corpus/"$t"/* "$corpus"/
+  log="$work/$t/fuzz.log"
+  status=0
+  "$build/$t" -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || status=$?
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  echo "$t: ${runs:-?} executions in ${seconds}s, exit $status"
+  if [ "$status" -ne 0 ]; then
+    grep -m 1 -E "ERROR|invariant violated|runtime error" "$log" >&2 || true
+    mkdir -p fuzz/regressions/"$t"
+    for a in "$artifacts"/*; do
+      [ -f "$a" ] || continue
+      cp "$a" fuzz/regressions/"$t"/
+      echo "$t: crash input saved as fuzz/regressions/$t/$(basename "$a")" >&2
+    done
+    echo "$t: log: $log" >&2
+    failed+=("$t")
+  fi
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "fuzz: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz: OK"
