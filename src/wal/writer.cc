@@ -424,6 +424,20 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
                                " holds LSNs at or above " + std::to_string(lsn.value());
       break;
     }
+    // Keep a segment until a *durable* record follows it: if every record left after
+    // the release could be lost in a power loss, recovery would find an empty log and
+    // the next writer would hand out LSNs again from 1.
+    uint64_t durable_lsn;
+    {
+      Lock lock(mu_);
+      durable_lsn = durable_lsn_;
+    }
+    if (next_first->value() > durable_lsn) {
+      report.stopped_because = "the first record after segment " + std::to_string(id) +
+                               " (LSN " + std::to_string(next_first->value()) +
+                               ") is not durable yet; sync() first";
+      break;
+    }
     KAYA_ASSIGN_OR_RETURN(uint64_t bytes, disk_.file_len(segment_path(id)));
     KAYA_RETURN_IF_ERROR(disk_.remove_file(segment_path(id)));
     // One directory sync per segment: removals become durable oldest first, so a crash

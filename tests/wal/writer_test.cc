@@ -496,5 +496,26 @@ TEST(WriterTest, CloseWaitsForAppendsInFlightBeforeReleasingTheLock) {
   KAYA_EXPECT_OK(disk.lock_file(io::RelativePath::parse(format::kLockFile).value()));
 }
 
+// Releasing every segment before the relaxed (not yet durable) records would let a
+// power loss leave no record at all, and the next writer would reuse LSNs from 1.
+TEST(WriterTest, ReleaseKeepsASegmentUntilADurableRecordFollowsIt) {
+  SimDisk disk(io::SimDiskOptions{.seed = 9, .tear_on_crash = false});
+  WalConfig config;
+  config.segment_max_bytes = 99;  // one 50-byte record per segment
+  config.max_record_bytes = 99;
+  auto w = open_or_die(config, disk);
+  KAYA_ASSERT_OK(w->append(Payload::put("a", "1"), kStrict));   // segment 1
+  KAYA_ASSERT_OK(w->append(Payload::put("b", "2"), kRelaxed));  // segment 2, synced by
+  KAYA_ASSERT_OK(w->append(Payload::put("c", "3"), kRelaxed));  // rotation; segment 3 not
+  auto released = w->release_before(Lsn(100));
+  KAYA_ASSERT_OK(released);
+  EXPECT_EQ(released->segments_removed, 1u);
+  EXPECT_NE(released->stopped_because.find("not durable"), std::string::npos)
+      << released->stopped_because;
+  testing::crash_with_writer(disk, w);
+  auto reopened = open_or_die(config, disk);
+  EXPECT_EQ(reopened->next_lsn(), Lsn(3)) << "LSNs would be handed out again";
+}
+
 }  // namespace
 }  // namespace kaya::wal

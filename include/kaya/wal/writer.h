@@ -127,8 +127,10 @@ class Writer {
 
   // Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
   // syncing the directory after each, so a crash leaves a contiguous log), never the
-  // active segment. Releasing nothing, or an LSN beyond the end, is safe and reported.
-  // Readers positioned in a removed segment get NotFound from their next read.
+  // active segment, and never a segment that is not followed by a durable record (so
+  // that a power loss cannot leave a log without records, whose next LSN is lost).
+  // Releasing nothing, or an LSN beyond the end, is safe and reported. Readers positioned
+  // in a removed segment get NotFound from their next read.
   Result<ReleaseReport> release_before(Lsn lsn);
 
   WriterStats stats() const;

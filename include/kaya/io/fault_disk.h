@@ -1,0 +1,89 @@
+// FaultDisk: a Disk that wraps another Disk and injects errors into its real I/O.
+//
+// What it is for: end-to-end tests of the writer and recovery on real files. SimDisk
+// simulates a whole file system in memory; FaultDisk instead forwards every operation
+// to an inner Disk (typically a FileDisk in a temporary directory), except the ones a
+// test scheduled to fail. The bytes that do reach the inner disk are real, so a test
+// can reopen the directory with a plain FileDisk and check what recovery finds there.
+//
+// Faults reuse io::FaultKind and follow "fail the n-th next operation of this kind"
+// (n = 1: the next one). An operation consumes a scheduled fault only when it can
+// suffer that kind:
+// - kFsyncFailure: fsync_file / fsync_dir return FsyncFailed without calling the
+//   inner fsync (so nothing is made durable by that call).
+// - kReadError: read_at returns Io without reading.
+// - kWriteError: append / write_at return Io without writing.
+// - kDiskFull: append / write_at return DiskFull without writing.
+// - kShortWrite: append / write_at write a strict prefix of their bytes (the first
+//   half, rounded down) through the inner disk, then return Io.
+// For append / write_at the write kinds are consulted in the order kWriteError,
+// kDiskFull, kShortWrite (as in SimDisk); the first that fires wins and the later
+// ones are not consulted for that call. Every injected fault is counted. Everything
+// else, including errors of the inner disk itself, is forwarded unchanged.
+//
+// Ownership: the inner disk is borrowed and must outlive the FaultDisk.
+// Thread-safe: the schedule and counters are guarded by a mutex (not held across
+// inner calls); the inner disk must be thread-safe, as every Disk is.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+#include "kaya/io/disk.h"
+#include "kaya/io/sim_disk.h"
+
+namespace kaya::io {
+
+class FaultDisk final : public Disk {
+ public:
+  explicit FaultDisk(Disk& inner);
+  ~FaultDisk() override;
+
+  Disk& inner() const { return inner_; }
+
+  // The n-th next operation that can suffer `kind` fails with it (0 cancels).
+  // Replaces an earlier schedule for the same kind.
+  void fail_nth(FaultKind kind, uint64_t n = 1);
+  // Cancels every scheduled fault (the counters are kept).
+  void clear_faults();
+  uint64_t faults_injected(FaultKind kind) const;
+  // fsync_file / fsync_dir calls forwarded to the inner disk (not the failed ones).
+  uint64_t inner_fsync_file_count() const;
+  uint64_t inner_fsync_dir_count() const;
+
+  using Disk::append;
+  Result<uint64_t> append(const RelativePath& path,
+                          std::span<const ByteView> parts) override;
+  Result<size_t> read_at(const RelativePath& path, uint64_t offset,
+                         std::span<uint8_t> out) override;
+  Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
+  Result<uint64_t> file_len(const RelativePath& path) override;
+  Status truncate(const RelativePath& path, uint64_t len) override;
+  Status fsync_file(const RelativePath& path) override;
+  Status fsync_dir(const RelativePath& dir) override;
+  Result<std::vector<std::string>> list_dir(const RelativePath& dir) override;
+  Status create_dir(const RelativePath& dir) override;
+  Status rename(const RelativePath& from, const RelativePath& to) override;
+  Status remove_file(const RelativePath& path) override;
+  Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
+  std::string describe(const RelativePath& path) const override;
+
+ private:
+  // Consumes one eligible operation of `kind`; true when the fault fires.
+  bool fire(FaultKind kind);
+  // The first write fault that fires, consulted in the documented order.
+  std::optional<FaultKind> write_fault();
+  Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
+                 std::string_view what) const;
+
+  Disk& inner_;
+  mutable std::mutex mu_;
+  std::array<uint64_t, kFaultKindCount> nth_{};
+  std::array<uint64_t, kFaultKindCount> injected_{};
+  uint64_t inner_fsync_file_count_ = 0;
+  uint64_t inner_fsync_dir_count_ = 0;
+};
+
+}  // namespace kaya::io

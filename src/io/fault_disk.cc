@@ -1,0 +1,174 @@
+#include "kaya/io/fault_disk.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace kaya::io {
+
+FaultDisk::FaultDisk(Disk& inner) : inner_(inner) {}
+FaultDisk::~FaultDisk() = default;
+
+void FaultDisk::fail_nth(FaultKind kind, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nth_[static_cast<size_t>(kind)] = n;
+}
+
+void FaultDisk::clear_faults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  nth_.fill(0);
+}
+
+uint64_t FaultDisk::faults_injected(FaultKind kind) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return injected_[static_cast<size_t>(kind)];
+}
+
+uint64_t FaultDisk::inner_fsync_file_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return inner_fsync_file_count_;
+}
+
+uint64_t FaultDisk::inner_fsync_dir_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return inner_fsync_dir_count_;
+}
+
+bool FaultDisk::fire(FaultKind kind) {
+  size_t i = static_cast<size_t>(kind);
+  if (nth_[i] == 0 || --nth_[i] != 0) return false;
+  ++injected_[i];
+  return true;
+}
+
+std::optional<FaultKind> FaultDisk::write_fault() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (FaultKind kind :
+       {FaultKind::kWriteError, FaultKind::kDiskFull, FaultKind::kShortWrite}) {
+    if (fire(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+Error FaultDisk::injected(ErrorKind kind, std::string_view op, const RelativePath& path,
+                          std::string_view what) const {
+  return Error(kind, std::string(what) + " (injected by FaultDisk) on " +
+                         std::string(op) + " " + inner_.describe(path));
+}
+
+Result<uint64_t> FaultDisk::append(const RelativePath& path,
+                                   std::span<const ByteView> parts) {
+  std::optional<FaultKind> fault = write_fault();
+  if (fault == FaultKind::kWriteError) {
+    return injected(ErrorKind::kIo, "append to", path, "write error");
+  }
+  if (fault == FaultKind::kDiskFull) {
+    return injected(ErrorKind::kDiskFull, "append to", path, "disk full");
+  }
+  if (fault != FaultKind::kShortWrite) return inner_.append(path, parts);
+
+  // A short write lands the first half of the bytes, cut across the parts.
+  size_t total = 0;
+  for (ByteView part : parts) total += part.size();
+  size_t left = total / 2;
+  std::vector<ByteView> prefix;
+  for (ByteView part : parts) {
+    if (left == 0) break;
+    size_t take = std::min(left, part.size());
+    prefix.push_back(part.first(take));
+    left -= take;
+  }
+  if (!prefix.empty()) {
+    auto written = inner_.append(path, std::span<const ByteView>(prefix));
+    if (!written.ok()) return std::move(written).error();
+  }
+  return injected(ErrorKind::kIo, "append to", path,
+                  "short write (" + std::to_string(total / 2) + " of " +
+                      std::to_string(total) + " bytes written)");
+}
+
+Result<size_t> FaultDisk::read_at(const RelativePath& path, uint64_t offset,
+                                  std::span<uint8_t> out) {
+  bool fail;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail = fire(FaultKind::kReadError);
+  }
+  if (fail) {
+    return injected(ErrorKind::kIo, "read from", path,
+                    "read error at offset " + std::to_string(offset));
+  }
+  return inner_.read_at(path, offset, out);
+}
+
+Status FaultDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {
+  std::optional<FaultKind> fault = write_fault();
+  if (fault == FaultKind::kWriteError) {
+    return injected(ErrorKind::kIo, "write to", path, "write error");
+  }
+  if (fault == FaultKind::kDiskFull) {
+    return injected(ErrorKind::kDiskFull, "write to", path, "disk full");
+  }
+  if (fault != FaultKind::kShortWrite) return inner_.write_at(path, offset, bytes);
+  size_t len = bytes.size() / 2;
+  if (len > 0) KAYA_RETURN_IF_ERROR(inner_.write_at(path, offset, bytes.first(len)));
+  return injected(ErrorKind::kIo, "write to", path,
+                  "short write (" + std::to_string(len) + " of " +
+                      std::to_string(bytes.size()) + " bytes written at offset " +
+                      std::to_string(offset) + ")");
+}
+
+Result<uint64_t> FaultDisk::file_len(const RelativePath& path) {
+  return inner_.file_len(path);
+}
+
+Status FaultDisk::truncate(const RelativePath& path, uint64_t len) {
+  return inner_.truncate(path, len);
+}
+
+Status FaultDisk::fsync_file(const RelativePath& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fire(FaultKind::kFsyncFailure)) {
+      return injected(ErrorKind::kFsyncFailed, "fsync of", path, "fsync failure");
+    }
+    ++inner_fsync_file_count_;
+  }
+  return inner_.fsync_file(path);
+}
+
+Status FaultDisk::fsync_dir(const RelativePath& dir) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fire(FaultKind::kFsyncFailure)) {
+      return injected(ErrorKind::kFsyncFailed, "fsync of directory", dir,
+                      "fsync failure");
+    }
+    ++inner_fsync_dir_count_;
+  }
+  return inner_.fsync_dir(dir);
+}
+
+Result<std::vector<std::string>> FaultDisk::list_dir(const RelativePath& dir) {
+  return inner_.list_dir(dir);
+}
+
+Status FaultDisk::create_dir(const RelativePath& dir) { return inner_.create_dir(dir); }
+
+Status FaultDisk::rename(const RelativePath& from, const RelativePath& to) {
+  return inner_.rename(from, to);
+}
+
+Status FaultDisk::remove_file(const RelativePath& path) {
+  return inner_.remove_file(path);
+}
+
+Result<std::unique_ptr<FileLock>> FaultDisk::lock_file(const RelativePath& path) {
+  return inner_.lock_file(path);
+}
+
+std::string FaultDisk::describe(const RelativePath& path) const {
+  return inner_.describe(path);
+}
+
+}  // namespace kaya::io

@@ -1,0 +1,561 @@
+#include "sim/simulation.h"
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "kaya/wal/reader.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/writer.h"
+#include "wal/wal_test_util.h"
+
+namespace kaya::sim {
+namespace {
+
+using io::FaultKind;
+using wal::Record;
+
+// Stops the run with a message when `cond` does not hold.
+#define SIM_CHECK(cond, msg)             \
+  do {                                   \
+    if (!(cond)) {                       \
+      std::ostringstream sim_os_;        \
+      sim_os_ << msg;                    \
+      return fail(#cond, sim_os_.str()); \
+    }                                    \
+  } while (0)
+
+bool is_io_kind(ErrorKind kind) {
+  return kind == ErrorKind::kIo || kind == ErrorKind::kDiskFull ||
+         kind == ErrorKind::kFsyncFailed;
+}
+
+struct Client {
+  std::unique_ptr<wal::LogReader> reader;
+  uint64_t reader_epoch = 0;  // releases when the reader was opened
+  std::unique_ptr<wal::TailingReader> tail;
+  bool tail_relaxed = false;
+  uint64_t tail_epoch = 0;
+};
+
+class Simulation {
+ public:
+  Simulation(uint64_t seed, const SimulationOptions& options)
+      : seed_(seed),
+        options_(options),
+        rng_(seed),
+        crash_only_(seed % 4 == 0 || !options.faults),
+        disk_(io::SimDiskOptions{
+            .seed = seed, .tear_on_crash = true, .short_reads = seed % 3 == 0}) {
+    config_.segment_max_bytes = 512 + rng_() % 2048;
+    config_.max_record_bytes = 512;
+    clients_.resize(static_cast<size_t>(std::max(1, options.clients)));
+    result_.seeds = 1;
+  }
+
+  SimulationResult run() {
+    if (restart(/*crash=*/false)) {
+      for (op_ = 0; op_ < options_.operations; ++op_) {
+        result_.operations++;
+        if (!step()) break;
+      }
+      if (result_.failure.empty()) restart(rng_() % 2 == 0);
+    }
+    drop_writer(/*crash=*/false);
+    for (int k = 0; k < io::kFaultKindCount; ++k) {
+      result_.faults[k] =
+          disk_.faults_injected(static_cast<FaultKind>(k)) - uncounted_[k];
+    }
+    return result_;
+  }
+
+ private:
+  bool fail(const char* cond, const std::string& msg) {
+    std::ostringstream os;
+    os << "seed " << seed_ << " op " << op_ << ": " << msg << " [" << cond << "]";
+    result_.failure = os.str();
+    return false;
+  }
+
+  uint64_t next_lsn() const { return assigned_.size() + 1; }
+
+  Record make_record(size_t max_value) {
+    Record r;
+    r.lsn = Lsn(next_lsn());
+    r.sequence = SequenceNumber(next_lsn());
+    r.type = static_cast<wal::RecordType>(1 + rng_() % 4);
+    auto text = [&](size_t max) {
+      std::string s(rng_() % (max + 1), '\0');
+      for (char& c : s) c = static_cast<char>(rng_());
+      return s;
+    };
+    if (r.type == wal::RecordType::kPut || r.type == wal::RecordType::kDelete) {
+      r.key = text(24);
+    }
+    if (r.type == wal::RecordType::kPut || r.type == wal::RecordType::kBytes) {
+      r.value = text(max_value);
+    }
+    return r;
+  }
+
+  void set_live_faults() {
+    disk_.clear_faults();
+    if (crash_only_) return;
+    for (int k = 0; k < io::kFaultKindCount; ++k) {
+      disk_.set_fault_probability(static_cast<FaultKind>(k), fault_p_);
+    }
+  }
+
+  // Ends the writer's process: a power loss (crash) or a clean exit.
+  void drop_writer(bool crash) {
+    for (Client& c : clients_) {
+      c.reader.reset();
+      c.tail.reset();
+    }
+    if (!writer_) return;
+    if (crash) {
+      // Like testing::crash_with_writer, but the faults that keep the dying writer
+      // off the disk are not counted as injected.
+      disk_.crash();
+      uint64_t before[io::kFaultKindCount];
+      for (int k = 0; k < io::kFaultKindCount; ++k) {
+        before[k] = disk_.faults_injected(static_cast<FaultKind>(k));
+      }
+      disk_.set_fault_probability(FaultKind::kFsyncFailure, 1.0);
+      disk_.set_fault_probability(FaultKind::kWriteError, 1.0);
+      writer_.reset();
+      for (int k = 0; k < io::kFaultKindCount; ++k) {
+        uncounted_[k] += disk_.faults_injected(static_cast<FaultKind>(k)) - before[k];
+      }
+      disk_.clear_faults();
+    } else {
+      disk_.clear_faults();
+      if (!writer_->stats().poisoned && writer_->close().ok())
+        durable_ = assigned_.size();
+      writer_.reset();
+    }
+  }
+
+  bool restart(bool crash) {
+    if (writer_) {
+      if (writer_->stats().poisoned) result_.poisoned++;
+      crash ? result_.crashes++ : result_.restarts++;
+    }
+    drop_writer(crash);
+    if (!check_recovered()) return false;
+    if (options_.bit_flips && !crash_only_ && rng_() % 3 == 0) {
+      if (!bit_flip(/*live=*/false)) return false;
+    }
+    // Open, possibly under one injected fault; errors must be I/O kinds, and the
+    // open succeeds once the faults are cleared.
+    if (!crash_only_ && rng_() % 2 == 0) {
+      disk_.fail_nth(static_cast<FaultKind>(rng_() % io::kFaultKindCount),
+                     1 + rng_() % 6);
+    }
+    auto opened = wal::Writer::open(config_, disk_);
+    if (!opened.ok()) {
+      SIM_CHECK(is_io_kind(opened.error().kind()),
+                "Writer::open under a fault: " << opened.error().to_string());
+      disk_.clear_faults();
+      opened = wal::Writer::open(config_, disk_);
+    }
+    disk_.clear_faults();
+    SIM_CHECK(opened.ok(), "Writer::open: " << opened.error().to_string());
+    writer_ = std::move(opened).value();
+    SIM_CHECK(writer_->next_lsn().value() == next_lsn(),
+              "reopened writer's next LSN " << writer_->next_lsn().value()
+                                            << ", expected " << next_lsn());
+    const auto& report = writer_->recovery_report();
+    first_kept_ = report.first_lsn ? report.first_lsn->value() : next_lsn();
+    fault_p_ = crash_only_ ? 0.0 : 0.001 * static_cast<double>(rng_() % 8);
+    set_live_faults();
+    return true;
+  }
+
+  // Dry-run recovery (retried after an injected read error) checked against the
+  // oracle; then the oracle forgets what the crash took.
+  bool check_recovered() {
+    std::optional<FaultKind> injected;
+    if (!crash_only_ && rng_() % 2 == 0) {
+      disk_.fail_nth(FaultKind::kReadError, 1 + rng_() % 6);
+      injected = FaultKind::kReadError;
+    }
+    auto log = wal::testing::read_log(disk_, config_);
+    if (!log.ok()) {
+      SIM_CHECK(injected && log.error().kind() == ErrorKind::kIo,
+                "recovery failed: " << log.error().to_string());
+      disk_.clear_faults();
+      log = wal::testing::read_log(disk_, config_);
+      SIM_CHECK(log.ok(), "recovery failed after clearing read errors: "
+                              << log.error().to_string());
+    }
+    disk_.clear_faults();
+    for (const wal::Anomaly& a : log->report.anomalies) {
+      SIM_CHECK(a.kind == wal::AnomalyKind::kTornTail,
+                "unexpected anomaly: " << a.to_string());
+      result_.torn_tails++;
+    }
+    const uint64_t end = log->report.next_lsn.value();  // first LSN not in the log
+    SIM_CHECK(end >= durable_ + 1, "acknowledged durable records lost: log ends before "
+                                       << end << ", durable through " << durable_);
+    SIM_CHECK(end <= next_lsn(), "recovered LSN " << end - 1 << " never assigned");
+    const auto& got = log->records;
+    if (!got.empty()) {
+      SIM_CHECK(got.front().lsn.value() <= release_floor_,
+                "log starts at " << got.front().lsn.value()
+                                 << " but nothing was released below " << release_floor_);
+      SIM_CHECK(got.back().lsn.value() + 1 == end, "report's next LSN disagrees");
+    }
+    for (size_t i = 0; i < got.size(); ++i) {
+      const uint64_t lsn = got[i].lsn.value();
+      SIM_CHECK(i == 0 || lsn == got[i - 1].lsn.value() + 1, "LSN gap at " << lsn);
+      SIM_CHECK(got[i] == assigned_[lsn - 1],
+                "recovered record at LSN " << lsn << " differs");
+      result_.reads_checked++;
+    }
+    assigned_.resize(end - 1);
+    durable_ = end - 1;
+    return true;
+  }
+
+  // Picks a byte of a closed segment (not the last), flips it, expects every path to
+  // report Corruption without returning the record, and restores it.
+  bool bit_flip(bool live) {
+    disk_.clear_faults();
+    auto ids = wal::list_segments(disk_);
+    SIM_CHECK(ids.ok(), "list_segments: " << ids.error().to_string());
+    if (ids->size() < 2) return set_live_faults(), true;
+    const uint64_t id = (*ids)[rng_() % (ids->size() - 1)];
+    const io::RelativePath path = wal::testing::segment(id);
+    auto len = disk_.file_len(path);
+    SIM_CHECK(len.ok() && *len > 0, "closed segment " << id << " is empty");
+    const uint64_t offset = rng_() % *len;
+    uint8_t original = 0;
+    auto n = disk_.read_at(path, offset, std::span<uint8_t>(&original, 1));
+    while (n.ok() && *n == 0) n = disk_.read_at(path, offset, std::span(&original, 1));
+    SIM_CHECK(n.ok(), "read_at: " << n.error().to_string());
+    const uint8_t flipped = original ^ static_cast<uint8_t>(1 + rng_() % 255);
+    auto put = [&](uint8_t byte) {
+      return disk_.write_at(path, offset, io::ByteView(&byte, 1)).ok() &&
+             disk_.fsync_file(path).ok();
+    };
+    SIM_CHECK(put(flipped), "could not flip a byte");
+    result_.bit_flips_injected++;
+    std::ostringstream where;
+    where << "bit flip in segment " << id << " offset " << offset << ": ";
+
+    auto log = wal::testing::read_log(disk_, config_);
+    SIM_CHECK(!log.ok() && log.error().kind() == ErrorKind::kCorruption,
+              where.str() << "recovery did not report corruption"
+                          << (log.ok() ? "" : ": " + log.error().to_string()));
+    if (!live) {
+      auto opened = wal::Writer::open(config_, disk_);
+      SIM_CHECK(!opened.ok() && opened.error().kind() == ErrorKind::kCorruption,
+                where.str() << "Writer::open did not refuse a corrupt log");
+    }
+    // A failed release may have removed segments after first_kept_: skip them.
+    auto reader = wal::LogReader::open(config_, disk_, Lsn(first_kept_));
+    while (!reader.ok() && reader.error().kind() == ErrorKind::kNotFound &&
+           first_kept_ < release_floor_) {
+      reader = wal::LogReader::open(config_, disk_, Lsn(++first_kept_));
+    }
+    bool detected = false;
+    std::string outcome = "ended at LSN ";
+    if (!reader.ok()) {
+      outcome = "open: " + reader.error().to_string();
+      detected = reader.error().kind() == ErrorKind::kCorruption;
+    } else {
+      for (;;) {
+        const uint64_t pos = (*reader)->position().value();
+        auto rec = (*reader)->next();
+        if (!rec.ok()) {
+          outcome = rec.error().to_string();
+          // A flip in a record's version byte reads as UnsupportedVersion (recovery
+          // calls the same damage Corruption): reported, not returned as data.
+          detected = rec.error().kind() == ErrorKind::kCorruption ||
+                     rec.error().kind() == ErrorKind::kUnsupportedVersion;
+          break;
+        }
+        if (!rec->has_value()) {
+          outcome += std::to_string(pos);
+          break;
+        }
+        if (!check_read(**rec, pos, where.str() + "LogReader")) return false;
+      }
+    }
+    SIM_CHECK(detected, where.str() << "LogReader from LSN " << first_kept_
+                                    << " did not report corruption: " << outcome
+                                    << (live ? " (live)" : " (restart)"));
+    SIM_CHECK(put(original), "could not restore the flipped byte");
+    result_.bit_flips_detected++;
+    set_live_faults();
+    return true;
+  }
+
+  bool check_read(const Record& r, uint64_t expected_lsn, const std::string& who) {
+    const uint64_t lsn = r.lsn.value();
+    SIM_CHECK(lsn == expected_lsn,
+              who << " returned LSN " << lsn << " at position " << expected_lsn);
+    SIM_CHECK(lsn >= 1 && lsn <= assigned_.size(),
+              who << " returned LSN " << lsn << " that was never assigned");
+    SIM_CHECK(r == assigned_[lsn - 1], who << " returned a wrong record at LSN " << lsn);
+    result_.reads_checked++;
+    return true;
+  }
+
+  bool append() {
+    const bool oversize = rng_() % 40 == 0;
+    Record r = make_record(oversize ? 1000 : 16 + rng_() % 400);
+    if (oversize) {
+      r.type = wal::RecordType::kBytes;
+      r.key.clear();
+      r.value.assign(600, 'x');
+    }
+    const auto mode = rng_() % 2 ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+    const bool poisoned_before = writer_->stats().poisoned;
+    const Lsn before = writer_->next_lsn();
+    auto res = writer_->append(r.payload(), mode);
+    result_.appends++;
+    const bool too_big = r.payload().encoded_len() > config_.max_record_bytes;
+    if (writer_->next_lsn() != before) {
+      SIM_CHECK(!too_big, "an oversized record consumed an LSN");
+      SIM_CHECK(writer_->next_lsn() == before.next(), "LSN skipped");
+      assigned_.push_back(r);
+    }
+    if (!res.ok()) {
+      SIM_CHECK(too_big || writer_->stats().poisoned,
+                "a failed append must poison the writer: " << res.error().to_string());
+      SIM_CHECK(!too_big || res.error().kind() == ErrorKind::kInvalidArgument ||
+                    poisoned_before,
+                "oversized append: " << res.error().to_string());
+      return true;
+    }
+    SIM_CHECK(!poisoned_before,
+              "a poisoned writer acknowledged LSN " << res->lsn.value());
+    SIM_CHECK(!too_big, "an oversized record was accepted");
+    SIM_CHECK(res->lsn == r.lsn,
+              "append got LSN " << res->lsn.value() << ", expected " << r.lsn.value());
+    result_.appends_acked++;
+    if (mode == DurabilityMode::kStrict) {
+      SIM_CHECK(res->durable, "strict append acknowledged but not durable");
+      durable_ = assigned_.size();
+    }
+    return true;
+  }
+
+  bool sync() {
+    const bool poisoned_before = writer_->stats().poisoned;
+    const size_t covered = assigned_.size();
+    Status s = writer_->sync();
+    if (s.ok()) {
+      SIM_CHECK(!poisoned_before, "a poisoned writer acknowledged a sync");
+      durable_ = covered;
+      result_.syncs_acked++;
+    } else {
+      SIM_CHECK(writer_->stats().poisoned,
+                "failed sync without poison: " << s.error().to_string());
+    }
+    return true;
+  }
+
+  // Releases below a random LSN that no open reader still needs.
+  bool release() {
+    // Past the durable point only with release_beyond_durable (see SimulationOptions):
+    // release_before must keep what a crash needs to remember the next LSN.
+    uint64_t limit =
+        options_.release_beyond_durable ? next_lsn() : std::max<uint64_t>(durable_, 1);
+    for (const Client& c : clients_) {
+      if (c.reader) limit = std::min(limit, c.reader->position().value());
+      if (c.tail) limit = std::min(limit, c.tail->position().value());
+    }
+    const uint64_t lsn =
+        first_kept_ + rng_() % (limit - std::min(limit, first_kept_) + 1);
+    auto rep = writer_->release_before(Lsn(lsn));
+    result_.releases++;
+    if (!rep.ok()) {
+      SIM_CHECK(is_io_kind(rep.error().kind()),
+                "release_before(" << lsn << "): " << rep.error().to_string());
+      release_floor_ = std::max(release_floor_, lsn);
+      release_epoch_++;
+      return true;
+    }
+    release_floor_ = std::max(release_floor_, lsn);
+    if (rep->segments_removed > 0) release_epoch_++;
+    result_.segments_released += rep->segments_removed;
+    if (rep->first_lsn_kept) {
+      SIM_CHECK(rep->first_lsn_kept->value() <= lsn || rep->segments_removed == 0 ||
+                    rep->first_lsn_kept->value() <= next_lsn(),
+                "release kept from " << rep->first_lsn_kept->value());
+      first_kept_ = std::max(first_kept_, rep->first_lsn_kept->value());
+    }
+    return true;
+  }
+
+  // Reading errors allowed while no bit flip is in place.
+  bool reader_error(const Error& e, uint64_t epoch, const std::string& who) {
+    const bool released = epoch != release_epoch_;
+    SIM_CHECK(is_io_kind(e.kind()) || (released && e.kind() == ErrorKind::kNotFound),
+              who << " failed: " << e.to_string());
+    return true;
+  }
+
+  bool log_reader_step(Client& c) {
+    if (!c.reader) {
+      const uint64_t from = first_kept_ + rng_() % (next_lsn() - first_kept_ + 1);
+      auto r = wal::LogReader::open(config_, disk_, Lsn(from));
+      if (!r.ok()) {
+        // A poisoned writer may have assigned LSNs that never reached the disk.
+        if (r.error().kind() == ErrorKind::kInvalidArgument &&
+            writer_->stats().poisoned) {
+          return true;
+        }
+        return reader_error(r.error(), from < release_floor_ ? ~0ull : release_epoch_,
+                            "LogReader::open");
+      }
+      c.reader = std::move(r).value();
+      c.reader_epoch = release_epoch_;
+      SIM_CHECK(c.reader->position().value() == from, "LogReader opened elsewhere");
+    }
+    for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
+      const uint64_t pos = c.reader->position().value();
+      auto rec = c.reader->next();
+      if (!rec.ok()) {
+        c.reader.reset();
+        return reader_error(rec.error(), c.reader_epoch, "LogReader::next");
+      }
+      if (!rec->has_value()) {
+        SIM_CHECK(writer_->stats().poisoned || pos >= next_lsn() ||
+                      pos >= writer_->stats().next_lsn.value(),
+                  "LogReader ended at " << pos << " before the written end");
+        break;
+      }
+      if (!check_read(**rec, pos, "LogReader")) return false;
+    }
+    if (rng_() % 4 == 0) c.reader.reset();
+    return true;
+  }
+
+  bool tail_step(Client& c) {
+    if (!c.tail) {
+      const uint64_t from = first_kept_ + rng_() % (next_lsn() - first_kept_ + 1);
+      c.tail_relaxed = rng_() % 2 == 0;
+      auto t = wal::TailingReader::open(
+          *writer_, Lsn(from), wal::TailOptions{.include_relaxed = c.tail_relaxed});
+      if (!t.ok())
+        return reader_error(t.error(), from < release_floor_ ? ~0ull : release_epoch_,
+                            "TailingReader::open");
+      c.tail = std::move(t).value();
+      c.tail_epoch = release_epoch_;
+    }
+    for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
+      const uint64_t pos = c.tail->position().value();
+      auto rec = c.tail->next(std::chrono::microseconds(0));
+      if (!rec.ok()) {
+        c.tail.reset();
+        return reader_error(rec.error(), c.tail_epoch, "TailingReader::next");
+      }
+      if (!rec->has_value()) break;
+      if (!check_read(**rec, pos, "TailingReader")) return false;
+      if (!c.tail_relaxed) {
+        const uint64_t durable_end = writer_->stats().durable_lsn_end.value();
+        SIM_CHECK(pos < durable_end, "default TailingReader returned LSN "
+                                         << pos
+                                         << " before it was durable (durable below "
+                                         << durable_end << ")");
+      }
+    }
+    if (rng_() % 4 == 0) c.tail.reset();
+    return true;
+  }
+
+  bool step() {
+    Client& c = clients_[rng_() % clients_.size()];
+    const uint64_t roll = rng_() % 100;
+    if (roll < 45) return append();
+    if (roll < 52) return sync();
+    if (roll < 56) return release();
+    if (roll < 67) return log_reader_step(c);
+    if (roll < 78) return tail_step(c);
+    if (roll < 82) {
+      if (!crash_only_) {
+        disk_.fail_nth(static_cast<FaultKind>(rng_() % io::kFaultKindCount),
+                       1 + rng_() % 4);
+      }
+      return true;
+    }
+    if (roll < 84) {
+      if (options_.bit_flips && !crash_only_) return bit_flip(/*live=*/true);
+      return true;
+    }
+    if (roll < 87) return restart(/*crash=*/true);
+    if (roll < 89) return restart(/*crash=*/false);
+    return append();
+  }
+
+  const uint64_t seed_;
+  const SimulationOptions options_;
+  std::mt19937_64 rng_;
+  const bool crash_only_;
+  io::SimDisk disk_;
+  WalConfig config_;
+  std::unique_ptr<wal::Writer> writer_;
+  std::vector<Client> clients_;
+  // Oracle: every record given an LSN (index i holds LSN i + 1); records [0, durable_)
+  // must survive anything.
+  std::vector<Record> assigned_;
+  uint64_t durable_ = 0;
+  uint64_t first_kept_ = 1;     // first LSN still in the log, as far as we know
+  uint64_t release_floor_ = 1;  // largest LSN given to release_before()
+  uint64_t release_epoch_ = 0;  // bumped by every release that may have removed files
+  double fault_p_ = 0;
+  uint64_t uncounted_[io::kFaultKindCount] = {};
+  uint64_t op_ = 0;
+  SimulationResult result_;
+};
+
+#undef SIM_CHECK
+
+}  // namespace
+
+void SimulationResult::add(const SimulationResult& o) {
+  seeds += o.seeds;
+  operations += o.operations;
+  appends += o.appends;
+  appends_acked += o.appends_acked;
+  syncs_acked += o.syncs_acked;
+  releases += o.releases;
+  segments_released += o.segments_released;
+  crashes += o.crashes;
+  restarts += o.restarts;
+  poisoned += o.poisoned;
+  torn_tails += o.torn_tails;
+  for (int k = 0; k < io::kFaultKindCount; ++k) faults[k] += o.faults[k];
+  bit_flips_injected += o.bit_flips_injected;
+  bit_flips_detected += o.bit_flips_detected;
+  reads_checked += o.reads_checked;
+  if (failure.empty()) failure = o.failure;
+}
+
+std::string SimulationResult::to_string() const {
+  std::ostringstream os;
+  os << "sim totals: seeds=" << seeds << " operations=" << operations
+     << " appends=" << appends << " acked=" << appends_acked
+     << " syncs_acked=" << syncs_acked << " releases=" << releases
+     << " segments_released=" << segments_released << " crashes=" << crashes
+     << " restarts=" << restarts << " poisoned=" << poisoned
+     << " torn_tails=" << torn_tails << " faults{";
+  for (int k = 0; k < io::kFaultKindCount; ++k) {
+    os << (k ? " " : "") << io::to_string(static_cast<FaultKind>(k)) << "=" << faults[k];
+  }
+  os << "} bit_flips=" << bit_flips_injected << "/" << bit_flips_detected
+     << " detected reads_checked=" << reads_checked;
+  return os.str();
+}
+
+SimulationResult run_simulation(uint64_t seed, const SimulationOptions& options) {
+  return Simulation(seed, options).run();
+}
+
+}  // namespace kaya::sim
