@@ -217,6 +217,9 @@ class Simulation {
     }
     assigned_.resize(end - 1);
     durable_ = end - 1;
+    // A release whose directory sync failed did not make its removal durable: the
+    // crash can bring that segment back, so the log may start lower than before.
+    if (!got.empty()) first_kept_ = got.front().lsn.value();
     return true;
   }
 
