@@ -55,6 +55,12 @@ Result<RelativePath> RelativePath::join(std::string_view child) const {
   return RelativePath(path_ + "/" + tail.path_);
 }
 
+Result<std::unique_ptr<WritableMap>> Disk::map_for_write(const RelativePath& path,
+                                                         uint64_t, uint64_t) {
+  return Error(ErrorKind::kInternal,
+               "map_for_write(" + describe(path) + "): this disk cannot map files");
+}
+
 Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) {
   size_t done = 0;

@@ -118,6 +118,21 @@ Status FaultDisk::write_at(const RelativePath& path, uint64_t offset, ByteView b
                       std::to_string(offset) + ")");
 }
 
+bool FaultDisk::can_map() const { return inner_.can_map(); }
+
+Result<std::unique_ptr<WritableMap>> FaultDisk::map_for_write(const RelativePath& path,
+                                                              uint64_t offset,
+                                                              uint64_t len) {
+  // Allocating the space is where a real disk fails (stores into a mapping do not
+  // fail; errors of their writeback surface at fsync): a short write fails it whole.
+  std::optional<FaultKind> fault = write_fault();
+  if (fault == FaultKind::kDiskFull) {
+    return injected(ErrorKind::kDiskFull, "allocate space in", path, "disk full");
+  }
+  if (fault) return injected(ErrorKind::kIo, "allocate space in", path, "write error");
+  return inner_.map_for_write(path, offset, len);
+}
+
 Result<uint64_t> FaultDisk::file_len(const RelativePath& path) {
   return inner_.file_len(path);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -271,6 +272,52 @@ Status FileDisk::truncate(const RelativePath& path, uint64_t len) {
   file->end_bytes = len;
   file->end_known = true;
   return ok_status();
+}
+
+namespace {
+
+class FileMap final : public WritableMap {
+ public:
+  FileMap(uint64_t offset, std::span<uint8_t> data, void* base, size_t mapped)
+      : WritableMap(offset, data), base_(base), mapped_(mapped) {}
+  ~FileMap() override { ::munmap(base_, mapped_); }
+  Status publish(uint64_t, uint64_t) override { return ok_status(); }
+
+ private:
+  void* base_;
+  size_t mapped_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WritableMap>> FileDisk::map_for_write(const RelativePath& path,
+                                                             uint64_t offset,
+                                                             uint64_t len) {
+  const std::string full_path = impl_->full(path);
+  KAYA_ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> file, impl_->get(path, Access::kWrite));
+  const std::string where =
+      " [" + std::to_string(offset) + ", " + std::to_string(offset + len) + ") of";
+  {
+    std::lock_guard<std::mutex> lock(file->append_mu);
+    int rc;
+    do
+      rc = ::posix_fallocate(file->fd, static_cast<off_t>(offset),
+                             static_cast<off_t>(len));
+    while (rc == EINTR);
+    if (rc != 0) {
+      (void)Impl::refresh_end(*file, full_path);
+      return os_error("allocate" + where, full_path, rc);
+    }
+    if (file->end_known) file->end_bytes = std::max(file->end_bytes, offset + len);
+  }
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = offset / page * page;
+  const size_t mapped = static_cast<size_t>(offset + len - start);
+  void* base = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, file->fd,
+                      static_cast<off_t>(start));
+  if (base == MAP_FAILED) return os_error("map" + where, full_path, errno);
+  std::span<uint8_t> data(static_cast<uint8_t*>(base) + (offset - start), len);
+  return std::unique_ptr<WritableMap>(new FileMap(offset, data, base, mapped));
 }
 
 Status FileDisk::fsync_file(const RelativePath& path) {

@@ -201,14 +201,25 @@ struct SimDisk::State {
   void restore_file(Node& file) {
     std::vector<uint8_t>& now = file.bytes;
     const std::vector<uint8_t>& durable = file.durable_bytes;
-    bool extends = now.size() >= durable.size() &&
-                   std::equal(durable.begin(), durable.end(), now.begin());
-    if (extends) {
-      uint64_t tail = now.size() - durable.size();
-      uint64_t keep = options.tear_on_crash ? below(tail + 1) : 0;
-      now.resize(durable.size() + keep);
+    // Writes since the last fsync start at the first byte where the two differ; they
+    // reach the platter in file order up to a random point.
+    const size_t shorter = std::min(now.size(), durable.size());
+    const size_t common = static_cast<size_t>(
+        std::mismatch(now.begin(), now.begin() + static_cast<ptrdiff_t>(shorter),
+                      durable.begin())
+            .first -
+        now.begin());
+    if (now.size() < durable.size() && common == now.size()) {
+      now = durable;  // truncated below the synced length, never synced
     } else {
-      now = durable;  // overwritten or truncated below the synced length, never synced
+      const uint64_t changed = now.size() - common;
+      const uint64_t keep = options.tear_on_crash ? below(changed + 1) : 0;
+      const size_t cut = common + static_cast<size_t>(keep);
+      now.resize(cut);
+      if (durable.size() > cut) {
+        now.insert(now.end(), durable.begin() + static_cast<ptrdiff_t>(cut),
+                   durable.end());
+      }
     }
     // What survived a power loss is what the platter holds.
     file.durable_bytes = now;
@@ -336,6 +347,61 @@ Status SimDisk::truncate(const RelativePath& path, uint64_t len) {
   KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, "truncate"));
   state_->resize(*file, len);
   return ok_status();
+}
+
+namespace {
+
+// Stores go to a buffer of the writer's; publish() copies them into the file under the
+// disk's mutex (as a write, with its faults), so readers never see a store half done.
+class SimMap final : public WritableMap {
+ public:
+  using Publish = std::function<Status(uint64_t offset, ByteView bytes)>;
+  SimMap(uint64_t offset, std::vector<uint8_t> buffer, Publish publish)
+      : WritableMap(offset, std::span<uint8_t>()),
+        buffer_(std::move(buffer)),
+        publish_(std::move(publish)) {
+    set_data(buffer_);
+  }
+  Status publish(uint64_t begin, uint64_t end) override {
+    return publish_(offset() + begin, ByteView(buffer_).subspan(begin, end - begin));
+  }
+
+ private:
+  std::vector<uint8_t> buffer_;
+  Publish publish_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WritableMap>> SimDisk::map_for_write(const RelativePath& path,
+                                                            uint64_t offset,
+                                                            uint64_t len) {
+  std::vector<uint8_t> buffer(len);
+  std::shared_ptr<Node> node;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    const std::string op = "allocate [" + std::to_string(offset) + ", " +
+                           std::to_string(offset + len) + ") of";
+    KAYA_ASSIGN_OR_RETURN(Node * file, state_->find_file(path, op));
+    const uint64_t end = offset + len;
+    if (end > file->bytes.size()) {
+      const uint64_t from = file->bytes.size();
+      KAYA_RETURN_IF_ERROR(
+          state_->write(*file, from, std::vector<uint8_t>(end - from), op, path));
+    }
+    std::copy_n(file->bytes.begin() + static_cast<ptrdiff_t>(offset), len,
+                buffer.begin());
+    KAYA_ASSIGN_OR_RETURN(Node * dir, state_->parent_of(path, op));
+    node = dir->entries.at(std::string(path.filename()));
+  }
+  State* state = state_.get();
+  auto publish = [state, node, path](uint64_t at, ByteView bytes) -> Status {
+    std::lock_guard<std::mutex> lock(state->mu);
+    return state->write(*node, at, bytes,
+                        "store at offset " + std::to_string(at) + " into mapped", path);
+  };
+  return std::unique_ptr<WritableMap>(
+      new SimMap(offset, std::move(buffer), std::move(publish)));
 }
 
 Status SimDisk::fsync_file(const RelativePath& path) {

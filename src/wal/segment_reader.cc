@@ -40,16 +40,49 @@ Status SegmentReader::fill(size_t want) {
   return ok_status();
 }
 
+Result<bool> SegmentReader::zeros_to_end() {
+  auto zero = [](std::span<const uint8_t> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+  };
+  // The magic is never zero, so most calls stop at the first byte.
+  if (len_ == pos_ || buffer_[pos_] != 0) return false;
+  if (!zero(std::span<const uint8_t>(buffer_.data() + pos_, len_ - pos_))) return false;
+  if (eof_) return true;
+  std::vector<uint8_t> chunk(64 << 10);
+  for (uint64_t at = buffer_offset_ + len_;;) {
+    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk_, path_, at, chunk));
+    if (!zero(std::span<const uint8_t>(chunk.data(), n))) return false;
+    if (n < chunk.size()) return true;
+    at += n;
+  }
+}
+
 Result<std::optional<Decoded>> SegmentReader::next() {
   for (;;) {
     std::span<const uint8_t> avail(buffer_.data() + pos_, len_ - pos_);
     if (avail.empty() && eof_) return std::optional<Decoded>();
     Decoded d = decode(avail, offset(), max_record_bytes_);
     if (d.outcome == DecodeOutcome::kRecord) {
+      reread_ = false;
       pos_ += d.size;
       return std::optional<Decoded>(std::move(d));
     }
     if (d.outcome == DecodeOutcome::kInvalid || eof_) {
+      // A writer may store records in place (preallocated space) while we read: bytes
+      // buffered before it finished are read again once before they count.
+      if (!reread_) {
+        reread_ = true;
+        len_ = pos_;
+        eof_ = false;
+        continue;
+      }
+      // Space preallocated for records not yet written reads as zeros: the end.
+      KAYA_ASSIGN_OR_RETURN(bool zeros, zeros_to_end());
+      if (zeros) {
+        len_ = pos_;  // the zeros are read again next time: records may land there
+        eof_ = true;
+        return std::optional<Decoded>();
+      }
       return std::optional<Decoded>(std::move(d));
     }
     // Incomplete with more file to read: read at least the whole record (or a header).

@@ -21,13 +21,18 @@ class SegmentReader {
 
   // The next record (outcome kRecord; its views stay valid until the next call), a
   // problem at the current offset (kIncomplete: the segment ends inside a record;
-  // kInvalid), or nullopt at a clean end of the segment. After a problem the reader
-  // stays on it. Errors are I/O errors.
+  // kInvalid), or nullopt at a clean end of the segment: the end of the file, or zero
+  // bytes from here to the end of the file (space preallocated for records not yet
+  // written; see docs/format.md). After a problem the reader stays on it. Errors are
+  // I/O errors.
   Result<std::optional<Decoded>> next();
 
   // Forgets that the file ended, so that the next call to next() reads bytes appended
   // since (a reader following a segment that is still being written).
-  void clear_eof() { eof_ = false; }
+  void clear_eof() {
+    eof_ = false;
+    reread_ = false;
+  }
 
   // Offset of the next byte to decode (just past the last record returned).
   uint64_t offset() const { return buffer_offset_ + pos_; }
@@ -37,6 +42,8 @@ class SegmentReader {
   // Moves unread bytes to the front, makes room for at least `want` bytes and reads
   // until the buffer is full or the file ends (then sets eof_).
   Status fill(size_t want);
+  // Whether every byte from offset() to the end of the file is zero (and there is one).
+  Result<bool> zeros_to_end();
 
   io::Disk& disk_;
   io::RelativePath path_;
@@ -47,6 +54,8 @@ class SegmentReader {
   size_t pos_ = 0;          // next unread byte in buffer_
   size_t len_ = 0;          // bytes held in buffer_
   bool eof_ = false;
+  // The bytes at offset() were read again after failing to decode (see next()).
+  bool reread_ = false;
 };
 
 // The path of segment `id` ("wal/<16 hex>.wal").

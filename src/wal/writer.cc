@@ -1,6 +1,7 @@
 #include "kaya/wal/writer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "kaya/wal/recovery.h"
@@ -82,6 +83,13 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   if (ids.empty()) {
     KAYA_RETURN_IF_ERROR(create_log(disk, segment));
   } else {
+    // Space a crashed writer had preallocated past its last record is cut off, so
+    // that appends continue right after that record.
+    const uint64_t data_end = report.segments.back().valid_bytes;
+    KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(segment_path(segment)));
+    if (len > data_end) {
+      KAYA_RETURN_IF_ERROR(disk.truncate(segment_path(segment), data_end));
+    }
     // Records a crashed process left with the OS become durable before any new one
     // is acknowledged, so a later power loss cannot open a hole before them.
     KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_path(segment)));
@@ -102,7 +110,10 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
 
 Writer::Writer(const WalConfig& config, io::Disk& disk,
                std::unique_ptr<io::FileLock> lock)
-    : config_(config), disk_(disk), file_lock_(std::move(lock)) {}
+    : config_(config),
+      disk_(disk),
+      file_lock_(std::move(lock)),
+      mapped_(config.preallocate_bytes > 0 && disk.can_map()) {}
 
 Writer::~Writer() { (void)close(); }
 
@@ -120,7 +131,13 @@ void Writer::poison_locked(const Error& error) {
   if (!poison_) poison_ = error;
   stats_.poisoned = true;
   queue_.clear();
+  map_.reset();
+  for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
   cv_.notify_all();
+}
+
+void Writer::notify_progress_locked() {
+  if (cv_waiters_ > 0) cv_.notify_all();
 }
 
 Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode) {
@@ -132,7 +149,19 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
                  "record of " + std::to_string(len) + " bytes exceeds max_record_bytes " +
                      std::to_string(config_.max_record_bytes));
   }
-  std::vector<uint8_t> bytes(len);
+  // Mapped mode copies the record into the map, so small records are encoded into a
+  // per-thread buffer: no allocation per append.
+  constexpr uint64_t kScratchMax = 64 << 10;
+  thread_local std::vector<uint8_t> scratch;
+  std::vector<uint8_t> owned;
+  std::span<uint8_t> bytes;
+  if (mapped_ && len <= kScratchMax) {
+    if (scratch.size() < len) scratch.resize(kScratchMax);
+    bytes = std::span<uint8_t>(scratch.data(), len);
+  } else {
+    owned.resize(len);
+    bytes = owned;
+  }
   KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
 
   Lock lock(mu_);
@@ -141,22 +170,32 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   result.lsn = Lsn(next_lsn_++);
   result.sequence = SequenceNumber(next_sequence_++);
   if (tail_segment_bytes_ > 0 && tail_segment_bytes_ + len > config_.segment_max_bytes) {
+    if (mapped_) {
+      Status s = rotate_mapped_locked(tail_segment_id_ + 1);
+      if (!s.ok()) {
+        poison_locked(s.error());
+        return s.error();
+      }
+    }
     tail_segment_id_++;
     tail_segment_bytes_ = 0;
   }
   result.segment_id = tail_segment_id_;
   result.offset = tail_segment_bytes_;
   result.encoded_len = len;
-  tail_segment_bytes_ += len;
-  assigned_bytes_ += len;
-  seal(bytes, result.lsn, result.sequence);
   const uint64_t lsn = result.lsn.value();
-  queue_.push_back(Pending{lsn, result.segment_id, result.offset, std::move(bytes)});
   if (mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0) {
     unsynced_strict_.emplace_back(lsn, Clock::now());
   }
-
-  KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
+  if (mapped_) {
+    KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, result));
+  } else {
+    tail_segment_bytes_ += len;
+    assigned_bytes_ += len;
+    seal(bytes, result.lsn, result.sequence);
+    queue_.push_back(Pending{lsn, result.segment_id, result.offset, std::move(owned)});
+    KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
+  }
   if (mode == DurabilityMode::kRelaxed) {
     stats_.relaxed_records++;
     result.durable = durable_lsn_ >= lsn;
@@ -168,13 +207,100 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   return result;
 }
 
+Status Writer::store_mapped_locked(std::span<uint8_t> bytes, const AppendResult& result) {
+  // Everything happens under the lock, in LSN order: a process killed at any instant
+  // leaves a prefix of the records in the map (at most the last one torn), never a
+  // record after a hole.
+  const uint64_t len = bytes.size();
+  Status s;
+  if (map_ == nullptr || result.offset + len > map_->offset() + map_->data().size()) {
+    s = map_window_locked(len);
+  }
+  if (s.ok()) {
+    seal(bytes, result.lsn, result.sequence);
+    const uint64_t at = result.offset - map_->offset();
+    std::memcpy(map_->data().data() + at, bytes.data(), len);
+    s = map_->publish(at, at + len);
+    if (!s.ok()) {
+      s = s.error().with_context("storing LSN " + std::to_string(result.lsn.value()));
+    }
+  }
+  if (!s.ok()) {
+    poison_locked(s.error());
+    return s;
+  }
+  tail_segment_bytes_ += len;
+  assigned_bytes_ += len;
+  written_lsn_ = result.lsn.value();
+  written_bytes_ += len;
+  stats_.records++;
+  stats_.bytes += len;
+  notify_progress_locked();
+  return ok_status();
+}
+
+Status Writer::map_window_locked(uint64_t len) {
+  // A window of preallocate_bytes (or the record), not past the segment's limit.
+  const uint64_t offset = tail_segment_bytes_;
+  const uint64_t room = config_.segment_max_bytes > offset
+                            ? config_.segment_max_bytes - offset
+                            : uint64_t{0};
+  const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
+  map_.reset();
+  const io::RelativePath path = segment_path(written_segment_id_);
+  auto mapped = disk_.map_for_write(path, offset, window);
+  if (!mapped.ok() && mapped.error().kind() == ErrorKind::kDiskFull && window > len) {
+    // Near a full disk, space for this record alone may still be there.
+    mapped = disk_.map_for_write(path, offset, len);
+  }
+  KAYA_ASSIGN_OR_RETURN(map_, std::move(mapped));
+  return ok_status();
+}
+
+Status Writer::rotate_mapped_locked(uint64_t new_segment) {
+  // As in rotate_to(), the closing segment is durable (and cut to its records) before
+  // the next one receives a record. Done under the lock: once per segment.
+  const uint64_t old_segment = written_segment_id_;
+  map_.reset();
+  KAYA_RETURN_IF_ERROR(disk_.truncate(segment_path(old_segment), tail_segment_bytes_));
+  auto start = Clock::now();
+  Status s = disk_.fsync_file(segment_path(old_segment));
+  const uint64_t us = micros_since(start);
+  stats_.fsyncs++;
+  stats_.fsync_duration_us.record(us);
+  KAYA_RETURN_IF_ERROR(s);
+  last_fsync_duration_us_ = us;
+  mark_durable_locked(written_lsn_, written_bytes_);
+  for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
+  KAYA_RETURN_IF_ERROR(disk_.append(segment_path(new_segment), io::ByteView()).status());
+  stats_.dir_fsyncs++;
+  KAYA_RETURN_IF_ERROR(disk_.fsync_dir(segment_dir()));
+  stats_.rotations++;
+  written_segment_id_ = new_segment;
+  return ok_status();
+}
+
+Status Writer::finish_mapped_locked() {
+  // First a sync, which fails after a simulated crash, so that a dead writer changes
+  // nothing; then the unused space goes and the cut is made durable.
+  const io::RelativePath path = segment_path(written_segment_id_);
+  stats_.fsyncs++;
+  KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
+  map_.reset();
+  KAYA_RETURN_IF_ERROR(disk_.truncate(path, tail_segment_bytes_));
+  stats_.fsyncs++;
+  return disk_.fsync_file(path);
+}
+
 Status Writer::wait_written(Lock& lock, uint64_t lsn) {
   while (written_lsn_ < lsn) {
     if (poison_) return usable_locked();
     if (!writing_) {
       write_batch(lock);
     } else {
+      cv_waiters_++;
       cv_.wait(lock);
+      cv_waiters_--;
     }
   }
   return ok_status();
@@ -262,18 +388,65 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                             uint64_t* fsync_duration_us) {
   while (durable_lsn_ < lsn) {
     if (poison_) return usable_locked();
-    if (syncing_) {
-      cv_.wait(lock);
+    if (!syncing_) {
+      syncing_ = true;
+      if (wait_for_batch) wait_for_companions(lock);
+      sync_as_leader(lock);
+      syncing_ = false;
+      // Wake exactly the waiters this sync covered (and one more to lead the next),
+      // after letting go of the lock they need.
+      std::vector<WaitSlot*> woken = signal_waiters_locked();
+      notify_progress_locked();
+      lock.unlock();
+      for (WaitSlot* slot : woken) slot->cv.notify_one();
+      lock.lock();
       continue;
     }
-    syncing_ = true;
-    if (wait_for_batch) wait_for_companions(lock);
-    sync_as_leader(lock);
-    syncing_ = false;
-    cv_.notify_all();
+    WaitSlot* slot;
+    if (free_slots_.empty()) {
+      slots_.push_back(std::make_unique<WaitSlot>());
+      slot = slots_.back().get();
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    slot->lsn = lsn;
+    slot->signaled = false;
+    durable_waiters_.push_back(slot);
+    slot->cv.wait(lock, [slot] { return slot->signaled; });
+    free_slots_.push_back(slot);
   }
   if (fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
   return ok_status();
+}
+
+std::vector<Writer::WaitSlot*> Writer::signal_waiters_locked() {
+  std::vector<WaitSlot*> woken;
+  size_t kept = 0;
+  WaitSlot* next_leader = nullptr;
+  for (WaitSlot* slot : durable_waiters_) {
+    if (poison_ || slot->lsn <= durable_lsn_) {
+      woken.push_back(slot);
+      continue;
+    }
+    if (next_leader == nullptr || slot->lsn < next_leader->lsn) next_leader = slot;
+    durable_waiters_[kept++] = slot;
+  }
+  durable_waiters_.resize(kept);
+  if (!syncing_ && next_leader != nullptr) {
+    std::erase(durable_waiters_, next_leader);
+    woken.push_back(next_leader);
+  }
+  for (WaitSlot* slot : woken) slot->signaled = true;
+  return woken;
+}
+
+bool Writer::batch_full_locked() const {
+  const BatchConfig& batch = config_.batch;
+  const uint64_t records = next_lsn_ - 1 - durable_lsn_;
+  const uint64_t bytes = assigned_bytes_ - durable_bytes_;
+  return (batch.max_records > 0 && records >= batch.max_records) ||
+         (batch.max_bytes > 0 && bytes >= batch.max_bytes);
 }
 
 void Writer::wait_for_companions(Lock& lock) {
@@ -281,13 +454,13 @@ void Writer::wait_for_companions(Lock& lock) {
   if (batch.flush_interval_us == 0 || unsynced_strict_.empty()) return;
   const auto deadline = unsynced_strict_.front().second +
                         std::chrono::microseconds(batch.flush_interval_us);
-  auto full = [&] {
-    const uint64_t records = next_lsn_ - 1 - durable_lsn_;
-    const uint64_t bytes = assigned_bytes_ - durable_bytes_;
-    return (batch.max_records > 0 && records >= batch.max_records) ||
-           (batch.max_bytes > 0 && bytes >= batch.max_bytes);
-  };
-  while (!poison_ && !full() && Clock::now() < deadline) cv_.wait_until(lock, deadline);
+  const auto start = Clock::now();
+  cv_waiters_++;
+  while (!poison_ && !batch_full_locked() && Clock::now() < deadline) {
+    cv_.wait_until(lock, deadline);
+  }
+  cv_waiters_--;
+  stats_.batch_wait_us.record(micros_since(start));
 }
 
 void Writer::sync_as_leader(Lock& lock) {
@@ -324,6 +497,7 @@ void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes) {
   while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
     unsynced_strict_.pop_front();
   }
+  notify_progress_locked();
 }
 
 Status Writer::sync() {
@@ -341,6 +515,7 @@ Status Writer::close() {
   // for all I/O in flight: the lock is released only once no byte can reach the log
   // from this writer any more.
   closed_ = true;
+  cv_waiters_++;
   while (writing_ || (!poison_ && !queue_.empty())) {
     if (!writing_) {
       write_batch(lock);
@@ -351,6 +526,12 @@ Status Writer::close() {
   Status s =
       poison_ ? usable_locked() : wait_durable(lock, next_lsn_ - 1, false, nullptr);
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
+  cv_waiters_--;
+  if (s.ok() && mapped_) {
+    s = finish_mapped_locked();
+    if (!s.ok()) poison_locked(s.error());
+  }
+  map_.reset();
   file_lock_.reset();
   cv_.notify_all();
   return s;
@@ -380,7 +561,10 @@ Result<Lsn> Writer::wait_visible(Lsn lsn, bool durable_only,
                                                     std::to_string(lsn.value()) +
                                                     " became visible");
     }
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    cv_waiters_++;
+    const std::cv_status waited = cv_.wait_until(lock, deadline);
+    cv_waiters_--;
+    if (waited == std::cv_status::timeout) {
       return Lsn((durable_only ? durable_lsn_ : written_lsn_) + 1);
     }
   }

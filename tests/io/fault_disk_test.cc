@@ -2,6 +2,7 @@
 // injected into real I/O, and recovery by a new Writer on a plain FileDisk.
 #include "kaya/io/fault_disk.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 namespace kaya::io {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::TempDir;
 using wal::Payload;
 using wal::Record;
@@ -147,14 +149,22 @@ TEST(FaultDiskTest, WriteKindsAreConsultedInOrderAndOnlyOneFires) {
 std::string key_of(uint64_t i) { return "key:" + std::to_string(i); }
 std::string value_of(uint64_t i) { return std::string(200 + i % 50, char('a' + i % 26)); }
 
+// The system-call write path (preallocate_bytes = 0), where every batch is a write
+// that can fail; WriterOnFaultDiskMapped below covers the mapped path.
 class WriterOnFaultDisk : public ::testing::Test {
  protected:
+  virtual WalConfig config() const {
+    WalConfig c;
+    c.preallocate_bytes = 0;
+    return c;
+  }
+
   void SetUp() override {
     auto opened = FileDisk::open(dir_.path());
     ASSERT_TRUE(opened.ok()) << opened.error().to_string();
     file_ = std::move(opened).value();
     fault_ = std::make_unique<FaultDisk>(*file_);
-    auto w = Writer::open({}, *fault_);
+    auto w = Writer::open(config(), *fault_);
     ASSERT_TRUE(w.ok()) << w.error().to_string();
     writer_ = std::move(w).value();
   }
@@ -360,6 +370,75 @@ TEST_F(WriterOnFaultDisk, ConcurrentStrictAppendsAroundAnFsyncFailure) {
 //
 // tmpfs keeps everything in memory: fdatasync is a no-op there, so this test checks
 // the ENOSPC path (DiskFull, poisoning, recovery), not durability across power loss.
+
+// The mapped path: records are stored through a map of preallocated space, so faults
+// come from allocating that space (every 4 KiB here) and from fsync.
+class WriterOnFaultDiskMapped : public WriterOnFaultDisk {
+ protected:
+  WalConfig config() const override {
+    WalConfig c;
+    c.preallocate_bytes = 4096;
+    return c;
+  }
+  // Appends until one fails (at most `limit`); returns the failure.
+  std::optional<Error> append_until_failure(int limit) {
+    for (int k = 0; k < limit; ++k) {
+      auto r = append(acked_.size() + 1, k % 2 ? kRelaxed : kStrict);
+      if (!r.ok()) return r.error();
+    }
+    return std::nullopt;
+  }
+};
+
+TEST_F(WriterOnFaultDiskMapped, AllocationErrorPoisonsAndLosesNothingAcknowledged) {
+  append_ok(10);
+  fault_->fail_nth(FaultKind::kWriteError);
+  std::optional<Error> failure = append_until_failure(500);
+  ASSERT_TRUE(failure.has_value()) << "no new space was ever allocated";
+  EXPECT_EQ(failure->kind(), ErrorKind::kIo) << failure->to_string();
+  EXPECT_THAT(failure->message(), HasSubstr("allocate space in"));
+  expect_poisoned(ErrorKind::kIo);
+  writer_.reset();
+  // The poisoned writer left its preallocated space: zeros after the last record.
+  const RelativePath segment1 = path(wal::format::segment_path(1));
+  EXPECT_EQ(file_->file_len(segment1).value() % 4096, 0u);
+
+  auto plain = FileDisk::open(dir_.path()).value();
+  wal::RecoveryReport report;
+  auto w = reopen_and_check(*plain, 0, &report);
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(report.anomalies.empty()) << report.to_string();
+  EXPECT_EQ(report.bytes_dropped, 0u);
+}
+
+TEST_F(WriterOnFaultDiskMapped, DiskFullForAWindowFallsBackToSpaceForTheRecord) {
+  append_ok(10);
+  fault_->fail_nth(FaultKind::kDiskFull);
+  EXPECT_EQ(append_until_failure(300), std::nullopt);
+  EXPECT_EQ(fault_->faults_injected(FaultKind::kDiskFull), 1u);
+  EXPECT_FALSE(writer_->stats().poisoned);
+  KAYA_ASSERT_OK(writer_->close());
+  auto plain = FileDisk::open(dir_.path()).value();
+  auto w = reopen_and_check(*plain, 0);
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->recovery_report().anomalies.empty());
+}
+
+TEST_F(WriterOnFaultDiskMapped, FsyncFailurePoisonsAndIsNeverRetried) {
+  append_ok(10);
+  fault_->fail_nth(FaultKind::kFsyncFailure);
+  uint64_t fsyncs_before = fault_->inner_fsync_file_count();
+  auto r = append(11, kStrict);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kFsyncFailed) << r.error().to_string();
+  expect_poisoned(ErrorKind::kFsyncFailed);
+  writer_.reset();  // close() neither syncs nor cuts the preallocated space
+  EXPECT_EQ(fault_->inner_fsync_file_count(), fsyncs_before);
+  auto plain = FileDisk::open(dir_.path()).value();
+  auto w = reopen_and_check(*plain, 1);  // record 11 is in the page cache
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->recovery_report().anomalies.empty());
+}
 
 class TmpfsMount {
  public:

@@ -121,7 +121,7 @@ TEST(SimDiskCrashTest, DurableEntryWithoutFileSyncComesBackAsTornPrefix) {
 }
 
 TEST(SimDiskCrashTest, FileOverwrittenBelowDurableLengthKeepsDurableBytes) {
-  SimDisk disk;  // tearing on: must not matter here
+  SimDisk disk(SimDiskOptions{.tear_on_crash = false});
   KAYA_ASSERT_OK(disk.append(P("f"), B("abcdef")));
   KAYA_ASSERT_OK(disk.fsync_file(P("f")));
   KAYA_ASSERT_OK(disk.fsync_dir(RelativePath()));
@@ -129,6 +129,26 @@ TEST(SimDiskCrashTest, FileOverwrittenBelowDurableLengthKeepsDurableBytes) {
   KAYA_ASSERT_OK(disk.append(P("f"), B("XYZWVU")));
   disk.crash();
   EXPECT_EQ(contents(disk, P("f")), "abcdef");
+}
+
+// Writes in place since the last fsync reach the platter in file order up to a random
+// point: what survives is the new bytes up to there, then the durable ones.
+TEST(SimDiskCrashTest, OverwritesAreTornInFileOrder) {
+  std::set<std::string> seen;
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    SimDisk disk(SimDiskOptions{.seed = seed});
+    KAYA_ASSERT_OK(disk.append(P("f"), B("abcdefgh")));
+    KAYA_ASSERT_OK(disk.fsync_file(P("f")));
+    KAYA_ASSERT_OK(disk.fsync_dir(RelativePath()));
+    KAYA_ASSERT_OK(disk.write_at(P("f"), 2, B("XYZ")));
+    disk.crash();
+    const std::string got = contents(disk, P("f"));
+    EXPECT_TRUE(got == "abcdefgh" || got == "abXdefgh" || got == "abXYefgh" ||
+                got == "abXYZfgh")
+        << got;
+    seen.insert(got);
+  }
+  EXPECT_EQ(seen.size(), 4u) << "every tear point should occur in 64 seeds";
 }
 
 // The bytes of a file after a crash that tore 200 unsynced bytes after 4 synced ones.

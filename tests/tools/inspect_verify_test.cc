@@ -19,6 +19,7 @@ namespace {
 
 using kaya::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr int kOk = 0, kCorruption = 3;
@@ -168,13 +169,26 @@ TEST(KayaWalVerify, MissingMiddleSegmentIsCorruption) {
   EXPECT_THAT(i.out, HasSubstr("segment 3 offset 0: corruption: segment 2 is missing"));
 }
 
-TEST(KayaWalVerify, CutOrZeroPaddedLastSegmentIsATornTailAndNotAnError) {
+TEST(KayaWalVerify, ZeroPaddedLastSegmentIsPreallocatedSpaceAndClean) {
+  TempDir tmp;
+  make_log(tmp.path());
+  const std::string last = segment_file(tmp.path(), 3);
+  const std::string padded = read_file(last) + std::string(4096, '\0');
+  write_file(last, padded);
+  ToolResult v = run_tool({"verify", tmp.path()});
+  EXPECT_EQ(v.exit_code, kOk) << v.describe();
+  EXPECT_THAT(v.out, Not(HasSubstr("torn_tail")));
+  EXPECT_EQ(v.err, "");
+  EXPECT_EQ(read_file(last), padded);
+}
+
+TEST(KayaWalVerify, CutLastSegmentIsATornTailAndNotAnError) {
   TempDir tmp;
   make_log(tmp.path());
   const std::string last = segment_file(tmp.path(), 3);
   const std::string intact = read_file(last);
   for (const std::string& damaged :
-       {intact.substr(0, 150), intact + std::string(4096, '\0'), intact.substr(0, 121)}) {
+       {intact.substr(0, 150), intact.substr(0, 121) + std::string(4096, '\0')}) {
     write_file(last, damaged);
     ToolResult v = run_tool({"verify", tmp.path()});
     EXPECT_EQ(v.exit_code, kOk) << v.describe();

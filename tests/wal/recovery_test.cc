@@ -533,17 +533,48 @@ TEST(RecoveryTornTailTest, TruncationAtARecordBoundaryIsClean) {
   }
 }
 
-TEST(RecoveryTornTailTest, ZeroFilledTail) {
+// Space preallocated by a writer that stopped before filling it reads as zeros: the
+// log ends cleanly there, whatever its length (shorter than a header too).
+TEST(RecoveryTornTailTest, ZeroFilledTailIsPreallocatedSpaceAndClean) {
+  for (size_t zeros : {size_t{1}, size_t{39}, size_t{4096}, size_t{1} << 20}) {
+    SCOPED_TRACE(std::to_string(zeros) + " zero bytes after the last record");
+    SimDisk disk;
+    Log log = write_log(disk);
+    append_to_segment(disk, 3, Bytes(zeros, 0));
+    expect_clean(disk, log.records, {1, 2, 3});
+  }
+}
+
+TEST(RecoveryTornTailTest, TornRecordFollowedByZerosIsATornTail) {
   Scenario s;
-  s.name = "4096 zero bytes after the last record";
-  s.damage = [](io::Disk& disk, Log&) { append_to_segment(disk, 3, Bytes(4096, 0)); };
+  s.name = "the last record cut after 50 bytes, then 4096 zero bytes";
+  s.damage = [](io::Disk& disk, Log&) {
+    truncate_segment(disk, 3, 2 * kRecordBytes + 50);
+    append_to_segment(disk, 3, Bytes(4096, 0));
+  };
   s.kind = AnomalyKind::kTornTail;
   s.segment_id = 3;
-  s.offset = kSegmentBytes;
-  s.reason = "bad magic";
-  s.kept = 9;
+  s.offset = 2 * kRecordBytes;
+  s.lsn = Lsn(9);
+  s.reason = "bad payload checksum";
+  s.kept = 8;
   s.segments = {1, 2, 3};
-  s.cuts = {{3, kSegmentBytes, 4096}};
+  s.cuts = {{3, 2 * kRecordBytes, 50 + 4096}};
+  check_scenario(s);
+}
+
+TEST(RecoveryCorruptionTest, ZeroedRecordFollowedByValidOnesIsCorruption) {
+  Scenario s;
+  s.name = "record 8 (segment 3, offset 95) zeroed";
+  s.damage = [](io::Disk& disk, Log&) {
+    write_segment_at(disk, 3, kRecordBytes, Bytes(kRecordBytes, 0));
+  };
+  s.segment_id = 3;
+  s.offset = kRecordBytes;
+  s.reason = "followed by a valid record at offset 190";
+  s.kept = 7;
+  s.segments = {1, 2, 3};
+  s.cuts = {{3, kRecordBytes, 2 * kRecordBytes}};
   check_scenario(s);
 }
 

@@ -25,6 +25,7 @@ struct WalConfig {
   static constexpr uint64_t kDefaultMaxRecordBytes = 32ull << 20;
   // Upper bound on flush_interval_us: a longer wait is a configuration mistake.
   static constexpr uint64_t kMaxFlushIntervalUs = 10'000'000;
+  static constexpr uint64_t kDefaultPreallocateBytes = 1ull << 20;
 
   // A segment is closed and the next one started when a record would take a
   // non-empty segment past this size.
@@ -32,6 +33,13 @@ struct WalConfig {
   // Largest encoded record (header + payload) the writer accepts.
   uint64_t max_record_bytes = kDefaultMaxRecordBytes;
   BatchConfig batch;
+  // When the Disk can map files (FileDisk, SimDisk), the writer allocates segment space
+  // this many bytes at a time and stores records through a shared memory map of it: an
+  // append costs a copy, not a system call; a strict append still waits for fdatasync.
+  // The unused part of the last segment reads as zeros, which recovery takes as the
+  // end of the log; close() and rotation cut it off. 0: write every batch with a
+  // system call instead (what a Disk that cannot map always gets).
+  uint64_t preallocate_bytes = kDefaultPreallocateBytes;
 
   // InvalidArgument naming the field when the configuration makes no sense.
   Status validate() const;

@@ -46,6 +46,35 @@ class RelativePath {
   std::string path_;
 };
 
+// A window of a file mapped for writing (see Disk::map_for_write). Destroying it unmaps
+// the window; what was published stays in the file. Not thread-safe.
+class WritableMap {
+ public:
+  virtual ~WritableMap() = default;
+  WritableMap(const WritableMap&) = delete;
+  WritableMap& operator=(const WritableMap&) = delete;
+
+  // File offset of data()[0].
+  uint64_t offset() const { return offset_; }
+  // The mapped bytes: file offsets [offset(), offset() + data().size()). Bytes never
+  // published read as what the file held (zeros in space map_for_write added).
+  std::span<uint8_t> data() const { return data_; }
+  // Declares the stores into data()[begin, end) complete: from now on read_at() sees
+  // them and they survive a crash of this process (a power loss only after
+  // fsync_file()). Stores must be published in file order. FileDisk: the mapping is
+  // the page cache, so there is nothing to do; other disks copy here and may fail
+  // like a write.
+  virtual Status publish(uint64_t begin, uint64_t end) = 0;
+
+ protected:
+  WritableMap(uint64_t offset, std::span<uint8_t> data) : offset_(offset), data_(data) {}
+  void set_data(std::span<uint8_t> data) { data_ = data; }
+
+ private:
+  uint64_t offset_;
+  std::span<uint8_t> data_;
+};
+
 // A held exclusive lock; destroying it releases the lock.
 class FileLock {
  public:
@@ -77,6 +106,16 @@ class Disk {
   // NotFound when the file does not exist.
   virtual Result<uint64_t> file_len(const RelativePath& path) = 0;
   virtual Status truncate(const RelativePath& path, uint64_t len) = 0;
+
+  // Whether map_for_write() is available.
+  virtual bool can_map() const { return false; }
+  // Makes `path` (which must exist) at least `offset + len` bytes long, with the space
+  // allocated so that stores into it cannot fail for lack of room (DiskFull here
+  // instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.
+  // Internal error when can_map() is false.
+  virtual Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
+                                                             uint64_t offset,
+                                                             uint64_t len);
 
   // Makes the file's data durable (fdatasync).
   virtual Status fsync_file(const RelativePath& path) = 0;

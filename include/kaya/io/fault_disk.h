@@ -59,6 +59,12 @@ class FaultDisk final : public Disk {
   Result<size_t> read_at(const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) override;
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
+  // Maps through the inner disk. Creating a map consults the write faults (a short
+  // write fails it whole); stores and publish() never fail, as with a real mapping.
+  bool can_map() const override;
+  Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
+                                                     uint64_t offset,
+                                                     uint64_t len) override;
   Result<uint64_t> file_len(const RelativePath& path) override;
   Status truncate(const RelativePath& path, uint64_t len) override;
   Status fsync_file(const RelativePath& path) override;

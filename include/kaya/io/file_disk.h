@@ -30,6 +30,12 @@ class FileDisk final : public Disk {
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
   Result<uint64_t> file_len(const RelativePath& path) override;
   Status truncate(const RelativePath& path, uint64_t len) override;
+  bool can_map() const override { return true; }
+  // posix_fallocate (so stores into the window cannot hit ENOSPC, which a shared
+  // mapping would report as SIGBUS) and mmap(MAP_SHARED); publish() does nothing.
+  Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
+                                                     uint64_t offset,
+                                                     uint64_t len) override;
   Status fsync_file(const RelativePath& path) override;
   Status fsync_dir(const RelativePath& dir) override;
   Result<std::vector<std::string>> list_dir(const RelativePath& dir) override;

@@ -5,8 +5,13 @@
 // entries and its durable entries (what fsync_dir() last captured); a directory's own
 // entry lives in its parent. crash() throws away everything not durable: files whose
 // entry was never made durable vanish, and each surviving file is reset to its durable
-// bytes, plus (seeded, when tearing is on) a random prefix of the bytes appended after
-// them, so the last writes can be torn at any byte. Locks are released by a crash.
+// bytes, plus (seeded, when tearing is on) a random prefix of what was written after
+// them, in file order from the first byte that differs, so the last writes can be torn
+// at any byte. Locks are released by a crash.
+//
+// map_for_write() hands out a buffer whose publish() writes into the file like
+// write_at() (same faults); a store not yet published is lost in any crash. The disk
+// must outlive its maps.
 //
 // Faults come from a seeded schedule: per-kind probabilities, and/or "fail the n-th
 // next operation of this kind". Every injected fault is counted (running out of
@@ -48,7 +53,7 @@ std::string_view to_string(FaultKind kind);
 
 struct SimDiskOptions {
   uint64_t seed = 0;
-  // On crash(), keep a random prefix of each file's non-durable appended tail.
+  // On crash(), keep a random prefix of each file's non-durable writes.
   bool tear_on_crash = true;
   // read_at returns a random shorter count now and then (callers must loop).
   bool short_reads = false;
@@ -95,6 +100,10 @@ class SimDisk final : public Disk {
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
   Result<uint64_t> file_len(const RelativePath& path) override;
   Status truncate(const RelativePath& path, uint64_t len) override;
+  bool can_map() const override { return true; }
+  Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
+                                                     uint64_t offset,
+                                                     uint64_t len) override;
   Status fsync_file(const RelativePath& path) override;
   Status fsync_dir(const RelativePath& dir) override;
   Result<std::vector<std::string>> list_dir(const RelativePath& dir) override;

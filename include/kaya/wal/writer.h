@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,8 @@ struct WriterStats {
   bool poisoned = false;
   Histogram fsync_duration_us;  // per fsync_file
   Histogram records_per_fsync;  // records newly made durable by each fsync
+  // How long each sync leader waited for companions (batch.flush_interval_us > 0).
+  Histogram batch_wait_us;
 };
 
 class Writer {
@@ -154,6 +157,13 @@ class Writer {
     uint64_t offset;
     std::vector<uint8_t> bytes;
   };
+  // A strict append waiting for a sync leader. Slots are pooled and live as long as
+  // the writer, so a leader may notify after releasing the lock.
+  struct WaitSlot {
+    std::condition_variable cv;
+    uint64_t lsn = 0;
+    bool signaled = false;  // covered, or asked to lead the next sync
+  };
   using Lock = std::unique_lock<std::mutex>;
   using Clock = std::chrono::steady_clock;
 
@@ -165,43 +175,65 @@ class Writer {
                                                    SequenceNumber next_sequence);
 
   Status usable_locked() const;
-  // Writes queued records until `lsn` is written (or the writer is poisoned).
+  // Mapped mode: seals and stores the record of `result` through the map (rotating
+  // and mapping more space as needed). Poisons the writer on failure.
+  Status store_mapped_locked(std::span<uint8_t> bytes, const AppendResult& result);
+  Status rotate_mapped_locked(uint64_t new_segment);
+  Status map_window_locked(uint64_t len);
+  // Mapped mode: makes the active segment durable and cuts its unused space off.
+  Status finish_mapped_locked();
+  // Append mode: writes queued records until `lsn` is written (or poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
   // Makes `lsn` durable, leading an fsync or waiting for the one in progress.
   Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                       uint64_t* fsync_duration_us);
-  // One write of a run of queued records (the leader role); returns with the lock held.
+  // Append mode: one write of a run of queued records (the leader role); returns with
+  // the lock held.
   void write_batch(Lock& lock);
   Status rotate_to(uint64_t old_segment, uint64_t new_segment);
   void sync_as_leader(Lock& lock);
   void wait_for_companions(Lock& lock);
+  bool batch_full_locked() const;
+  // Signals the waiters that durable_lsn_ (or poison) covers, and the first of the
+  // others when no sync is running, so that it leads the next one. Returns them.
+  std::vector<WaitSlot*> signal_waiters_locked();
   void poison_locked(const Error& error);
   void mark_durable_locked(uint64_t lsn, uint64_t bytes);
+  // Wakes wait_visible() callers and close() (on cv_) when any wait.
+  void notify_progress_locked();
 
   const WalConfig config_;
   io::Disk& disk_;
   std::unique_ptr<io::FileLock> file_lock_;
+  const bool mapped_;  // records go through a map of the segment (see WalConfig)
 
   RecoveryReport recovery_report_;
   std::mutex release_mu_;  // one release at a time
 
   mutable std::mutex mu_;
+  // For wait_visible(), close() and a sync leader waiting for companions; appenders
+  // wait on their own WaitSlot instead, so a sync wakes exactly those it covers.
   mutable std::condition_variable cv_;
+  mutable uint64_t cv_waiters_ = 0;
   // Assignment: the next record's numbers and where it will go.
   uint64_t next_lsn_ = 1;
   uint64_t next_sequence_ = 1;
   uint64_t tail_segment_id_ = 0;     // segment the next record goes to
   uint64_t tail_segment_bytes_ = 0;  // its size once every queued record is written
-  std::deque<Pending> queue_;        // assigned, not yet handed to the disk
+  std::deque<Pending> queue_;        // append mode: assigned, not yet handed to the disk
+  std::unique_ptr<io::WritableMap> map_;  // mapped mode: window of the tail segment
   // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
   uint64_t written_lsn_ = 0;
   uint64_t written_segment_id_ = 0;  // segment holding written_lsn_
   uint64_t durable_lsn_ = 0;
   uint64_t last_fsync_duration_us_ = 0;
-  bool writing_ = false;  // a leader is writing
+  bool writing_ = false;  // append mode: a leader is writing
   bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
   std::optional<Error> poison_;
+  std::vector<std::unique_ptr<WaitSlot>> slots_;
+  std::vector<WaitSlot*> free_slots_;
+  std::vector<WaitSlot*> durable_waiters_;
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
