@@ -79,7 +79,7 @@ std::vector<Flag> common_flags(CommonOptions& o) {
   return {
       {"dir", "DIR", "write into DIR (default: a temporary directory, removed after)",
        [&o](const std::string& v) { o.dir = v; }},
-      {"runs", "N", "repeat the suite N times; the medians are reported (default 1)",
+      {"runs", "N", "repeat the measurements N times and report the medians",
        [&o](const std::string& v) {
          o.runs = static_cast<int>(to_u64("runs", v, 1, 99));
        }},
@@ -258,7 +258,7 @@ bool Report::all_met() const {
 }
 
 void Report::print_table(std::FILE* out, int run) const {
-  const char* kRow = "%-30s %-26s %-42s %8s  %-22s %s\n";
+  const char* kRow = "%-30s %-26s %-42s %8s  %-26s %s\n";
   std::fprintf(out, kRow, "case", "kaya", "baseline", "ratio", "target", "met");
   for (const Case& c : cases_) {
     const Figures f = figures_of(c, run);
