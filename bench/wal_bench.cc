@@ -1,224 +1,340 @@
-// Append throughput of kaya next to raw baselines measured in the same run.
+// Append throughput, commit latency and memory of kaya's Writer, each case next to a
+// raw-syscall baseline measured in the same run, right before it (see baselines.h and
+// the README's Benchmarks section).
 //
-//   wal_bench [--dir DIR] [--seconds S] [--size BYTES] [--json]
+//   wal_bench [--dir DIR] [--seconds S] [--runs N] [--json] [--cases LIST]
 //
-// Cases: strict and relaxed appends with 1 and 64 threads. Baselines, on the same
-// directory's file system: a one-thread pwrite + fdatasync loop (what a strict append
-// must at least pay), and a one-thread pwrite loop without sync (the OS write path a
-// relaxed append goes through). Each case runs for --seconds; figures are records/s.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
+// Cases (--cases takes a comma-separated subset of the keys):
+//   strict1      strict, 1 thread, 128 B vs the best one-thread pwrite+fdatasync loop
+//                (growing, fallocated and zero-filled file)
+//   strict64     strict, 64 threads, 128 B vs ideal group commit; records per fsync;
+//                p99 commit latency vs the p99 of one fdatasync (kaya's own fsyncs in
+//                that run, and the ideal baseline's)
+//   strict64-4k  strict, 64 threads, 4 KiB vs ideal group commit
+//   relaxed1     relaxed, 1 thread, 128 B vs a one-thread pwrite-per-record loop
+//   relaxed64    relaxed, 64 threads, 128 B (target 2M rec/s; the pwrite loop as a
+//                reference)
+//   memory       peak RSS of a relaxed one-thread run over 16 segments of 8 MiB, at
+//                the end vs after the first quarter; with strict64/strict64-4k/relaxed64,
+//                also kaya's peak RSS with 64 threads vs the ideal baseline's
+// Only the public Writer API is used for kaya. Figures are the medians of --runs.
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "baselines.h"
+#include "bench_util.h"
+#include "json.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/writer.h"
 
+namespace kaya::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr size_t kSmall = 128;
+constexpr size_t kLarge = 4096;
+constexpr int kManyThreads = 64;
+constexpr uint64_t kMemorySegmentBytes = 8ull << 20;
+constexpr uint64_t kMemoryLogBytes = 16 * kMemorySegmentBytes;
+// A Put's 40-byte header and its two 4-byte lengths; the rest of a record is value.
+constexpr size_t kPutOverhead = 48;
+
+const std::vector<std::string> kAllCases = {"strict1",  "strict64",  "strict64-4k",
+                                            "relaxed1", "relaxed64", "memory"};
 
 struct Options {
-  std::string dir;
+  CommonOptions common;
   double seconds = 2.0;
-  size_t size = 128;
-  bool json = false;
+  std::set<std::string> cases{kAllCases.begin(), kAllCases.end()};
 };
 
-struct Figure {
-  double records_per_s = 0;
-  uint64_t records = 0;
-  uint64_t fsyncs = 0;
-  std::string latency;  // commit latency summary (kaya cases)
+// One run of kaya appends from `threads` threads into a new log.
+struct KayaRun {
+  Throughput appends;
+  wal::WriterStats stats;  // taken before close()
+  uint64_t peak_rss_kib = 0;
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "error: %s\n", what.c_str());
-  std::exit(1);
-}
+double mib(uint64_t kib) { return kib_to_mib(kib); }
+double p99(const Histogram& h) { return static_cast<double>(h.percentile(99)); }
 
-double elapsed_s(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+std::vector<uint8_t> raw_record(size_t bytes) { return std::vector<uint8_t>(bytes, 'v'); }
 
-// One thread: pwrite `size` bytes at the end of a fresh file, optionally fdatasync.
-Figure raw_loop(const std::string& dir, size_t size, bool sync, double seconds) {
-  std::string path = dir + "/raw-baseline";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) die("open " + path + ": " + std::strerror(errno));
-  std::vector<char> buf(size, 'x');
-  Figure f;
-  uint64_t offset = 0;
-  auto start = Clock::now();
-  while (elapsed_s(start) < seconds) {
-    for (int i = 0; i < 64; ++i) {
-      if (::pwrite(fd, buf.data(), size, static_cast<off_t>(offset)) !=
-          static_cast<ssize_t>(size)) {
-        die("pwrite " + path + ": " + std::strerror(errno));
-      }
-      offset += size;
-      if (sync) {
-        if (::fdatasync(fd) != 0) die("fdatasync " + path + ": " + std::strerror(errno));
-        f.fsyncs++;
-      }
-      f.records++;
-      if (sync) break;
-    }
-  }
-  f.records_per_s = static_cast<double>(f.records) / elapsed_s(start);
-  ::close(fd);
-  std::filesystem::remove(path);
-  return f;
-}
-
-Figure kaya_case(const std::string& dir, size_t size, int threads,
-                 kaya::DurabilityMode mode, double seconds) {
-  std::string root =
-      dir + "/kaya-" + std::to_string(threads) + "-" + std::string(kaya::to_string(mode));
+std::unique_ptr<io::FileDisk> fresh_disk(const std::string& root) {
   std::filesystem::remove_all(root);
-  auto disk = kaya::io::FileDisk::open(root);
+  auto disk = io::FileDisk::open(root);
   if (!disk.ok()) die(disk.error().to_string());
-  auto opened = kaya::wal::Writer::open({}, **disk);
-  if (!opened.ok()) die(opened.error().to_string());
-  auto& w = **opened;
-  const std::string value(size > 48 ? size - 48 : 0, 'v');  // 40 header + 8 put fields
-  std::atomic<uint64_t> records{0};
-  std::atomic<bool> stop{false};
-  std::vector<kaya::Histogram> latency(threads);
-  std::vector<std::thread> pool;
-  auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto begin = Clock::now();
-        auto r = w.append(kaya::wal::Payload::put("", value), mode);
-        if (!r.ok()) die(r.error().to_string());
-        latency[t].record(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin)
-                .count()));
-        records.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& th : pool) th.join();
-  Figure f;
-  f.records = records.load();
-  f.records_per_s = static_cast<double>(f.records) / elapsed_s(start);
-  f.fsyncs = w.stats().fsyncs;
-  kaya::Histogram all;
-  for (auto& h : latency) all.merge(h);
-  f.latency = all.summary();
-  if (auto s = w.close(); !s.ok()) die(s.error().to_string());
-  opened->reset();
-  disk->reset();
+  return std::move(*disk);
+}
+
+std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const WalConfig& config) {
+  auto w = wal::Writer::open(config, disk);
+  if (!w.ok()) die(w.error().to_string());
+  return std::move(*w);
+}
+
+void append_or_die(wal::Writer& w, const std::string& value, DurabilityMode mode) {
+  auto r = w.append(wal::Payload::put("", value), mode);
+  if (!r.ok()) die(r.error().to_string());
+}
+
+void close_or_die(wal::Writer& w) {
+  if (Status s = w.close(); !s.ok()) die(s.error().to_string());
+}
+
+KayaRun kaya_appends(const std::string& dir, int threads, size_t record_bytes,
+                     DurabilityMode mode, double seconds) {
+  const std::string root = dir + "/kaya";
+  auto disk = fresh_disk(root);
+  KayaRun run;
+  reset_peak_rss();
+  auto writer = open_writer(*disk, WalConfig{});
+  const std::string value(record_bytes - kPutOverhead, 'v');
+  run.appends =
+      run_appenders(threads, seconds, [&](int) { append_or_die(*writer, value, mode); });
+  run.peak_rss_kib = peak_rss_kib();
+  run.stats = writer->stats();
+  close_or_die(*writer);
+  writer.reset();
+  disk.reset();
   std::filesystem::remove_all(root);
-  return f;
+  return run;
+}
+
+// The one-thread raw loop over `kind` of file; records/s.
+double raw_loop(const std::string& dir, RawLog::Kind kind, size_t record_bytes, bool sync,
+                double seconds) {
+  RawLog log(dir + "/raw-" + RawLog::name(kind), kind);
+  const std::vector<uint8_t> record = raw_record(record_bytes);
+  return run_appenders(1, seconds, [&](int) { log.append(record, sync); }).per_s();
+}
+
+struct IdealRun {
+  Throughput appends;
+  uint64_t fsyncs = 0;
+  Histogram fsync_us;
+  uint64_t peak_rss_kib = 0;
+};
+
+IdealRun ideal_group_commit(const std::string& dir, int threads, size_t record_bytes,
+                            double seconds) {
+  std::vector<std::vector<uint8_t>> records(static_cast<size_t>(threads),
+                                            raw_record(record_bytes));
+  IdealRun run;
+  reset_peak_rss();
+  IdealGroupCommit ideal(dir + "/ideal-group-commit", threads);
+  run.appends = run_appenders(
+      threads, seconds, [&](int t) { ideal.append(t, records[static_cast<size_t>(t)]); });
+  run.peak_rss_kib = peak_rss_kib();
+  run.fsyncs = ideal.fsyncs();
+  run.fsync_us = ideal.fsync_us();
+  return run;
+}
+
+double per_fsync(uint64_t records, uint64_t fsyncs) {
+  return fsyncs ? static_cast<double>(records) / static_cast<double>(fsyncs) : 0;
+}
+
+// Peak RSS of the 64-thread cases of one run, kaya's and the ideal baseline's.
+struct ManyThreadMemory {
+  uint64_t kaya_kib = 0;
+  uint64_t ideal_kib = 0;
+};
+
+void strict_one_thread(const std::string& dir, double seconds, Report& report) {
+  using Kind = RawLog::Kind;
+  Details details;
+  double best = 0;
+  for (Kind kind : {Kind::kGrowing, Kind::kFallocated, Kind::kZeroFilled}) {
+    const double per_s = raw_loop(dir, kind, kSmall, true, seconds);
+    details.emplace_back(std::string(RawLog::name(kind)) + "_rec_per_s", per_s);
+    best = std::max(best, per_s);
+  }
+  const KayaRun k = kaya_appends(dir, 1, kSmall, DurabilityMode::kStrict, seconds);
+  details.emplace_back("kaya_rec_per_fsync",
+                       per_fsync(k.appends.records, k.stats.fsyncs));
+  report.add({"strict 1T 128 B",
+              "rec/s",
+              "best 1T pwrite+fdatasync loop",
+              {{Goal::kRatioAtLeast, 1.0}},
+              kSmall},
+             {k.appends.per_s(), best, details});
+}
+
+void strict_many_threads(const std::string& dir, size_t record_bytes, double seconds,
+                         Report& report, ManyThreadMemory& memory) {
+  const IdealRun ideal = ideal_group_commit(dir, kManyThreads, record_bytes, seconds);
+  const KayaRun k =
+      kaya_appends(dir, kManyThreads, record_bytes, DurabilityMode::kStrict, seconds);
+  memory.kaya_kib = std::max(memory.kaya_kib, k.peak_rss_kib);
+  memory.ideal_kib = std::max(memory.ideal_kib, ideal.peak_rss_kib);
+  const double kaya_per_fsync = per_fsync(k.appends.records, k.stats.fsyncs);
+  const double ideal_per_fsync = per_fsync(ideal.appends.records, ideal.fsyncs);
+  const std::string size = record_bytes == kSmall ? "128 B" : "4 KiB";
+  report.add({"strict 64T " + size,
+              "rec/s",
+              "ideal group commit 64T",
+              {{Goal::kRatioAtLeast, 0.9}},
+              static_cast<double>(record_bytes)},
+             {k.appends.per_s(),
+              ideal.appends.per_s(),
+              {{"kaya_p99_commit_us", p99(k.appends.commit_us)},
+               {"ideal_p99_commit_us", p99(ideal.appends.commit_us)}}});
+  if (record_bytes != kSmall) return;
+  report.add({"strict 64T 128 B rec/fsync",
+              "rec/fsync",
+              "ideal group commit",
+              {{Goal::kKayaAtLeast, 30}}},
+             {kaya_per_fsync, ideal_per_fsync, {}});
+  const Details latency = {{"kaya_p50_commit_us", k.appends.commit_us.percentile(50)},
+                           {"kaya_p99_fdatasync_us", p99(k.stats.fsync_duration_us)},
+                           {"ideal_p99_fdatasync_us", p99(ideal.fsync_us)},
+                           {"ideal_p99_commit_us", p99(ideal.appends.commit_us)}};
+  report.add({"strict 64T p99 commit (own)",
+              "us",
+              "p99 fdatasync in kaya's run",
+              {{Goal::kRatioAtMost, 2.0}}},
+             {p99(k.appends.commit_us), p99(k.stats.fsync_duration_us), latency});
+  report.add({"strict 64T p99 commit (ideal)",
+              "us",
+              "p99 fdatasync of ideal's I/O",
+              {{Goal::kRatioAtMost, 2.0}}},
+             {p99(k.appends.commit_us), p99(ideal.fsync_us), {}});
+}
+
+void relaxed(const std::string& dir, int threads, double seconds, Report& report,
+             ManyThreadMemory& memory) {
+  const double pwrite_per_s =
+      raw_loop(dir, RawLog::Kind::kGrowing, kSmall, false, seconds);
+  const KayaRun k = kaya_appends(dir, threads, kSmall, DurabilityMode::kRelaxed, seconds);
+  const Details details = {{"kaya_p99_commit_us", p99(k.appends.commit_us)}};
+  if (threads == 1) {
+    report.add({"relaxed 1T 128 B",
+                "rec/s",
+                "1T pwrite loop",
+                {{Goal::kRatioAtLeast, 2.0}, {Goal::kKayaAtLeast, 1e6}},
+                kSmall},
+               {k.appends.per_s(), pwrite_per_s, details});
+    return;
+  }
+  memory.kaya_kib = std::max(memory.kaya_kib, k.peak_rss_kib);
+  report.add({"relaxed 64T 128 B",
+              "rec/s",
+              "1T pwrite loop (reference)",
+              {{Goal::kKayaAtLeast, 2e6}},
+              kSmall},
+             {k.appends.per_s(), pwrite_per_s, details});
+}
+
+// Peak RSS while one thread appends a log of 16 segments: after the first quarter
+// (the baseline) and at the end. A writer whose memory grew with the log would show
+// a ratio above 1.
+void memory_over_log_size(const std::string& dir, Report& report) {
+  const std::string root = dir + "/kaya-memory";
+  auto disk = fresh_disk(root);
+  WalConfig config;
+  config.segment_max_bytes = kMemorySegmentBytes;
+  config.max_record_bytes = kMemorySegmentBytes / 8;
+  reset_peak_rss();
+  const uint64_t rss_before = rss_kib();
+  auto writer = open_writer(*disk, config);
+  const std::string value(kSmall - kPutOverhead, 'v');
+  const uint64_t records = kMemoryLogBytes / kSmall;
+  uint64_t peak_quarter = 0;
+  for (uint64_t i = 0; i < records; ++i) {
+    if (i == records / 4) peak_quarter = peak_rss_kib();
+    append_or_die(*writer, value, DurabilityMode::kRelaxed);
+  }
+  const uint64_t peak_end = peak_rss_kib();
+  const wal::WriterStats stats = writer->stats();
+  close_or_die(*writer);
+  writer.reset();
+  disk.reset();
+  std::filesystem::remove_all(root);
+  report.add({"memory: log of 16 segments",
+              "MiB",
+              "peak RSS after 1/4 of the log",
+              {{Goal::kRatioAtMost, 1.05}}},
+             {mib(peak_end),
+              mib(peak_quarter),
+              {{"rss_before_mib", mib(rss_before)},
+               {"segments", static_cast<double>(stats.rotations + 1)},
+               {"log_mib", static_cast<double>(stats.bytes) / (1 << 20)}}});
 }
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--dir") {
-      o.dir = value();
-    } else if (a == "--seconds") {
-      o.seconds = std::atof(value().c_str());
-    } else if (a == "--size") {
-      o.size = static_cast<size_t>(std::atol(value().c_str()));
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (a == "--help" || a == "-h") {
-      std::printf("usage: wal_bench [--dir DIR] [--seconds S] [--size BYTES] [--json]\n");
-      std::exit(0);
-    } else {
-      die("unknown argument " + a + " (see --help)");
-    }
-  }
-  if (o.size < 48) die("--size must be at least 48 (the record header and Put fields)");
-  if (o.seconds <= 0) die("--seconds must be positive");
+  std::vector<Flag> flags = common_flags(o.common);
+  flags.push_back(
+      {"seconds", "S", "duration of each timed case and baseline (default 2)",
+       [&o](const std::string& v) { o.seconds = to_double("seconds", v, 0.05, 600); }});
+  flags.push_back({"cases", "LIST",
+                   "comma-separated subset of strict1,strict64,strict64-4k,relaxed1,"
+                   "relaxed64,memory (default: all)",
+                   [&o](const std::string& v) {
+                     o.cases.clear();
+                     std::stringstream in(v);
+                     for (std::string c; std::getline(in, c, ',');) {
+                       if (std::find(kAllCases.begin(), kAllCases.end(), c) ==
+                           kAllCases.end()) {
+                         die("--cases: unknown case '" + c + "'");
+                       }
+                       o.cases.insert(c);
+                     }
+                   }});
+  parse_flags(argc, argv,
+              "usage: wal_bench [--dir DIR] [--seconds S] [--runs N] [--json] "
+              "[--cases LIST]\n\nAppends through kaya's Writer next to raw-syscall "
+              "baselines measured in the same run; see the comment atop wal_bench.cc.",
+              flags);
   return o;
 }
 
+void one_run(const Options& o, const std::string& dir, Report& report) {
+  auto wanted = [&](const char* key) { return o.cases.count(key) > 0; };
+  ManyThreadMemory memory;
+  if (wanted("strict1")) strict_one_thread(dir, o.seconds, report);
+  if (wanted("strict64")) strict_many_threads(dir, kSmall, o.seconds, report, memory);
+  if (wanted("strict64-4k")) strict_many_threads(dir, kLarge, o.seconds, report, memory);
+  if (wanted("relaxed1")) relaxed(dir, 1, o.seconds, report, memory);
+  if (wanted("relaxed64")) relaxed(dir, kManyThreads, o.seconds, report, memory);
+  if (!wanted("memory")) return;
+  memory_over_log_size(dir, report);
+  if (memory.kaya_kib == 0) return;
+  report.add({"memory: 64 threads",
+              "MiB",
+              "peak RSS, ideal group commit 64T",
+              {{Goal::kRatioAtMost, 1.25}}},
+             {mib(memory.kaya_kib), mib(memory.ideal_kib), {}});
+}
+
 }  // namespace
+}  // namespace kaya::bench
 
 int main(int argc, char** argv) {
-  Options o = parse(argc, argv);
-  bool own_dir = o.dir.empty();
-  if (own_dir) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kaya-bench-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp failed");
-    o.dir = tmpl;
+  using namespace kaya::bench;
+  const Options o = parse(argc, argv);
+  ScratchDir dir(o.common.dir, "kaya-wal-bench");
+  std::string cases;
+  for (const std::string& c : o.cases) cases += (cases.empty() ? "" : ",") + c;
+  if (!o.common.json) {
+    std::printf("wal_bench: %.2f s per case, %d run%s, cases %s, dir %s\n\n", o.seconds,
+                o.common.runs, o.common.runs == 1 ? "" : "s", cases.c_str(),
+                dir.describe().c_str());
+    std::fflush(stdout);
   }
-  std::filesystem::create_directories(o.dir);
-
-  struct Row {
-    std::string name;
-    Figure kaya;
-    std::string baseline_name;
-    Figure baseline;
-  };
-  std::vector<Row> rows;
-  // Baselines are measured right before the cases they anchor, to share conditions.
-  Figure raw_sync = raw_loop(o.dir, o.size, true, o.seconds);
-  rows.push_back({"strict  1 thread ",
-                  kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kStrict, o.seconds),
-                  "pwrite+fdatasync 1 thread", raw_sync});
-  rows.push_back({"strict 64 threads",
-                  kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kStrict, o.seconds),
-                  "pwrite+fdatasync 1 thread", raw_sync});
-  Figure raw_write = raw_loop(o.dir, o.size, false, o.seconds);
-  rows.push_back({"relaxed  1 thread ",
-                  kaya_case(o.dir, o.size, 1, kaya::DurabilityMode::kRelaxed, o.seconds),
-                  "pwrite 1 thread", raw_write});
-  rows.push_back({"relaxed 64 threads",
-                  kaya_case(o.dir, o.size, 64, kaya::DurabilityMode::kRelaxed, o.seconds),
-                  "pwrite 1 thread", raw_write});
-  if (own_dir) std::filesystem::remove_all(o.dir);
-
-  if (o.json) {
-    std::printf("[");
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const Row& r = rows[i];
-      std::printf(
-          "%s{\"case\":\"%s\",\"records_per_s\":%.0f,\"records\":%llu,\"fsyncs\":%llu,"
-          "\"baseline\":\"%s\",\"baseline_records_per_s\":%.0f,\"ratio\":%.3f}",
-          i ? "," : "", r.name.c_str(), r.kaya.records_per_s,
-          static_cast<unsigned long long>(r.kaya.records),
-          static_cast<unsigned long long>(r.kaya.fsyncs), r.baseline_name.c_str(),
-          r.baseline.records_per_s, r.kaya.records_per_s / r.baseline.records_per_s);
-    }
-    std::printf("]\n");
-    return 0;
+  const Report report = run_suite(o.common.runs, o.common.json,
+                                  [&](int, Report& r) { one_run(o, dir.path(), r); });
+  if (o.common.json) {
+    const std::string settings = kaya::tool::JsonObject()
+                                     .real("seconds", o.seconds)
+                                     .str("cases", cases)
+                                     .str("dir", dir.path())
+                                     .build();
+    std::printf("%s\n", report.to_json("wal_bench", settings).c_str());
   }
-  std::printf("record size %zu B, %.1f s per case, dir %s\n\n", o.size, o.seconds,
-              own_dir ? "(temporary)" : o.dir.c_str());
-  std::printf("%-20s %12s %10s %10s  %-26s %12s %7s\n", "case", "records/s", "fsyncs",
-              "rec/fsync", "baseline", "records/s", "ratio");
-  for (const Row& r : rows) {
-    double per_fsync =
-        r.kaya.fsyncs ? static_cast<double>(r.kaya.records) / r.kaya.fsyncs : 0;
-    std::printf("%-20s %12.0f %10llu %10.1f  %-26s %12.0f %6.2fx\n", r.name.c_str(),
-                r.kaya.records_per_s, static_cast<unsigned long long>(r.kaya.fsyncs),
-                per_fsync, r.baseline_name.c_str(), r.baseline.records_per_s,
-                r.kaya.records_per_s / r.baseline.records_per_s);
-  }
-  std::printf("\ncommit latency (us) per case:\n");
-  for (const Row& r : rows)
-    std::printf("  %-20s %s\n", r.name.c_str(), r.kaya.latency.c_str());
   return 0;
 }

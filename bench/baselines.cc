@@ -1,0 +1,215 @@
+#include "baselines.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <latch>
+
+#include "bench_util.h"
+
+namespace kaya::bench {
+namespace {
+
+constexpr uint64_t kAheadBytes = 16ull << 20;  // fallocate step, zero-filled size
+
+[[noreturn]] void die_errno(const std::string& what, const std::string& path) {
+  die(what + " " + path + ": " + std::strerror(errno));
+}
+
+uint64_t micros_since(Clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+          .count());
+}
+
+void pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset,
+                const std::string& path) {
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) die_errno("pwrite", path);
+    data += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+void fdatasync_or_die(int fd, const std::string& path) {
+  if (::fdatasync(fd) != 0) die_errno("fdatasync", path);
+}
+
+}  // namespace
+
+Throughput run_appenders(int threads, double seconds,
+                         const std::function<void(int thread)>& append) {
+  std::vector<Histogram> latency(static_cast<size_t>(threads));
+  std::vector<uint64_t> counts(static_cast<size_t>(threads), 0);
+  std::atomic<bool> stop{false};
+  std::latch start_line(threads + 1);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      start_line.arrive_and_wait();
+      Histogram& h = latency[static_cast<size_t>(t)];
+      uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        const auto begin = Clock::now();
+        append(t);
+        h.record(micros_since(begin));
+        n++;
+      }
+      counts[static_cast<size_t>(t)] = n;
+    });
+  }
+  start_line.arrive_and_wait();
+  const auto start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (std::thread& th : pool) th.join();
+  Throughput result;
+  result.seconds = seconds_since(start);
+  for (int t = 0; t < threads; ++t) {
+    result.records += counts[static_cast<size_t>(t)];
+    result.commit_us.merge(latency[static_cast<size_t>(t)]);
+  }
+  return result;
+}
+
+RawLog::RawLog(const std::string& path, Kind kind) : path_(path), kind_(kind) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) die_errno("open", path);
+  if (kind_ == Kind::kZeroFilled) {
+    const std::vector<uint8_t> zeros(1 << 20, 0);
+    for (uint64_t at = 0; at < kAheadBytes; at += zeros.size()) {
+      pwrite_all(fd_, zeros.data(), zeros.size(), at, path_);
+    }
+    if (::fsync(fd_) != 0) die_errno("fsync", path_);
+  }
+}
+
+RawLog::~RawLog() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+void RawLog::append(std::span<const uint8_t> record, bool sync) {
+  if (kind_ == Kind::kFallocated && offset_ + record.size() > allocated_) {
+    const int err = ::posix_fallocate(fd_, static_cast<off_t>(allocated_),
+                                      static_cast<off_t>(kAheadBytes));
+    if (err != 0) {
+      errno = err;
+      die_errno("posix_fallocate", path_);
+    }
+    allocated_ += kAheadBytes;
+  }
+  // The zero-filled file is overwritten in place: wrap around rather than grow it.
+  if (kind_ == Kind::kZeroFilled && offset_ + record.size() > kAheadBytes) offset_ = 0;
+  pwrite_all(fd_, record.data(), record.size(), offset_, path_);
+  offset_ += record.size();
+  if (sync) fdatasync_or_die(fd_, path_);
+}
+
+const char* RawLog::name(Kind kind) {
+  switch (kind) {
+    case Kind::kGrowing:
+      return "growing";
+    case Kind::kFallocated:
+      return "fallocated";
+    case Kind::kZeroFilled:
+      return "zero-filled";
+  }
+  return "?";
+}
+
+IdealGroupCommit::IdealGroupCommit(const std::string& path, int appenders) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) die_errno("open", path);
+  for (int i = 0; i < appenders; ++i) waiters_.push_back(std::make_unique<Waiter>());
+  queue_.reserve(static_cast<size_t>(appenders));
+  io_ = std::thread([this] { io_loop(); });
+}
+
+IdealGroupCommit::~IdealGroupCommit() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  io_cv_.notify_one();
+  io_.join();
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+void IdealGroupCommit::append(int appender, std::span<const uint8_t> record) {
+  Waiter& w = *waiters_[static_cast<size_t>(appender)];
+  w.record = record;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(&w);
+    wake = io_idle_;
+    io_idle_ = false;
+  }
+  if (wake) io_cv_.notify_one();
+  w.done.acquire();
+}
+
+void IdealGroupCommit::io_loop() {
+  std::vector<Waiter*> batch;
+  batch.reserve(waiters_.size());
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (queue_.empty() && !stop_) {
+        io_idle_ = true;
+        io_cv_.wait(lock);
+      }
+      io_idle_ = false;
+      if (queue_.empty()) return;  // stopped, and nobody waits
+      batch.swap(queue_);
+    }
+    write_and_sync(batch);
+    for (Waiter* w : batch) w->done.release();  // exactly the covered appenders
+    batch.clear();
+  }
+}
+
+void IdealGroupCommit::write_and_sync(const std::vector<Waiter*>& batch) {
+  std::vector<iovec> iov;
+  iov.reserve(batch.size());
+  for (const Waiter* w : batch) {
+    iov.push_back({const_cast<uint8_t*>(w->record.data()), w->record.size()});
+  }
+  // One pwritev per IOV_MAX records (one call for any realistic queue); a short write
+  // is finished record by record.
+  for (size_t first = 0; first < iov.size();) {
+    const size_t count = std::min<size_t>(IOV_MAX, iov.size() - first);
+    ssize_t n =
+        ::pwritev(fd_, &iov[first], static_cast<int>(count), static_cast<off_t>(offset_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die_errno("pwritev", path_);
+    for (size_t i = first; i < first + count; ++i) {
+      const size_t len = iov[i].iov_len;
+      const size_t done = std::min<size_t>(len, static_cast<size_t>(n));
+      if (done < len) {
+        pwrite_all(fd_, static_cast<const uint8_t*>(iov[i].iov_base) + done, len - done,
+                   offset_ + done, path_);
+      }
+      n -= static_cast<ssize_t>(done);
+      offset_ += len;
+    }
+    first += count;
+  }
+  const auto start = Clock::now();
+  fdatasync_or_die(fd_, path_);
+  fsync_us_.record(micros_since(start));
+  fsyncs_++;
+}
+
+}  // namespace kaya::bench

@@ -1,0 +1,112 @@
+// The raw-syscall baselines wal_bench measures kaya against, and the timed appender
+// loop shared by kaya's cases and the baselines.
+//
+// - RawLog: one thread's pwrite (+ fdatasync) per record into a growing, fallocated
+//   or zero-filled file: the cheapest a one-thread strict (or relaxed) append can be.
+// - IdealGroupCommit: appenders queue a pointer to their record and sleep on their own
+//   semaphore; one I/O thread takes the whole queue, writes it with one pwritev, does
+//   one fdatasync and wakes exactly the appenders it covered. No encoding, no copy, no
+//   notify_all: the best group commit can do on this file system.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kaya/core/histogram.h"
+
+namespace kaya::bench {
+
+// What a timed run of appends measured.
+struct Throughput {
+  double seconds = 0;    // from the common start to the last acknowledgement
+  uint64_t records = 0;  // acknowledged
+  Histogram commit_us;   // per append: call to acknowledgement
+
+  double per_s() const {
+    return seconds > 0 ? static_cast<double>(records) / seconds : 0;
+  }
+};
+
+// Starts `threads` threads together (a latch), each calling append(thread) in a loop
+// for `seconds`, timing every call. Each thread finishes the append in progress when
+// time is up; `seconds` of the result runs until the last one returned.
+Throughput run_appenders(int threads, double seconds,
+                         const std::function<void(int thread)>& append);
+
+// A file written by one thread with pwrite at increasing offsets.
+class RawLog {
+ public:
+  enum class Kind {
+    kGrowing,     // new, empty: every write extends it
+    kFallocated,  // posix_fallocate'd 16 MiB ahead of the writes
+    kZeroFilled,  // 16 MiB of zeros written and fsynced first; writes wrap around in it
+  };
+  RawLog(const std::string& path, Kind kind);
+  ~RawLog();
+  RawLog(const RawLog&) = delete;
+  RawLog& operator=(const RawLog&) = delete;
+
+  // Writes `record` after the previous one; with `sync`, fdatasync()s it. Dies on an
+  // error.
+  void append(std::span<const uint8_t> record, bool sync);
+
+  static const char* name(Kind kind);
+
+ private:
+  std::string path_;
+  Kind kind_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  uint64_t allocated_ = 0;  // kFallocated: bytes reserved so far
+};
+
+class IdealGroupCommit {
+ public:
+  // `appenders` threads will call append(0..appenders-1).
+  IdealGroupCommit(const std::string& path, int appenders);
+  // Stops the I/O thread (every append must have returned) and removes the file.
+  ~IdealGroupCommit();
+  IdealGroupCommit(const IdealGroupCommit&) = delete;
+  IdealGroupCommit& operator=(const IdealGroupCommit&) = delete;
+
+  // Returns once `record` is written and fdatasync'ed. `record` must stay valid until
+  // then. One call at a time per `appender`. Dies on an I/O error.
+  void append(int appender, std::span<const uint8_t> record);
+
+  // Read after the appenders stopped.
+  uint64_t fsyncs() const { return fsyncs_; }
+  const Histogram& fsync_us() const { return fsync_us_; }
+
+ private:
+  struct Waiter {
+    std::binary_semaphore done{0};
+    std::span<const uint8_t> record;
+  };
+  void io_loop();
+  void write_and_sync(const std::vector<Waiter*>& batch);
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  std::vector<std::unique_ptr<Waiter>> waiters_;  // one per appender
+
+  std::mutex mu_;
+  std::condition_variable io_cv_;
+  std::vector<Waiter*> queue_;  // guarded by mu_
+  bool io_idle_ = false;        // the I/O thread waits on io_cv_; guarded by mu_
+  bool stop_ = false;           // guarded by mu_
+
+  uint64_t fsyncs_ = 0;  // I/O thread only, until joined
+  Histogram fsync_us_;   // I/O thread only, until joined
+  std::thread io_;
+};
+
+}  // namespace kaya::bench
