@@ -105,6 +105,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->durable_lsn_ = lsn - 1;
   w->written_segment_id_ = segment;
   w->recovery_report_ = std::move(report);
+  w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
   return w;
 }
 
@@ -389,17 +390,14 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
   while (durable_lsn_ < lsn) {
     if (poison_) return usable_locked();
     if (!syncing_) {
-      syncing_ = true;
-      if (wait_for_batch) wait_for_companions(lock);
-      sync_as_leader(lock);
-      syncing_ = false;
-      // Wake exactly the waiters this sync covered (and one more to lead the next),
-      // after letting go of the lock they need.
-      std::vector<WaitSlot*> woken = signal_waiters_locked();
-      notify_progress_locked();
-      lock.unlock();
-      for (WaitSlot* slot : woken) slot->cv.notify_one();
-      lock.lock();
+      // No sync runs: this append leads one itself (no hand-off to another thread,
+      // which matters when appends come one at a time). Whoever arrives while it runs
+      // waits; if anyone does, the syncer thread takes over for the next round.
+      sync_round(lock, wait_for_batch);
+      if (!durable_waiters_.empty() && !poison_) {
+        syncer_run_ = true;
+        syncer_cv_.notify_one();
+      }
       continue;
     }
     WaitSlot* slot;
@@ -420,24 +418,46 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
   return ok_status();
 }
 
+void Writer::sync_round(Lock& lock, bool wait_for_batch) {
+  syncing_ = true;
+  if (wait_for_batch) wait_for_companions(lock);
+  sync_as_leader(lock);
+  syncing_ = false;
+  // Wake exactly the waiters this sync covered, after letting go of the lock they
+  // need (slots outlive their waits, so a late notify is harmless).
+  std::vector<WaitSlot*> woken = signal_waiters_locked();
+  notify_progress_locked();
+  lock.unlock();
+  for (WaitSlot* slot : woken) slot->cv.notify_one();
+  lock.lock();
+}
+
+void Writer::sync_loop() {
+  // Back-to-back syncs while appends wait for them, as one I/O thread would do: no
+  // hand-off between rounds.
+  Lock lock(mu_);
+  for (;;) {
+    syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
+    if (stop_syncer_) return;
+    syncer_run_ = false;
+    while (!poison_ && !syncing_ && !durable_waiters_.empty()) {
+      sync_round(lock, /*wait_for_batch=*/true);
+    }
+  }
+}
+
 std::vector<Writer::WaitSlot*> Writer::signal_waiters_locked() {
   std::vector<WaitSlot*> woken;
   size_t kept = 0;
-  WaitSlot* next_leader = nullptr;
   for (WaitSlot* slot : durable_waiters_) {
     if (poison_ || slot->lsn <= durable_lsn_) {
+      slot->signaled = true;
       woken.push_back(slot);
-      continue;
+    } else {
+      durable_waiters_[kept++] = slot;
     }
-    if (next_leader == nullptr || slot->lsn < next_leader->lsn) next_leader = slot;
-    durable_waiters_[kept++] = slot;
   }
   durable_waiters_.resize(kept);
-  if (!syncing_ && next_leader != nullptr) {
-    std::erase(durable_waiters_, next_leader);
-    woken.push_back(next_leader);
-  }
-  for (WaitSlot* slot : woken) slot->signaled = true;
   return woken;
 }
 
@@ -527,6 +547,13 @@ Status Writer::close() {
       poison_ ? usable_locked() : wait_durable(lock, next_lsn_ - 1, false, nullptr);
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   cv_waiters_--;
+  stop_syncer_ = true;
+  syncer_cv_.notify_one();
+  if (syncer_.joinable()) {
+    lock.unlock();
+    syncer_.join();
+    lock.lock();
+  }
   if (s.ok() && mapped_) {
     s = finish_mapped_locked();
     if (!s.ok()) poison_locked(s.error());

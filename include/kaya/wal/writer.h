@@ -34,6 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kaya/core/config.h"
@@ -194,8 +195,11 @@ class Writer {
   void sync_as_leader(Lock& lock);
   void wait_for_companions(Lock& lock);
   bool batch_full_locked() const;
-  // Signals the waiters that durable_lsn_ (or poison) covers, and the first of the
-  // others when no sync is running, so that it leads the next one. Returns them.
+  // One sync (the caller holds the leader role for it), then wakes those it covered.
+  void sync_round(Lock& lock, bool wait_for_batch);
+  // The syncer thread: leads syncs back to back while appends wait for one.
+  void sync_loop();
+  // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
   std::vector<WaitSlot*> signal_waiters_locked();
   void poison_locked(const Error& error);
   void mark_durable_locked(uint64_t lsn, uint64_t bytes);
@@ -234,6 +238,10 @@ class Writer {
   std::vector<std::unique_ptr<WaitSlot>> slots_;
   std::vector<WaitSlot*> free_slots_;
   std::vector<WaitSlot*> durable_waiters_;
+  std::condition_variable syncer_cv_;
+  bool syncer_run_ = false;  // waiters were left by a sync: the syncer takes over
+  bool stop_syncer_ = false;
+  std::thread syncer_;  // started by open once the writer is complete
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
