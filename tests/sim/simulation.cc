@@ -1,5 +1,6 @@
 #include "sim/simulation.h"
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <random>
@@ -51,6 +52,9 @@ class Simulation {
             .seed = seed, .tear_on_crash = true, .short_reads = seed % 3 == 0}) {
     config_.segment_max_bytes = 512 + rng_() % 2048;
     config_.max_record_bytes = 512;
+    // Both write paths: system calls (0) and maps of small to large windows.
+    config_.preallocate_bytes =
+        std::array<uint64_t, 4>{0, 64, 1000, 1 << 20}[seed / 4 % 4];
     clients_.resize(static_cast<size_t>(std::max(1, options.clients)));
     result_.seeds = 1;
   }

@@ -4,6 +4,7 @@
 // (and KAYA_SEEDS=1), or sweep more with KAYA_SEEDS=<n>.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <random>
 
@@ -81,6 +82,8 @@ void run_seed(uint64_t seed, Totals& totals) {
   WalConfig config;
   config.segment_max_bytes = 512 + rng() % 4096;
   config.max_record_bytes = 512;
+  // Both write paths: system calls (0) and maps of small to large windows.
+  config.preallocate_bytes = std::array<uint64_t, 4>{0, 64, 1000, 1 << 20}[seed / 4 % 4];
   Oracle oracle;
   const int restarts = 3 + static_cast<int>(rng() % 4);
   for (int restart = 0; restart < restarts; ++restart) {
