@@ -8,11 +8,12 @@ namespace kaya::tool {
 namespace {
 
 Result<std::unique_ptr<io::Disk>> open_rados(const std::string& location) {
-#if KAYA_HAVE_RADOS
   KAYA_ASSIGN_OR_RETURN(io::RadosDiskOptions options, io::parse_rados_location(location));
+#if KAYA_HAVE_RADOS
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::RadosDisk> disk, io::RadosDisk::open(options));
   return std::unique_ptr<io::Disk>(std::move(disk));
 #else
+  (void)options;
   return Error(ErrorKind::kInvalidArgument,
                "cannot open " + location +
                    ": kaya-wal was built without the RADOS backend (librados not found "
