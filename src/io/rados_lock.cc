@@ -155,7 +155,11 @@ Result<std::vector<RadosLocker>> RadosDisk::Impl::lockers(const std::string& oid
 
 Status RadosDisk::Impl::break_other_locks(const std::string& oid,
                                           const std::string& cookie) {
-  KAYA_ASSIGN_OR_RETURN(std::vector<RadosLocker> holders, lockers(oid));
+  auto listed = lockers(oid);
+  if (!listed.ok() && listed.error().kind() == ErrorKind::kNotFound) {
+    return ok_status();  // no object, no lock
+  }
+  KAYA_ASSIGN_OR_RETURN(std::vector<RadosLocker> holders, std::move(listed));
   for (const RadosLocker& holder : holders) {
     if (holder.cookie == cookie) continue;
     const int rc = rados_break_lock(io, oid.c_str(), kRadosLockName,
