@@ -36,7 +36,8 @@ struct Completion {
 Result<uint64_t> conf_u64(rados_t cluster, const char* name) {
   char buf[64] = {};
   int rc = rados_conf_get(cluster, name, buf, sizeof buf);
-  if (rc < 0) return rados_error(std::string("read the setting ") + name + " of", "the client", rc);
+  if (rc < 0)
+    return rados_error(std::string("read the setting ") + name + " of", "the client", rc);
   return std::strtoull(buf, nullptr, 10);
 }
 
@@ -48,8 +49,8 @@ Error rados_error(std::string_view what, const std::string& where, int rc) {
   if (err == ENOENT) kind = ErrorKind::kNotFound;
   if (err == ENOSPC || err == EDQUOT) kind = ErrorKind::kDiskFull;
   if (err == EBUSY) kind = ErrorKind::kLockConflict;
-  std::string message = std::string(what) + " " + where +
-                        " failed: " + std::system_category().message(err);
+  std::string message =
+      std::string(what) + " " + where + " failed: " + std::system_category().message(err);
   if (kind == ErrorKind::kDiskFull) message += " (the pool is full or over quota)";
   return Error(kind, std::move(message));
 }
@@ -244,8 +245,8 @@ Status RadosDisk::Impl::take_object(RadosObject& obj, const std::string& oid,
   KAYA_RETURN_IF_ERROR(ensure_known(obj, oid, path));
   if (obj.size != (existed ? size_before : 0)) {
     Error error(ErrorKind::kInvariantViolation,
-                describe(path) + " changed from " + std::to_string(size_before) +
-                    " to " + std::to_string(obj.size) +
+                describe(path) + " changed from " + std::to_string(size_before) + " to " +
+                    std::to_string(obj.size) +
                     " bytes while this disk took it over: the previous writer was "
                     "still writing; reopen the log");
     fence(error);
@@ -269,8 +270,8 @@ Result<std::unique_ptr<RadosDisk>> RadosDisk::open(const RadosDiskOptions& optio
   const std::string where = "the Ceph cluster";
   int rc = rados_create(&impl->cluster, options.client_id.c_str());
   if (rc < 0) return rados_error("create a client of", where, rc);
-  rc = rados_conf_read_file(impl->cluster,
-                            options.conf_path.empty() ? nullptr : options.conf_path.c_str());
+  rc = rados_conf_read_file(
+      impl->cluster, options.conf_path.empty() ? nullptr : options.conf_path.c_str());
   if (rc < 0) {
     return Error(ErrorKind::kIo,
                  options.conf_path.empty()
@@ -325,7 +326,8 @@ Status RadosDisk::check_config(const WalConfig& config) const {
     return Error(ErrorKind::kInvalidArgument,
                  std::string(field) + " " + std::to_string(value) +
                      " exceeds the RADOS object size limit of " + std::to_string(limit) +
-                     " bytes (osd_max_object_size) of " + impl_->describe(RelativePath()) +
+                     " bytes (osd_max_object_size) of " +
+                     impl_->describe(RelativePath()) +
                      ": a segment is one object; lower " + std::string(field) +
                      " or raise osd_max_object_size");
   };
@@ -351,10 +353,9 @@ Result<uint64_t> RadosDisk::append(const RelativePath& path,
   if (!obj->exists) {
     KAYA_ASSIGN_OR_RETURN(bool parent, impl_->dir_exists(path.parent()));
     if (!parent) {
-      return Error(ErrorKind::kNotFound, "append to " + impl_->describe(path) +
-                                             " failed: its directory " +
-                                             impl_->describe(path.parent()) +
-                                             " does not exist");
+      return Error(ErrorKind::kNotFound,
+                   "append to " + impl_->describe(path) + " failed: its directory " +
+                       impl_->describe(path.parent()) + " does not exist");
     }
   }
   KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
@@ -372,16 +373,20 @@ Result<uint64_t> RadosDisk::append(const RelativePath& path,
   if (total == 0 && obj->exists) return start;
   std::string bytes;
   bytes.reserve(total);
-  for (ByteView part : parts) bytes.append(reinterpret_cast<const char*>(part.data()), part.size());
+  for (ByteView part : parts)
+    bytes.append(reinterpret_cast<const char*>(part.data()), part.size());
   // Writes above the OSDs' limit go in pieces: a failure leaves a prefix, as a short
   // write would on a file.
   size_t done = 0;
   do {
-    const size_t n = std::min<uint64_t>(bytes.size() - done, impl_->options.max_write_bytes);
+    const size_t n =
+        std::min<uint64_t>(bytes.size() - done, impl_->options.max_write_bytes);
     const uint64_t offset = obj->size;
     KAYA_RETURN_IF_ERROR(impl_->modify(
         *obj, oid, path, "append at offset " + std::to_string(offset) + " to",
-        [&](rados_write_op_t op) { rados_write_op_write(op, bytes.data() + done, n, offset); },
+        [&](rados_write_op_t op) {
+          rados_write_op_write(op, bytes.data() + done, n, offset);
+        },
         offset + n));
     done += n;
   } while (done < bytes.size());
@@ -409,9 +414,9 @@ Status RadosDisk::write_at(const RelativePath& path, uint64_t offset, ByteView b
   if (!obj->exists) return rados_error(what, impl_->describe(path), -ENOENT);
   if (bytes.size() > impl_->options.max_write_bytes ||
       offset + bytes.size() > impl_->options.max_object_bytes) {
-    return Error(ErrorKind::kInvalidArgument,
-                 what + " " + impl_->describe(path) + " of " +
-                     std::to_string(bytes.size()) + " bytes passes the RADOS limits");
+    return Error(ErrorKind::kInvalidArgument, what + " " + impl_->describe(path) +
+                                                  " of " + std::to_string(bytes.size()) +
+                                                  " bytes passes the RADOS limits");
   }
   KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
   return impl_->modify(
@@ -440,8 +445,8 @@ Status RadosDisk::truncate(const RelativePath& path, uint64_t len) {
   if (!obj->exists) return rados_error(what, impl_->describe(path), -ENOENT);
   KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
   return impl_->modify(
-      *obj, oid, path, what, [&](rados_write_op_t op) { rados_write_op_truncate(op, len); },
-      len);
+      *obj, oid, path, what,
+      [&](rados_write_op_t op) { rados_write_op_truncate(op, len); }, len);
 }
 
 Status RadosDisk::fsync_file(const RelativePath& path) {
@@ -490,10 +495,9 @@ Status RadosDisk::create_dir(const RelativePath& dir) {
   if (exists) return ok_status();
   KAYA_ASSIGN_OR_RETURN(bool parent, impl_->dir_exists(dir.parent()));
   if (!parent) {
-    return Error(ErrorKind::kNotFound, "create directory " + impl_->describe(dir) +
-                                           " failed: its parent " +
-                                           impl_->describe(dir.parent()) +
-                                           " does not exist");
+    return Error(ErrorKind::kNotFound,
+                 "create directory " + impl_->describe(dir) + " failed: its parent " +
+                     impl_->describe(dir.parent()) + " does not exist");
   }
   WriteOp op;
   rados_write_op_create(op.op, LIBRADOS_CREATE_IDEMPOTENT, nullptr);
@@ -515,10 +519,10 @@ Status RadosDisk::rename(const RelativePath& from, const RelativePath& to) {
                      " bytes is more than one RADOS write (osd_max_write_size) can copy");
   }
   std::string bytes(len, '\0');
-  KAYA_ASSIGN_OR_RETURN(size_t n, read_full(*this, from, 0,
-                                            std::span<uint8_t>(
-                                                reinterpret_cast<uint8_t*>(bytes.data()),
-                                                bytes.size())));
+  KAYA_ASSIGN_OR_RETURN(
+      size_t n, read_full(*this, from, 0,
+                          std::span<uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()),
+                                             bytes.size())));
   bytes.resize(n);
   const std::string oid = impl_->oid(to);
   {
@@ -528,7 +532,9 @@ Status RadosDisk::rename(const RelativePath& from, const RelativePath& to) {
     KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, to));
     KAYA_RETURN_IF_ERROR(impl_->modify(
         *obj, oid, to, "rename " + impl_->describe(from) + " to",
-        [&](rados_write_op_t op) { rados_write_op_write_full(op, bytes.data(), bytes.size()); },
+        [&](rados_write_op_t op) {
+          rados_write_op_write_full(op, bytes.data(), bytes.size());
+        },
         bytes.size()));
   }
   return remove_file(from);

@@ -53,7 +53,7 @@ struct RadosDisk::Impl {
   rados_ioctx_t io = nullptr;
   std::string base;  // "<prefix>/" or ""
 
-  std::mutex mu;  // guards the fields below
+  std::mutex mu;                                                // guards the fields below
   std::map<std::string, std::shared_ptr<RadosObject>> objects;  // by object name
   std::set<std::string> dirs;  // directories known to exist
   std::string fence_cookie;    // the cookie of the log lock held, "" when none

@@ -15,17 +15,17 @@ bool is_rados_location(std::string_view location) {
 
 Result<RadosDiskOptions> parse_rados_location(std::string_view location) {
   auto bad = [&](std::string_view why) {
-    return Error(ErrorKind::kInvalidArgument, "invalid RADOS location \"" +
-                                                  std::string(location) +
-                                                  "\": " + std::string(why) +
-                                                  " (expected rados://POOL/PREFIX[?ns=NAMESPACE])");
+    return Error(ErrorKind::kInvalidArgument,
+                 "invalid RADOS location \"" + std::string(location) + "\": " +
+                     std::string(why) + " (expected rados://POOL/PREFIX[?ns=NAMESPACE])");
   };
   if (!is_rados_location(location)) return bad("it does not start with rados://");
   std::string_view rest = location.substr(kScheme.size());
   RadosDiskOptions options;
   if (const size_t query = rest.find('?'); query != std::string_view::npos) {
     std::string_view ns = rest.substr(query + 1);
-    if (ns.substr(0, 3) != "ns=" || ns.size() == 3) return bad("the only option is ?ns=NAMESPACE");
+    if (ns.substr(0, 3) != "ns=" || ns.size() == 3)
+      return bad("the only option is ?ns=NAMESPACE");
     options.object_namespace = std::string(ns.substr(3));
     rest = rest.substr(0, query);
   }

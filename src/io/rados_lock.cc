@@ -82,15 +82,15 @@ class RadosLock final : public FileLock {
       lock.unlock();
       const auto sent = RadosDisk::Impl::Clock::now();
       // MUST_RENEW: fails when the lock is no longer ours instead of taking it anew.
-      const int rc = rados_lock_exclusive(disk_.io, oid_.c_str(), kRadosLockName,
-                                          cookie_.c_str(), "kaya writer", &duration,
-                                          LIBRADOS_LOCK_FLAG_MUST_RENEW);
+      const int rc =
+          rados_lock_exclusive(disk_.io, oid_.c_str(), kRadosLockName, cookie_.c_str(),
+                               "kaya writer", &duration, LIBRADOS_LOCK_FLAG_MUST_RENEW);
       lock.lock();
       if (stop_) return;
       if (rc < 0) {
         disk_.fence(Error(ErrorKind::kLockConflict,
-                          "lost the lock on " + oid_ + " (renewal failed: " +
-                              std::system_category().message(-rc) +
+                          "lost the lock on " + oid_ +
+                              " (renewal failed: " + std::system_category().message(-rc) +
                               "): another writer may hold the log now; this disk "
                               "accepts no more writes"));
         return;
@@ -133,10 +133,9 @@ Result<std::vector<RadosLocker>> RadosDisk::Impl::lockers(const std::string& oid
     std::string tag(cap, '\0'), clients(cap, '\0'), cookies(cap, '\0'), addrs(cap, '\0');
     size_t tag_len = cap, clients_len = cap, cookies_len = cap, addrs_len = cap;
     int exclusive = 0;
-    const ssize_t n = rados_list_lockers(io, oid.c_str(), kRadosLockName, &exclusive,
-                                         tag.data(), &tag_len, clients.data(),
-                                         &clients_len, cookies.data(), &cookies_len,
-                                         addrs.data(), &addrs_len);
+    const ssize_t n = rados_list_lockers(
+        io, oid.c_str(), kRadosLockName, &exclusive, tag.data(), &tag_len, clients.data(),
+        &clients_len, cookies.data(), &cookies_len, addrs.data(), &addrs_len);
     if (n == -ERANGE) {
       cap *= 4;
       continue;

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "crash_record.h"
 #include "crash_disk.h"
+#include "crash_record.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 

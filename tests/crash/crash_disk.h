@@ -32,7 +32,8 @@ inline Result<std::unique_ptr<io::Disk>> open_crash_disk(const std::string& loca
 inline Status release_dead_writer(const std::string& location) {
 #if KAYA_HAVE_RADOS
   if (io::is_rados_location(location)) {
-    KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_crash_disk(location, false));
+    KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
+                          open_crash_disk(location, false));
     return static_cast<io::RadosDisk&>(*disk).break_lock(
         io::RelativePath::parse("wal/LOCK").value());
   }

@@ -29,8 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "crash_record.h"
 #include "crash_disk.h"
+#include "crash_record.h"
 #include "kaya/wal/codec.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/recovery.h"
@@ -333,7 +333,8 @@ void absorb_append_output(const std::string& out, uint64_t run, Oracle& oracle,
 // cluster, where each write is a network round trip, needs longer runs to see acks.
 uint64_t delay_scale() {
   const char* v = std::getenv("KAYA_KILL_DELAY_SCALE");
-  return v != nullptr && *v != '\0' ? std::max<uint64_t>(1, std::strtoull(v, nullptr, 10)) : 1;
+  return v != nullptr && *v != '\0' ? std::max<uint64_t>(1, std::strtoull(v, nullptr, 10))
+                                    : 1;
 }
 
 // Runs the appending child for a random time, kills it, then checks the log.

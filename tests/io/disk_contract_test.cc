@@ -1,12 +1,12 @@
 // The Disk contract, run against every implementation: FileDisk, SimDisk and RadosDisk
 // must be interchangeable for the WAL. Instantiated per backend (see disk_contract.h).
+#include "disk_contract.h"
+
 #include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "disk_contract.h"
 
 namespace kaya::io::contract {
 namespace {

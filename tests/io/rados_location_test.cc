@@ -26,8 +26,8 @@ TEST(RadosLocationTest, ParsesPoolPrefixAndNamespace) {
 }
 
 TEST(RadosLocationTest, RejectsMalformedLocations) {
-  for (const char* bad : {"rados://", "rados:///prefix", "rados://p/../x", "rados://p/x?ns=",
-                          "rados://p/x?other=1", "file:///tmp"}) {
+  for (const char* bad : {"rados://", "rados:///prefix", "rados://p/../x",
+                          "rados://p/x?ns=", "rados://p/x?other=1", "file:///tmp"}) {
     auto r = parse_rados_location(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().kind(), ErrorKind::kInvalidArgument);

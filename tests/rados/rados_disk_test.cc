@@ -2,6 +2,8 @@
 // one gets LockConflict naming the holder), a writer that lost its lock acknowledges
 // nothing more, foreign writes are refused instead of interleaved, and the object size
 // limits are checked against the WAL config.
+#include "kaya/io/rados_disk.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 #include <thread>
 #include <vector>
 
-#include "kaya/io/rados_disk.h"
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
 #include "testing/test_util.h"
@@ -74,7 +75,8 @@ TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {
   ASSERT_FALSE(writer_b.ok());
   EXPECT_EQ(writer_b.error().kind(), ErrorKind::kLockConflict);
   const std::string& message = writer_b.error().message();
-  EXPECT_NE(message.find((*disk_a)->describe(P("wal/LOCK"))), std::string::npos) << message;
+  EXPECT_NE(message.find((*disk_a)->describe(P("wal/LOCK"))), std::string::npos)
+      << message;
   EXPECT_NE(message.find("is locked by client."), std::string::npos) << message;
   EXPECT_NE(message.find(".pid" + std::to_string(::getpid()) + "."), std::string::npos)
       << "the holder's cookie names its process: " << message;
@@ -179,7 +181,8 @@ TEST(RadosDiskTest, ForeignWriteIsRefusedNotInterleaved) {
   ASSERT_FALSE(second.ok()) << "A appended at offset " << *second
                             << " without noticing the foreign write";
   EXPECT_EQ(second.error().kind(), ErrorKind::kInvariantViolation);
-  EXPECT_NE(second.error().message().find((*disk_a)->describe(P("obj"))), std::string::npos)
+  EXPECT_NE(second.error().message().find((*disk_a)->describe(P("obj"))),
+            std::string::npos)
       << second.error().message();
   EXPECT_TRUE((*disk_a)->fenced());
   EXPECT_EQ(*(*disk_b)->file_len(P("obj")), 6u);
@@ -198,7 +201,8 @@ TEST(RadosDiskTest, ObjectSizeLimitsAreCheckedAgainstTheConfig) {
   Status too_big = (*disk)->check_config(config);
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().kind(), ErrorKind::kInvalidArgument);
-  EXPECT_NE(too_big.error().message().find("segment_max_bytes 268435456"), std::string::npos)
+  EXPECT_NE(too_big.error().message().find("segment_max_bytes 268435456"),
+            std::string::npos)
       << too_big.error().message();
   EXPECT_NE(too_big.error().message().find("osd_max_object_size"), std::string::npos);
   config = WalConfig();
@@ -219,8 +223,9 @@ TEST(RadosDiskTest, ObjectSizeLimitsAreCheckedAgainstTheConfig) {
   auto over = (*small)->append(P("seg"), B(std::string(301, 'y')));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().kind(), ErrorKind::kInvalidArgument);
-  EXPECT_NE(over.error().message().find("at offset 700 to " + (*small)->describe(P("seg"))),
-            std::string::npos)
+  EXPECT_NE(
+      over.error().message().find("at offset 700 to " + (*small)->describe(P("seg"))),
+      std::string::npos)
       << over.error().message();
 }
 

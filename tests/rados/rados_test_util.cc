@@ -25,7 +25,8 @@ io::RadosDiskOptions test_options(std::string_view what) {
   return options;
 }
 
-Result<std::unique_ptr<io::RadosDisk>> open_test_disk(const io::RadosDiskOptions& options) {
+Result<std::unique_ptr<io::RadosDisk>> open_test_disk(
+    const io::RadosDiskOptions& options) {
   const char* conf = std::getenv("CEPH_CONF");
   if (conf == nullptr || *conf == '\0') {
     return Error(ErrorKind::kNotFound,
@@ -33,7 +34,8 @@ Result<std::unique_ptr<io::RadosDisk>> open_test_disk(const io::RadosDiskOptions
                  "through scripts/test-rados.sh");
   }
   auto disk = io::RadosDisk::open(options);
-  if (!disk.ok()) return disk.error().with_context("cluster from CEPH_CONF=" + std::string(conf));
+  if (!disk.ok())
+    return disk.error().with_context("cluster from CEPH_CONF=" + std::string(conf));
   return disk;
 }
 

@@ -18,6 +18,7 @@ std::string unique_name(std::string_view what);
 io::RadosDiskOptions test_options(std::string_view what);
 
 // RadosDisk::open(options), or an error saying the cluster is missing.
-Result<std::unique_ptr<io::RadosDisk>> open_test_disk(const io::RadosDiskOptions& options);
+Result<std::unique_ptr<io::RadosDisk>> open_test_disk(
+    const io::RadosDiskOptions& options);
 
 }  // namespace kaya::rados_testing

@@ -11,19 +11,22 @@ namespace kaya::tool::testing {
 namespace {
 
 std::string location_of(const io::RadosDiskOptions& options) {
-  return "rados://" + options.pool + "/" + options.prefix + "?ns=" + options.object_namespace;
+  return "rados://" + options.pool + "/" + options.prefix +
+         "?ns=" + options.object_namespace;
 }
 
 TEST(RadosToolTest, WriteDumpVerifyOnARadosLocation) {
   const std::string log = location_of(rados_testing::test_options("tool"));
   ToolResult w = run_tool({"write", log}, "put user:1 Ada\ndelete user:2\n");
   ASSERT_EQ(w.exit_code, 0) << w.describe();
-  EXPECT_EQ(w.out, "OK lsn=1 sequence=1 durable=true\nOK lsn=2 sequence=2 durable=true\n");
+  EXPECT_EQ(w.out,
+            "OK lsn=1 sequence=1 durable=true\nOK lsn=2 sequence=2 durable=true\n");
   ToolResult d = run_tool({"dump", log, "--json"});
   ASSERT_EQ(d.exit_code, 0) << d.describe();
-  EXPECT_EQ(d.out,
-            "{\"lsn\":1,\"sequence\":1,\"type\":\"put\",\"key\":\"user:1\",\"value\":"
-            "\"Ada\"}\n{\"lsn\":2,\"sequence\":2,\"type\":\"delete\",\"key\":\"user:2\"}\n");
+  EXPECT_EQ(
+      d.out,
+      "{\"lsn\":1,\"sequence\":1,\"type\":\"put\",\"key\":\"user:1\",\"value\":"
+      "\"Ada\"}\n{\"lsn\":2,\"sequence\":2,\"type\":\"delete\",\"key\":\"user:2\"}\n");
   ToolResult v = run_tool({"verify", log});
   EXPECT_EQ(v.exit_code, 0) << v.describe();
   ToolResult i = run_tool({"inspect", log});

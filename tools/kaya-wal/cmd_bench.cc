@@ -98,7 +98,8 @@ Status prepare_dir(Settings& s) {
     s.dir = tmpl;
     return ok_status();
   }
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_for_write(s.dir, WalConfig{}));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
+                        open_log_for_write(s.dir, WalConfig{}));
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, wal::list_segments(*disk));
   if (!ids.empty()) {
     return Error(ErrorKind::kInvalidArgument,
@@ -214,9 +215,9 @@ int run_bench(const CommandArgs& argv) {
   }
 
   Result<Measurement> kaya = run_kaya(s.workload, s.dir);
-  Result<Measurement> base = kaya.ok()
-                                 ? run_baseline(s.workload, baseline_dir + "/baseline.dat")
-                                 : Result<Measurement>(kaya.error());
+  Result<Measurement> base =
+      kaya.ok() ? run_baseline(s.workload, baseline_dir + "/baseline.dat")
+                : Result<Measurement>(kaya.error());
   if (baseline_dir != s.dir) {
     std::error_code ec;
     std::filesystem::remove_all(baseline_dir, ec);

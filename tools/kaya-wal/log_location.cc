@@ -10,7 +10,8 @@ namespace {
 Result<std::unique_ptr<io::Disk>> open_rados(const std::string& location) {
   KAYA_ASSIGN_OR_RETURN(io::RadosDiskOptions options, io::parse_rados_location(location));
 #if KAYA_HAVE_RADOS
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::RadosDisk> disk, io::RadosDisk::open(options));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::RadosDisk> disk,
+                        io::RadosDisk::open(options));
   return std::unique_ptr<io::Disk>(std::move(disk));
 #else
   (void)options;
