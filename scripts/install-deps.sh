@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs kaya's build and test dependencies from Debian packages (Debian 12).
-# Skips apt entirely when everything is already present.
+# Skips apt entirely when everything is already present. With arguments, installs those
+# packages instead (scripts/install-ceph.sh uses that).
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
           libclang-rt-14-dev)
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

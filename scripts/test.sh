@@ -18,7 +18,8 @@ cmake --build "$build"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+# The RADOS backend's tests (label `rados`) need a cluster: scripts/test-rados.sh.
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" -LE rados
 # The figures the crash, kill and simulation tests print (ctest shows test output only
 # on failure).
 grep -hE "^(crash test|kill test|sim totals)" "$build/Testing/Temporary/LastTest.log" || true

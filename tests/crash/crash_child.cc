@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "crash_disk.h"
 #include "crash_record.h"
-#include "kaya/io/file_disk.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 
@@ -90,7 +90,7 @@ void append_loop(wal::Writer& w, const AppendArgs& args, uint64_t thread,
 }
 
 int run_append(const AppendArgs& args) {
-  auto disk = io::FileDisk::open(args.dir, /*create=*/true);
+  auto disk = open_crash_disk(args.dir, /*create=*/true);
   if (!disk.ok()) fail("open disk: " + disk.error().to_string());
   WalConfig config;
   config.segment_max_bytes = args.segment_max_bytes;
@@ -114,7 +114,7 @@ int run_append(const AppendArgs& args) {
 }
 
 int run_recover(const std::string& dir) {
-  auto disk = io::FileDisk::open(dir, /*create=*/false);
+  auto disk = open_crash_disk(dir, /*create=*/false);
   if (!disk.ok()) fail("open disk: " + disk.error().to_string());
   WalConfig config;
   config.max_record_bytes = 4096;

@@ -1,62 +1,15 @@
-// The Disk contract, run against every implementation: FileDisk and SimDisk must be
-// interchangeable for the WAL.
-#include <gtest/gtest.h>
+// The Disk contract, run against every implementation: FileDisk, SimDisk and RadosDisk
+// must be interchangeable for the WAL. Instantiated per backend (see disk_contract.h).
+#include "disk_contract.h"
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "kaya/io/disk.h"
-#include "kaya/io/file_disk.h"
-#include "kaya/io/sim_disk.h"
-#include "testing/test_util.h"
-
-namespace kaya::io {
+namespace kaya::io::contract {
 namespace {
-
-struct DiskFactory {
-  std::string name;
-  std::function<std::unique_ptr<Disk>(const std::string& root)> make;
-};
-
-std::ostream& operator<<(std::ostream& out, const DiskFactory& factory) {
-  return out << factory.name;
-}
-
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
-class DiskContractTest : public ::testing::TestWithParam<DiskFactory> {
- protected:
-  void SetUp() override {
-    disk_ = GetParam().make(dir_.path());
-    ASSERT_NE(disk_, nullptr);
-  }
-
-  // The whole file as a string (via read_full).
-  std::string contents(const RelativePath& path) {
-    auto len = disk_->file_len(path);
-    EXPECT_TRUE(len.ok()) << len.error().to_string();
-    if (!len.ok()) return "";
-    std::string out(*len, '\0');
-    auto n =
-        read_full(*disk_, path, 0,
-                  std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), out.size()));
-    EXPECT_TRUE(n.ok()) << n.error().to_string();
-    if (!n.ok()) return "";
-    out.resize(*n);
-    return out;
-  }
-
-  kaya::testing::TempDir dir_;
-  std::unique_ptr<Disk> disk_;
-};
 
 TEST_P(DiskContractTest, AppendReturnsOffsetsAndConcatenatesParts) {
   auto first = disk_->append(P("a"), B("hello"));
@@ -298,24 +251,5 @@ TEST_P(DiskContractTest, ConcurrentAppendsAreAtomicAndDisjoint) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Disks, DiskContractTest,
-    ::testing::Values(DiskFactory{"FileDisk",
-                                  [](const std::string& root) -> std::unique_ptr<Disk> {
-                                    auto disk = FileDisk::open(root + "/disk");
-                                    if (!disk.ok()) return nullptr;
-                                    return std::move(disk).value();
-                                  }},
-                      DiskFactory{"SimDisk",
-                                  [](const std::string&) -> std::unique_ptr<Disk> {
-                                    SimDiskOptions options;
-                                    options.seed = 7;
-                                    options.short_reads = true;  // callers must loop
-                                    return std::make_unique<SimDisk>(options);
-                                  }}),
-    [](const ::testing::TestParamInfo<DiskFactory>& param_info) {
-      return param_info.param.name;
-    });
-
 }  // namespace
-}  // namespace kaya::io
+}  // namespace kaya::io::contract

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kaya/io/file_disk.h"
+#include "kaya/io/rados_disk.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 #include "tools/json_lite.h"
@@ -408,6 +409,21 @@ TEST(KayaWalCli, PointingAtTheWalDirectoryItselfGivesAHint) {
   ToolResult r = run_tool({"verify", tmp.path() + "/wal"});
   EXPECT_EQ(r.exit_code, kNotFound);
   EXPECT_TRUE(one_error_line(r, "pass its parent directory"));
+}
+
+// A RADOS location is accepted wherever a directory is; built without librados, the
+// tool says so (exit 4). Either way a malformed location is a usage error.
+TEST(KayaWalCli, RadosLocationsNeedTheBackendAndAWellFormedName) {
+  ToolResult bad = run_tool({"dump", "rados:///no-pool"});
+  EXPECT_EQ(bad.exit_code, kInvalid) << bad.describe();
+  EXPECT_TRUE(one_error_line(bad, "the pool name is empty"));
+#if !KAYA_HAVE_RADOS
+  for (const char* command : {"write", "dump", "verify", "inspect", "recover"}) {
+    ToolResult r = run_tool({command, "rados://kaya/log"}, "put k v\n");
+    EXPECT_EQ(r.exit_code, kInvalid) << command << r.describe();
+    EXPECT_TRUE(one_error_line(r, "kaya-wal was built without the RADOS backend"));
+  }
+#endif
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/writer.h"
+#include "log_location.h"
 
 namespace kaya::tool {
 namespace {
@@ -89,7 +90,8 @@ std::string record_key(int thread, uint64_t index, size_t max_len) {
 }  // namespace
 
 Result<Measurement> run_kaya(const Workload& w, const std::string& dir) {
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk, io::FileDisk::open(dir));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
+                        open_log_for_write(dir, WalConfig{}));
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<wal::Writer> writer,
                         wal::Writer::open(WalConfig{}, *disk));
   const uint64_t payload_room = w.record_bytes - kMinRecordBytes;

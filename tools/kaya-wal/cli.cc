@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "kaya/io/rados_disk.h"
 #include "kaya/wal/format.h"
+#include "log_location.h"
 
 namespace kaya::tool {
 namespace {
@@ -151,7 +153,8 @@ Result<DurabilityMode> parse_durability(const Args& args) {
   return mode == "strict" ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
 }
 
-Result<std::unique_ptr<io::FileDisk>> open_log_dir(const std::string& dir) {
+Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
+  if (io::is_rados_location(dir)) return open_rados_log(dir);
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
@@ -172,7 +175,9 @@ Result<std::unique_ptr<io::FileDisk>> open_log_dir(const std::string& dir) {
     return Error(ErrorKind::kNotFound,
                  dir + " holds no kaya log (no wal/ directory in it)" + hint);
   }
-  return io::FileDisk::open(dir, /*create=*/false);
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk,
+                        io::FileDisk::open(dir, /*create=*/false));
+  return std::unique_ptr<io::Disk>(std::move(disk));
 }
 
 Result<WalConfig> read_config(const Args& args) {

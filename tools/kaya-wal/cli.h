@@ -69,7 +69,8 @@ Result<DurabilityMode> parse_durability(const Args& args);
 // Opens an existing log directory (a Disk root holding wal/) without creating or
 // changing anything. NotFound when `dir` does not exist or holds no wal/ directory
 // (with a hint when `dir` itself is the wal/ directory); Io when it is not a directory.
-Result<std::unique_ptr<io::FileDisk>> open_log_dir(const std::string& dir);
+// A RADOS location (rados://POOL/PREFIX) opens a RadosDisk instead.
+Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir);
 
 // The WalConfig a reading command uses: defaults, with --max-record-bytes when given
 // (a log written with larger records must be read with at least that limit).

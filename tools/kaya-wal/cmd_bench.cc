@@ -13,7 +13,9 @@
 #include "commands.h"
 #include "json.h"
 #include "kaya/io/file_disk.h"
+#include "kaya/io/rados_disk.h"
 #include "kaya/wal/recovery.h"
+#include "log_location.h"
 
 namespace kaya::tool {
 namespace {
@@ -96,7 +98,8 @@ Status prepare_dir(Settings& s) {
     s.dir = tmpl;
     return ok_status();
   }
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk, io::FileDisk::open(s.dir));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
+                        open_log_for_write(s.dir, WalConfig{}));
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, wal::list_segments(*disk));
   if (!ids.empty()) {
     return Error(ErrorKind::kInvalidArgument,
@@ -189,7 +192,22 @@ int run_bench(const CommandArgs& argv) {
   if (!settings.ok()) return usage_error("bench", settings.error());
   Settings& s = *settings;
   if (Status st = prepare_dir(s); !st.ok()) return report_error(st.error());
-  if (!s.json && on_tmpfs(s.dir)) {
+  // A RADOS log has no local directory: the baseline runs in a temporary one.
+  std::string baseline_dir = s.dir;
+  if (io::is_rados_location(s.dir)) {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kaya-bench-baseline-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return report_error(
+          Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl));
+    }
+    baseline_dir = tmpl;
+    if (!s.json) {
+      std::fprintf(stderr, "note: the baseline runs on the local file system (%s)\n",
+                   baseline_dir.c_str());
+    }
+  }
+  if (!s.json && !io::is_rados_location(s.dir) && on_tmpfs(s.dir)) {
     std::fprintf(stderr,
                  "note: %s is on tmpfs, where fdatasync costs nothing; use --dir on the "
                  "disk you want to measure\n",
@@ -197,8 +215,13 @@ int run_bench(const CommandArgs& argv) {
   }
 
   Result<Measurement> kaya = run_kaya(s.workload, s.dir);
-  Result<Measurement> base = kaya.ok() ? run_baseline(s.workload, s.dir + "/baseline.dat")
-                                       : Result<Measurement>(kaya.error());
+  Result<Measurement> base =
+      kaya.ok() ? run_baseline(s.workload, baseline_dir + "/baseline.dat")
+                : Result<Measurement>(kaya.error());
+  if (baseline_dir != s.dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(baseline_dir, ec);
+  }
   if (!s.keep) {
     std::error_code ec;
     std::filesystem::remove_all(s.dir, ec);

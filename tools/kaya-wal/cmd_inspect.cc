@@ -9,6 +9,7 @@
 #include "inspection_text.h"
 #include "json.h"
 #include "kaya/io/file_disk.h"
+#include "kaya/io/rados_disk.h"
 #include "kaya/wal/inspect.h"
 
 namespace kaya::tool {
@@ -61,7 +62,7 @@ Result<wal::LogInspection> inspect_file(const std::string& file,
 }
 
 Result<wal::LogInspection> inspect_dir(const std::string& dir, const WalConfig& config) {
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk, open_log_dir(dir));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_dir(dir));
   return wal::inspect_log(config, *disk);
 }
 
@@ -81,11 +82,12 @@ int run_inspect(const CommandArgs& argv) {
   const std::string& path = args->positional()[0];
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) {
+  if (!io::is_rados_location(path) && !std::filesystem::exists(status)) {
     return report_error(
         Error(ErrorKind::kNotFound, path + ": no such file or directory"));
   }
-  const bool is_dir = std::filesystem::is_directory(status);
+  const bool is_dir =
+      io::is_rados_location(path) || std::filesystem::is_directory(status);
   Result<wal::LogInspection> log =
       is_dir ? inspect_dir(path, *config) : inspect_file(path, *config);
   if (!log.ok()) return report_error(log.error());

@@ -9,6 +9,7 @@
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/writer.h"
 #include "line_parser.h"
+#include "log_location.h"
 
 namespace kaya::tool {
 namespace {
@@ -141,7 +142,7 @@ int run_write(const CommandArgs& argv) {
   if (!config.ok()) return usage_error("write", config.error());
 
   const std::string& dir = args->positional()[0];
-  auto disk = io::FileDisk::open(dir, /*create=*/true);
+  auto disk = open_log_for_write(dir, *config);
   if (!disk.ok()) return report_error(disk.error());
   auto writer = wal::Writer::open(*config, **disk);
   if (!writer.ok()) return report_error(writer.error(), "cannot open the log in " + dir);

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# A throw-away Ceph cluster on 127.0.0.1 for kaya's RADOS tests and benchmarks: one
+# monitor and three OSDs (memstore: data lives in the OSD processes' memory), cephx
+# off, pool size 3 / min_size 2 replicated across the OSDs of this one host, no
+# manager. Ready in a few seconds.
+#
+#   scripts/ceph-cluster.sh start   creates and starts the cluster in $KAYA_CEPH_DIR
+#   scripts/ceph-cluster.sh env     prints the exports the tests and the tool need
+#   scripts/ceph-cluster.sh stop    stops the daemons this script started (by the PIDs
+#                                   in $KAYA_CEPH_DIR/pids) and removes the directory
+#
+# Settings (environment):
+#   KAYA_CEPH_DIR        cluster directory (default build/ceph-cluster)
+#   KAYA_CEPH_PORT_BASE  the monitor's port; the OSDs bind ports BASE+10..BASE+99
+#                        (default 13300; give parallel clusters different bases)
+#   KAYA_CEPH_OSDS       number of OSDs (default 3; with 1, the pool has size 1)
+#   KAYA_CEPH_POOL       the pool created for kaya (default kaya)
+#
+# Without a manager `ceph df`, `rados df` and `ceph pg stat` hang: readiness is checked
+# with a real `rados put`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir="${KAYA_CEPH_DIR:-build/ceph-cluster}"
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+port="${KAYA_CEPH_PORT_BASE:-13300}"
+osds="${KAYA_CEPH_OSDS:-3}"
+pool="${KAYA_CEPH_POOL:-kaya}"
+conf="$dir/ceph.conf"
+
+log() { echo "ceph-cluster: $*" >&2; }
+
+# The daemons' PIDs, one file each: stop kills exactly these.
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop() {
+  [ -d "$dir/pids" ] || return 0
+  local f pid
+  for f in "$dir"/pids/osd.*.pid "$dir"/pids/mon.*.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  # Give them five seconds to exit, then SIGKILL the same PIDs.
+  for _ in $(seq 50); do
+    local alive=0
+    for f in "$dir"/pids/*.pid; do
+      [ -f "$f" ] || continue
+      if pid_alive "$f"; then alive=1; fi
+    done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  for f in "$dir"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    if pid_alive "$f"; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi
+  done
+  rm -rf "$dir"
+  log "stopped"
+}
+
+write_conf() {
+  local fsid="$1"
+  cat >"$conf" <<EOF
+[global]
+fsid = $fsid
+mon host = v2:127.0.0.1:$port
+public addr = 127.0.0.1
+ms bind ipv6 = false
+ms bind port min = $((port + 10))
+ms bind port max = $((port + 99))
+auth cluster required = none
+auth service required = none
+auth client required = none
+auth supported = none
+run dir = $dir/run
+admin socket = $dir/run/\$name.asok
+log file = $dir/log/\$name.log
+keyring = $dir/keyring
+osd pool default size = $([ "$osds" -ge 3 ] && echo 3 || echo "$osds")
+osd pool default min size = $([ "$osds" -ge 3 ] && echo 2 || echo 1)
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+paxos propose interval = 0.1
+mon data = $dir/mon/\$name
+osd data = $dir/osd/\$id
+osd objectstore = memstore
+memstore device bytes = 2147483648
+osd op num shards = 2
+osd op num threads per shard = 1
+# A stopped OSD is marked down at once by its own shutdown message; one that dies is
+# reported by its peers within a few seconds.
+osd heartbeat grace = 6
+osd heartbeat interval = 1
+mon osd down out interval = 600
+EOF
+}
+
+start() {
+  if [ -d "$dir/pids" ]; then
+    log "a cluster already runs in $dir (stop it first)"
+    exit 1
+  fi
+  mkdir -p "$dir"/{run,log,mon,osd,pids}
+  local fsid
+  fsid="$(uuidgen)"
+  write_conf "$fsid"
+  ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port]" "$dir/monmap" >/dev/null
+  ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring"
+  ceph-mon -c "$conf" -i a -f >>"$dir/log/mon.a.out" 2>&1 &
+  echo $! >"$dir/pids/mon.a.pid"
+
+  local cli=(timeout 30 ceph -c "$conf" --connect-timeout 20)
+  for ((i = 0; i < osds; i++)); do
+    local uuid id
+    uuid="$(uuidgen)"
+    id="$("${cli[@]}" osd new "$uuid")"
+    mkdir -p "$dir/osd/$id"
+    ceph-osd -c "$conf" -i "$id" --mkfs --osd-uuid "$uuid" >>"$dir/log/osd.$id.out" 2>&1
+    ceph-osd -c "$conf" -i "$id" -f >>"$dir/log/osd.$id.out" 2>&1 &
+    echo $! >"$dir/pids/osd.$id.pid"
+  done
+  "${cli[@]}" osd pool create "$pool" 8 8 replicated >/dev/null 2>&1
+  "${cli[@]}" osd pool application enable "$pool" rados >/dev/null 2>&1
+
+  # Ready when a real write to the pool succeeds (all PGs of a size-3 pool active).
+  local deadline=$((SECONDS + 60))
+  until timeout 10 rados -c "$conf" -p "$pool" put kaya-cluster-probe "$conf" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "the cluster did not become ready in 60 s; logs in $dir/log"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  timeout 10 rados -c "$conf" -p "$pool" rm kaya-cluster-probe
+  log "ready: $osds OSD(s), pool $pool, CEPH_CONF=$conf"
+}
+
+env_lines() {
+  echo "export CEPH_CONF=$conf"
+  echo "export KAYA_CEPH_POOL=$pool"
+  echo "export KAYA_CEPH_DIR=$dir"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env) env_lines ;;
+  *)
+    echo "usage: scripts/ceph-cluster.sh start|stop|env" >&2
+    exit 4
+    ;;
+esac

@@ -1,0 +1,106 @@
+// RadosDisk's shared state: the cluster handle, the per-object cache that makes
+// offsets and conditional writes possible, and the fence (the log lock this disk
+// holds, or the reason it lost it). rados_disk.cc holds the Disk operations,
+// rados_lock.cc the locks.
+#pragma once
+
+#include <rados/librados.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kaya/io/rados_disk.h"
+
+namespace kaya::io {
+
+// The name of every lock kaya takes (on the lock object and on the objects it writes).
+inline constexpr const char* kRadosLockName = "kaya.wal";
+
+// What this disk knows about one object. `mu` serialises its modifications: each one
+// asserts `version`, so only one may be in flight.
+struct RadosObject {
+  std::mutex mu;
+  bool known = false;  // exists/size/version below are valid
+  bool exists = false;
+  uint64_t size = 0;
+  uint64_t version = 0;
+  // This disk holds the object's lock under `lock_cookie` and asserts it on each write.
+  bool locked = false;
+  std::string lock_cookie;
+  // Set once a modification succeeded; lets fsync_file() skip the stat.
+  std::atomic<bool> exists_hint{false};
+};
+
+struct RadosLocker {
+  std::string client;  // "client.4123"
+  std::string cookie;
+  std::string address;
+};
+
+struct RadosDisk::Impl {
+  using Clock = std::chrono::steady_clock;
+
+  RadosDiskOptions options;
+  rados_t cluster = nullptr;
+  rados_ioctx_t io = nullptr;
+  std::string base;  // "<prefix>/" or ""
+
+  std::mutex mu;                                                // guards the fields below
+  std::map<std::string, std::shared_ptr<RadosObject>> objects;  // by object name
+  std::set<std::string> dirs;  // directories known to exist
+  std::string fence_cookie;    // the cookie of the log lock held, "" when none
+  Clock::time_point lock_valid_until;
+  std::optional<Error> fence_error;  // why this disk refuses modifications
+  std::atomic<bool> fenced{false};
+
+  ~Impl();
+
+  std::string oid(const RelativePath& path) const { return base + path.str(); }
+  std::string dir_marker(const RelativePath& dir) const { return base + dir.str() + "/"; }
+  std::string describe(const RelativePath& path) const;
+  std::shared_ptr<RadosObject> object(const std::string& oid);
+  void forget(const std::string& oid);
+
+  // Synchronous RADOS calls that also report the object's version.
+  int stat(const std::string& oid, uint64_t* size, uint64_t* version);
+  int operate(rados_write_op_t op, const std::string& oid, uint64_t* version);
+
+  // Fills obj's size/version/exists with a stat when not known yet.
+  Status ensure_known(RadosObject& obj, const std::string& oid, const RelativePath& path);
+  Result<bool> dir_exists(const RelativePath& dir);
+
+  // Fence: LockConflict once the lock is lost (or has run out unrenewed).
+  Status check_fence();
+  void fence(const Error& reason);
+  // Before modifying an object while a log lock is held: lock it with that cookie
+  // (breaking an earlier holder's lock) and check nobody changed it meanwhile.
+  Status take_object(RadosObject& obj, const std::string& oid, const RelativePath& path);
+  // One conditional modification: asserts the object lock (when held) and the cached
+  // version (or creates the object exclusively), then what `add` puts in the same
+  // atomic operation. On success the cache holds `new_size` and the new version.
+  Status modify(RadosObject& obj, const std::string& oid, const RelativePath& path,
+                std::string_view what, const std::function<void(rados_write_op_t)>& add,
+                uint64_t new_size);
+
+  // rados_lock.cc
+  Result<std::vector<RadosLocker>> lockers(const std::string& oid);
+  Status break_other_locks(const std::string& oid, const std::string& cookie);
+  void release_objects(const std::string& cookie);
+};
+
+// "<what> <where> failed: <strerror>", with the kind for the errno.
+Error rados_error(std::string_view what, const std::string& where, int rc);
+
+// The input of the lock class's assert_locked method (cls_lock_assert_op, version 1):
+// name, type (1 = exclusive), cookie, tag, in Ceph's little-endian encoding.
+std::string encode_assert_locked(const std::string& name, const std::string& cookie);
+
+}  // namespace kaya::io

@@ -1,0 +1,23 @@
+// Where a log lives: a directory (FileDisk) or a RADOS location
+// "rados://POOL/PREFIX[?ns=NAMESPACE]" (RadosDisk; the cluster comes from CEPH_CONF).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "kaya/core/config.h"
+#include "kaya/io/disk.h"
+
+namespace kaya::tool {
+
+// Opens `location` for writing a log (a directory is created when absent). A RADOS
+// location is checked against `config` (segments must fit in one object). Built
+// without librados, a RADOS location is an InvalidArgument saying so.
+Result<std::unique_ptr<io::Disk>> open_log_for_write(const std::string& location,
+                                                     const WalConfig& config);
+
+// Opens the existing log at a RADOS location without changing anything: NotFound when
+// it holds no wal/ directory.
+Result<std::unique_ptr<io::Disk>> open_rados_log(const std::string& location);
+
+}  // namespace kaya::tool
