@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
 namespace kaya {
@@ -20,7 +21,7 @@ struct BatchConfig {
   uint64_t flush_interval_us = 0;
 };
 
-struct WalConfig {
+struct KAYA_API WalConfig {
   static constexpr uint64_t kDefaultSegmentMaxBytes = 64ull << 20;
   static constexpr uint64_t kDefaultMaxRecordBytes = 32ull << 20;
   // Upper bound on flush_interval_us: a longer wait is a configuration mistake.

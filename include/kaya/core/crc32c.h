@@ -9,18 +9,20 @@
 #include <cstdint>
 #include <span>
 
+#include "kaya/core/export.h"
+
 namespace kaya::crc32c {
 
 // CRC32C of `data`.
-uint32_t value(std::span<const uint8_t> data);
+KAYA_API uint32_t value(std::span<const uint8_t> data);
 
 // CRC32C of the concatenation A||data, given crc = value(A). extend(0, d) == value(d).
-uint32_t extend(uint32_t crc, std::span<const uint8_t> data);
+KAYA_API uint32_t extend(uint32_t crc, std::span<const uint8_t> data);
 
 // The two implementations, exposed so that tests can check them against each other.
-uint32_t extend_portable(uint32_t crc, std::span<const uint8_t> data);
+KAYA_API uint32_t extend_portable(uint32_t crc, std::span<const uint8_t> data);
 // Requires has_hardware(); otherwise falls back to the portable code.
-uint32_t extend_hardware(uint32_t crc, std::span<const uint8_t> data);
-bool has_hardware();
+KAYA_API uint32_t extend_hardware(uint32_t crc, std::span<const uint8_t> data);
+KAYA_API bool has_hardware();
 
 }  // namespace kaya::crc32c

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <string>
 
+#include "kaya/core/export.h"
+
 namespace kaya {
 
-class Histogram {
+class KAYA_API Histogram {
  public:
   static constexpr int kSubBucketBits = 3;
   static constexpr int kBucketCount = 16 + (64 - 4) * (1 << kSubBucketBits);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "kaya/core/export.h"
+
 namespace kaya {
 
 // The fixed set of error kinds. Each maps to a `kaya-wal` exit code (exit_code()).
@@ -26,12 +28,12 @@ enum class ErrorKind {
   kInternal,            // exit 1
 };
 
-std::string_view to_string(ErrorKind kind);
-int exit_code(ErrorKind kind);
+KAYA_API std::string_view to_string(ErrorKind kind);
+KAYA_API int exit_code(ErrorKind kind);
 
 // An error: a kind plus a message that says what happened, where (file, offset,
 // LSN) and, where it helps, what the user can do about it.
-class Error {
+class KAYA_API Error {
  public:
   Error(ErrorKind kind, std::string message)
       : kind_(kind), message_(std::move(message)) {}

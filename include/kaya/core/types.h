@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "kaya/core/export.h"
+
 namespace kaya {
 
 // A position in the log. The first record of a log has LSN 1; each record takes the
@@ -49,6 +51,6 @@ enum class DurabilityMode {
   kRelaxed,
 };
 
-std::string_view to_string(DurabilityMode mode);
+KAYA_API std::string_view to_string(DurabilityMode mode);
 
 }  // namespace kaya

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
 namespace kaya::io {
@@ -24,7 +25,7 @@ using ByteView = std::span<const uint8_t>;
 // A normalised path relative to a Disk's root: components joined by '/', never
 // absolute, never containing "..". `\` is read as `/`; "." and empty components are
 // dropped. The root itself is the empty path.
-class RelativePath {
+class KAYA_API RelativePath {
  public:
   RelativePath() = default;
   // InvalidArgument for absolute paths ("/x"), drive prefixes ("C:x"), ".." and NUL.
@@ -47,12 +48,12 @@ class RelativePath {
 };
 
 // A held exclusive lock; destroying it releases the lock.
-class FileLock {
+class KAYA_API FileLock {
  public:
   virtual ~FileLock() = default;
 };
 
-class Disk {
+class KAYA_API Disk {
  public:
   virtual ~Disk() = default;
 
@@ -100,7 +101,7 @@ class Disk {
 };
 
 // Reads until `out` is full or the file ends; returns the number of bytes read.
-Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
-                         std::span<uint8_t> out);
+KAYA_API Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
+                                  std::span<uint8_t> out);
 
 }  // namespace kaya::io

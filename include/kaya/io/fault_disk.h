@@ -31,12 +31,13 @@
 #include <mutex>
 #include <optional>
 
+#include "kaya/core/export.h"
 #include "kaya/io/disk.h"
 #include "kaya/io/sim_disk.h"
 
 namespace kaya::io {
 
-class FaultDisk final : public Disk {
+class KAYA_API FaultDisk final : public Disk {
  public:
   explicit FaultDisk(Disk& inner);
   ~FaultDisk() override;
@@ -72,11 +73,11 @@ class FaultDisk final : public Disk {
 
  private:
   // Consumes one eligible operation of `kind`; true when the fault fires.
-  bool fire(FaultKind kind);
+  KAYA_LOCAL bool fire(FaultKind kind);
   // The first write fault that fires, consulted in the documented order.
-  std::optional<FaultKind> write_fault();
-  Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
-                 std::string_view what) const;
+  KAYA_LOCAL std::optional<FaultKind> write_fault();
+  KAYA_LOCAL Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
+                            std::string_view what) const;
 
   Disk& inner_;
   mutable std::mutex mu_;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "kaya/core/export.h"
 #include "kaya/io/disk.h"
 
 namespace kaya::io {
@@ -13,7 +14,7 @@ namespace kaya::io {
 // fsync_dir() fsyncs the directory itself. Loops on short reads and writes and on
 // EINTR. errno maps to error kinds: ENOENT -> NotFound, ENOSPC/EDQUOT -> DiskFull, a
 // failed fsync -> FsyncFailed, others -> Io; every message names the full path.
-class FileDisk final : public Disk {
+class KAYA_API FileDisk final : public Disk {
  public:
   // Opens a disk rooted at `root`, creating that directory when `create` is set.
   static Result<std::unique_ptr<FileDisk>> open(const std::string& root,
@@ -40,8 +41,8 @@ class FileDisk final : public Disk {
   std::string describe(const RelativePath& path) const override;
 
  private:
-  struct Impl;
-  explicit FileDisk(std::unique_ptr<Impl> impl);
+  struct KAYA_LOCAL Impl;
+  KAYA_LOCAL explicit FileDisk(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 
+#include "kaya/core/export.h"
 #include "kaya/io/disk.h"
 
 namespace kaya::io {
@@ -44,7 +45,7 @@ enum class FaultKind {
   kShortWrite,    // append / write_at write a random strict prefix, then fail with Io
 };
 inline constexpr int kFaultKindCount = 5;
-std::string_view to_string(FaultKind kind);
+KAYA_API std::string_view to_string(FaultKind kind);
 
 struct SimDiskOptions {
   uint64_t seed = 0;
@@ -59,7 +60,7 @@ struct SimDiskOptions {
   std::array<double, kFaultKindCount> fault_probability{};
 };
 
-class SimDisk final : public Disk {
+class KAYA_API SimDisk final : public Disk {
  public:
   explicit SimDisk(SimDiskOptions options = {});
   ~SimDisk() override;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/wal/format.h"
@@ -15,7 +16,7 @@
 namespace kaya::wal {
 
 // What a caller appends. A non-owning view: the bytes must stay valid for the call.
-struct Payload {
+struct KAYA_API Payload {
   RecordType type = RecordType::kNoop;
   std::string_view key;    // Put, Delete
   std::string_view value;  // Put: the value; Bytes: the opaque payload
@@ -34,7 +35,7 @@ struct Payload {
 };
 
 // A decoded record that owns its bytes.
-struct Record {
+struct KAYA_API Record {
   Lsn lsn;
   SequenceNumber sequence;
   RecordType type = RecordType::kNoop;
@@ -51,12 +52,12 @@ struct Record {
 // Fills `out` (exactly payload.encoded_len() bytes) with the header's fixed fields,
 // the payload and the payload CRC. InvalidArgument if the payload is malformed
 // (e.g. a key or value longer than a u32 can describe) or `out` has the wrong size.
-Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
+KAYA_API Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
 // Writes lsn and sequence into an encode_unsealed() record and computes the header CRC.
-void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
+KAYA_API void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
 // Both steps into a new buffer.
-Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
-                                    SequenceNumber sequence);
+KAYA_API Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
+                                             SequenceNumber sequence);
 
 enum class DecodeOutcome {
   kRecord,      // a complete, valid record
@@ -78,10 +79,10 @@ enum class DecodeProblem {
   kBadPayloadChecksum,
   kMalformedPayload,
 };
-std::string_view to_string(DecodeProblem problem);
+KAYA_API std::string_view to_string(DecodeProblem problem);
 
 // A decoded record whose key/value view the decoded buffer.
-struct RecordView {
+struct KAYA_API RecordView {
   Lsn lsn;
   SequenceNumber sequence;
   RecordType type = RecordType::kNoop;
@@ -91,7 +92,7 @@ struct RecordView {
   Record to_record() const;
 };
 
-struct Decoded {
+struct KAYA_API Decoded {
   DecodeOutcome outcome = DecodeOutcome::kInvalid;
   DecodeProblem problem = DecodeProblem::kNone;
   // Offset of the record's first byte (the `offset` given to decode()).
@@ -115,6 +116,7 @@ struct Decoded {
 // Checks, in order: magic, version, header length, header CRC, flags, type, payload
 // length (> max_record_bytes - 40 is kOversizedPayload, decided before any payload
 // is read or allocated), payload CRC, payload shape. Never reads past `buf`.
-Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_record_bytes);
+KAYA_API Decoded decode(std::span<const uint8_t> buf, uint64_t offset,
+                        uint64_t max_record_bytes);
 
 }  // namespace kaya::wal

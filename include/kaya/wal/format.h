@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "kaya/core/export.h"
+
 namespace kaya::wal {
 
 // Record types. 1-3 are KayaDB's v1 types; 4 is kaya's extension (docs/format.md).
@@ -17,8 +19,8 @@ enum class RecordType : uint16_t {
   kNoop = 3,    // payload: empty
   kBytes = 4,   // extension: payload is opaque bytes chosen by the caller
 };
-std::string_view to_string(RecordType type);
-bool is_known_record_type(uint16_t raw);
+KAYA_API std::string_view to_string(RecordType type);
+KAYA_API bool is_known_record_type(uint16_t raw);
 
 namespace format {
 
@@ -65,9 +67,9 @@ inline constexpr uint64_t kFirstSegmentId = 1;
 inline constexpr std::string_view kLockFile = "wal/LOCK";
 
 // "wal/0000000000000001.wal" for id 1.
-std::string segment_path(uint64_t segment_id);
+KAYA_API std::string segment_path(uint64_t segment_id);
 // "0000000000000001.wal" -> 1; nullopt for any other name.
-std::optional<uint64_t> parse_segment_file_name(std::string_view name);
+KAYA_API std::optional<uint64_t> parse_segment_file_name(std::string_view name);
 
 }  // namespace format
 }  // namespace kaya::wal

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
@@ -37,9 +38,9 @@ enum class SegmentState {
   kTornTail,  // ends in a torn tail (last segment only)
   kCorrupt,   // damaged durable data at problem_offset
 };
-std::string_view to_string(SegmentState state);
+KAYA_API std::string_view to_string(SegmentState state);
 
-struct SegmentInspection {
+struct KAYA_API SegmentInspection {
   uint64_t id = 0;     // parsed from the file name; 0 when it is not a segment name
   std::string path;    // as the disk describes it (the full path on a FileDisk)
   uint64_t bytes = 0;  // file length, measured when the scan ended
@@ -69,7 +70,7 @@ struct SegmentInspection {
   std::string state_string() const;
 };
 
-struct LogInspection {
+struct KAYA_API LogInspection {
   std::vector<SegmentInspection> segments;  // every segment file, in id order
   // Every problem, in log order: each segment's own (torn tail or corruption) and the
   // log's (missing segment ids, LSN gaps between segments).
@@ -97,11 +98,13 @@ struct LogInspection {
 // only there can a bad record be a torn tail. Checks every record and that LSNs are
 // contiguous within the segment. Errors: NotFound when the file does not exist, I/O
 // errors; problems in the data are reported in the result, not as errors.
-Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
-                                          uint64_t max_record_bytes, bool is_last);
+KAYA_API Result<SegmentInspection> inspect_segment(io::Disk& disk,
+                                                   const io::RelativePath& path,
+                                                   uint64_t max_record_bytes,
+                                                   bool is_last);
 
 // Scans every segment of the log under `disk` (an empty or absent wal/ directory is
 // an empty log). InvalidArgument for an invalid config; I/O errors.
-Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk);
+KAYA_API Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk);
 
 }  // namespace kaya::wal

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
@@ -28,18 +29,18 @@ class LogReader {
   // Positions the reader at `from`. NotFound when `from` is below the first LSN still
   // in the log (released); InvalidArgument when it is past the end (the log's next
   // LSN is the largest valid `from`: a reader there starts at the end).
-  static Result<std::unique_ptr<LogReader>> open(const WalConfig& config, io::Disk& disk,
-                                                 Lsn from);
-  ~LogReader();
+  KAYA_API static Result<std::unique_ptr<LogReader>> open(const WalConfig& config,
+                                                          io::Disk& disk, Lsn from);
+  KAYA_API ~LogReader();
 
   // The next record, or nullopt at the end of the log (an incomplete record at the end
   // of the last segment, a write in progress or a torn tail, reads as the end).
   // Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
   // order; NotFound when the segment being read was released meanwhile.
-  Result<std::optional<Record>> next();
+  KAYA_API Result<std::optional<Record>> next();
 
   // The LSN of the record next() returns next.
-  Lsn position() const;
+  KAYA_API Lsn position() const;
 
  private:
   explicit LogReader(std::unique_ptr<SegmentCursor> cursor);
@@ -62,17 +63,17 @@ class TailingReader {
  public:
   // NotFound when `from` was released; InvalidArgument when it is past the writer's
   // next LSN.
-  static Result<std::unique_ptr<TailingReader>> open(Writer& writer, Lsn from,
-                                                     TailOptions options = {});
-  ~TailingReader();
+  KAYA_API static Result<std::unique_ptr<TailingReader>> open(Writer& writer, Lsn from,
+                                                              TailOptions options = {});
+  KAYA_API ~TailingReader();
 
   // The next record, waiting up to `timeout` for it to become visible; nullopt when
   // the timeout passes first. Errors: the writer was poisoned or closed before the
   // record became visible; the record's segment was released (NotFound);
   // corruption.
-  Result<std::optional<Record>> next(std::chrono::microseconds timeout);
+  KAYA_API Result<std::optional<Record>> next(std::chrono::microseconds timeout);
 
-  Lsn position() const;
+  KAYA_API Lsn position() const;
 
  private:
   TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,

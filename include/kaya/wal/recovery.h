@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
@@ -36,7 +37,7 @@ enum class RecoveryMode {
   // Accept no loss at all: any anomaly, even a torn tail, fails with Corruption.
   kAbsolute,
 };
-std::string_view to_string(RecoveryMode mode);
+KAYA_API std::string_view to_string(RecoveryMode mode);
 
 struct RecoveryOptions {
   RecoveryMode mode = RecoveryMode::kDefault;
@@ -47,10 +48,10 @@ struct RecoveryOptions {
 };
 
 enum class AnomalyKind { kTornTail, kCorruption };
-std::string_view to_string(AnomalyKind kind);
+KAYA_API std::string_view to_string(AnomalyKind kind);
 
 // Something wrong that recovery found.
-struct Anomaly {
+struct KAYA_API Anomaly {
   AnomalyKind kind = AnomalyKind::kTornTail;
   uint64_t segment_id = 0;
   uint64_t offset = 0;
@@ -79,7 +80,7 @@ struct SegmentSummary {
   std::optional<Lsn> last_lsn;
 };
 
-struct RecoveryReport {
+struct KAYA_API RecoveryReport {
   RecoveryMode mode = RecoveryMode::kDefault;
   bool dry_run = false;
   Lsn next_lsn;  // LSN for the writer's next record (1 for an empty log)
@@ -110,11 +111,11 @@ using RecordVisitor =
 // absolute modes), I/O errors, LockConflict. In point-in-time mode, damage is reported
 // in the report, not as an error. Running it twice gives the same report the second
 // time, minus what the first one repaired.
-Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
-                               const RecoveryOptions& options = {},
-                               const RecordVisitor& visitor = {});
+KAYA_API Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
+                                        const RecoveryOptions& options = {},
+                                        const RecordVisitor& visitor = {});
 
 // The segment ids under wal/, sorted (other file names are ignored).
-Result<std::vector<uint64_t>> list_segments(io::Disk& disk);
+KAYA_API Result<std::vector<uint64_t>> list_segments(io::Disk& disk);
 
 }  // namespace kaya::wal

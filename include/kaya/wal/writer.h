@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
@@ -98,18 +99,18 @@ class Writer {
   // torn tail of the last segment is cut; corruption of durable data fails with
   // Corruption and changes nothing), and continues after the last record found; an
   // empty log starts at LSN 1 and sequence 1. `disk` must outlive the writer.
-  static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk,
-                                              const OpenOptions& options = {});
+  KAYA_API static Result<std::unique_ptr<Writer>> open(const WalConfig& config,
+                                                       io::Disk& disk,
+                                                       const OpenOptions& options = {});
   // Like open(), but the next record gets `next_lsn` and `next_sequence`. A non-empty
   // log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
   // hole or reuse LSNs); the sequence is the engine's to choose.
-  static Result<std::unique_ptr<Writer>> open_at(const WalConfig& config, io::Disk& disk,
-                                                 Lsn next_lsn,
-                                                 SequenceNumber next_sequence,
-                                                 const OpenOptions& options = {});
+  KAYA_API static Result<std::unique_ptr<Writer>> open_at(
+      const WalConfig& config, io::Disk& disk, Lsn next_lsn, SequenceNumber next_sequence,
+      const OpenOptions& options = {});
 
   // Closes (see close()); an error there is lost: call close() to see it.
-  ~Writer();
+  KAYA_API ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
@@ -117,13 +118,13 @@ class Writer {
   // LSN consumed) when the record is larger than max_record_bytes. A strict append
   // waits at most batch.flush_interval_us for companions, plus the fsync in progress
   // when it arrived, plus its own.
-  Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
+  KAYA_API Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
 
   // Makes every record appended before the call durable.
-  Status sync();
+  KAYA_API Status sync();
 
   // Syncs, then releases the log; later appends fail with InvalidArgument.
-  Status close();
+  KAYA_API Status close();
 
   // Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
   // syncing the directory after each, so a crash leaves a contiguous log), never the
@@ -131,10 +132,10 @@ class Writer {
   // that a power loss cannot leave a log without records, whose next LSN is lost).
   // Releasing nothing, or an LSN beyond the end, is safe and reported. Readers positioned
   // in a removed segment get NotFound from their next read.
-  Result<ReleaseReport> release_before(Lsn lsn);
+  KAYA_API Result<ReleaseReport> release_before(Lsn lsn);
 
-  WriterStats stats() const;
-  Lsn next_lsn() const;
+  KAYA_API WriterStats stats() const;
+  KAYA_API Lsn next_lsn() const;
   // What recovery found when the writer was opened.
   const RecoveryReport& recovery_report() const { return recovery_report_; }
   const WalConfig& config() const { return config_; }
@@ -144,8 +145,8 @@ class Writer {
   // durable, or written when `durable_only` is false — or `deadline` passes, and
   // returns the first LSN not yet visible. Returns early with the poisoning error, or
   // InvalidArgument once the writer is closed and `lsn` will never be written.
-  Result<Lsn> wait_visible(Lsn lsn, bool durable_only,
-                           std::chrono::steady_clock::time_point deadline) const;
+  KAYA_API Result<Lsn> wait_visible(Lsn lsn, bool durable_only,
+                                    std::chrono::steady_clock::time_point deadline) const;
 
  private:
   struct Pending {
