@@ -287,7 +287,9 @@ void Writer::wait_for_companions(Lock& lock) {
     return (batch.max_records > 0 && records >= batch.max_records) ||
            (batch.max_bytes > 0 && bytes >= batch.max_bytes);
   };
+  const auto start = Clock::now();
   while (!poison_ && !full() && Clock::now() < deadline) cv_.wait_until(lock, deadline);
+  stats_.batch_wait_us.record(micros_since(start));  // metrics (WriterStats)
 }
 
 void Writer::sync_as_leader(Lock& lock) {
@@ -363,6 +365,9 @@ WriterStats Writer::stats() const {
   out.next_lsn = Lsn(next_lsn_);
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
+  // Metrics: recovery kept these segments (an empty log gets a new first one).
+  out.segments = std::max<uint64_t>(1, recovery_report_.segments.size()) + out.rotations -
+                 out.segments_released;
   return out;
 }
 

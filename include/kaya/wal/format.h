@@ -22,6 +22,10 @@ enum class RecordType : uint16_t {
 KAYA_API std::string_view to_string(RecordType type);
 KAYA_API bool is_known_record_type(uint16_t raw);
 
+// The record format version of the library linked at run time (format::kVersion when
+// it was built): what it writes and the newest it reads.
+KAYA_API uint16_t format_version();
+
 namespace format {
 
 // Record header v1: 40 bytes, all integers little-endian.

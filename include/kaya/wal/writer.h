@@ -86,11 +86,17 @@ struct WriterStats {
   uint64_t segments_released = 0;
   uint64_t bytes_released = 0;
   uint64_t active_segment_id = 0;
+  // Segments in the log: those recovered at open (at least 1), plus those this writer
+  // started, minus those it released.
+  uint64_t segments = 0;
   Lsn next_lsn;
   Lsn durable_lsn_end;  // every LSN below this is durable
   bool poisoned = false;
   Histogram fsync_duration_us;  // per fsync_file
   Histogram records_per_fsync;  // records newly made durable by each fsync
+  // Per strict append that led a sync with batch.flush_interval_us > 0: how long it
+  // waited for companions before the fsync started.
+  Histogram batch_wait_us;
 };
 
 class Writer {
