@@ -312,8 +312,12 @@ std::string histogram_json(const Histogram& h) {
   for (int i = 0; i < Histogram::kBucketCount; ++i) {
     if (h.bucket_count(i) == 0) continue;
     if (buckets.size() > 1) buckets += ',';
-    buckets += "[" + std::to_string(Histogram::bucket_upper_bound(i)) + "," +
-               std::to_string(h.bucket_count(i)) + "]";
+    // Appended piece by piece: g++ 12 -O3 warns (falsely, -Wrestrict) on "[" + string.
+    buckets += '[';
+    buckets += std::to_string(Histogram::bucket_upper_bound(i));
+    buckets += ',';
+    buckets += std::to_string(h.bucket_count(i));
+    buckets += ']';
   }
   buckets += "]";
   return JsonWriter()
