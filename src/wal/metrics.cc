@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/json_text.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
 
@@ -14,44 +15,12 @@ namespace {
 
 // ---- JSON -------------------------------------------------------------------------
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // Members in the order they are added.
 class JsonWriter {
  public:
   JsonWriter& raw(std::string_view key, std::string_view json) {
     body_ += body_.empty() ? "" : ",";
-    body_ += json_string(key);
+    body_ += json::json_quote(key);
     body_ += ':';
     body_ += json;
     return *this;
@@ -69,7 +38,7 @@ class JsonWriter {
     return raw(key, value ? "true" : "false");
   }
   JsonWriter& str(std::string_view key, std::string_view value) {
-    return raw(key, json_string(value));
+    return raw(key, json::json_quote(value));
   }
   std::string build() const { return "{" + body_ + "}"; }
 
