@@ -30,9 +30,9 @@ int run(const std::string& dir) {
     auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk);
     if (!writer.ok()) return fail(writer.error().to_string());
     for (int i = 1; i <= 3; ++i) {
-      auto r = (*writer)->append(
-          kaya::wal::Payload::put("user:" + std::to_string(i), "value"),
-          kaya::DurabilityMode::kStrict);
+      auto r =
+          (*writer)->append(kaya::wal::Payload::put("user:" + std::to_string(i), "value"),
+                            kaya::DurabilityMode::kStrict);
       if (!r.ok() || !r->durable) return fail("append failed");
     }
   }
