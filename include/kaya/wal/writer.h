@@ -180,12 +180,12 @@ class Writer {
                                                    SequenceNumber next_sequence);
 
   Status usable_locked() const;
-  /// Writes queued records until `lsn` is written (or the writer is poisoned).
+  // Writes queued records until `lsn` is written (or the writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
-  /// Makes `lsn` durable, leading an fsync or waiting for the one in progress.
+  // Makes `lsn` durable, leading an fsync or waiting for the one in progress.
   Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                       uint64_t* fsync_duration_us);
-  /// One write of a run of queued records (the leader role); returns with the lock held.
+  // One write of a run of queued records (the leader role); returns with the lock held.
   void write_batch(Lock& lock);
   Status rotate_to(uint64_t old_segment, uint64_t new_segment);
   void sync_as_leader(Lock& lock);
@@ -198,31 +198,31 @@ class Writer {
   std::unique_ptr<io::FileLock> file_lock_;
 
   RecoveryReport recovery_report_;
-  std::mutex release_mu_;  ///< one release at a time
+  std::mutex release_mu_;  // one release at a time
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  /// Assignment: the next record's numbers and where it will go.
+  // Assignment: the next record's numbers and where it will go.
   uint64_t next_lsn_ = 1;
   uint64_t next_sequence_ = 1;
-  uint64_t tail_segment_id_ = 0;     ///< segment the next record goes to
-  uint64_t tail_segment_bytes_ = 0;  ///< its size once every queued record is written
-  std::deque<Pending> queue_;        ///< assigned, not yet handed to the disk
-  /// Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
+  uint64_t tail_segment_id_ = 0;     // segment the next record goes to
+  uint64_t tail_segment_bytes_ = 0;  // its size once every queued record is written
+  std::deque<Pending> queue_;        // assigned, not yet handed to the disk
+  // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
   uint64_t written_lsn_ = 0;
-  uint64_t written_segment_id_ = 0;  ///< segment holding written_lsn_
+  uint64_t written_segment_id_ = 0;  // segment holding written_lsn_
   uint64_t durable_lsn_ = 0;
   uint64_t last_fsync_duration_us_ = 0;
-  bool writing_ = false;  ///< a leader is writing
-  bool syncing_ = false;  ///< a leader is syncing
+  bool writing_ = false;  // a leader is writing
+  bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
   std::optional<Error> poison_;
-  /// Strict records not yet durable, oldest first, with the time they were queued
-  /// (only kept when batch.flush_interval_us > 0).
+  // Strict records not yet durable, oldest first, with the time they were queued
+  // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
-  uint64_t assigned_bytes_ = 0;  ///< bytes ever queued
-  uint64_t durable_bytes_ = 0;   ///< of which durable
-  uint64_t written_bytes_ = 0;   ///< of which written
+  uint64_t assigned_bytes_ = 0;  // bytes ever queued
+  uint64_t durable_bytes_ = 0;   // of which durable
+  uint64_t written_bytes_ = 0;   // of which written
   WriterStats stats_;
 };
 
