@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
-          libclang-rt-14-dev doxygen pkg-config)
+          libclang-rt-14-dev doxygen pkg-config make)
 
 missing=()
 for p in "${packages[@]}"; do
