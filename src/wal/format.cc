@@ -4,6 +4,8 @@
 
 namespace kaya::wal {
 
+uint16_t format_version() { return format::kVersion; }
+
 std::string_view to_string(RecordType type) {
   switch (type) {
     case RecordType::kPut:

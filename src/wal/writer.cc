@@ -571,6 +571,9 @@ WriterStats Writer::stats() const {
   out.next_lsn = Lsn(next_lsn_);
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
+  // Metrics: recovery kept these segments (an empty log gets a new first one).
+  out.segments = std::max<uint64_t>(1, recovery_report_.segments.size()) + out.rotations -
+                 out.segments_released;
   return out;
 }
 

@@ -60,6 +60,15 @@ TEST(KayaWalBench, JsonReportsBothRunsOfTheSameWorkload) {
   EXPECT_THAT(j["baseline"]["method"].str(), HasSubstr("2 threads"));
   EXPECT_THAT(j["baseline"]["method"].str(), HasSubstr("fdatasync"));
   EXPECT_GT(j["ratio"].number(), 0);
+  // kaya's writer statistics, in the metrics schema (docs/metrics.md).
+  const Json& writer = j["kaya"]["writer"];
+  EXPECT_EQ(writer["records"].u64(), 200u);
+  EXPECT_EQ(writer["bytes"].u64(), 200u * 100u);
+  EXPECT_EQ(writer["strict_records"].u64(), 200u);
+  EXPECT_EQ(writer["fsyncs"].u64(), j["kaya"]["fsyncs"].u64());
+  EXPECT_EQ(writer["fsync_duration_us"]["count"].u64(), writer["fsyncs"].u64());
+  EXPECT_EQ(j["kaya"]["latency_us"]["count"].u64(), 200u);
+  EXPECT_FALSE(j["baseline"].has("writer"));
 
   // The kept log holds exactly the benchmark's records; the baseline file is gone.
   EXPECT_FALSE(std::filesystem::exists(dir + "/baseline.dat"));

@@ -105,6 +105,7 @@ Result<Measurement> run_kaya(const Workload& w, const std::string& dir) {
   const wal::WriterStats stats = writer->stats();
   m.fsyncs = stats.fsyncs;
   m.dir_fsyncs = stats.dir_fsyncs;
+  m.writer = stats;
   if (stats.bytes != m.bytes) {
     return Error(ErrorKind::kInvariantViolation,
                  "the writer wrote " + std::to_string(stats.bytes) + " bytes for " +

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
+#include "kaya/wal/writer.h"
 #include "progress.h"
 
 namespace kaya::tool {
@@ -31,6 +33,8 @@ struct Measurement {
   uint64_t fsyncs = 0;      // real fdatasync calls on record data
   uint64_t dir_fsyncs = 0;  // directory fsyncs (kaya: new segments)
   Histogram latency_us;     // per append: call to acknowledgement
+  // kaya: the writer's statistics when the run ended (before the close).
+  std::optional<wal::WriterStats> writer;
 
   double records_per_s() const { return seconds > 0 ? records / seconds : 0; }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/io/rados_disk.h"
+#include "kaya/wal/metrics.h"
 #include "kaya/wal/recovery.h"
 #include "log_location.h"
 
@@ -55,8 +56,11 @@ flags:
                      {"dir","kept","threads","records","record_bytes","durability",
                       "kaya":{...},"baseline":{...,"method"},"ratio"}; each of
                      kaya/baseline: {"seconds","records","bytes","records_per_s",
-                     "mb_per_s","fsyncs","records_per_fsync","latency_us":{"p50",
-                     "p99","p999","max","mean"}}
+                     "mb_per_s","fsyncs","records_per_fsync","latency_us"}, and
+                     kaya also "writer" (the writer's statistics). latency_us
+                     and writer use the metrics JSON of docs/metrics.md: a
+                     histogram is {"count","sum","min","max","mean","p50","p90",
+                     "p99","p999","buckets"}
 )";
 
 struct Settings {
@@ -109,26 +113,21 @@ Status prepare_dir(Settings& s) {
   return ok_status();
 }
 
-// `method` (the baseline's) comes first when given.
+// `method` (the baseline's) comes first when given. Histograms and the writer's
+// statistics use the library's metrics serialisation (docs/metrics.md).
 std::string measurement_json(const Measurement& m, std::string_view method = {}) {
-  const Histogram& h = m.latency_us;
   JsonObject o;
   if (!method.empty()) o.str("method", method);
-  return o.real("seconds", m.seconds)
+  o.real("seconds", m.seconds)
       .num("records", m.records)
       .num("bytes", m.bytes)
       .real("records_per_s", m.records_per_s())
       .real("mb_per_s", m.mb_per_s())
       .num("fsyncs", m.fsyncs)
       .real("records_per_fsync", m.records_per_fsync())
-      .raw("latency_us", JsonObject()
-                             .num("p50", h.percentile(50))
-                             .num("p99", h.percentile(99))
-                             .num("p999", h.percentile(99.9))
-                             .num("max", h.max())
-                             .real("mean", h.mean())
-                             .build())
-      .build();
+      .raw("latency_us", wal::histogram_json(m.latency_us));
+  if (m.writer) o.raw("writer", wal::to_json(*m.writer));
+  return o.build();
 }
 
 std::string baseline_method(const Workload& w) {

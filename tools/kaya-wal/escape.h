@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_text.h"
 #include "kaya/core/status.h"
 
 namespace kaya::tool {
@@ -29,14 +30,14 @@ std::string escape_text(std::string_view bytes, bool escape_space);
 // control byte.
 Result<std::string> unescape_text(std::string_view text, size_t column_base);
 
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
-bool is_valid_utf8(std::string_view bytes);
+// Well-formed UTF-8 (src/core/json_text.h, shared with the library's metrics JSON).
+using json::is_valid_utf8;
 
 // Lower-case hex of every byte: "00ff6b".
 std::string to_hex(std::string_view bytes);
 
 // `text` as a quoted JSON string. Bytes that are not valid UTF-8 become U+FFFD: use
 // it for paths and messages, and add_bytes() for data that must round-trip.
-std::string json_quote(std::string_view text);
+using json::json_quote;
 
 }  // namespace kaya::tool

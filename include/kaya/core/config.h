@@ -1,47 +1,55 @@
-// Writer configuration.
+/// @file
+/// Writer configuration.
 #pragma once
 
 #include <cstdint>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
 namespace kaya {
 
-// Group commit: how strict appends that arrive close together share one fsync.
-// All zero (the default) means "no deliberate batching": a strict append never waits
-// for companions, yet appends queued while an fsync runs still share the next one.
+/// Group commit: how strict appends that arrive close together share one fsync.
+/// All zero (the default) means "no deliberate batching": a strict append never waits
+/// for companions, yet appends queued while an fsync runs still share the next one.
 struct BatchConfig {
-  // A batch is synced as soon as it holds this many records (0: no limit).
+  /// A batch is synced as soon as it holds this many records (0: no limit).
   uint32_t max_records = 0;
-  // A batch is synced as soon as it holds this many bytes (0: no limit).
+  /// A batch is synced as soon as it holds this many bytes (0: no limit).
   uint64_t max_bytes = 0;
-  // The longest a strict record waits for companions before its batch is synced
-  // (0: never waits). Bounds commit latency: see Writer::append.
+  /// The longest a strict record waits for companions before its batch is synced
+  /// (0: never waits). Bounds commit latency: see Writer::append.
   uint64_t flush_interval_us = 0;
 };
 
-struct WalConfig {
+/// Configuration of a log: segment and record size limits, group commit. The same
+/// values must be used by every writer, reader and recovery of one log.
+struct KAYA_API WalConfig {
+  /// Default segment_max_bytes: 64 MiB.
   static constexpr uint64_t kDefaultSegmentMaxBytes = 64ull << 20;
+  /// Default max_record_bytes: 32 MiB.
   static constexpr uint64_t kDefaultMaxRecordBytes = 32ull << 20;
-  // Upper bound on flush_interval_us: a longer wait is a configuration mistake.
+  /// Upper bound on flush_interval_us: a longer wait is a configuration mistake.
   static constexpr uint64_t kMaxFlushIntervalUs = 10'000'000;
+  /// Default preallocate_bytes: 1 MiB.
   static constexpr uint64_t kDefaultPreallocateBytes = 1ull << 20;
 
-  // A segment is closed and the next one started when a record would take a
-  // non-empty segment past this size.
+  /// A segment is closed and the next one started when a record would take a
+  /// non-empty segment past this size.
   uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
-  // Largest encoded record (header + payload) the writer accepts.
+  /// Largest encoded record (header + payload) the writer accepts.
   uint64_t max_record_bytes = kDefaultMaxRecordBytes;
+  /// Group commit (no deliberate batching by default).
   BatchConfig batch;
-  // When the Disk can map files (FileDisk, SimDisk), the writer allocates segment space
-  // this many bytes at a time and stores records through a shared memory map of it: an
-  // append costs a copy, not a system call; a strict append still waits for fdatasync.
-  // The unused part of the last segment reads as zeros, which recovery takes as the
-  // end of the log; close() and rotation cut it off. 0: write every batch with a
-  // system call instead (what a Disk that cannot map always gets).
+  /// When the Disk can map files (FileDisk, SimDisk), the writer allocates segment space
+  /// this many bytes at a time and stores records through a shared memory map of it: an
+  /// append costs a copy, not a system call; a strict append still waits for fdatasync.
+  /// The unused part of the last segment reads as zeros, which recovery takes as the
+  /// end of the log; close() and rotation cut it off. 0: write every batch with a
+  /// system call instead (what a Disk that cannot map always gets).
   uint64_t preallocate_bytes = kDefaultPreallocateBytes;
 
-  // InvalidArgument naming the field when the configuration makes no sense.
+  /// InvalidArgument naming the field when the configuration makes no sense.
   Status validate() const;
 };
 

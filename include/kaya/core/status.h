@@ -1,7 +1,8 @@
-// Errors and results for every kaya operation.
-//
-// No exception crosses kaya's public API: operations return `Result<T>` (a value or
-// an `Error`) or `Status` (`Result<void>`). Both are [[nodiscard]].
+/// @file
+/// Errors and results for every kaya operation.
+///
+/// No exception crosses kaya's public API: operations return `Result<T>` (a value or
+/// an `Error`) or `Status` (`Result<void>`). Both are [[nodiscard]].
 #pragma once
 
 #include <cassert>
@@ -10,38 +11,47 @@
 #include <utility>
 #include <variant>
 
+#include "kaya/core/export.h"
+
+/// Core types of kaya: errors and results, LSNs, configuration, CRC32C, histograms,
+/// version.
 namespace kaya {
 
-// The fixed set of error kinds. Each maps to a `kaya-wal` exit code (exit_code()).
+/// The fixed set of error kinds. Each maps to a `kaya-wal` exit code (exit_code()).
 enum class ErrorKind {
-  kNotFound,            // exit 2
-  kCorruption,          // exit 3: durable data is damaged
-  kInvalidArgument,     // exit 4: the caller asked for something impossible
-  kUnsupportedVersion,  // exit 4: data written by a newer format
-  kInvariantViolation,  // exit 5: kaya caught itself (or the disk) breaking a rule
-  kLockConflict,        // exit 6: another writer holds the log
-  kIo,                  // exit 1
-  kDiskFull,            // exit 1
-  kFsyncFailed,         // exit 1
-  kInternal,            // exit 1
+  kNotFound,            ///< exit 2
+  kCorruption,          ///< exit 3: durable data is damaged
+  kInvalidArgument,     ///< exit 4: the caller asked for something impossible
+  kUnsupportedVersion,  ///< exit 4: data written by a newer format
+  kInvariantViolation,  ///< exit 5: kaya caught itself (or the disk) breaking a rule
+  kLockConflict,        ///< exit 6: another writer holds the log
+  kIo,                  ///< exit 1
+  kDiskFull,            ///< exit 1
+  kFsyncFailed,         ///< exit 1
+  kInternal,            ///< exit 1
 };
 
-std::string_view to_string(ErrorKind kind);
-int exit_code(ErrorKind kind);
+/// The kind's name: "NotFound", "Corruption", "InvalidArgument", ...
+KAYA_API std::string_view to_string(ErrorKind kind);
+/// The exit code `kaya-wal` uses for an error of this kind (see ErrorKind).
+KAYA_API int exit_code(ErrorKind kind);
 
-// An error: a kind plus a message that says what happened, where (file, offset,
-// LSN) and, where it helps, what the user can do about it.
-class Error {
+/// An error: a kind plus a message that says what happened, where (file, offset,
+/// LSN) and, where it helps, what the user can do about it.
+class KAYA_API Error {
  public:
+  /// An error of `kind` saying `message`.
   Error(ErrorKind kind, std::string message)
       : kind_(kind), message_(std::move(message)) {}
 
+  /// What kind of error this is.
   ErrorKind kind() const { return kind_; }
+  /// What happened, where, and what to do about it.
   const std::string& message() const { return message_; }
-  // "<kind>: <message>", for logs and the command line.
+  /// "<kind>: <message>", for logs and the command line.
   std::string to_string() const;
 
-  // The same error with `context` put in front of the message ("context: message").
+  /// The same error with `context` put in front of the message ("context: message").
   Error with_context(std::string_view context) const;
 
  private:
@@ -49,22 +59,29 @@ class Error {
   std::string message_;
 };
 
+/// A value of type T or an Error; Result<void> (Status) is success or an Error.
 template <typename T>
 class Result;
 
-// Success or an Error.
+/// Success or an Error.
 template <>
 class [[nodiscard]] Result<void> {
  public:
+  /// Success.
   Result() = default;
+  /// Failure with `error`.
   Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
 
+  /// True on success.
   bool ok() const { return !failed_; }
+  /// ok().
   explicit operator bool() const { return ok(); }
+  /// The error; only when !ok().
   const Error& error() const& {
     assert(!ok());
     return error_;
   }
+  /// The error, moved out; only when !ok().
   Error&& error() && {
     assert(!ok());
     return std::move(error_);
@@ -75,69 +92,88 @@ class [[nodiscard]] Result<void> {
   bool failed_ = false;
 };
 
+/// Success or an Error: what an operation without a value returns.
 using Status = Result<void>;
 
-// A value of type T or an Error. Shaped like std::expected<T, Error>.
+/// A value of type T or an Error. Shaped like std::expected<T, Error>.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
+  /// Success with `value`.
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  /// Failure with `error`.
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
+  /// True when this holds a value.
   bool ok() const { return v_.index() == 0; }
+  /// ok().
   explicit operator bool() const { return ok(); }
 
+  /// The value; only when ok() (asserted).
   T& value() & {
     assert(ok());
     return std::get<0>(v_);
   }
+  /// The value; only when ok() (asserted).
   const T& value() const& {
     assert(ok());
     return std::get<0>(v_);
   }
+  /// The value, moved out; only when ok() (asserted).
   T&& value() && {
     assert(ok());
     return std::get<0>(std::move(v_));
   }
+  /// value().
   T& operator*() & { return value(); }
+  /// value().
   const T& operator*() const& { return value(); }
+  /// &value().
   T* operator->() { return &value(); }
+  /// &value().
   const T* operator->() const { return &value(); }
 
+  /// The error; only when !ok() (asserted).
   const Error& error() const& {
     assert(!ok());
     return std::get<1>(v_);
   }
+  /// The error, moved out; only when !ok() (asserted).
   Error&& error() && {
     assert(!ok());
     return std::get<1>(std::move(v_));
   }
 
-  // The outcome without the value.
+  /// The outcome without the value.
   Status status() const { return ok() ? Status() : Status(error()); }
 
  private:
   std::variant<T, Error> v_;
 };
 
+/// A successful Status.
 inline Status ok_status() { return Status(); }
 
 }  // namespace kaya
 
+/// @cond INTERNAL
 #define KAYA_CONCAT_INNER_(a, b) a##b
 #define KAYA_CONCAT_(a, b) KAYA_CONCAT_INNER_(a, b)
+/// @endcond
 
-// Returns the error of `expr` (a Status or Result) from the enclosing function.
+/// Returns the error of `expr` (a Status or Result) from the enclosing function.
 #define KAYA_RETURN_IF_ERROR(expr)                                  \
   do {                                                              \
     auto kaya_status_ = (expr);                                     \
     if (!kaya_status_.ok()) return std::move(kaya_status_).error(); \
   } while (0)
 
-// `lhs = value of expr`, or returns its error from the enclosing function.
+/// `lhs = value of expr`, or returns its error from the enclosing function.
 #define KAYA_ASSIGN_OR_RETURN(lhs, expr) \
   KAYA_ASSIGN_OR_RETURN_IMPL_(KAYA_CONCAT_(kaya_result_, __LINE__), lhs, expr)
+/// @cond INTERNAL
 #define KAYA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return std::move(tmp).error();     \
   lhs = std::move(tmp).value()
+/// @endcond

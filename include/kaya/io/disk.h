@@ -1,10 +1,11 @@
-// The Disk: the only way kaya touches storage.
-//
-// Every path is a RelativePath under the disk's root. All operations are thread-safe;
-// appends through one instance are atomic with respect to each other and ordered.
-// Durability is explicit: data written to a file survives a power loss only after
-// fsync_file() of that file, and a new file's (or renamed file's) directory entry only
-// after fsync_dir() of its parent directory.
+/// @file
+/// The Disk: the only way kaya touches storage.
+///
+/// Every path is a RelativePath under the disk's root. All operations are thread-safe;
+/// appends through one instance are atomic with respect to each other and ordered.
+/// Durability is explicit: data written to a file survives a power loss only after
+/// fsync_file() of that file, and a new file's (or renamed file's) directory entry only
+/// after fsync_dir() of its parent directory.
 #pragma once
 
 #include <compare>
@@ -15,30 +16,37 @@
 #include <string_view>
 #include <vector>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
+/// Storage: the Disk interface and its implementations.
 namespace kaya::io {
 
+/// Bytes to write: a non-owning view.
 using ByteView = std::span<const uint8_t>;
 
-// A normalised path relative to a Disk's root: components joined by '/', never
-// absolute, never containing "..". `\` is read as `/`; "." and empty components are
-// dropped. The root itself is the empty path.
-class RelativePath {
+/// A normalised path relative to a Disk's root: components joined by '/', never
+/// absolute, never containing "..". `\` is read as `/`; "." and empty components are
+/// dropped. The root itself is the empty path.
+class KAYA_API RelativePath {
  public:
+  /// The root.
   RelativePath() = default;
-  // InvalidArgument for absolute paths ("/x"), drive prefixes ("C:x"), ".." and NUL.
+  /// InvalidArgument for absolute paths ("/x"), drive prefixes ("C:x"), ".." and NUL.
   static Result<RelativePath> parse(std::string_view text);
 
+  /// The path: "a/b" (empty for the root).
   const std::string& str() const { return path_; }
+  /// True for the root (the empty path).
   bool is_root() const { return path_.empty(); }
-  // "a/b" -> "a"; "a" -> root; root -> root.
+  /// "a/b" -> "a"; "a" -> root; root -> root.
   RelativePath parent() const;
-  // Last component ("" for the root).
+  /// Last component ("" for the root).
   std::string_view filename() const;
-  // this/child. `child` is parsed like parse() and may hold several components.
+  /// this/child. `child` is parsed like parse() and may hold several components.
   Result<RelativePath> join(std::string_view child) const;
 
+  /// Ordered by str().
   auto operator<=>(const RelativePath&) const = default;
 
  private:
@@ -46,28 +54,30 @@ class RelativePath {
   std::string path_;
 };
 
-// A window of a file mapped for writing (see Disk::map_for_write). Destroying it unmaps
-// the window; what was published stays in the file. Not thread-safe.
-class WritableMap {
+/// A window of a file mapped for writing (see Disk::map_for_write). Destroying it unmaps
+/// the window; what was published stays in the file. Not thread-safe.
+class KAYA_API WritableMap {
  public:
   virtual ~WritableMap() = default;
   WritableMap(const WritableMap&) = delete;
   WritableMap& operator=(const WritableMap&) = delete;
 
-  // File offset of data()[0].
+  /// File offset of data()[0].
   uint64_t offset() const { return offset_; }
-  // The mapped bytes: file offsets [offset(), offset() + data().size()). Bytes never
-  // published read as what the file held (zeros in space map_for_write added).
+  /// The mapped bytes: file offsets [offset(), offset() + data().size()). Bytes never
+  /// published read as what the file held (zeros in space map_for_write added).
   std::span<uint8_t> data() const { return data_; }
-  // Declares the stores into data()[begin, end) complete: from now on read_at() sees
-  // them and they survive a crash of this process (a power loss only after
-  // fsync_file()). Stores must be published in file order. FileDisk: the mapping is
-  // the page cache, so there is nothing to do; other disks copy here and may fail
-  // like a write.
+  /// Declares the stores into data()[begin, end) complete: from now on read_at() sees
+  /// them and they survive a crash of this process (a power loss only after
+  /// fsync_file()). Stores must be published in file order. FileDisk: the mapping is
+  /// the page cache, so there is nothing to do; other disks copy here and may fail
+  /// like a write.
   virtual Status publish(uint64_t begin, uint64_t end) = 0;
 
  protected:
+  /// For implementations: the window starts at file offset `offset`.
   WritableMap(uint64_t offset, std::span<uint8_t> data) : offset_(offset), data_(data) {}
+  /// For implementations that allocate their buffer after construction.
   void set_data(std::span<uint8_t> data) { data_ = data; }
 
  private:
@@ -75,71 +85,79 @@ class WritableMap {
   std::span<uint8_t> data_;
 };
 
-// A held exclusive lock; destroying it releases the lock.
-class FileLock {
+/// A held exclusive lock; destroying it releases the lock.
+class KAYA_API FileLock {
  public:
+  /// Releases the lock.
   virtual ~FileLock() = default;
 };
 
-class Disk {
+/// Storage for one log (see the file comment). Implementations: FileDisk (POSIX files),
+/// SimDisk (in memory, simulated crashes and faults), FaultDisk (errors injected into
+/// another Disk). An engine may implement its own.
+class KAYA_API Disk {
  public:
+  /// Destroys the disk; no file is removed.
   virtual ~Disk() = default;
 
-  // Writes `parts` back to back at the end of `path` in one operation, creating the
-  // file when absent; returns the offset of the first byte. On error a prefix of the
-  // bytes may have reached the file.
+  /// Writes `parts` back to back at the end of `path` in one operation, creating the
+  /// file when absent; returns the offset of the first byte. On error a prefix of the
+  /// bytes may have reached the file.
   virtual Result<uint64_t> append(const RelativePath& path,
                                   std::span<const ByteView> parts) = 0;
+  /// append() of one part.
   Result<uint64_t> append(const RelativePath& path, ByteView bytes) {
     return append(path, std::span<const ByteView>(&bytes, 1));
   }
 
-  // Reads up to out.size() bytes at `offset` and returns how many were read. Like
-  // pread, it may return fewer than asked before the end of the file; it returns 0
-  // only at or past the end. Callers loop (see read_full()).
+  /// Reads up to out.size() bytes at `offset` and returns how many were read. Like
+  /// pread, it may return fewer than asked before the end of the file; it returns 0
+  /// only at or past the end. Callers loop (see read_full()).
   virtual Result<size_t> read_at(const RelativePath& path, uint64_t offset,
                                  std::span<uint8_t> out) = 0;
 
-  // Overwrites bytes of an existing file at `offset` (may extend it).
+  /// Overwrites bytes of an existing file at `offset` (may extend it).
   virtual Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) = 0;
 
-  // NotFound when the file does not exist.
+  /// NotFound when the file does not exist.
   virtual Result<uint64_t> file_len(const RelativePath& path) = 0;
+  /// Cuts (or extends with zeros) the file to `len` bytes.
   virtual Status truncate(const RelativePath& path, uint64_t len) = 0;
 
-  // Whether map_for_write() is available.
+  /// Whether map_for_write() is available.
   virtual bool can_map() const { return false; }
-  // Makes `path` (which must exist) at least `offset + len` bytes long, with the space
-  // allocated so that stores into it cannot fail for lack of room (DiskFull here
-  // instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.
-  // Internal error when can_map() is false.
+  /// Makes `path` (which must exist) at least `offset + len` bytes long, with the space
+  /// allocated so that stores into it cannot fail for lack of room (DiskFull here
+  /// instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.
+  /// Internal error when can_map() is false.
   virtual Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
                                                              uint64_t offset,
                                                              uint64_t len);
 
-  // Makes the file's data durable (fdatasync).
+  /// Makes the file's data durable (fdatasync).
   virtual Status fsync_file(const RelativePath& path) = 0;
-  // Makes the directory's entries (files created, renamed, removed in it) durable.
+  /// Makes the directory's entries (files created, renamed, removed in it) durable.
   virtual Status fsync_dir(const RelativePath& dir) = 0;
 
-  // Names of the entries of `dir`, sorted. NotFound when it does not exist.
+  /// Names of the entries of `dir`, sorted. NotFound when it does not exist.
   virtual Result<std::vector<std::string>> list_dir(const RelativePath& dir) = 0;
-  // Creates `dir` (its parent must exist); succeeds when it exists already.
+  /// Creates `dir` (its parent must exist); succeeds when it exists already.
   virtual Status create_dir(const RelativePath& dir) = 0;
-  // Atomically renames `from` to `to`, replacing `to`.
+  /// Atomically renames `from` to `to`, replacing `to`.
   virtual Status rename(const RelativePath& from, const RelativePath& to) = 0;
+  /// Removes a file (durable once fsync_dir() of its directory returned).
   virtual Status remove_file(const RelativePath& path) = 0;
 
-  // Takes an exclusive lock on `path` (creating the file). LockConflict when another
-  // holder has it, in this process or another. A process that dies releases it.
+  /// Takes an exclusive lock on `path` (creating the file). LockConflict when another
+  /// holder has it, in this process or another. A process that dies releases it.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) = 0;
 
-  // How `path` should be named in messages (e.g. the full file-system path).
+  /// How `path` should be named in messages (e.g. the full file-system path).
   virtual std::string describe(const RelativePath& path) const = 0;
 };
 
-// Reads until `out` is full or the file ends; returns the number of bytes read.
-Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
-                         std::span<uint8_t> out);
+/// Reads until `out` is full or the file ends; returns the number of bytes read.
+KAYA_API Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
+                                  std::span<uint8_t> out);
 
 }  // namespace kaya::io

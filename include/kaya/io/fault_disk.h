@@ -1,29 +1,30 @@
-// FaultDisk: a Disk that wraps another Disk and injects errors into its real I/O.
-//
-// What it is for: end-to-end tests of the writer and recovery on real files. SimDisk
-// simulates a whole file system in memory; FaultDisk instead forwards every operation
-// to an inner Disk (typically a FileDisk in a temporary directory), except the ones a
-// test scheduled to fail. The bytes that do reach the inner disk are real, so a test
-// can reopen the directory with a plain FileDisk and check what recovery finds there.
-//
-// Faults reuse io::FaultKind and follow "fail the n-th next operation of this kind"
-// (n = 1: the next one). An operation consumes a scheduled fault only when it can
-// suffer that kind:
-// - kFsyncFailure: fsync_file / fsync_dir return FsyncFailed without calling the
-//   inner fsync (so nothing is made durable by that call).
-// - kReadError: read_at returns Io without reading.
-// - kWriteError: append / write_at return Io without writing.
-// - kDiskFull: append / write_at return DiskFull without writing.
-// - kShortWrite: append / write_at write a strict prefix of their bytes (the first
-//   half, rounded down) through the inner disk, then return Io.
-// For append / write_at the write kinds are consulted in the order kWriteError,
-// kDiskFull, kShortWrite (as in SimDisk); the first that fires wins and the later
-// ones are not consulted for that call. Every injected fault is counted. Everything
-// else, including errors of the inner disk itself, is forwarded unchanged.
-//
-// Ownership: the inner disk is borrowed and must outlive the FaultDisk.
-// Thread-safe: the schedule and counters are guarded by a mutex (not held across
-// inner calls); the inner disk must be thread-safe, as every Disk is.
+/// @file
+/// FaultDisk: a Disk that wraps another Disk and injects errors into its real I/O.
+///
+/// What it is for: end-to-end tests of the writer and recovery on real files. SimDisk
+/// simulates a whole file system in memory; FaultDisk instead forwards every operation
+/// to an inner Disk (typically a FileDisk in a temporary directory), except the ones a
+/// test scheduled to fail. The bytes that do reach the inner disk are real, so a test
+/// can reopen the directory with a plain FileDisk and check what recovery finds there.
+///
+/// Faults reuse io::FaultKind and follow "fail the n-th next operation of this kind"
+/// (n = 1: the next one). An operation consumes a scheduled fault only when it can
+/// suffer that kind:
+/// - kFsyncFailure: fsync_file / fsync_dir return FsyncFailed without calling the
+///   inner fsync (so nothing is made durable by that call).
+/// - kReadError: read_at returns Io without reading.
+/// - kWriteError: append / write_at return Io without writing.
+/// - kDiskFull: append / write_at return DiskFull without writing.
+/// - kShortWrite: append / write_at write a strict prefix of their bytes (the first
+///   half, rounded down) through the inner disk, then return Io.
+/// For append / write_at the write kinds are consulted in the order kWriteError,
+/// kDiskFull, kShortWrite (as in SimDisk); the first that fires wins and the later
+/// ones are not consulted for that call. Every injected fault is counted. Everything
+/// else, including errors of the inner disk itself, is forwarded unchanged.
+///
+/// Ownership: the inner disk is borrowed and must outlive the FaultDisk.
+/// Thread-safe: the schedule and counters are guarded by a mutex (not held across
+/// inner calls); the inner disk must be thread-safe, as every Disk is.
 #pragma once
 
 #include <array>
@@ -31,26 +32,34 @@
 #include <mutex>
 #include <optional>
 
+#include "kaya/core/export.h"
 #include "kaya/io/disk.h"
 #include "kaya/io/sim_disk.h"
 
 namespace kaya::io {
 
-class FaultDisk final : public Disk {
+/// A Disk that forwards to another and fails the operations a test schedules (see the
+/// file comment).
+class KAYA_API FaultDisk final : public Disk {
  public:
+  /// Wraps `inner`, which must outlive this disk. No fault is scheduled.
   explicit FaultDisk(Disk& inner);
+  /// Destroys the wrapper; the inner disk is untouched.
   ~FaultDisk() override;
 
+  /// The disk operations are forwarded to.
   Disk& inner() const { return inner_; }
 
-  // The n-th next operation that can suffer `kind` fails with it (0 cancels).
-  // Replaces an earlier schedule for the same kind.
+  /// The n-th next operation that can suffer `kind` fails with it (0 cancels).
+  /// Replaces an earlier schedule for the same kind.
   void fail_nth(FaultKind kind, uint64_t n = 1);
-  // Cancels every scheduled fault (the counters are kept).
+  /// Cancels every scheduled fault (the counters are kept).
   void clear_faults();
+  /// Faults of `kind` injected so far.
   uint64_t faults_injected(FaultKind kind) const;
-  // fsync_file / fsync_dir calls forwarded to the inner disk (not the failed ones).
+  /// fsync_file calls forwarded to the inner disk (not the failed ones).
   uint64_t inner_fsync_file_count() const;
+  /// fsync_dir calls forwarded to the inner disk (not the failed ones).
   uint64_t inner_fsync_dir_count() const;
 
   using Disk::append;
@@ -77,12 +86,12 @@ class FaultDisk final : public Disk {
   std::string describe(const RelativePath& path) const override;
 
  private:
-  // Consumes one eligible operation of `kind`; true when the fault fires.
-  bool fire(FaultKind kind);
-  // The first write fault that fires, consulted in the documented order.
-  std::optional<FaultKind> write_fault();
-  Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
-                 std::string_view what) const;
+  /// Consumes one eligible operation of `kind`; true when the fault fires.
+  KAYA_LOCAL bool fire(FaultKind kind);
+  /// The first write fault that fires, consulted in the documented order.
+  KAYA_LOCAL std::optional<FaultKind> write_fault();
+  KAYA_LOCAL Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
+                            std::string_view what) const;
 
   Disk& inner_;
   mutable std::mutex mu_;

@@ -1,25 +1,29 @@
-// FileDisk: a Disk over POSIX files under a root directory.
+/// @file
+/// FileDisk: a Disk over POSIX files under a root directory.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "kaya/core/export.h"
 #include "kaya/io/disk.h"
 
 namespace kaya::io {
 
-// Keeps files open between calls (one descriptor per file, opened on first use and
-// closed on remove_file(), rename() or destruction). fsync_file() is fdatasync();
-// fsync_dir() fsyncs the directory itself. Loops on short reads and writes and on
-// EINTR. errno maps to error kinds: ENOENT -> NotFound, ENOSPC/EDQUOT -> DiskFull, a
-// failed fsync -> FsyncFailed, others -> Io; every message names the full path.
-class FileDisk final : public Disk {
+/// Keeps files open between calls (one descriptor per file, opened on first use and
+/// closed on remove_file(), rename() or destruction). fsync_file() is fdatasync();
+/// fsync_dir() fsyncs the directory itself. Loops on short reads and writes and on
+/// EINTR. errno maps to error kinds: ENOENT -> NotFound, ENOSPC/EDQUOT -> DiskFull, a
+/// failed fsync -> FsyncFailed, others -> Io; every message names the full path.
+class KAYA_API FileDisk final : public Disk {
  public:
-  // Opens a disk rooted at `root`, creating that directory when `create` is set.
+  /// Opens a disk rooted at `root`, creating that directory when `create` is set.
   static Result<std::unique_ptr<FileDisk>> open(const std::string& root,
                                                 bool create = true);
+  /// Closes every file it keeps open; no file is removed.
   ~FileDisk() override;
 
+  /// The root directory, as given to open().
   const std::string& root() const;
 
   using Disk::append;
@@ -46,8 +50,8 @@ class FileDisk final : public Disk {
   std::string describe(const RelativePath& path) const override;
 
  private:
-  struct Impl;
-  explicit FileDisk(std::unique_ptr<Impl> impl);
+  struct KAYA_LOCAL Impl;
+  KAYA_LOCAL explicit FileDisk(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,5 +1,6 @@
-// Record codec: encodes payloads into v1 records and decodes (and validates) them.
-// Pure functions over memory; no I/O. Layout: kaya/wal/format.h, docs/format.md.
+/// @file
+/// Record codec: encodes payloads into v1 records and decodes (and validates) them.
+/// Pure functions over memory; no I/O. Layout: kaya/wal/format.h, docs/format.md.
 #pragma once
 
 #include <cstdint>
@@ -8,113 +9,127 @@
 #include <string_view>
 #include <vector>
 
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/wal/format.h"
 
 namespace kaya::wal {
 
-// What a caller appends. A non-owning view: the bytes must stay valid for the call.
-struct Payload {
-  RecordType type = RecordType::kNoop;
-  std::string_view key;    // Put, Delete
-  std::string_view value;  // Put: the value; Bytes: the opaque payload
+/// What a caller appends. A non-owning view: the bytes must stay valid for the call.
+struct KAYA_API Payload {
+  RecordType type = RecordType::kNoop;  ///< What the record is
+  std::string_view key;                 ///< Put, Delete
+  std::string_view value;               ///< Put: the value; Bytes: the opaque payload
 
+  /// Put `key` = `value`.
   static Payload put(std::string_view key, std::string_view value) {
     return {RecordType::kPut, key, value};
   }
+  /// Delete `key`.
   static Payload del(std::string_view key) { return {RecordType::kDelete, key, {}}; }
+  /// A record without content (it still takes an LSN and a sequence number).
   static Payload noop() { return {RecordType::kNoop, {}, {}}; }
+  /// Opaque bytes chosen by the caller (format extension, docs/format.md).
   static Payload bytes(std::string_view data) { return {RecordType::kBytes, {}, data}; }
 
-  // Length of the encoded payload (without the 40-byte header).
+  /// Length of the encoded payload (without the 40-byte header).
   uint64_t payload_len() const;
-  // Length of the whole encoded record.
+  /// Length of the whole encoded record.
   uint64_t encoded_len() const { return format::kHeaderLen + payload_len(); }
 };
 
-// A decoded record that owns its bytes.
-struct Record {
-  Lsn lsn;
-  SequenceNumber sequence;
-  RecordType type = RecordType::kNoop;
-  std::string key;    // Put, Delete
-  std::string value;  // Put: the value; Bytes: the opaque payload
+/// A decoded record that owns its bytes.
+struct KAYA_API Record {
+  Lsn lsn;                              ///< Its position in the log
+  SequenceNumber sequence;              ///< The engine's sequence number
+  RecordType type = RecordType::kNoop;  ///< What the record is
+  std::string key;                      ///< Put, Delete
+  std::string value;                    ///< Put: the value; Bytes: the opaque payload
 
+  /// A view of the record's content (valid while the record lives).
   Payload payload() const { return {type, key, value}; }
+  /// Field by field.
   bool operator==(const Record&) const = default;
 };
 
-// Encoding in two steps, so that the costly part (copying the payload and its CRC)
-// runs before the writer's lock and only the 40-byte header is sealed under it.
-//
-// Fills `out` (exactly payload.encoded_len() bytes) with the header's fixed fields,
-// the payload and the payload CRC. InvalidArgument if the payload is malformed
-// (e.g. a key or value longer than a u32 can describe) or `out` has the wrong size.
-Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
-// Writes lsn and sequence into an encode_unsealed() record and computes the header CRC.
-void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
-// Both steps into a new buffer.
-Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
-                                    SequenceNumber sequence);
+/// Encoding in two steps, so that the costly part (copying the payload and its CRC)
+/// runs before the writer's lock and only the 40-byte header is sealed under it.
+///
+/// Fills `out` (exactly payload.encoded_len() bytes) with the header's fixed fields,
+/// the payload and the payload CRC. InvalidArgument if the payload is malformed
+/// (e.g. a key or value longer than a u32 can describe) or `out` has the wrong size.
+KAYA_API Status encode_unsealed(const Payload& payload, std::span<uint8_t> out);
+/// Writes lsn and sequence into an encode_unsealed() record and computes the header CRC.
+KAYA_API void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence);
+/// Both steps into a new buffer.
+KAYA_API Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
+                                             SequenceNumber sequence);
 
+/// What decode() found.
 enum class DecodeOutcome {
-  kRecord,      // a complete, valid record
-  kIncomplete,  // the buffer ends inside a record (partial header or payload)
-  kInvalid,     // these bytes are not a valid record
+  kRecord,      ///< a complete, valid record
+  kIncomplete,  ///< the buffer ends inside a record (partial header or payload)
+  kInvalid,     ///< these bytes are not a valid record
 };
 
+/// Why decode() did not return a record.
 enum class DecodeProblem {
-  kNone,
-  kPartialHeader,   // incomplete
-  kPartialPayload,  // incomplete
-  kBadMagic,
-  kUnsupportedVersion,
-  kBadHeaderLength,
-  kUnknownFlags,
-  kUnknownType,
-  kOversizedPayload,
-  kBadHeaderChecksum,
-  kBadPayloadChecksum,
-  kMalformedPayload,
+  kNone,                ///< a valid record
+  kPartialHeader,       ///< incomplete: the buffer ends inside the header
+  kPartialPayload,      ///< incomplete: the buffer ends inside the payload
+  kBadMagic,            ///< the first four bytes are not format::kMagic
+  kUnsupportedVersion,  ///< a version this library does not read
+  kBadHeaderLength,     ///< header_len is not 40
+  kUnknownFlags,        ///< flags other than 0
+  kUnknownType,         ///< a record type this library does not know
+  kOversizedPayload,    ///< larger than max_record_bytes allows
+  kBadHeaderChecksum,   ///< the header CRC does not match
+  kBadPayloadChecksum,  ///< the payload CRC does not match
+  kMalformedPayload,    ///< the payload's lengths do not match payload_len
 };
-std::string_view to_string(DecodeProblem problem);
+/// The problem in words, e.g. "partial header" ("none" for kNone).
+KAYA_API std::string_view to_string(DecodeProblem problem);
 
-// A decoded record whose key/value view the decoded buffer.
-struct RecordView {
-  Lsn lsn;
-  SequenceNumber sequence;
-  RecordType type = RecordType::kNoop;
-  std::string_view key;
-  std::string_view value;
+/// A decoded record whose key/value view the decoded buffer.
+struct KAYA_API RecordView {
+  Lsn lsn;                              ///< Its position in the log
+  SequenceNumber sequence;              ///< The engine's sequence number
+  RecordType type = RecordType::kNoop;  ///< What the record is
+  std::string_view key;                 ///< Put, Delete
+  std::string_view value;               ///< Put: the value; Bytes: the opaque payload
 
+  /// A copy that owns its bytes.
   Record to_record() const;
 };
 
-struct Decoded {
-  DecodeOutcome outcome = DecodeOutcome::kInvalid;
-  DecodeProblem problem = DecodeProblem::kNone;
-  // Offset of the record's first byte (the `offset` given to decode()).
+/// What decode() found at one offset.
+struct KAYA_API Decoded {
+  DecodeOutcome outcome = DecodeOutcome::kInvalid;  ///< Record, incomplete or invalid
+  DecodeProblem problem = DecodeProblem::kNone;     ///< Why, unless a record
+  /// Offset of the record's first byte (the `offset` given to decode()).
   uint64_t offset = 0;
-  // kRecord: the record's encoded length. kIncomplete: the length the record needs
-  // once its header is complete (kPartialPayload), else 0. kInvalid: the declared
-  // length when the header is intact (kBadPayloadChecksum, kMalformedPayload), else 0.
+  /// kRecord: the record's encoded length. kIncomplete: the length the record needs
+  /// once its header is complete (kPartialPayload), else 0. kInvalid: the declared
+  /// length when the header is intact (kBadPayloadChecksum, kMalformedPayload), else 0.
   uint64_t size = 0;
-  // kRecord: the record. kInvalid with an intact header (kBadPayloadChecksum,
-  // kMalformedPayload): lsn, sequence and type from that header, no key or value.
+  /// kRecord: the record. kInvalid with an intact header (kBadPayloadChecksum,
+  /// kMalformedPayload): lsn, sequence and type from that header, no key or value.
   RecordView record;
-  std::string detail;  // kIncomplete / kInvalid: what exactly is wrong
+  std::string detail;  ///< kIncomplete / kInvalid: what exactly is wrong
 
+  /// True for a complete, valid record.
   bool ok() const { return outcome == DecodeOutcome::kRecord; }
-  // The problem as an Error naming `where` (e.g. the segment path) and the offset.
-  // Kind: UnsupportedVersion for kUnsupportedVersion, else Corruption.
+  /// The problem as an Error naming `where` (e.g. the segment path) and the offset.
+  /// Kind: UnsupportedVersion for kUnsupportedVersion, else Corruption.
   Error to_error(std::string_view where) const;
 };
 
-// Decodes the record at the start of `buf`, which sits at `offset` in its segment.
-// Checks, in order: magic, version, header length, header CRC, flags, type, payload
-// length (> max_record_bytes - 40 is kOversizedPayload, decided before any payload
-// is read or allocated), payload CRC, payload shape. Never reads past `buf`.
-Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_record_bytes);
+/// Decodes the record at the start of `buf`, which sits at `offset` in its segment.
+/// Checks, in order: magic, version, header length, header CRC, flags, type, payload
+/// length (> max_record_bytes - 40 is kOversizedPayload, decided before any payload
+/// is read or allocated), payload CRC, payload shape. Never reads past `buf`.
+KAYA_API Decoded decode(std::span<const uint8_t> buf, uint64_t offset,
+                        uint64_t max_record_bytes);
 
 }  // namespace kaya::wal

@@ -1,5 +1,6 @@
-// Every on-disk constant of the kaya log, in one place. The byte diagram and the
-// rules for extensions are in docs/format.md.
+/// @file
+/// Every on-disk constant of the kaya log, in one place. The byte diagram and the
+/// rules for extensions are in docs/format.md.
 #pragma once
 
 #include <cstddef>
@@ -8,37 +9,47 @@
 #include <string>
 #include <string_view>
 
+#include "kaya/core/export.h"
+
 namespace kaya::wal {
 
-// Record types. 1-3 are KayaDB's v1 types; 4 is kaya's extension (docs/format.md).
+/// Record types. 1-3 are KayaDB's v1 types; 4 is kaya's extension (docs/format.md).
 enum class RecordType : uint16_t {
-  kPut = 1,     // payload: key_len u32, value_len u32, key, value
-  kDelete = 2,  // payload: key_len u32, key
-  kNoop = 3,    // payload: empty
-  kBytes = 4,   // extension: payload is opaque bytes chosen by the caller
+  kPut = 1,     ///< payload: key_len u32, value_len u32, key, value
+  kDelete = 2,  ///< payload: key_len u32, key
+  kNoop = 3,    ///< payload: empty
+  kBytes = 4,   ///< extension: payload is opaque bytes chosen by the caller
 };
-std::string_view to_string(RecordType type);
-bool is_known_record_type(uint16_t raw);
+/// "put", "delete", "noop" or "bytes".
+KAYA_API std::string_view to_string(RecordType type);
+/// True when `raw` is a RecordType value this version knows.
+KAYA_API bool is_known_record_type(uint16_t raw);
 
+/// The record format version of the library linked at run time (format::kVersion when
+/// it was built): what it writes and the newest it reads.
+KAYA_API uint16_t format_version();
+
+/// The on-disk format: every constant, in one place (docs/format.md).
 namespace format {
 
 // Record header v1: 40 bytes, all integers little-endian.
-inline constexpr uint32_t kMagic = 0x4B415941;  // "AYAK" on disk
-inline constexpr uint16_t kVersion = 1;
-inline constexpr size_t kHeaderLen = 40;
-inline constexpr uint16_t kFlagsV1 = 0;  // no flag is defined in v1
+inline constexpr uint32_t kMagic =
+    0x4B415941;                           ///< First field of a record; "AYAK" on disk
+inline constexpr uint16_t kVersion = 1;   ///< Record format version written
+inline constexpr size_t kHeaderLen = 40;  ///< Bytes of a record header
+inline constexpr uint16_t kFlagsV1 = 0;   ///< no flag is defined in v1
 
-inline constexpr size_t kMagicOffset = 0;        // u32
-inline constexpr size_t kVersionOffset = 4;      // u16
-inline constexpr size_t kHeaderLenOffset = 6;    // u16
-inline constexpr size_t kFlagsOffset = 8;        // u16
-inline constexpr size_t kTypeOffset = 10;        // u16
-inline constexpr size_t kLsnOffset = 12;         // u64
-inline constexpr size_t kSequenceOffset = 20;    // u64
-inline constexpr size_t kPayloadLenOffset = 28;  // u32
-inline constexpr size_t kHeaderCrcOffset = 32;   // u32, CRC32C of bytes 0..40 with
-                                                 // these 4 bytes zeroed
-inline constexpr size_t kPayloadCrcOffset = 36;  // u32, CRC32C of the payload
+inline constexpr size_t kMagicOffset = 0;        ///< u32
+inline constexpr size_t kVersionOffset = 4;      ///< u16
+inline constexpr size_t kHeaderLenOffset = 6;    ///< u16
+inline constexpr size_t kFlagsOffset = 8;        ///< u16
+inline constexpr size_t kTypeOffset = 10;        ///< u16
+inline constexpr size_t kLsnOffset = 12;         ///< u64
+inline constexpr size_t kSequenceOffset = 20;    ///< u64
+inline constexpr size_t kPayloadLenOffset = 28;  ///< u32
+inline constexpr size_t kHeaderCrcOffset = 32;   ///< u32, CRC32C of bytes 0..40 with
+                                                 ///< these 4 bytes zeroed
+inline constexpr size_t kPayloadCrcOffset = 36;  ///< u32, CRC32C of the payload
 
 static_assert(kVersionOffset == kMagicOffset + 4);
 static_assert(kHeaderLenOffset == kVersionOffset + 2);
@@ -52,22 +63,22 @@ static_assert(kPayloadCrcOffset == kHeaderCrcOffset + 4);
 static_assert(kHeaderLen == kPayloadCrcOffset + 4);
 
 // Payload layouts.
-inline constexpr size_t kPutFixedLen = 8;     // key_len u32 + value_len u32
-inline constexpr size_t kDeleteFixedLen = 4;  // key_len u32
-inline constexpr uint64_t kMaxPayloadLen = UINT32_MAX;
+inline constexpr size_t kPutFixedLen = 8;               ///< key_len u32 + value_len u32
+inline constexpr size_t kDeleteFixedLen = 4;            ///< key_len u32
+inline constexpr uint64_t kMaxPayloadLen = UINT32_MAX;  ///< payload_len is a u32
 
 // Layout of a log under the Disk root.
-inline constexpr std::string_view kSegmentDir = "wal";
-inline constexpr std::string_view kSegmentSuffix = ".wal";
-inline constexpr size_t kSegmentIdDigits = 16;  // lower-case hex
-inline constexpr uint64_t kFirstSegmentId = 1;
-// Held (flock) by the one writer of the log.
+inline constexpr std::string_view kSegmentDir = "wal";      ///< Directory of the segments
+inline constexpr std::string_view kSegmentSuffix = ".wal";  ///< Segment file names end so
+inline constexpr size_t kSegmentIdDigits = 16;              ///< lower-case hex
+inline constexpr uint64_t kFirstSegmentId = 1;  ///< Id of a new log's first segment
+/// Held (flock) by the one writer of the log.
 inline constexpr std::string_view kLockFile = "wal/LOCK";
 
-// "wal/0000000000000001.wal" for id 1.
-std::string segment_path(uint64_t segment_id);
-// "0000000000000001.wal" -> 1; nullopt for any other name.
-std::optional<uint64_t> parse_segment_file_name(std::string_view name);
+/// "wal/0000000000000001.wal" for id 1.
+KAYA_API std::string segment_path(uint64_t segment_id);
+/// "0000000000000001.wal" -> 1; nullopt for any other name.
+KAYA_API std::optional<uint64_t> parse_segment_file_name(std::string_view name);
 
 }  // namespace format
 }  // namespace kaya::wal

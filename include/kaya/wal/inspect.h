@@ -1,20 +1,21 @@
-// Inspection: a read-only scan of segments that describes what is in them and what is
-// wrong with them, classified by the same rules as recovery (kaya/wal/recovery.h):
-//
-// - torn tail: the LAST segment ends in an incomplete or invalid record that no valid
-//   record follows. Never acknowledged; recovery drops it; not an error.
-// - corruption: anything else — an invalid or incomplete record in a segment that is
-//   not the last, or one followed by a valid record, an LSN gap or step back, a
-//   segment missing from the id sequence.
-//
-// Unlike recovery, inspection does not stop at the first problem of the log: it scans
-// every segment (each up to its own first problem), so an operator sees the whole
-// picture. `LogInspection::anomalies` lists the problems in log order; the first one
-// is what recovery would stop at.
-//
-// Inspection never writes, creates, truncates or locks anything, so it may run while a
-// writer appends (the active segment may then show a write in progress as a torn
-// tail). Memory: one read buffer plus the largest record, whatever the log size.
+/// @file
+/// Inspection: a read-only scan of segments that describes what is in them and what is
+/// wrong with them, classified by the same rules as recovery (kaya/wal/recovery.h):
+///
+/// - torn tail: the LAST segment ends in an incomplete or invalid record that no valid
+///   record follows. Never acknowledged; recovery drops it; not an error.
+/// - corruption: anything else — an invalid or incomplete record in a segment that is
+///   not the last, or one followed by a valid record, an LSN gap or step back, a
+///   segment missing from the id sequence.
+///
+/// Unlike recovery, inspection does not stop at the first problem of the log: it scans
+/// every segment (each up to its own first problem), so an operator sees the whole
+/// picture. `LogInspection::anomalies` lists the problems in log order; the first one
+/// is what recovery would stop at.
+///
+/// Inspection never writes, creates, truncates or locks anything, so it may run while a
+/// writer appends (the active segment may then show a write in progress as a torn
+/// tail). Memory: one read buffer plus the largest record, whatever the log size.
 #pragma once
 
 #include <array>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
@@ -32,76 +34,84 @@
 
 namespace kaya::wal {
 
+/// What inspection found in one segment.
 enum class SegmentState {
-  kClean,     // valid records to the end of the file
-  kTornTail,  // ends in a torn tail (last segment only)
-  kCorrupt,   // damaged durable data at problem_offset
+  kClean,     ///< valid records to the end of the file
+  kTornTail,  ///< ends in a torn tail (last segment only)
+  kCorrupt,   ///< damaged durable data at problem_offset
 };
-std::string_view to_string(SegmentState state);
+/// "clean", "torn tail" or "corrupt".
+KAYA_API std::string_view to_string(SegmentState state);
 
-struct SegmentInspection {
-  uint64_t id = 0;     // parsed from the file name; 0 when it is not a segment name
-  std::string path;    // as the disk describes it (the full path on a FileDisk)
-  uint64_t bytes = 0;  // file length, measured when the scan ended
-  // Valid records before the first problem, and the offset just past the last one.
+/// What inspect_segment() found in one segment file.
+struct KAYA_API SegmentInspection {
+  uint64_t id = 0;     ///< parsed from the file name; 0 when it is not a segment name
+  std::string path;    ///< as the disk describes it (the full path on a FileDisk)
+  uint64_t bytes = 0;  ///< file length, measured when the scan ended
+  /// Valid records before the first problem.
   uint64_t records = 0;
+  /// The offset just past the last valid record before the first problem.
   uint64_t valid_bytes = 0;
-  std::optional<Lsn> first_lsn;
-  std::optional<Lsn> last_lsn;
-  std::optional<SequenceNumber> last_sequence;
-  // Valid records by type, indexed by RecordType value (index 0 is unused).
+  std::optional<Lsn> first_lsn;                 ///< of the first valid record
+  std::optional<Lsn> last_lsn;                  ///< of the last valid record
+  std::optional<SequenceNumber> last_sequence;  ///< of the last valid record
+  /// Valid records by type, indexed by RecordType value (index 0 is unused).
   std::array<uint64_t, static_cast<size_t>(RecordType::kBytes) + 1> records_by_type{};
 
-  SegmentState state = SegmentState::kClean;
-  // kTornTail / kCorrupt: where the first problem starts.
+  SegmentState state = SegmentState::kClean;  ///< Clean, torn tail or corrupt
+  /// kTornTail / kCorrupt: where the first problem starts.
   uint64_t problem_offset = 0;
-  // The record's LSN, when its header passed its checksum.
+  /// The record's LSN, when its header passed its checksum.
   std::optional<Lsn> problem_lsn;
-  // kNone for an LSN out of order (the record itself decodes fine).
+  /// kNone for an LSN out of order (the record itself decodes fine).
   DecodeProblem problem = DecodeProblem::kNone;
-  std::string reason;
+  std::string reason;  ///< The problem in words (empty when clean)
 
-  // Bytes from the problem to the end of the file (0 when clean).
+  /// Bytes from the problem to the end of the file (0 when clean).
   uint64_t problem_bytes() const {
     return state == SegmentState::kClean ? 0 : bytes - problem_offset;
   }
-  // "clean", "torn tail of 44 bytes at offset 57: ..." or "corrupt at offset 57: ...".
+  /// "clean", "torn tail of 44 bytes at offset 57: ..." or "corrupt at offset 57: ...".
   std::string state_string() const;
 };
 
-struct LogInspection {
-  std::vector<SegmentInspection> segments;  // every segment file, in id order
-  // Every problem, in log order: each segment's own (torn tail or corruption) and the
-  // log's (missing segment ids, LSN gaps between segments).
+/// What inspect_log() found in a whole log.
+struct KAYA_API LogInspection {
+  std::vector<SegmentInspection> segments;  ///< every segment file, in id order
+  /// Every problem, in log order: each segment's own (torn tail or corruption) and the
+  /// log's (missing segment ids, LSN gaps between segments).
   std::vector<Anomaly> anomalies;
 
-  uint64_t bytes = 0;    // sum of the segments' lengths
-  uint64_t records = 0;  // valid records of all segments (also after a problem)
-  std::optional<Lsn> first_lsn;
-  std::optional<Lsn> last_lsn;
+  uint64_t bytes = 0;            ///< sum of the segments' lengths
+  uint64_t records = 0;          ///< valid records of all segments (also after a problem)
+  std::optional<Lsn> first_lsn;  ///< of the first valid record
+  std::optional<Lsn> last_lsn;   ///< of the last valid record
 
-  // What default-mode recovery would keep: the records before the first anomaly, and
-  // the LSN its writer would continue at (1 for an empty log).
+  /// What default-mode recovery would keep: the records before the first anomaly.
   uint64_t recoverable_records = 0;
+  /// The LSN a writer would continue at after default-mode recovery (1 for an empty
+  /// log).
   Lsn next_lsn;
 
-  bool corrupt() const;    // some anomaly is corruption: recovery would fail
-  bool torn_tail() const;  // the log ends in a torn tail
-  // The first anomaly (what recovery stops at), if any.
+  bool corrupt() const;    ///< some anomaly is corruption: recovery would fail
+  bool torn_tail() const;  ///< the log ends in a torn tail
+  /// The first anomaly (what recovery stops at), if any.
   const Anomaly* first_problem() const {
     return anomalies.empty() ? nullptr : &anomalies.front();
   }
 };
 
-// Scans one segment file. `is_last` says whether it is the last segment of its log:
-// only there can a bad record be a torn tail. Checks every record and that LSNs are
-// contiguous within the segment. Errors: NotFound when the file does not exist, I/O
-// errors; problems in the data are reported in the result, not as errors.
-Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
-                                          uint64_t max_record_bytes, bool is_last);
+/// Scans one segment file. `is_last` says whether it is the last segment of its log:
+/// only there can a bad record be a torn tail. Checks every record and that LSNs are
+/// contiguous within the segment. Errors: NotFound when the file does not exist, I/O
+/// errors; problems in the data are reported in the result, not as errors.
+KAYA_API Result<SegmentInspection> inspect_segment(io::Disk& disk,
+                                                   const io::RelativePath& path,
+                                                   uint64_t max_record_bytes,
+                                                   bool is_last);
 
-// Scans every segment of the log under `disk` (an empty or absent wal/ directory is
-// an empty log). InvalidArgument for an invalid config; I/O errors.
-Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk);
+/// Scans every segment of the log under `disk` (an empty or absent wal/ directory is
+/// an empty log). InvalidArgument for an invalid config; I/O errors.
+KAYA_API Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk);
 
 }  // namespace kaya::wal

@@ -1,4 +1,5 @@
-// Reading the log from any LSN, and following it while a writer appends.
+/// @file
+/// Reading the log from any LSN, and following it while a writer appends.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <optional>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
@@ -17,62 +19,64 @@ namespace kaya::wal {
 class Writer;
 class SegmentCursor;
 
-// Reads records in LSN order starting at any LSN. Finds the starting segment by a
-// binary search over the segments' first LSNs (one header read per probe), not by
-// scanning the log. Memory: one read buffer plus the largest record.
-//
-// Not thread-safe; any number of readers may read one log, also while a writer
-// appends and releases segments. `disk` must outlive the reader.
+/// Reads records in LSN order starting at any LSN. Finds the starting segment by a
+/// binary search over the segments' first LSNs (one header read per probe), not by
+/// scanning the log. Memory: one read buffer plus the largest record.
+///
+/// Not thread-safe; any number of readers may read one log, also while a writer
+/// appends and releases segments. `disk` must outlive the reader.
 class LogReader {
  public:
-  // Positions the reader at `from`. NotFound when `from` is below the first LSN still
-  // in the log (released); InvalidArgument when it is past the end (the log's next
-  // LSN is the largest valid `from`: a reader there starts at the end).
-  static Result<std::unique_ptr<LogReader>> open(const WalConfig& config, io::Disk& disk,
-                                                 Lsn from);
-  ~LogReader();
+  /// Positions the reader at `from`. NotFound when `from` is below the first LSN still
+  /// in the log (released); InvalidArgument when it is past the end (the log's next
+  /// LSN is the largest valid `from`: a reader there starts at the end).
+  KAYA_API static Result<std::unique_ptr<LogReader>> open(const WalConfig& config,
+                                                          io::Disk& disk, Lsn from);
+  KAYA_API ~LogReader();
 
-  // The next record, or nullopt at the end of the log (an incomplete record at the end
-  // of the last segment, a write in progress or a torn tail, reads as the end).
-  // Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
-  // order; NotFound when the segment being read was released meanwhile.
-  Result<std::optional<Record>> next();
+  /// The next record, or nullopt at the end of the log (an incomplete record at the end
+  /// of the last segment, a write in progress or a torn tail, reads as the end).
+  /// Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
+  /// order; NotFound when the segment being read was released meanwhile.
+  KAYA_API Result<std::optional<Record>> next();
 
-  // The LSN of the record next() returns next.
-  Lsn position() const;
+  /// The LSN of the record next() returns next.
+  KAYA_API Lsn position() const;
 
  private:
   explicit LogReader(std::unique_ptr<SegmentCursor> cursor);
   std::unique_ptr<SegmentCursor> cursor_;
 };
 
+/// How a TailingReader follows the log.
 struct TailOptions {
-  // Also yield relaxed records once written, before they are durable. Such records
-  // survive a crash of the process but may be taken back by a power loss. Off by
-  // default: only durable records are yielded.
+  /// Also yield relaxed records once written, before they are durable. Such records
+  /// survive a crash of the process but may be taken back by a power loss. Off by
+  /// default: only durable records are yielded.
   bool include_relaxed = false;
 };
 
-// Follows a live log: yields records as they become durable (or written, with
-// include_relaxed) and waits at the end, surviving segment rotation. Never yields a
-// record that a crash could take back in the chosen mode.
-//
-// Not thread-safe. `writer` must outlive the reader.
+/// Follows a live log: yields records as they become durable (or written, with
+/// include_relaxed) and waits at the end, surviving segment rotation. Never yields a
+/// record that a crash could take back in the chosen mode.
+///
+/// Not thread-safe. `writer` must outlive the reader.
 class TailingReader {
  public:
-  // NotFound when `from` was released; InvalidArgument when it is past the writer's
-  // next LSN.
-  static Result<std::unique_ptr<TailingReader>> open(Writer& writer, Lsn from,
-                                                     TailOptions options = {});
-  ~TailingReader();
+  /// NotFound when `from` was released; InvalidArgument when it is past the writer's
+  /// next LSN.
+  KAYA_API static Result<std::unique_ptr<TailingReader>> open(Writer& writer, Lsn from,
+                                                              TailOptions options = {});
+  KAYA_API ~TailingReader();
 
-  // The next record, waiting up to `timeout` for it to become visible; nullopt when
-  // the timeout passes first. Errors: the writer was poisoned or closed before the
-  // record became visible; the record's segment was released (NotFound);
-  // corruption.
-  Result<std::optional<Record>> next(std::chrono::microseconds timeout);
+  /// The next record, waiting up to `timeout` for it to become visible; nullopt when
+  /// the timeout passes first. Errors: the writer was poisoned or closed before the
+  /// record became visible; the record's segment was released (NotFound);
+  /// corruption.
+  KAYA_API Result<std::optional<Record>> next(std::chrono::microseconds timeout);
 
-  Lsn position() const;
+  /// The LSN of the record next() returns next.
+  KAYA_API Lsn position() const;
 
  private:
   TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,

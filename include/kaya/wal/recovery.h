@@ -1,15 +1,16 @@
-// Recovery: scans the log, validates every record, classifies what is wrong, and (unless
-// it is a dry run) repairs what the chosen mode allows.
-//
-// Classification (after "protocol-aware recovery", FAST'18):
-// - torn tail: the last segment ends in an incomplete or invalid record that no valid
-//   record follows (only zeros or garbage to the end of the file). A write that a crash
-//   interrupted, never acknowledged as durable.
-// - corruption: anything else — an invalid record followed by a valid one, a bad
-//   record in a segment that is not the last, a missing segment in the middle of the
-//   id sequence, an LSN gap or step back. Durable data is damaged.
-//
-// Memory stays bounded by the largest record plus a fixed buffer, whatever the log size.
+/// @file
+/// Recovery: scans the log, validates every record, classifies what is wrong, and (unless
+/// it is a dry run) repairs what the chosen mode allows.
+///
+/// Classification (after "protocol-aware recovery", FAST'18):
+/// - torn tail: the last segment ends in an incomplete or invalid record that no valid
+///   record follows (only zeros or garbage to the end of the file). A write that a crash
+///   interrupted, never acknowledged as durable.
+/// - corruption: anything else — an invalid record followed by a valid one, a bad
+///   record in a segment that is not the last, a missing segment in the middle of the
+///   id sequence, an LSN gap or step back. Durable data is damaged.
+///
+/// Memory stays bounded by the largest record plus a fixed buffer, whatever the log size.
 #pragma once
 
 #include <cstdint>
@@ -19,102 +20,115 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 
+/// The log: format, codec, writer, recovery, readers, inspection, metrics.
 namespace kaya::wal {
 
+/// What recovery accepts to drop (docs/recovery.md).
 enum class RecoveryMode {
-  // Drop a torn tail; fail with Corruption (changing nothing) on corruption.
+  /// Drop a torn tail; fail with Corruption (changing nothing) on corruption.
   kDefault,
-  // Keep the valid prefix up to the first problem of any kind and cut off the rest,
-  // moving what is cut off aside (wal/lost/), never deleting it. For an operator who
-  // accepts losing what follows the damage.
+  /// Keep the valid prefix up to the first problem of any kind and cut off the rest,
+  /// moving what is cut off aside (wal/lost/), never deleting it. For an operator who
+  /// accepts losing what follows the damage.
   kPointInTime,
-  // Accept no loss at all: any anomaly, even a torn tail, fails with Corruption.
+  /// Accept no loss at all: any anomaly, even a torn tail, fails with Corruption.
   kAbsolute,
 };
-std::string_view to_string(RecoveryMode mode);
+/// "default", "point-in-time" or "absolute".
+KAYA_API std::string_view to_string(RecoveryMode mode);
 
+/// How recover() runs.
 struct RecoveryOptions {
-  RecoveryMode mode = RecoveryMode::kDefault;
-  // Report what applying would do, changing no byte and no file (and taking no lock).
+  RecoveryMode mode = RecoveryMode::kDefault;  ///< What it may drop
+  /// Report what applying would do, changing no byte and no file (and taking no lock).
   bool dry_run = false;
-  // Read buffer; a record larger than this is read with a buffer of its own size.
+  /// Read buffer; a record larger than this is read with a buffer of its own size.
   size_t buffer_bytes = 1 << 20;
 };
 
-enum class AnomalyKind { kTornTail, kCorruption };
-std::string_view to_string(AnomalyKind kind);
+/// The two kinds of damage (see the file comment).
+enum class AnomalyKind {
+  kTornTail,    ///< an interrupted, never acknowledged write at the end of the log
+  kCorruption,  ///< damaged durable data
+};
+/// "torn tail" or "corruption".
+KAYA_API std::string_view to_string(AnomalyKind kind);
 
-// Something wrong that recovery found.
-struct Anomaly {
-  AnomalyKind kind = AnomalyKind::kTornTail;
-  uint64_t segment_id = 0;
-  uint64_t offset = 0;
-  std::optional<Lsn> lsn;  // of the record at `offset`, when known
-  std::string reason;
-  // "segment 3 (wal/0000000000000003.wal) offset 4096 LSN 17: torn tail: ..."
+/// Something wrong that recovery found.
+struct KAYA_API Anomaly {
+  AnomalyKind kind = AnomalyKind::kTornTail;  ///< Torn tail or corruption
+  uint64_t segment_id = 0;                    ///< Segment it is in
+  uint64_t offset = 0;                        ///< Where in the segment it starts
+  std::optional<Lsn> lsn;                     ///< of the record at `offset`, when known
+  std::string reason;                         ///< What is wrong, in words
+  /// "segment 3 (wal/0000000000000003.wal) offset 4096 LSN 17: torn tail: ..."
   std::string to_string() const;
 };
 
-// Bytes recovery drops (or, in a dry run, would drop).
+/// Bytes recovery drops (or, in a dry run, would drop).
 struct Dropped {
-  uint64_t segment_id = 0;
-  uint64_t offset = 0;  // from here to the end of the segment
-  uint64_t bytes = 0;
-  // Where the bytes were kept ("" for a torn tail, which is truncated: it was never
-  // acknowledged), e.g. "wal/lost/0000000000000003.wal".
+  uint64_t segment_id = 0;  ///< Segment the bytes are (were) in
+  uint64_t offset = 0;      ///< from here to the end of the segment
+  uint64_t bytes = 0;       ///< How many
+  /// Where the bytes were kept ("" for a torn tail, which is truncated: it was never
+  /// acknowledged), e.g. "wal/lost/0000000000000003.wal".
   std::string moved_to;
 };
 
+/// One segment that recovery kept.
 struct SegmentSummary {
-  uint64_t id = 0;
-  uint64_t bytes = 0;        // file length before recovery
-  uint64_t valid_bytes = 0;  // bytes of the valid records kept
-  uint64_t records = 0;      // valid records kept
-  std::optional<Lsn> first_lsn;
-  std::optional<Lsn> last_lsn;
+  uint64_t id = 0;               ///< Segment id
+  uint64_t bytes = 0;            ///< file length before recovery
+  uint64_t valid_bytes = 0;      ///< bytes of the valid records kept
+  uint64_t records = 0;          ///< valid records kept
+  std::optional<Lsn> first_lsn;  ///< LSN of its first record (nullopt: none)
+  std::optional<Lsn> last_lsn;   ///< LSN of its last record (nullopt: none)
 };
 
-struct RecoveryReport {
-  RecoveryMode mode = RecoveryMode::kDefault;
-  bool dry_run = false;
-  Lsn next_lsn;  // LSN for the writer's next record (1 for an empty log)
-  // Sequence after the last record's (nullopt for an empty log).
+/// What recover() found and did.
+struct KAYA_API RecoveryReport {
+  RecoveryMode mode = RecoveryMode::kDefault;  ///< The mode it ran in
+  bool dry_run = false;                        ///< True: nothing was changed
+  Lsn next_lsn;  ///< LSN for the writer's next record (1 for an empty log)
+  /// Sequence after the last record's (nullopt for an empty log).
   std::optional<SequenceNumber> next_sequence;
-  std::optional<Lsn> first_lsn;  // of the first record kept
-  uint64_t records = 0;          // valid records kept
-  uint64_t valid_bytes = 0;
-  std::vector<SegmentSummary> segments;  // segments kept, in id order
-  std::vector<Anomaly> anomalies;
-  std::vector<Dropped> dropped;
-  uint64_t bytes_dropped = 0;
-  bool applied = false;  // the drops were carried out and synced
-  uint64_t duration_us = 0;
+  std::optional<Lsn> first_lsn;          ///< of the first record kept
+  uint64_t records = 0;                  ///< valid records kept
+  uint64_t valid_bytes = 0;              ///< bytes of the valid records kept
+  std::vector<SegmentSummary> segments;  ///< segments kept, in id order
+  std::vector<Anomaly> anomalies;        ///< what is wrong (recovery stops at the first)
+  std::vector<Dropped> dropped;          ///< what was (or would be) dropped
+  uint64_t bytes_dropped = 0;            ///< bytes dropped (or that would be), in all
+  bool applied = false;                  ///< the drops were carried out and synced
+  uint64_t duration_us = 0;              ///< wall time of the recovery
 
+  /// Ids of the segments kept, in order.
   std::vector<uint64_t> segment_ids() const;
-  // Multi-line human summary.
+  /// Multi-line human summary.
   std::string to_string() const;
 };
 
-// Called for every valid record kept, in LSN order; the view is valid during the call.
-// An error returned by the visitor stops recovery and is returned.
+/// Called for every valid record kept, in LSN order; the view is valid during the call.
+/// An error returned by the visitor stops recovery and is returned.
 using RecordVisitor =
     std::function<Status(uint64_t segment_id, uint64_t offset, const RecordView& record)>;
 
-// Recovers the log under `disk`. Unless dry_run, takes the log's lock for the duration
-// (LockConflict while a writer has the log open). Errors: Corruption (default and
-// absolute modes), I/O errors, LockConflict. In point-in-time mode, damage is reported
-// in the report, not as an error. Running it twice gives the same report the second
-// time, minus what the first one repaired.
-Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
-                               const RecoveryOptions& options = {},
-                               const RecordVisitor& visitor = {});
+/// Recovers the log under `disk`. Unless dry_run, takes the log's lock for the duration
+/// (LockConflict while a writer has the log open). Errors: Corruption (default and
+/// absolute modes), I/O errors, LockConflict. In point-in-time mode, damage is reported
+/// in the report, not as an error. Running it twice gives the same report the second
+/// time, minus what the first one repaired.
+KAYA_API Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
+                                        const RecoveryOptions& options = {},
+                                        const RecordVisitor& visitor = {});
 
-// The segment ids under wal/, sorted (other file names are ignored).
-Result<std::vector<uint64_t>> list_segments(io::Disk& disk);
+/// The segment ids under wal/, sorted (other file names are ignored).
+KAYA_API Result<std::vector<uint64_t>> list_segments(io::Disk& disk);
 
 }  // namespace kaya::wal

@@ -1,28 +1,29 @@
-// The log writer: appends records with group commit.
-//
-// One writer per log: open() takes an exclusive lock (wal/LOCK, flock on FileDisk)
-// that a second open() — in this process or another — fails to get (LockConflict).
-//
-// Thread safety: every method may be called from any number of threads at once.
-// Appends are ordered by the LSN they are given; a record is never written before a
-// record with a lower LSN. Strict appends that overlap in time share fsyncs.
-//
-// Durability (see docs/durability.md):
-// - append(kStrict) returns once the record and every record before it are on stable
-//   storage (written and fdatasync'ed; a new segment's directory entry fsync'ed).
-//   Survives a process crash and a power loss.
-// - append(kRelaxed) returns once the operating system has the record (written, not
-//   synced). Survives a process crash; a power loss may take it back, together with
-//   every later record, never an earlier strict one. sync() or a later strict append
-//   makes it durable.
-// - A crash at any instant leaves a prefix of the appended records: recovery never
-//   finds a record after a hole.
-//
-// Failures poison the writer: after a failed write or fsync, the appends waiting on it
-// and every later append fail (with the original error kind), the fsync is never
-// retried, and no record is acknowledged until the log is reopened (which recovers
-// what really is on disk). An append that failed may or may not be in the log after
-// recovery; one that succeeded is.
+/// @file
+/// The log writer: appends records with group commit.
+///
+/// One writer per log: open() takes an exclusive lock (wal/LOCK, flock on FileDisk)
+/// that a second open() — in this process or another — fails to get (LockConflict).
+///
+/// Thread safety: every method may be called from any number of threads at once.
+/// Appends are ordered by the LSN they are given; a record is never written before a
+/// record with a lower LSN. Strict appends that overlap in time share fsyncs.
+///
+/// Durability (see docs/durability.md):
+/// - append(kStrict) returns once the record and every record before it are on stable
+///   storage (written and fdatasync'ed; a new segment's directory entry fsync'ed).
+///   Survives a process crash and a power loss.
+/// - append(kRelaxed) returns once the operating system has the record (written, not
+///   synced). Survives a process crash; a power loss may take it back, together with
+///   every later record, never an earlier strict one. sync() or a later strict append
+///   makes it durable.
+/// - A crash at any instant leaves a prefix of the appended records: recovery never
+///   finds a record after a hole.
+///
+/// Failures poison the writer: after a failed write or fsync, the appends waiting on it
+/// and every later append fail (with the original error kind), the fsync is never
+/// retried, and no record is acknowledged until the log is reopened (which recovers
+/// what really is on disk). An append that failed may or may not be in the log after
+/// recovery; one that succeeded is.
 #pragma once
 
 #include <chrono>
@@ -38,6 +39,7 @@
 #include <vector>
 
 #include "kaya/core/config.h"
+#include "kaya/core/export.h"
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
@@ -47,109 +49,120 @@
 
 namespace kaya::wal {
 
+/// Where an append put its record, and whether it is durable.
 struct AppendResult {
-  Lsn lsn;
-  SequenceNumber sequence;
-  uint64_t segment_id = 0;
-  uint64_t offset = 0;       // of the record's first byte in its segment
-  uint64_t encoded_len = 0;  // header + payload
-  bool durable = false;      // on stable storage when append returned
-  // Duration of the fsync that made the record durable (0 when not durable).
+  Lsn lsn;                   ///< the record's LSN
+  SequenceNumber sequence;   ///< the record's sequence number
+  uint64_t segment_id = 0;   ///< the segment holding it
+  uint64_t offset = 0;       ///< of the record's first byte in its segment
+  uint64_t encoded_len = 0;  ///< header + payload
+  bool durable = false;      ///< on stable storage when append returned
+  /// Duration of the fsync that made the record durable (0 when not durable).
   uint64_t fsync_duration_us = 0;
 };
 
-// What release_before() did.
+/// What release_before() did.
 struct ReleaseReport {
-  uint64_t segments_removed = 0;
-  uint64_t bytes_released = 0;
-  // First LSN still in the log after the release (nullopt when the log holds no record).
+  uint64_t segments_removed = 0;  ///< segment files removed
+  uint64_t bytes_released = 0;    ///< their bytes
+  /// First LSN still in the log after the release (nullopt when the log holds no record).
   std::optional<Lsn> first_lsn_kept;
-  // Why nothing (more) was released, e.g. "segment 7 is the active segment".
+  /// Why nothing (more) was released, e.g. "segment 7 is the active segment".
   std::string stopped_because;
 };
 
-// How Writer::open recovers the log before appending to it.
+/// How Writer::open recovers the log before appending to it.
 struct OpenOptions {
-  // dry_run is refused (InvalidArgument): the writer needs a repaired log.
+  /// dry_run is refused (InvalidArgument): the writer needs a repaired log.
   RecoveryOptions recovery;
-  // Called for every record recovered, in LSN order (an engine replays its state here).
+  /// Called for every record recovered, in LSN order (an engine replays its state here).
   RecordVisitor replay;
 };
 
+/// What a writer did since it was opened (Writer::stats(); metrics: kaya/wal/metrics.h).
 struct WriterStats {
-  uint64_t records = 0;          // records written
-  uint64_t bytes = 0;            // bytes written
-  uint64_t strict_records = 0;   // acknowledged strict appends
-  uint64_t relaxed_records = 0;  // acknowledged relaxed appends
-  uint64_t fsyncs = 0;           // fsync_file calls made (each a real fdatasync)
-  uint64_t dir_fsyncs = 0;       // fsync_dir calls made
-  uint64_t rotations = 0;
-  uint64_t segments_released = 0;
-  uint64_t bytes_released = 0;
-  uint64_t active_segment_id = 0;
-  Lsn next_lsn;
-  Lsn durable_lsn_end;  // every LSN below this is durable
-  bool poisoned = false;
-  Histogram fsync_duration_us;  // per fsync_file
-  Histogram records_per_fsync;  // records newly made durable by each fsync
-  // How long each sync leader waited for companions (batch.flush_interval_us > 0).
+  uint64_t records = 0;            ///< records written
+  uint64_t bytes = 0;              ///< bytes written
+  uint64_t strict_records = 0;     ///< acknowledged strict appends
+  uint64_t relaxed_records = 0;    ///< acknowledged relaxed appends
+  uint64_t fsyncs = 0;             ///< fsync_file calls made (each a real fdatasync)
+  uint64_t dir_fsyncs = 0;         ///< fsync_dir calls made
+  uint64_t rotations = 0;          ///< segments closed for a new one
+  uint64_t segments_released = 0;  ///< segments removed by release_before()
+  uint64_t bytes_released = 0;     ///< bytes removed by release_before()
+  uint64_t active_segment_id = 0;  ///< the segment appends go to
+  /// Segments in the log: those recovered at open (at least 1), plus those this writer
+  /// started, minus those it released.
+  uint64_t segments = 0;
+  Lsn next_lsn;                 ///< the LSN the next append gets
+  Lsn durable_lsn_end;          ///< every LSN below this is durable
+  bool poisoned = false;        ///< a failed write or fsync poisoned the writer
+  Histogram fsync_duration_us;  ///< per fsync_file
+  Histogram records_per_fsync;  ///< records newly made durable by each fsync
+  /// Per strict append that led a sync with batch.flush_interval_us > 0: how long it
+  /// waited for companions before the fsync started.
   Histogram batch_wait_us;
 };
 
+/// The log writer (see the file comment for its contract).
 class Writer {
  public:
-  // Opens the log under `disk`'s root: takes the lock, recovers the log (by default the
-  // torn tail of the last segment is cut; corruption of durable data fails with
-  // Corruption and changes nothing), and continues after the last record found; an
-  // empty log starts at LSN 1 and sequence 1. `disk` must outlive the writer.
-  static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk,
-                                              const OpenOptions& options = {});
-  // Like open(), but the next record gets `next_lsn` and `next_sequence`. A non-empty
-  // log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
-  // hole or reuse LSNs); the sequence is the engine's to choose.
-  static Result<std::unique_ptr<Writer>> open_at(const WalConfig& config, io::Disk& disk,
-                                                 Lsn next_lsn,
-                                                 SequenceNumber next_sequence,
-                                                 const OpenOptions& options = {});
+  /// Opens the log under `disk`'s root: takes the lock, recovers the log (by default the
+  /// torn tail of the last segment is cut; corruption of durable data fails with
+  /// Corruption and changes nothing), and continues after the last record found; an
+  /// empty log starts at LSN 1 and sequence 1. `disk` must outlive the writer.
+  KAYA_API static Result<std::unique_ptr<Writer>> open(const WalConfig& config,
+                                                       io::Disk& disk,
+                                                       const OpenOptions& options = {});
+  /// Like open(), but the next record gets `next_lsn` and `next_sequence`. A non-empty
+  /// log must end right before `next_lsn` (InvalidArgument otherwise: it would leave a
+  /// hole or reuse LSNs); the sequence is the engine's to choose.
+  KAYA_API static Result<std::unique_ptr<Writer>> open_at(
+      const WalConfig& config, io::Disk& disk, Lsn next_lsn, SequenceNumber next_sequence,
+      const OpenOptions& options = {});
 
-  // Closes (see close()); an error there is lost: call close() to see it.
-  ~Writer();
+  /// Closes (see close()); an error there is lost: call close() to see it.
+  KAYA_API ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Appends one record; see the durability contract above. InvalidArgument (and no
-  // LSN consumed) when the record is larger than max_record_bytes. A strict append
-  // waits at most batch.flush_interval_us for companions, plus the fsync in progress
-  // when it arrived, plus its own.
-  Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
+  /// Appends one record; see the durability contract above. InvalidArgument (and no
+  /// LSN consumed) when the record is larger than max_record_bytes. A strict append
+  /// waits at most batch.flush_interval_us for companions, plus the fsync in progress
+  /// when it arrived, plus its own.
+  KAYA_API Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
 
-  // Makes every record appended before the call durable.
-  Status sync();
+  /// Makes every record appended before the call durable.
+  KAYA_API Status sync();
 
-  // Syncs, then releases the log; later appends fail with InvalidArgument.
-  Status close();
+  /// Syncs, then releases the log; later appends fail with InvalidArgument.
+  KAYA_API Status close();
 
-  // Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
-  // syncing the directory after each, so a crash leaves a contiguous log), never the
-  // active segment, and never a segment that is not followed by a durable record (so
-  // that a power loss cannot leave a log without records, whose next LSN is lost).
-  // Releasing nothing, or an LSN beyond the end, is safe and reported. Readers positioned
-  // in a removed segment get NotFound from their next read.
-  Result<ReleaseReport> release_before(Lsn lsn);
+  /// Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
+  /// syncing the directory after each, so a crash leaves a contiguous log), never the
+  /// active segment, and never a segment that is not followed by a durable record (so
+  /// that a power loss cannot leave a log without records, whose next LSN is lost).
+  /// Releasing nothing, or an LSN beyond the end, is safe and reported. Readers
+  /// positioned in a removed segment get NotFound from their next read.
+  KAYA_API Result<ReleaseReport> release_before(Lsn lsn);
 
-  WriterStats stats() const;
-  Lsn next_lsn() const;
-  // What recovery found when the writer was opened.
+  /// A consistent snapshot of the writer's statistics.
+  KAYA_API WriterStats stats() const;
+  /// The LSN the next append gets.
+  KAYA_API Lsn next_lsn() const;
+  /// What recovery found when the writer was opened.
   const RecoveryReport& recovery_report() const { return recovery_report_; }
+  /// The configuration the writer was opened with.
   const WalConfig& config() const { return config_; }
+  /// The disk the log is on.
   io::Disk& disk() const { return disk_; }
 
-  // For readers that follow the log. Waits until the record `lsn` is visible —
-  // durable, or written when `durable_only` is false — or `deadline` passes, and
-  // returns the first LSN not yet visible. Returns early with the poisoning error, or
-  // InvalidArgument once the writer is closed and `lsn` will never be written.
-  Result<Lsn> wait_visible(Lsn lsn, bool durable_only,
-                           std::chrono::steady_clock::time_point deadline) const;
+  /// For readers that follow the log. Waits until the record `lsn` is visible —
+  /// durable, or written when `durable_only` is false — or `deadline` passes, and
+  /// returns the first LSN not yet visible. Returns early with the poisoning error, or
+  /// InvalidArgument once the writer is closed and `lsn` will never be written.
+  KAYA_API Result<Lsn> wait_visible(Lsn lsn, bool durable_only,
+                                    std::chrono::steady_clock::time_point deadline) const;
 
  private:
   struct Pending {

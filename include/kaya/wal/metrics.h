@@ -1,0 +1,86 @@
+/// @file
+/// @brief Writer and recovery metrics: a struct, JSON, and the Prometheus text format.
+///
+/// An engine collects a snapshot with collect_metrics() and serves it wherever it
+/// likes (its own HTTP endpoint, a log line, a file): kaya opens no socket and starts
+/// no thread. Names, units, the JSON schema and the histogram bucket mapping are in
+/// docs/metrics.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kaya/core/export.h"
+#include "kaya/core/histogram.h"
+#include "kaya/core/status.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/writer.h"
+
+namespace kaya::wal {
+
+/// How a recovery ended.
+enum class RecoveryOutcome {
+  kClean,     ///< Nothing to drop: every byte of every segment is a valid record.
+  kRepaired,  ///< Bytes were dropped (a torn tail, or what point-in-time mode cut off);
+              ///< in a dry run: would be dropped.
+  kFailed,    ///< Recovery returned an error (e.g. Corruption in the default mode).
+};
+
+/// "clean", "repaired" or "failed".
+KAYA_API std::string_view to_string(RecoveryOutcome outcome);
+
+/// What a recovery did, in numbers (from a RecoveryReport, or from its error).
+struct KAYA_API RecoveryMetrics {
+  RecoveryOutcome outcome = RecoveryOutcome::kClean;  ///< How it ended.
+  RecoveryMode mode = RecoveryMode::kDefault;         ///< The mode it ran in.
+  bool dry_run = false;                               ///< A dry run changed nothing.
+  uint64_t duration_us = 0;                           ///< Wall time of the recovery.
+  uint64_t records = 0;                               ///< Valid records kept.
+  uint64_t bytes = 0;          ///< Bytes of the valid records kept.
+  uint64_t segments = 0;       ///< Segments kept.
+  uint64_t torn_tails = 0;     ///< Torn tails found (0 or 1).
+  uint64_t corruptions = 0;    ///< Corruptions found (0 or 1: recovery stops at one).
+  uint64_t bytes_dropped = 0;  ///< Bytes dropped (or, in a dry run, that would be).
+  std::string error;           ///< kFailed: the error's text; empty otherwise.
+
+  /// The metrics of a recovery that returned `report`.
+  static RecoveryMetrics from_report(const RecoveryReport& report);
+  /// The metrics of a recovery in `mode` that failed with `error` after `duration_us`.
+  static RecoveryMetrics from_error(const Error& error, RecoveryMode mode,
+                                    uint64_t duration_us);
+};
+
+/// A snapshot of everything kaya measures. Either part may be absent: a process that
+/// only ran recover() has no writer statistics.
+struct Metrics {
+  std::optional<WriterStats> writer;        ///< Writer::stats().
+  std::optional<RecoveryMetrics> recovery;  ///< The recovery before the writer opened.
+};
+
+/// The writer's statistics and the metrics of the recovery that opened it. Thread-safe
+/// like Writer::stats(); cheap enough to call on every scrape.
+KAYA_API Metrics collect_metrics(const Writer& writer);
+
+/// The metrics as one JSON object (docs/metrics.md): {"version", "writer",
+/// "recovery"}, an absent part being null. No newline at the end.
+KAYA_API std::string to_json(const Metrics& metrics);
+/// WriterStats as the JSON object found under "writer" in to_json(const Metrics&).
+KAYA_API std::string to_json(const WriterStats& stats);
+/// RecoveryMetrics as the JSON object found under "recovery".
+KAYA_API std::string to_json(const RecoveryMetrics& recovery);
+
+/// A histogram as JSON: {"count", "sum", "min", "max", "mean", "p50", "p90", "p99",
+/// "p999", "buckets"}, where "buckets" lists [upper bound, count] of each non-empty
+/// internal bucket in increasing order (see kaya/core/histogram.h). Values are in the
+/// histogram's own unit (microseconds for durations).
+KAYA_API std::string histogram_json(const Histogram& histogram);
+
+/// The metrics in the Prometheus text exposition format (version 0.0.4): "# HELP" and
+/// "# TYPE" lines, then the samples of each family; "_total" counters, durations in
+/// seconds, histograms with cumulative "le" buckets, "_sum" and "_count". Ends with a
+/// newline. Serve it with the content type "text/plain; version=0.0.4".
+KAYA_API std::string to_prometheus(const Metrics& metrics);
+
+}  // namespace kaya::wal
