@@ -157,7 +157,9 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   std::vector<uint8_t> owned;
   std::span<uint8_t> bytes;
   if (mapped_ && len <= kScratchMax) {
-    if (scratch.size() < len) scratch.resize(kScratchMax);
+    // Grows to the largest record this thread appended (at least a page), so memory
+    // per appending thread stays near its record size.
+    if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
     bytes = std::span<uint8_t>(scratch.data(), len);
   } else {
     owned.resize(len);

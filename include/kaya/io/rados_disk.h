@@ -67,8 +67,9 @@ struct KAYA_API RadosDiskOptions {
   uint32_t lock_duration_ms = 30'000;
   /// How often the lock is renewed (0: a third of lock_duration_ms).
   uint32_t lock_renew_interval_ms = 0;
-  /// Largest object the cluster accepts (0: read osd_max_object_size and osd_max_write_size from the
-  /// client's configuration, which reads the same ceph.conf as the OSDs).
+  /// Largest object the cluster accepts (0: read osd_max_object_size and
+  /// osd_max_write_size from the client's configuration, which reads the same ceph.conf
+  /// as the OSDs).
   uint64_t max_object_bytes = 0;
   /// Largest single write the cluster accepts (0: read osd_max_write_size).
   uint64_t max_write_bytes = 0;
