@@ -129,10 +129,10 @@ class KAYA_API RadosDisk final : public Disk {
   /// "rados://POOL/PREFIX/PATH" (with "?ns=NAMESPACE" when a namespace is set).
   std::string describe(const RelativePath& path) const override;
 
-  struct Impl;
+  struct KAYA_LOCAL Impl;
 
  private:
-  explicit RadosDisk(std::unique_ptr<Impl> impl);
+  KAYA_LOCAL explicit RadosDisk(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
