@@ -95,6 +95,7 @@ int run_append(const AppendArgs& args) {
   WalConfig config;
   config.segment_max_bytes = args.segment_max_bytes;
   config.max_record_bytes = 4096;
+  emit("S\n");  // loaded: the parent's kill clock starts here (see run_recover)
   auto opened = wal::Writer::open(config, **disk);
   if (!opened.ok()) fail("Writer::open: " + opened.error().to_string());
   std::unique_ptr<wal::Writer> w = std::move(opened).value();
@@ -118,6 +119,9 @@ int run_recover(const std::string& dir) {
   if (!disk.ok()) fail("open disk: " + disk.error().to_string());
   WalConfig config;
   config.max_record_bytes = 4096;
+  // Loading the process (librados and its libraries under a sanitizer) can take longer
+  // than a recovery pass: the parent starts its kill clock at this line.
+  emit("R\n");
   const auto deadline = std::chrono::steady_clock::now() + kMaxRuntime;
   while (std::chrono::steady_clock::now() < deadline) {
     auto report = wal::recover(config, **disk);

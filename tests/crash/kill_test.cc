@@ -302,7 +302,9 @@ void absorb_append_output(const std::string& out, uint64_t run, Oracle& oracle,
     std::istringstream in(line);
     char tag = 0;
     in >> tag;
-    if (tag == 'O') {
+    if (tag == 'S') {
+      // started; Writer::open follows
+    } else if (tag == 'O') {
       uint64_t next = 0;
       in >> next;
       ASSERT_EQ(next, oracle.next_lsn) << "the writer reopened at another LSN";
@@ -344,12 +346,12 @@ void append_and_kill(const std::string& dir, uint64_t run, std::mt19937_64& rng,
                std::to_string(kThreads), std::to_string(kSegmentMaxBytes),
                std::to_string(kReleaseMargin)});
   ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
-  // Mostly kill while appending; now and then anywhere, recovery in open() included.
-  if (rng() % 4 != 0) {
-    ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30), "O "))
-        << "the child ended before opening the log:\n"
-        << child.out();
-  }
+  // Mostly kill while appending; now and then from the start of Writer::open on, its
+  // recovery included (not while the process is still loading).
+  ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30),
+                               rng() % 4 != 0 ? "O " : "S"))
+      << "the child ended before opening the log:\n"
+      << child.out();
   const auto delay = std::chrono::microseconds((2000 + rng() % 58000) * delay_scale());
   ASSERT_TRUE(child.read_until(Clock::now() + delay)) << "the child ended by itself:\n"
                                                       << child.out();
@@ -397,14 +399,21 @@ void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& orac
   {
     Child child({"recover", dir});
     ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
-    const auto delay = std::chrono::microseconds(rng() % 100000);
+    // The kill falls within the recovery passes, not the loading of the process.
+    ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30), "R"))
+        << "the child ended before recovering:\n"
+        << child.out();
+    // Half the kills within the first few passes (the first one repairs), half later.
+    const auto delay =
+        std::chrono::microseconds(rng() % 2 ? rng() % 3000 : rng() % 100000);
     ASSERT_TRUE(child.read_until(Clock::now() + delay)) << "the child ended by itself:\n"
                                                         << child.out();
     const int status = child.kill_and_wait();
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         << "child " << describe_status(status) << " (its stderr is above)";
     totals.recovery_kills++;
-    const auto lines = complete_lines(child.out());
+    auto lines = complete_lines(child.out());
+    std::erase(lines, "R");
     if (lines.empty()) totals.recovery_kills_in_first_pass++;
     totals.recovery_passes += lines.size();
     const std::string expected =
