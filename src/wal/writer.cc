@@ -25,11 +25,16 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 }
 
 // Creates wal/ (durably) and an empty first segment when the log has none.
+// Creates segment `id`, empty, with a durable directory entry.
+Status create_segment(io::Disk& disk, uint64_t id) {
+  KAYA_RETURN_IF_ERROR(disk.append(segment_path(id), io::ByteView()).status());
+  return disk.fsync_dir(segment_dir());
+}
+
 Status create_log(io::Disk& disk, uint64_t segment_id) {
   KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
   KAYA_RETURN_IF_ERROR(disk.fsync_dir(io::RelativePath()));
-  KAYA_RETURN_IF_ERROR(disk.append(segment_path(segment_id), io::ByteView()).status());
-  return disk.fsync_dir(segment_dir());
+  return create_segment(disk, segment_id);
 }
 
 }  // namespace
@@ -80,6 +85,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   }
   const std::vector<uint64_t> ids = report.segment_ids();
   const uint64_t segment = ids.empty() ? format::kFirstSegmentId : ids.back();
+  uint64_t segment_bytes = 0;
   if (ids.empty()) {
     KAYA_RETURN_IF_ERROR(create_log(disk, segment));
   } else {
@@ -90,12 +96,12 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
     if (len > data_end) {
       KAYA_RETURN_IF_ERROR(disk.truncate(segment_path(segment), data_end));
     }
+    segment_bytes = data_end;
     // Records a crashed process left with the OS become durable before any new one
     // is acknowledged, so a later power loss cannot open a hole before them.
     KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_path(segment)));
     KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
   }
-  KAYA_ASSIGN_OR_RETURN(uint64_t segment_bytes, disk.file_len(segment_path(segment)));
 
   w->next_lsn_ = lsn;
   w->next_sequence_ = sequence;
@@ -266,18 +272,14 @@ Status Writer::rotate_mapped_locked(uint64_t new_segment) {
   const uint64_t old_segment = written_segment_id_;
   map_.reset();
   KAYA_RETURN_IF_ERROR(disk_.truncate(segment_path(old_segment), tail_segment_bytes_));
-  auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_path(old_segment));
-  const uint64_t us = micros_since(start);
-  stats_.fsyncs++;
-  stats_.fsync_duration_us.record(us);
+  uint64_t us;
+  Status s = timed_fsync(old_segment, &us);
+  record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
-  last_fsync_duration_us_ = us;
   mark_durable_locked(written_lsn_, written_bytes_);
   for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
-  KAYA_RETURN_IF_ERROR(disk_.append(segment_path(new_segment), io::ByteView()).status());
   stats_.dir_fsyncs++;
-  KAYA_RETURN_IF_ERROR(disk_.fsync_dir(segment_dir()));
+  KAYA_RETURN_IF_ERROR(create_segment(disk_, new_segment));
   stats_.rotations++;
   written_segment_id_ = new_segment;
   return ok_status();
@@ -366,22 +368,31 @@ void Writer::write_batch(Lock& lock) {
   cv_.notify_all();
 }
 
+Status Writer::timed_fsync(uint64_t segment, uint64_t* us) {
+  const auto start = Clock::now();
+  Status s = disk_.fsync_file(segment_path(segment));
+  *us = micros_since(start);
+  return s;
+}
+
+void Writer::record_fsync_locked(uint64_t us, bool ok) {
+  stats_.fsyncs++;
+  stats_.fsync_duration_us.record(us);
+  if (ok) last_fsync_duration_us_ = us;
+}
+
 Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
   // The closing segment is made durable before the next one receives a record, so a
   // crash always leaves a prefix; the new segment's entry is durable before any
   // strict acknowledgement can depend on it.
-  auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_path(old_segment));
-  uint64_t us = micros_since(start);
+  uint64_t us;
+  Status s = timed_fsync(old_segment, &us);
   {
     Lock lock(mu_);
-    stats_.fsyncs++;
-    stats_.fsync_duration_us.record(us);
-    if (s.ok()) last_fsync_duration_us_ = us;
+    record_fsync_locked(us, s.ok());
   }
   if (!s.ok()) return s;
-  KAYA_RETURN_IF_ERROR(disk_.append(segment_path(new_segment), io::ByteView()).status());
-  Status d = disk_.fsync_dir(segment_dir());
+  Status d = create_segment(disk_, new_segment);
   Lock lock(mu_);
   stats_.dir_fsyncs++;
   return d;
@@ -495,19 +506,16 @@ void Writer::sync_as_leader(Lock& lock) {
   const uint64_t segment = written_segment_id_;
   if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
   lock.unlock();
-  auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_path(segment));
-  const uint64_t us = micros_since(start);
+  uint64_t us;
+  Status s = timed_fsync(segment, &us);
   lock.lock();
-  stats_.fsyncs++;
-  stats_.fsync_duration_us.record(us);
+  record_fsync_locked(us, s.ok());
   if (!s.ok()) {
     poison_locked(s.error().with_context("fsync covering LSN " +
                                          std::to_string(durable_lsn_ + 1) + ".." +
                                          std::to_string(covered_lsn)));
     return;
   }
-  last_fsync_duration_us_ = us;
   mark_durable_locked(covered_lsn, covered_bytes);
 }
 

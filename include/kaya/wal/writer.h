@@ -205,6 +205,10 @@ class Writer {
   // the lock held.
   void write_batch(Lock& lock);
   Status rotate_to(uint64_t old_segment, uint64_t new_segment);
+  // fsync_file of a segment, timing it into *us (no lock needed).
+  Status timed_fsync(uint64_t segment, uint64_t* us);
+  // Counts an fsync of `us` microseconds in the stats (and as the last one when ok).
+  void record_fsync_locked(uint64_t us, bool ok);
   void sync_as_leader(Lock& lock);
   void wait_for_companions(Lock& lock);
   bool batch_full_locked() const;
