@@ -56,6 +56,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
                                                   std::optional<Lsn> next_lsn,
                                                   SequenceNumber next_sequence) {
   KAYA_RETURN_IF_ERROR(config.validate());
+  KAYA_RETURN_IF_ERROR(disk.check_config(config));
   if (next_lsn && next_lsn->value() == 0) {
     return Error(ErrorKind::kInvalidArgument, "open_at: LSNs start at 1, got 0");
   }

@@ -208,6 +208,13 @@ TEST(RadosDiskTest, ObjectSizeLimitsAreCheckedAgainstTheConfig) {
   config = WalConfig();
   config.max_record_bytes = 200ull << 20;
   EXPECT_EQ((*disk)->check_config(config).error().kind(), ErrorKind::kInvalidArgument);
+  // Writer::open asks the disk, so a log cannot be opened with segments too large.
+  config = WalConfig();
+  config.segment_max_bytes = 256ull << 20;
+  auto writer = wal::Writer::open(config, **disk);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(writer.error().message().find("osd_max_object_size"), std::string::npos);
 
   // append() refuses to grow an object past the limit, naming object and offset; and
   // splits writes above max_write_bytes.

@@ -90,8 +90,7 @@ std::string record_key(int thread, uint64_t index, size_t max_len) {
 }  // namespace
 
 Result<Measurement> run_kaya(const Workload& w, const std::string& dir) {
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
-                        open_log_for_write(dir, WalConfig{}));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_for_write(dir));
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<wal::Writer> writer,
                         wal::Writer::open(WalConfig{}, *disk));
   const uint64_t payload_room = w.record_bytes - kMinRecordBytes;

@@ -102,8 +102,7 @@ Status prepare_dir(Settings& s) {
     s.dir = tmpl;
     return ok_status();
   }
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk,
-                        open_log_for_write(s.dir, WalConfig{}));
+  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_for_write(s.dir));
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, wal::list_segments(*disk));
   if (!ids.empty()) {
     return Error(ErrorKind::kInvalidArgument,

@@ -142,7 +142,7 @@ int run_write(const CommandArgs& argv) {
   if (!config.ok()) return usage_error("write", config.error());
 
   const std::string& dir = args->positional()[0];
-  auto disk = open_log_for_write(dir, *config);
+  auto disk = open_log_for_write(dir);
   if (!disk.ok()) return report_error(disk.error());
   auto writer = wal::Writer::open(*config, **disk);
   if (!writer.ok()) return report_error(writer.error(), "cannot open the log in " + dir);

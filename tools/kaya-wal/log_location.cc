@@ -24,20 +24,14 @@ Result<std::unique_ptr<io::Disk>> open_rados(const std::string& location) {
 
 }  // namespace
 
-Result<std::unique_ptr<io::Disk>> open_log_for_write(const std::string& location,
-                                                     const WalConfig& config) {
+Result<std::unique_ptr<io::Disk>> open_log_for_write(const std::string& location) {
   if (!io::is_rados_location(location)) {
     KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk,
                           io::FileDisk::open(location, /*create=*/true));
     return std::unique_ptr<io::Disk>(std::move(disk));
   }
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_rados(location));
-#if KAYA_HAVE_RADOS
-  KAYA_RETURN_IF_ERROR(static_cast<io::RadosDisk&>(*disk).check_config(config));
-#else
-  (void)config;
-#endif
-  return disk;
+  // Writer::open checks the configuration against the cluster's limits.
+  return open_rados(location);
 }
 
 Result<std::unique_ptr<io::Disk>> open_rados_log(const std::string& location) {

@@ -10,11 +10,10 @@
 
 namespace kaya::tool {
 
-// Opens `location` for writing a log (a directory is created when absent). A RADOS
-// location is checked against `config` (segments must fit in one object). Built
-// without librados, a RADOS location is an InvalidArgument saying so.
-Result<std::unique_ptr<io::Disk>> open_log_for_write(const std::string& location,
-                                                     const WalConfig& config);
+// Opens `location` for writing a log (a directory is created when absent; Writer::open
+// checks the configuration against the disk, e.g. a RADOS cluster's object size).
+// Built without librados, a RADOS location is an InvalidArgument saying so.
+Result<std::unique_ptr<io::Disk>> open_log_for_write(const std::string& location);
 
 // Opens the existing log at a RADOS location without changing anything: NotFound when
 // it holds no wal/ directory.

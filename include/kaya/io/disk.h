@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kaya/core/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
@@ -133,6 +134,13 @@ class KAYA_API Disk {
   virtual Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
                                                              uint64_t offset,
                                                              uint64_t len);
+
+  /// InvalidArgument when `config` cannot work on this disk (e.g. a segment larger than
+  /// the largest object a RADOS cluster stores). Writer::open calls it. Default: ok.
+  virtual Status check_config(const WalConfig& config) const {
+    (void)config;
+    return ok_status();
+  }
 
   /// Makes the file's data durable (fdatasync).
   virtual Status fsync_file(const RelativePath& path) = 0;

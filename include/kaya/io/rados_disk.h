@@ -98,9 +98,9 @@ class KAYA_API RadosDisk final : public Disk {
 
   /// InvalidArgument when `config` cannot work on this cluster: a segment (at most
   /// max(segment_max_bytes, max_record_bytes) bytes) must fit in one object. Writes
-  /// larger than max_write_bytes are split, so batches need no limit. Call it before
-  /// Writer::open; append() refuses to grow an object past the limit either way.
-  Status check_config(const WalConfig& config) const;
+  /// larger than max_write_bytes are split, so batches need no limit. Writer::open
+  /// calls it; append() refuses to grow an object past the limit either way.
+  Status check_config(const WalConfig& config) const override;
 
   /// True once this disk lost its lock (renewal failed, the lock expired or an object
   /// lock was taken over) and refuses every modification.
