@@ -11,8 +11,9 @@
 namespace kaya::wal {
 namespace {
 
-// pwritev takes at most IOV_MAX (1024) parts.
-constexpr size_t kMaxPartsPerWrite = 1024;
+// Staging buffers larger than this are given back after their write, so one burst of
+// large records does not pin its memory for the writer's lifetime.
+constexpr size_t kMaxKeptStagingBytes = 1 << 20;
 
 io::RelativePath rel(std::string_view path) {
   return io::RelativePath::parse(path).value();
@@ -110,7 +111,6 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->tail_segment_bytes_ = segment_bytes;
   w->written_lsn_ = lsn - 1;
   w->durable_lsn_ = lsn - 1;
-  w->written_segment_id_ = segment;
   w->recovery_report_ = std::move(report);
   w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
   return w;
@@ -138,7 +138,7 @@ Status Writer::usable_locked() const {
 void Writer::poison_locked(const Error& error) {
   if (!poison_) poison_ = error;
   stats_.poisoned = true;
-  queue_.clear();
+  staged_.clear();
   map_.reset();
   for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
   cv_.notify_all();
@@ -157,13 +157,13 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
                  "record of " + std::to_string(len) + " bytes exceeds max_record_bytes " +
                      std::to_string(config_.max_record_bytes));
   }
-  // Mapped mode copies the record into the map, so small records are encoded into a
-  // per-thread buffer: no allocation per append.
+  // Records are copied into the staging buffer or the map under the lock, so small
+  // ones are encoded into a per-thread buffer: no allocation per append.
   constexpr uint64_t kScratchMax = 64 << 10;
   thread_local std::vector<uint8_t> scratch;
   std::vector<uint8_t> owned;
   std::span<uint8_t> bytes;
-  if (mapped_ && len <= kScratchMax) {
+  if (len <= kScratchMax) {
     // Grows to the largest record this thread appended (at least a page), so memory
     // per appending thread stays near its record size.
     if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
@@ -176,20 +176,26 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
 
   Lock lock(mu_);
   KAYA_RETURN_IF_ERROR(usable_locked());
+  // Rotation needs every earlier record written; a write in flight finishes first
+  // (whoever wakes first rotates, the others find the new segment).
+  while (tail_segment_bytes_ > 0 &&
+         tail_segment_bytes_ + len > config_.segment_max_bytes) {
+    if (writing_) {
+      cv_waiters_++;
+      cv_.wait(lock);
+      cv_waiters_--;
+      KAYA_RETURN_IF_ERROR(usable_locked());
+      continue;
+    }
+    Status s = rotate_locked(lock);
+    if (!s.ok()) {
+      poison_locked(s.error());
+      return s.error();
+    }
+  }
   AppendResult result;
   result.lsn = Lsn(next_lsn_++);
   result.sequence = SequenceNumber(next_sequence_++);
-  if (tail_segment_bytes_ > 0 && tail_segment_bytes_ + len > config_.segment_max_bytes) {
-    if (mapped_) {
-      Status s = rotate_mapped_locked(tail_segment_id_ + 1);
-      if (!s.ok()) {
-        poison_locked(s.error());
-        return s.error();
-      }
-    }
-    tail_segment_id_++;
-    tail_segment_bytes_ = 0;
-  }
   result.segment_id = tail_segment_id_;
   result.offset = tail_segment_bytes_;
   result.encoded_len = len;
@@ -197,14 +203,31 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   if (mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0) {
     unsynced_strict_.emplace_back(lsn, Clock::now());
   }
+  seal(bytes, result.lsn, result.sequence);
+  tail_segment_bytes_ += len;
+  assigned_bytes_ += len;
   if (mapped_) {
-    KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, result));
+    Status s = map_window_locked(result.offset, len);
+    if (!s.ok()) {
+      poison_locked(s.error());
+      return s.error();
+    }
+  }
+  // A relaxed record goes straight into the map when every earlier one is written: an
+  // append is a copy. Everything else is staged and written with one system call per
+  // batch, strict records by the sync leader right before its fsync: a store through
+  // the map into a page the last fsync cleaned would take a page fault under the lock.
+  if (mapped_ && mode == DurabilityMode::kRelaxed && staged_.empty() && !writing_) {
+    KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, lsn, result.offset));
   } else {
-    tail_segment_bytes_ += len;
-    assigned_bytes_ += len;
-    seal(bytes, result.lsn, result.sequence);
-    queue_.push_back(Pending{lsn, result.segment_id, result.offset, std::move(owned)});
-    KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
+    if (staged_.empty()) staged_offset_ = result.offset;
+    staged_.insert(staged_.end(), bytes.begin(), bytes.end());
+    staged_last_lsn_ = lsn;
+    if (mode == DurabilityMode::kRelaxed) {
+      KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
+    } else if (config_.batch.flush_interval_us > 0 && batch_full_locked()) {
+      notify_progress_locked();  // a leader waiting for companions has them
+    }
   }
   if (mode == DurabilityMode::kRelaxed) {
     stats_.relaxed_records++;
@@ -217,31 +240,21 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   return result;
 }
 
-Status Writer::store_mapped_locked(std::span<uint8_t> bytes, const AppendResult& result) {
-  // Everything happens under the lock, in LSN order: a process killed at any instant
-  // leaves a prefix of the records in the map (at most the last one torn), never a
-  // record after a hole.
+Status Writer::store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
+                                   uint64_t offset) {
+  // Under the lock, in LSN order, after every earlier record: a process killed at any
+  // instant leaves a prefix of the records (at most the last one torn), never a record
+  // after a hole.
   const uint64_t len = bytes.size();
-  Status s;
-  if (map_ == nullptr || result.offset + len > map_->offset() + map_->data().size()) {
-    s = map_window_locked(len);
-  }
-  if (s.ok()) {
-    seal(bytes, result.lsn, result.sequence);
-    const uint64_t at = result.offset - map_->offset();
-    std::memcpy(map_->data().data() + at, bytes.data(), len);
-    s = map_->publish(at, at + len);
-    if (!s.ok()) {
-      s = s.error().with_context("storing LSN " + std::to_string(result.lsn.value()));
-    }
-  }
+  const uint64_t at = offset - map_->offset();
+  std::memcpy(map_->data().data() + at, bytes.data(), len);
+  Status s = map_->publish(at, at + len);
   if (!s.ok()) {
-    poison_locked(s.error());
-    return s;
+    Error e = s.error().with_context("storing LSN " + std::to_string(lsn));
+    poison_locked(e);
+    return e;
   }
-  tail_segment_bytes_ += len;
-  assigned_bytes_ += len;
-  written_lsn_ = result.lsn.value();
+  written_lsn_ = lsn;
   written_bytes_ += len;
   stats_.records++;
   stats_.bytes += len;
@@ -249,15 +262,18 @@ Status Writer::store_mapped_locked(std::span<uint8_t> bytes, const AppendResult&
   return ok_status();
 }
 
-Status Writer::map_window_locked(uint64_t len) {
+Status Writer::map_window_locked(uint64_t offset, uint64_t len) {
+  if (map_ != nullptr && offset >= map_->offset() &&
+      offset + len <= map_->offset() + map_->data().size()) {
+    return ok_status();
+  }
   // A window of preallocate_bytes (or the record), not past the segment's limit.
-  const uint64_t offset = tail_segment_bytes_;
   const uint64_t room = config_.segment_max_bytes > offset
                             ? config_.segment_max_bytes - offset
                             : uint64_t{0};
   const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
   map_.reset();
-  const io::RelativePath path = segment_path(written_segment_id_);
+  const io::RelativePath path = segment_path(tail_segment_id_);
   auto mapped = disk_.map_for_write(path, offset, window);
   if (!mapped.ok() && mapped.error().kind() == ErrorKind::kDiskFull && window > len) {
     // Near a full disk, space for this record alone may still be there.
@@ -267,12 +283,17 @@ Status Writer::map_window_locked(uint64_t len) {
   return ok_status();
 }
 
-Status Writer::rotate_mapped_locked(uint64_t new_segment) {
-  // As in rotate_to(), the closing segment is durable (and cut to its records) before
-  // the next one receives a record. Done under the lock: once per segment.
-  const uint64_t old_segment = written_segment_id_;
-  map_.reset();
-  KAYA_RETURN_IF_ERROR(disk_.truncate(segment_path(old_segment), tail_segment_bytes_));
+Status Writer::rotate_locked(Lock& lock) {
+  // The closing segment is durable (and cut to its records) before the next one
+  // receives a record, so a crash always leaves a prefix; the new segment's entry is
+  // durable before any strict acknowledgement can depend on it. Done under the lock:
+  // once per segment.
+  const uint64_t old_segment = tail_segment_id_;
+  KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
+  if (mapped_) {
+    map_.reset();
+    KAYA_RETURN_IF_ERROR(disk_.truncate(segment_path(old_segment), tail_segment_bytes_));
+  }
   uint64_t us;
   Status s = timed_fsync(old_segment, &us);
   record_fsync_locked(us, s.ok());
@@ -280,16 +301,17 @@ Status Writer::rotate_mapped_locked(uint64_t new_segment) {
   mark_durable_locked(written_lsn_, written_bytes_);
   for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
   stats_.dir_fsyncs++;
-  KAYA_RETURN_IF_ERROR(create_segment(disk_, new_segment));
+  KAYA_RETURN_IF_ERROR(create_segment(disk_, old_segment + 1));
   stats_.rotations++;
-  written_segment_id_ = new_segment;
+  tail_segment_id_ = old_segment + 1;
+  tail_segment_bytes_ = 0;
   return ok_status();
 }
 
 Status Writer::finish_mapped_locked() {
   // First a sync, which fails after a simulated crash, so that a dead writer changes
   // nothing; then the unused space goes and the cut is made durable.
-  const io::RelativePath path = segment_path(written_segment_id_);
+  const io::RelativePath path = segment_path(tail_segment_id_);
   stats_.fsyncs++;
   KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
   map_.reset();
@@ -302,7 +324,7 @@ Status Writer::wait_written(Lock& lock, uint64_t lsn) {
   while (written_lsn_ < lsn) {
     if (poison_) return usable_locked();
     if (!writing_) {
-      write_batch(lock);
+      KAYA_RETURN_IF_ERROR(write_staged(lock, true));
     } else {
       cv_waiters_++;
       cv_.wait(lock);
@@ -312,61 +334,48 @@ Status Writer::wait_written(Lock& lock, uint64_t lsn) {
   return ok_status();
 }
 
-void Writer::write_batch(Lock& lock) {
-  // Take a run of queued records bound for one segment.
-  const uint64_t segment = queue_.front().segment_id;
-  const uint64_t offset = queue_.front().offset;
-  const uint64_t max_bytes = config_.batch.max_bytes;
-  std::vector<Pending> batch;
-  uint64_t batch_bytes = 0;
-  while (!queue_.empty() && queue_.front().segment_id == segment &&
-         batch.size() < kMaxPartsPerWrite &&
-         (batch.empty() || max_bytes == 0 ||
-          batch_bytes + queue_.front().bytes.size() <= max_bytes)) {
-    batch_bytes += queue_.front().bytes.size();
-    batch.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+Status Writer::write_out(uint64_t segment, uint64_t offset,
+                         std::span<const uint8_t> bytes) {
+  const io::RelativePath path = segment_path(segment);
+  // Mapped mode: the space is allocated (map_window_locked), the file already that long.
+  if (mapped_) return disk_.write_at(path, offset, bytes);
+  KAYA_ASSIGN_OR_RETURN(uint64_t at, disk_.append(path, bytes));
+  if (at != offset) {
+    return Error(ErrorKind::kInvariantViolation,
+                 disk_.describe(path) + ": records for offset " + std::to_string(offset) +
+                     " landed at " + std::to_string(at) +
+                     "; another process may be writing this log");
   }
-  const uint64_t old_segment = written_segment_id_;
+  return ok_status();
+}
+
+Status Writer::write_staged(Lock& lock, bool unlock) {
+  if (staged_.empty()) return ok_status();
+  const uint64_t first = written_lsn_ + 1;
+  const uint64_t last = staged_last_lsn_;
+  const uint64_t offset = staged_offset_;
+  const uint64_t segment = tail_segment_id_;
   writing_ = true;
-  lock.unlock();
-
-  Status status;
-  if (segment != old_segment) status = rotate_to(old_segment, segment);
-  if (status.ok()) {
-    std::vector<io::ByteView> parts;
-    parts.reserve(batch.size());
-    for (const Pending& p : batch) parts.emplace_back(p.bytes);
-    auto at = disk_.append(segment_path(segment), parts);
-    if (!at.ok()) {
-      status =
-          at.error().with_context("writing LSN " + std::to_string(batch.front().lsn) +
-                                  ".." + std::to_string(batch.back().lsn));
-    } else if (*at != offset) {
-      status = Error(ErrorKind::kInvariantViolation,
-                     disk_.describe(segment_path(segment)) + ": records for offset " +
-                         std::to_string(offset) + " landed at " + std::to_string(*at) +
-                         "; another process may be writing this log");
-    }
-  }
-
-  lock.lock();
+  in_flight_.swap(staged_);  // appends go on staging into the other buffer
+  if (unlock) lock.unlock();
+  Status s = write_out(segment, offset, in_flight_);
+  if (unlock) lock.lock();
   writing_ = false;
-  if (!status.ok()) {
-    poison_locked(status.error());
-    return;
+  const uint64_t bytes = in_flight_.size();
+  in_flight_.clear();
+  if (in_flight_.capacity() > kMaxKeptStagingBytes) in_flight_.shrink_to_fit();
+  if (!s.ok()) {
+    Error e = s.error().with_context("writing LSN " + std::to_string(first) + ".." +
+                                     std::to_string(last));
+    poison_locked(e);
+    return e;
   }
-  if (segment != old_segment) {
-    stats_.rotations++;
-    // rotate_to() synced the old segment: everything written before is durable.
-    mark_durable_locked(written_lsn_, written_bytes_);
-  }
-  written_lsn_ = batch.back().lsn;
-  written_segment_id_ = segment;
-  written_bytes_ += batch_bytes;
-  stats_.records += batch.size();
-  stats_.bytes += batch_bytes;
-  cv_.notify_all();
+  written_lsn_ = last;
+  written_bytes_ += bytes;
+  stats_.records += last - first + 1;
+  stats_.bytes += bytes;
+  notify_progress_locked();
+  return ok_status();
 }
 
 Status Writer::timed_fsync(uint64_t segment, uint64_t* us) {
@@ -380,23 +389,6 @@ void Writer::record_fsync_locked(uint64_t us, bool ok) {
   stats_.fsyncs++;
   stats_.fsync_duration_us.record(us);
   if (ok) last_fsync_duration_us_ = us;
-}
-
-Status Writer::rotate_to(uint64_t old_segment, uint64_t new_segment) {
-  // The closing segment is made durable before the next one receives a record, so a
-  // crash always leaves a prefix; the new segment's entry is durable before any
-  // strict acknowledgement can depend on it.
-  uint64_t us;
-  Status s = timed_fsync(old_segment, &us);
-  {
-    Lock lock(mu_);
-    record_fsync_locked(us, s.ok());
-  }
-  if (!s.ok()) return s;
-  Status d = create_segment(disk_, new_segment);
-  Lock lock(mu_);
-  stats_.dir_fsyncs++;
-  return d;
 }
 
 Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
@@ -504,7 +496,7 @@ void Writer::sync_as_leader(Lock& lock) {
   if (!wait_written(lock, target).ok()) return;
   const uint64_t covered_lsn = written_lsn_;
   const uint64_t covered_bytes = written_bytes_;
-  const uint64_t segment = written_segment_id_;
+  const uint64_t segment = tail_segment_id_;
   if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
   lock.unlock();
   uint64_t us;
@@ -547,15 +539,8 @@ Status Writer::close() {
   // from this writer any more.
   closed_ = true;
   cv_waiters_++;
-  while (writing_ || (!poison_ && !queue_.empty())) {
-    if (!writing_) {
-      write_batch(lock);
-    } else {
-      cv_.wait(lock);
-    }
-  }
-  Status s =
-      poison_ ? usable_locked() : wait_durable(lock, next_lsn_ - 1, false, nullptr);
+  Status s = wait_written(lock, next_lsn_ - 1);
+  if (s.ok()) s = wait_durable(lock, next_lsn_ - 1, false, nullptr);
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   cv_waiters_--;
   stop_syncer_ = true;
@@ -617,7 +602,7 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
   {
     Lock lock(mu_);
     KAYA_RETURN_IF_ERROR(usable_locked());
-    active = written_segment_id_;
+    active = tail_segment_id_;
   }
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk_));
   ReleaseReport report;

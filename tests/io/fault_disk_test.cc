@@ -371,8 +371,9 @@ TEST_F(WriterOnFaultDisk, ConcurrentStrictAppendsAroundAnFsyncFailure) {
 // tmpfs keeps everything in memory: fdatasync is a no-op there, so this test checks
 // the ENOSPC path (DiskFull, poisoning, recovery), not durability across power loss.
 
-// The mapped path: records are stored through a map of preallocated space, so faults
-// come from allocating that space (every 4 KiB here) and from fsync.
+// The mapped path: segment space is allocated ahead (every 4 KiB here); relaxed
+// records are stored through a map of it, strict ones written into it by the sync
+// leader. Faults come from allocating the space, from those writes and from fsync.
 class WriterOnFaultDiskMapped : public WriterOnFaultDisk {
  protected:
   WalConfig config() const override {
@@ -380,10 +381,11 @@ class WriterOnFaultDiskMapped : public WriterOnFaultDisk {
     c.preallocate_bytes = 4096;
     return c;
   }
-  // Appends until one fails (at most `limit`); returns the failure.
+  // Relaxed appends until one fails (at most `limit`): the only write operations on
+  // FaultDisk are then allocations. Returns the failure.
   std::optional<Error> append_until_failure(int limit) {
     for (int k = 0; k < limit; ++k) {
-      auto r = append(acked_.size() + 1, k % 2 ? kRelaxed : kStrict);
+      auto r = append(acked_.size() + 1, kRelaxed);
       if (!r.ok()) return r.error();
     }
     return std::nullopt;
@@ -420,6 +422,27 @@ TEST_F(WriterOnFaultDiskMapped, DiskFullForAWindowFallsBackToSpaceForTheRecord) 
   KAYA_ASSERT_OK(writer_->close());
   auto plain = FileDisk::open(dir_.path()).value();
   auto w = reopen_and_check(*plain, 0);
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->recovery_report().anomalies.empty());
+}
+
+TEST_F(WriterOnFaultDiskMapped,
+       WriteErrorOfAStrictBatchPoisonsAndLosesNothingAcknowledged) {
+  append_ok(10);
+  // Room for record 11 in the current window, so the next write operation is the
+  // leader's write of the staged record, not an allocation.
+  ASSERT_EQ(fault_->faults_injected(FaultKind::kWriteError), 0u);
+  const uint64_t len = file_->file_len(path(wal::format::segment_path(1))).value();
+  ASSERT_EQ(len % 4096, 0u);
+  fault_->fail_nth(FaultKind::kWriteError);
+  auto r = append(11, kStrict);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kIo) << r.error().to_string();
+  EXPECT_THAT(r.error().message(), HasSubstr("writing LSN 11..11"));
+  expect_poisoned(ErrorKind::kIo);
+  writer_.reset();
+  auto plain = FileDisk::open(dir_.path()).value();
+  auto w = reopen_and_check(*plain, 0);  // nothing of record 11 was written
   ASSERT_NE(w, nullptr);
   EXPECT_TRUE(w->recovery_report().anomalies.empty());
 }

@@ -165,12 +165,6 @@ class Writer {
                                     std::chrono::steady_clock::time_point deadline) const;
 
  private:
-  struct Pending {
-    uint64_t lsn;
-    uint64_t segment_id;
-    uint64_t offset;
-    std::vector<uint8_t> bytes;
-  };
   // A strict append waiting for a sync leader. Slots are pooled and live as long as
   // the writer, so a leader may notify after releasing the lock.
   struct WaitSlot {
@@ -189,22 +183,27 @@ class Writer {
                                                    SequenceNumber next_sequence);
 
   Status usable_locked() const;
-  // Mapped mode: seals and stores the record of `result` through the map (rotating
-  // and mapping more space as needed). Poisons the writer on failure.
-  Status store_mapped_locked(std::span<uint8_t> bytes, const AppendResult& result);
-  Status rotate_mapped_locked(uint64_t new_segment);
-  Status map_window_locked(uint64_t len);
+  // Mapped mode: makes sure the map covers [offset, offset + len) of the tail segment
+  // (allocating a new window there when not).
+  Status map_window_locked(uint64_t offset, uint64_t len);
+  // Mapped mode: copies the sealed record `bytes` of `lsn` into the map at `offset`.
+  Status store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
+                             uint64_t offset);
+  // Closes the tail segment (its records written, cut to them when mapped, synced) and
+  // starts `tail_segment_id_ + 1`. Holds the lock throughout; needs !writing_.
+  Status rotate_locked(Lock& lock);
   // Mapped mode: makes the active segment durable and cuts its unused space off.
   Status finish_mapped_locked();
-  // Append mode: writes queued records until `lsn` is written (or poisoned).
+  // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
   // Makes `lsn` durable, leading an fsync or waiting for the one in progress.
   Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                       uint64_t* fsync_duration_us);
-  // Append mode: one write of a run of queued records (the leader role); returns with
-  // the lock held.
-  void write_batch(Lock& lock);
-  Status rotate_to(uint64_t old_segment, uint64_t new_segment);
+  // The writing role (needs !writing_): one write of everything staged. With `unlock`
+  // the lock is released during the write; returns with it held, poisoned on failure.
+  Status write_staged(Lock& lock, bool unlock);
+  // One write of `bytes` at `offset` of segment `segment` (no lock needed).
+  Status write_out(uint64_t segment, uint64_t offset, std::span<const uint8_t> bytes);
   // fsync_file of a segment, timing it into *us (no lock needed).
   Status timed_fsync(uint64_t segment, uint64_t* us);
   // Counts an fsync of `us` microseconds in the stats (and as the last one when ok).
@@ -240,15 +239,20 @@ class Writer {
   uint64_t next_lsn_ = 1;
   uint64_t next_sequence_ = 1;
   uint64_t tail_segment_id_ = 0;     // segment the next record goes to
-  uint64_t tail_segment_bytes_ = 0;  // its size once every queued record is written
-  std::deque<Pending> queue_;        // append mode: assigned, not yet handed to the disk
+  uint64_t tail_segment_bytes_ = 0;  // its size once every assigned record is written
   std::unique_ptr<io::WritableMap> map_;  // mapped mode: window of the tail segment
+  // Records assigned but not yet with the OS: sealed, contiguous, for the tail segment
+  // at staged_offset_, the last one staged_last_lsn_. The writing role swaps the
+  // buffer with in_flight_ and writes that outside the lock.
+  std::vector<uint8_t> staged_;
+  std::vector<uint8_t> in_flight_;
+  uint64_t staged_offset_ = 0;
+  uint64_t staged_last_lsn_ = 0;
   // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
   uint64_t written_lsn_ = 0;
-  uint64_t written_segment_id_ = 0;  // segment holding written_lsn_
   uint64_t durable_lsn_ = 0;
   uint64_t last_fsync_duration_us_ = 0;
-  bool writing_ = false;  // append mode: a leader is writing
+  bool writing_ = false;  // a thread is writing in_flight_
   bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
   std::optional<Error> poison_;
@@ -262,7 +266,7 @@ class Writer {
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
-  uint64_t assigned_bytes_ = 0;  // bytes ever queued
+  uint64_t assigned_bytes_ = 0;  // bytes ever assigned
   uint64_t durable_bytes_ = 0;   // of which durable
   uint64_t written_bytes_ = 0;   // of which written
   WriterStats stats_;
