@@ -42,11 +42,12 @@ struct KAYA_API WalConfig {
   /// Group commit (no deliberate batching by default).
   BatchConfig batch;
   /// When the Disk can map files (FileDisk, SimDisk), the writer allocates segment space
-  /// this many bytes at a time and stores records through a shared memory map of it: an
-  /// append costs a copy, not a system call; a strict append still waits for fdatasync.
-  /// The unused part of the last segment reads as zeros, which recovery takes as the
-  /// end of the log; close() and rotation cut it off. 0: write every batch with a
-  /// system call instead (what a Disk that cannot map always gets).
+  /// this many bytes at a time and maps it: a relaxed append stores its record through
+  /// the shared map (a copy, not a system call); strict records are written into the
+  /// allocated space by the sync leader, one write per fsync. The unused part of the
+  /// last segment reads as zeros, which recovery takes as the end of the log; close()
+  /// and rotation cut it off. 0: no preallocation, every batch is appended with a
+  /// system call (what a Disk that cannot map always gets).
   uint64_t preallocate_bytes = kDefaultPreallocateBytes;
 
   /// InvalidArgument naming the field when the configuration makes no sense.
