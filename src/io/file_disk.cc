@@ -282,6 +282,21 @@ class FileMap final : public WritableMap {
       : WritableMap(offset, data), base_(base), mapped_(mapped) {}
   ~FileMap() override { ::munmap(base_, mapped_); }
   Status publish(uint64_t, uint64_t) override { return ok_status(); }
+  void prefault(uint64_t begin, uint64_t end) override {
+#ifdef MADV_POPULATE_WRITE
+    // Page-aligned within the mapping; an error (an older kernel: EINVAL) only means
+    // the stores take their page faults one by one.
+    static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<uintptr_t>(data().data() + begin) / page * page;
+    const auto last = reinterpret_cast<uintptr_t>(data().data() + end);
+    if (last > first) {
+      (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+    }
+#else
+    (void)begin;
+    (void)end;
+#endif
+  }
 
  private:
   void* base_;

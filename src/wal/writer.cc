@@ -15,6 +15,9 @@ namespace {
 // large records does not pin its memory for the writer's lifetime.
 constexpr size_t kMaxKeptStagingBytes = 1 << 20;
 
+// Relaxed stores into the map prefault this much ahead at a time (WritableMap::prefault).
+constexpr uint64_t kPrefaultBytes = 64 << 10;
+
 io::RelativePath rel(std::string_view path) {
   return io::RelativePath::parse(path).value();
 }
@@ -246,6 +249,16 @@ Status Writer::store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
   // instant leaves a prefix of the records (at most the last one torn), never a record
   // after a hole.
   const uint64_t len = bytes.size();
+  if (offset + len > prefaulted_end_) {
+    // Pages are made writable a chunk at a time, with one call: a page fault per page
+    // under the lock cost more than the copies. Prefaulted pages no record reached yet
+    // are written back as zeros by the next fsync: at most one chunk of them.
+    const uint64_t map_end = map_->offset() + map_->data().size();
+    const uint64_t from = std::max(prefaulted_end_, offset);
+    const uint64_t to = std::min(map_end, std::max(offset + len, from + kPrefaultBytes));
+    map_->prefault(from - map_->offset(), to - map_->offset());
+    prefaulted_end_ = to;
+  }
   const uint64_t at = offset - map_->offset();
   std::memcpy(map_->data().data() + at, bytes.data(), len);
   Status s = map_->publish(at, at + len);
@@ -280,6 +293,7 @@ Status Writer::map_window_locked(uint64_t offset, uint64_t len) {
     mapped = disk_.map_for_write(path, offset, len);
   }
   KAYA_ASSIGN_OR_RETURN(map_, std::move(mapped));
+  prefaulted_end_ = offset;
   return ok_status();
 }
 

@@ -241,6 +241,7 @@ class Writer {
   uint64_t tail_segment_id_ = 0;     // segment the next record goes to
   uint64_t tail_segment_bytes_ = 0;  // its size once every assigned record is written
   std::unique_ptr<io::WritableMap> map_;  // mapped mode: window of the tail segment
+  uint64_t prefaulted_end_ = 0;           // file offset: map_ prefaulted up to here
   // Records assigned but not yet with the OS: sealed, contiguous, for the tail segment
   // at staged_offset_, the last one staged_last_lsn_. The writing role swaps the
   // buffer with in_flight_ and writes that outside the lock.
