@@ -98,7 +98,17 @@ Result<size_t> FaultDisk::read_at(const RelativePath& path, uint64_t offset,
     return injected(ErrorKind::kIo, "read from", path,
                     "read error at offset " + std::to_string(offset));
   }
-  return inner_.read_at(path, offset, out);
+  auto n = inner_.read_at(path, offset, out);
+  if (n.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bytes_read_ += *n;
+  }
+  return n;
+}
+
+uint64_t FaultDisk::bytes_read() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_read_;
 }
 
 Status FaultDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {

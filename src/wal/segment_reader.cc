@@ -57,10 +57,29 @@ Result<bool> SegmentReader::zeros_to_end() {
   }
 }
 
+Result<bool> SegmentReader::still_zero_tail() {
+  // The last full check found zeros from here to the end of the file. A writer stores
+  // records in order, so while the header here still reads as zeros nothing was
+  // stored after it either: a header's worth is read instead of the rest of the
+  // preallocated space (up to a window, for every poll of a reader at the end).
+  uint8_t header[format::kHeaderLen];
+  KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk_, path_, offset(), header));
+  if (std::all_of(header, header + n, [](uint8_t b) { return b == 0; })) return true;
+  zero_tail_at_.reset();  // something arrived: decode it as usual
+  return false;
+}
+
 Result<std::optional<Decoded>> SegmentReader::next() {
   for (;;) {
     std::span<const uint8_t> avail(buffer_.data() + pos_, len_ - pos_);
     if (avail.empty() && eof_) return std::optional<Decoded>();
+    if (avail.empty() && zero_tail_at_ == offset()) {
+      KAYA_ASSIGN_OR_RETURN(bool zeros, still_zero_tail());
+      if (zeros) {
+        eof_ = true;
+        return std::optional<Decoded>();
+      }
+    }
     Decoded d = decode(avail, offset(), max_record_bytes_);
     if (d.outcome == DecodeOutcome::kRecord) {
       reread_ = false;
@@ -81,6 +100,7 @@ Result<std::optional<Decoded>> SegmentReader::next() {
       if (zeros) {
         len_ = pos_;  // the zeros are read again next time: records may land there
         eof_ = true;
+        zero_tail_at_ = offset();
         return std::optional<Decoded>();
       }
       return std::optional<Decoded>(std::move(d));

@@ -44,6 +44,8 @@ class SegmentReader {
   Status fill(size_t want);
   // Whether every byte from offset() to the end of the file is zero (and there is one).
   Result<bool> zeros_to_end();
+  // At zero_tail_at_: whether the header there still reads as zeros (see next()).
+  Result<bool> still_zero_tail();
 
   io::Disk& disk_;
   io::RelativePath path_;
@@ -56,6 +58,8 @@ class SegmentReader {
   bool eof_ = false;
   // The bytes at offset() were read again after failing to decode (see next()).
   bool reread_ = false;
+  // Where zeros_to_end() last found zeros running to the end of the file.
+  std::optional<uint64_t> zero_tail_at_;
 };
 
 // The path of segment `id` ("wal/<16 hex>.wal").

@@ -14,6 +14,7 @@
 #include <ostream>
 #include <thread>
 
+#include "kaya/io/fault_disk.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/recovery.h"
@@ -523,6 +524,42 @@ void follow_concurrent_writer(io::Disk& disk, const WalConfig& config, uint64_t 
   EXPECT_EQ(received, log.records);
   EXPECT_EQ((*tailer)->position(), Lsn(n + 1));
   EXPECT_GT(w->stats().rotations, 10u);
+}
+
+// A reader polling at the end of a segment with preallocated space (zeros to the end of
+// the file) checks those zeros once, then reads only a header per poll until records
+// arrive; what arrives is read as usual.
+TEST(LogReaderTest, PollingAtAPreallocatedTailReadsAHeaderNotTheWholeTail) {
+  SimDisk sim;
+  io::FaultDisk disk(sim);  // counts the bytes read
+  WalConfig config;         // preallocate_bytes: 1 MiB
+  auto w = open_writer(config, disk);
+  ASSERT_NE(w, nullptr);
+  Log log;
+  append_n(*w, 10, kRelaxed, log);
+  ASSERT_GE(*sim.file_len(segment(1)), config.preallocate_bytes);
+  auto reader = open_reader(config, disk, Lsn(1));
+  ASSERT_NE(reader, nullptr);
+  auto got = read_to_end(*reader);
+  KAYA_ASSERT_OK(got);
+  ASSERT_EQ(got->size(), 10u);
+  const uint64_t before = disk.bytes_read();
+  constexpr int kPolls = 100;
+  for (int i = 0; i < kPolls; ++i) {
+    auto r = reader->next();
+    KAYA_ASSERT_OK(r);
+    ASSERT_FALSE(r->has_value());
+  }
+  EXPECT_LE(disk.bytes_read() - before, uint64_t{kPolls} * format::kHeaderLen)
+      << "polls at the zero tail read more than a header each";
+  append_n(*w, 5, kRelaxed, log);
+  got = read_to_end(*reader);
+  KAYA_ASSERT_OK(got);
+  ASSERT_EQ(got->size(), 5u);
+  for (size_t k = 0; k < 5; ++k) EXPECT_EQ((*got)[k], log.records[10 + k]);
+  auto end = reader->next();
+  KAYA_ASSERT_OK(end);
+  EXPECT_FALSE(end->has_value());
 }
 
 TEST(TailingReaderTest, FollowsStrictAppendsAcrossRotations) {

@@ -61,6 +61,8 @@ class KAYA_API FaultDisk final : public Disk {
   uint64_t inner_fsync_file_count() const;
   /// fsync_dir calls forwarded to the inner disk (not the failed ones).
   uint64_t inner_fsync_dir_count() const;
+  /// Bytes read_at returned from the inner disk so far.
+  uint64_t bytes_read() const;
 
   using Disk::append;
   Result<uint64_t> append(const RelativePath& path,
@@ -103,6 +105,7 @@ class KAYA_API FaultDisk final : public Disk {
   std::array<uint64_t, kFaultKindCount> injected_{};
   uint64_t inner_fsync_file_count_ = 0;
   uint64_t inner_fsync_dir_count_ = 0;
+  uint64_t bytes_read_ = 0;
 };
 
 }  // namespace kaya::io
