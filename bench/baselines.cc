@@ -44,7 +44,24 @@ void fdatasync_or_die(int fd, const std::string& path) {
   if (::fdatasync(fd) != 0) die_errno("fdatasync", path);
 }
 
+// The contestant (0..n-1) at position `slot` of round `round`: a Williams design.
+// Round 0 is 0, 1, n-1, 2, n-2, ...; round r adds r (mod n) to each, so in rounds
+// 0..n-1 every ordered pair of neighbours occurs once when n is even. For an odd n
+// the rounds n..2n-1 repeat them backwards, which evens the pairs out over 2n rounds.
+int contestant_at(int n, int round, int slot) {
+  if (n % 2 == 1 && (round / n) % 2 == 1) slot = n - 1 - slot;
+  const int k = (slot + 1) / 2;
+  const int first = slot == 0 ? 0 : (slot % 2 == 1 ? k : n - k);
+  return (first + round) % n;
+}
+
 }  // namespace
+
+void Throughput::add(const Throughput& slice) {
+  seconds += slice.seconds;
+  records += slice.records;
+  commit_us.merge(slice.commit_us);
+}
 
 Throughput run_appenders(int threads, double seconds,
                          const std::function<void(int thread)>& append) {
@@ -79,6 +96,21 @@ Throughput run_appenders(int threads, double seconds,
     result.commit_us.merge(latency[static_cast<size_t>(t)]);
   }
   return result;
+}
+
+std::vector<Throughput> run_interleaved(
+    int threads, double seconds, int rounds,
+    const std::vector<std::function<void(int thread)>>& appends) {
+  const int n = static_cast<int>(appends.size());
+  const double slice = seconds / rounds;
+  std::vector<Throughput> totals(appends.size());
+  for (int round = 0; round < rounds; ++round) {
+    for (int slot = 0; slot < n; ++slot) {
+      const auto c = static_cast<size_t>(contestant_at(n, round, slot));
+      totals[c].add(run_appenders(threads, slice, appends[c]));
+    }
+  }
+  return totals;
 }
 
 RawLog::RawLog(const std::string& path, Kind kind) : path_(path), kind_(kind) {

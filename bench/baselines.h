@@ -1,5 +1,5 @@
 // The raw-syscall baselines wal_bench measures kaya against, and the timed appender
-// loop shared by kaya's cases and the baselines.
+// loop shared by kaya's cases and the baselines (run once, or interleaved in slices).
 //
 // - RawLog: one thread's pwrite (+ fdatasync) per record into a growing, fallocated
 //   or zero-filled file: the cheapest a one-thread strict (or relaxed) append can be.
@@ -33,6 +33,9 @@ struct Throughput {
   double per_s() const {
     return seconds > 0 ? static_cast<double>(records) / seconds : 0;
   }
+  // Adds a further slice of the same contestant's appends: seconds and records summed,
+  // latencies merged (per_s() is then over all the slices).
+  void add(const Throughput& slice);
 };
 
 // Starts `threads` threads together (a latch), each calling append(thread) in a loop
@@ -40,6 +43,18 @@ struct Throughput {
 // time is up; `seconds` of the result runs until the last one returned.
 Throughput run_appenders(int threads, double seconds,
                          const std::function<void(int thread)>& append);
+
+// Measures contestants (appends[c] as in run_appenders, each with `threads` threads)
+// taking turns, so that a drift in the disk's speed falls on all of them alike:
+// `rounds` rounds, each giving every contestant one run_appenders slice of
+// `seconds / rounds`. Returns each contestant's slices added up (about `seconds`).
+// The order changes from round to round (a balanced Latin square): over every n rounds
+// (2n for an odd n) each contestant starts equally many rounds and follows each other
+// one equally often, so what one leaves behind (dirty pages, a journal commit) does
+// not always fall on the same next one.
+std::vector<Throughput> run_interleaved(
+    int threads, double seconds, int rounds,
+    const std::vector<std::function<void(int thread)>>& appends);
 
 // A file written by one thread with pwrite at increasing offsets.
 class RawLog {

@@ -1,6 +1,14 @@
 // Append throughput, commit latency and memory of kaya's Writer, each case next to a
-// raw-syscall baseline measured in the same run, right before it (see baselines.h and
-// the README's Benchmarks section).
+// raw-syscall baseline measured in the same run (see baselines.h and the README's
+// Benchmarks section).
+//
+// The strict cases interleave kaya and their baselines, because the disk's fdatasync
+// speed drifts by up to 2x within seconds on a shared VM: in 8 rounds each contestant
+// appends for one slice of S/8 (S in all), the order changing from round to round
+// (run_interleaved). Every log or file stays open across its slices and continues
+// where it stopped; figures are over all its slices (records / seconds, latencies
+// merged, kaya's WriterStats and the ideal's fsyncs at the end). The relaxed cases
+// run the baseline for S, then kaya for S.
 //
 //   wal_bench [--dir DIR] [--seconds S] [--runs N] [--json] [--cases LIST]
 //
@@ -16,10 +24,14 @@
 //                reference)
 //   memory       peak RSS of a relaxed one-thread run over 16 segments of 8 MiB, at
 //                the end vs after the first quarter; with strict64/strict64-4k/relaxed64,
-//                also kaya's peak RSS with 64 threads vs the ideal baseline's
+//                also kaya's peak RSS with 64 threads vs the ideal baseline's (for the
+//                strict cases from a separate short run, each alone: see
+//                strict_many_threads)
 // Only the public Writer API is used for kaya. Figures are the medians of --runs.
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -41,6 +53,12 @@ constexpr uint64_t kMemorySegmentBytes = 8ull << 20;
 constexpr uint64_t kMemoryLogBytes = 16 * kMemorySegmentBytes;
 // A Put's 40-byte header and its two 4-byte lengths; the rest of a record is value.
 constexpr size_t kPutOverhead = 48;
+// Slices per contestant in the interleaved (strict) cases.
+constexpr int kRounds = 8;
+// The separate runs measuring 64-thread peak RSS next to an interleaved strict case
+// last this share of --seconds each (peak RSS levels off within a fraction of a
+// second).
+constexpr double kMemoryRunShare = 0.25;
 
 const std::vector<std::string> kAllCases = {"strict1",  "strict64",  "strict64-4k",
                                             "relaxed1", "relaxed64", "memory"};
@@ -51,11 +69,11 @@ struct Options {
   std::set<std::string> cases{kAllCases.begin(), kAllCases.end()};
 };
 
-// One run of kaya appends from `threads` threads into a new log.
+// A run of kaya appends from `threads` threads into a new log (or the sum of slices).
 struct KayaRun {
   Throughput appends;
-  wal::WriterStats stats;  // taken before close()
-  uint64_t peak_rss_kib = 0;
+  wal::WriterStats stats;     // taken before close()
+  uint64_t peak_rss_kib = 0;  // 0 when interleaved (not measured)
 };
 
 double mib(uint64_t kib) { return kib_to_mib(kib); }
@@ -85,52 +103,90 @@ void close_or_die(wal::Writer& w) {
   if (Status s = w.close(); !s.ok()) die(s.error().to_string());
 }
 
+// kaya's Writer (default configuration) on a new log in dir/kaya, appending records of
+// `record_bytes`; open until finish(), so that slices continue the same log. The
+// files are removed on destruction.
+class KayaLog {
+ public:
+  KayaLog(const std::string& dir, size_t record_bytes)
+      : root_(dir + "/kaya"),
+        disk_(fresh_disk(root_)),
+        writer_(open_writer(*disk_, WalConfig{})),
+        value_(record_bytes - kPutOverhead, 'v') {}
+  ~KayaLog() {
+    writer_.reset();
+    disk_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  KayaLog(const KayaLog&) = delete;
+  KayaLog& operator=(const KayaLog&) = delete;
+
+  void append(DurabilityMode mode) { append_or_die(*writer_, value_, mode); }
+  // Closes the writer (no appends after); returns its stats taken before close().
+  wal::WriterStats finish() {
+    wal::WriterStats stats = writer_->stats();
+    close_or_die(*writer_);
+    return stats;
+  }
+
+ private:
+  std::string root_;
+  std::unique_ptr<io::FileDisk> disk_;
+  std::unique_ptr<wal::Writer> writer_;
+  std::string value_;
+};
+
 KayaRun kaya_appends(const std::string& dir, int threads, size_t record_bytes,
                      DurabilityMode mode, double seconds) {
-  const std::string root = dir + "/kaya";
-  auto disk = fresh_disk(root);
   KayaRun run;
   reset_peak_rss();
-  auto writer = open_writer(*disk, WalConfig{});
-  const std::string value(record_bytes - kPutOverhead, 'v');
-  run.appends =
-      run_appenders(threads, seconds, [&](int) { append_or_die(*writer, value, mode); });
+  KayaLog log(dir, record_bytes);
+  run.appends = run_appenders(threads, seconds, [&](int) { log.append(mode); });
   run.peak_rss_kib = peak_rss_kib();
-  run.stats = writer->stats();
-  close_or_die(*writer);
-  writer.reset();
-  disk.reset();
-  std::filesystem::remove_all(root);
+  run.stats = log.finish();
   return run;
+}
+
+std::string raw_path(const std::string& dir, RawLog::Kind kind) {
+  return dir + "/raw-" + RawLog::name(kind);
 }
 
 // The one-thread raw loop over `kind` of file; records/s.
 double raw_loop(const std::string& dir, RawLog::Kind kind, size_t record_bytes, bool sync,
                 double seconds) {
-  RawLog log(dir + "/raw-" + RawLog::name(kind), kind);
+  RawLog log(raw_path(dir, kind), kind);
   const std::vector<uint8_t> record = raw_record(record_bytes);
   return run_appenders(1, seconds, [&](int) { log.append(record, sync); }).per_s();
 }
 
+// The ideal group commit baseline for `threads` appenders of `record_bytes` records.
+struct IdealLog {
+  IdealLog(const std::string& dir, int threads, size_t record_bytes)
+      : records(static_cast<size_t>(threads), raw_record(record_bytes)),
+        ideal(dir + "/ideal-group-commit", threads) {}
+  void append(int thread) { ideal.append(thread, records[static_cast<size_t>(thread)]); }
+
+  std::vector<std::vector<uint8_t>> records;  // one per appender
+  IdealGroupCommit ideal;
+};
+
+// A run of the ideal baseline (or the sum of slices).
 struct IdealRun {
   Throughput appends;
   uint64_t fsyncs = 0;
   Histogram fsync_us;
-  uint64_t peak_rss_kib = 0;
+  uint64_t peak_rss_kib = 0;  // 0 when interleaved (not measured)
 };
 
 IdealRun ideal_group_commit(const std::string& dir, int threads, size_t record_bytes,
                             double seconds) {
-  std::vector<std::vector<uint8_t>> records(static_cast<size_t>(threads),
-                                            raw_record(record_bytes));
   IdealRun run;
   reset_peak_rss();
-  IdealGroupCommit ideal(dir + "/ideal-group-commit", threads);
-  run.appends = run_appenders(
-      threads, seconds, [&](int t) { ideal.append(t, records[static_cast<size_t>(t)]); });
+  IdealLog log(dir, threads, record_bytes);
+  run.appends = run_appenders(threads, seconds, [&](int t) { log.append(t); });
   run.peak_rss_kib = peak_rss_kib();
-  run.fsyncs = ideal.fsyncs();
-  run.fsync_us = ideal.fsync_us();
+  run.fsyncs = log.ideal.fsyncs();
+  run.fsync_us = log.ideal.fsync_us();
   return run;
 }
 
@@ -144,16 +200,34 @@ struct ManyThreadMemory {
   uint64_t ideal_kib = 0;
 };
 
+// The three one-thread pwrite+fdatasync loops and kaya, interleaved.
 void strict_one_thread(const std::string& dir, double seconds, Report& report) {
   using Kind = RawLog::Kind;
+  const std::vector<Kind> kinds = {Kind::kGrowing, Kind::kFallocated, Kind::kZeroFilled};
+  std::vector<std::unique_ptr<RawLog>> raw;
+  for (Kind kind : kinds) {
+    raw.push_back(std::make_unique<RawLog>(raw_path(dir, kind), kind));
+  }
+  const std::vector<uint8_t> record = raw_record(kSmall);
+  KayaLog kaya(dir, kSmall);
+  std::vector<std::function<void(int)>> contestants;  // the raw loops, then kaya
+  for (const auto& log : raw) {
+    contestants.push_back([&record, &log = *log](int) { log.append(record, true); });
+  }
+  contestants.push_back([&kaya](int) { kaya.append(DurabilityMode::kStrict); });
+  const std::vector<Throughput> totals =
+      run_interleaved(1, seconds, kRounds, contestants);
+  KayaRun k;
+  k.appends = totals.back();
+  k.stats = kaya.finish();
+
   Details details;
   double best = 0;
-  for (Kind kind : {Kind::kGrowing, Kind::kFallocated, Kind::kZeroFilled}) {
-    const double per_s = raw_loop(dir, kind, kSmall, true, seconds);
-    details.emplace_back(std::string(RawLog::name(kind)) + "_rec_per_s", per_s);
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    const double per_s = totals[i].per_s();
+    details.emplace_back(std::string(RawLog::name(kinds[i])) + "_rec_per_s", per_s);
     best = std::max(best, per_s);
   }
-  const KayaRun k = kaya_appends(dir, 1, kSmall, DurabilityMode::kStrict, seconds);
   details.emplace_back("kaya_rec_per_fsync",
                        per_fsync(k.appends.records, k.stats.fsyncs));
   report.add({"strict 1T 128 B",
@@ -164,13 +238,36 @@ void strict_one_thread(const std::string& dir, double seconds, Report& report) {
              {k.appends.per_s(), best, details});
 }
 
+// Ideal group commit and kaya with 64 threads, interleaved. With `memory`, their peak
+// RSS comes from a separate short run of each alone afterwards: while interleaved both
+// are alive, so one's peak would include the other's memory.
 void strict_many_threads(const std::string& dir, size_t record_bytes, double seconds,
-                         Report& report, ManyThreadMemory& memory) {
-  const IdealRun ideal = ideal_group_commit(dir, kManyThreads, record_bytes, seconds);
-  const KayaRun k =
-      kaya_appends(dir, kManyThreads, record_bytes, DurabilityMode::kStrict, seconds);
-  memory.kaya_kib = std::max(memory.kaya_kib, k.peak_rss_kib);
-  memory.ideal_kib = std::max(memory.ideal_kib, ideal.peak_rss_kib);
+                         Report& report, ManyThreadMemory* memory) {
+  IdealRun ideal;
+  KayaRun k;
+  {
+    IdealLog ideal_log(dir, kManyThreads, record_bytes);
+    KayaLog kaya(dir, record_bytes);
+    const std::vector<Throughput> totals =
+        run_interleaved(kManyThreads, seconds, kRounds,
+                        {[&](int t) { ideal_log.append(t); },
+                         [&](int) { kaya.append(DurabilityMode::kStrict); }});
+    ideal.appends = totals[0];
+    ideal.fsyncs = ideal_log.ideal.fsyncs();
+    ideal.fsync_us = ideal_log.ideal.fsync_us();
+    k.appends = totals[1];
+    k.stats = kaya.finish();
+  }
+  if (memory != nullptr) {
+    const double alone = seconds * kMemoryRunShare;
+    memory->ideal_kib =
+        std::max(memory->ideal_kib,
+                 ideal_group_commit(dir, kManyThreads, record_bytes, alone).peak_rss_kib);
+    memory->kaya_kib = std::max(
+        memory->kaya_kib,
+        kaya_appends(dir, kManyThreads, record_bytes, DurabilityMode::kStrict, alone)
+            .peak_rss_kib);
+  }
   const double kaya_per_fsync = per_fsync(k.appends.records, k.stats.fsyncs);
   const double ideal_per_fsync = per_fsync(ideal.appends.records, ideal.fsyncs);
   const std::string size = record_bytes == kSmall ? "128 B" : "4 KiB";
@@ -269,7 +366,7 @@ Options parse(int argc, char** argv) {
   Options o;
   std::vector<Flag> flags = common_flags(o.common);
   flags.push_back(
-      {"seconds", "S", "duration of each timed case and baseline (default 2)",
+      {"seconds", "S", "time of kaya and of each baseline per case (default 2)",
        [&o](const std::string& v) { o.seconds = to_double("seconds", v, 0.05, 600); }});
   flags.push_back({"cases", "LIST",
                    "comma-separated subset of strict1,strict64,strict64-4k,relaxed1,"
@@ -296,9 +393,14 @@ Options parse(int argc, char** argv) {
 void one_run(const Options& o, const std::string& dir, Report& report) {
   auto wanted = [&](const char* key) { return o.cases.count(key) > 0; };
   ManyThreadMemory memory;
+  ManyThreadMemory* strict_memory = wanted("memory") ? &memory : nullptr;
   if (wanted("strict1")) strict_one_thread(dir, o.seconds, report);
-  if (wanted("strict64")) strict_many_threads(dir, kSmall, o.seconds, report, memory);
-  if (wanted("strict64-4k")) strict_many_threads(dir, kLarge, o.seconds, report, memory);
+  if (wanted("strict64")) {
+    strict_many_threads(dir, kSmall, o.seconds, report, strict_memory);
+  }
+  if (wanted("strict64-4k")) {
+    strict_many_threads(dir, kLarge, o.seconds, report, strict_memory);
+  }
   if (wanted("relaxed1")) relaxed(dir, 1, o.seconds, report, memory);
   if (wanted("relaxed64")) relaxed(dir, kManyThreads, o.seconds, report, memory);
   if (!wanted("memory")) return;
