@@ -159,7 +159,7 @@ void Writer::poison_locked(const Error& error) {
   stats_.poisoned = true;
   staged_.clear();
   map_.reset();
-  for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
+  for (WaitSlot* slot : signal_waiters_locked()) wake(slot);
   cv_.notify_all();
 }
 
@@ -254,7 +254,7 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
     return result;
   }
   KAYA_RETURN_IF_ERROR(wait_durable(lock, lsn, true, &result.fsync_duration_us));
-  stats_.strict_records++;
+  strict_acked_.fetch_add(1, std::memory_order_relaxed);
   result.durable = true;
   return result;
 }
@@ -329,7 +329,7 @@ Status Writer::rotate_locked(Lock& lock) {
   record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
   mark_durable_locked(written_lsn_, written_bytes_);
-  for (WaitSlot* slot : signal_waiters_locked()) slot->cv.notify_one();
+  for (WaitSlot* slot : signal_waiters_locked()) wake(slot);
   stats_.dir_fsyncs++;
   KAYA_RETURN_IF_ERROR(create_segment(disk_, old_segment + 1));
   stats_.rotations++;
@@ -436,19 +436,25 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
       }
       continue;
     }
-    WaitSlot* slot;
-    if (free_slots_.empty()) {
-      slots_.push_back(std::make_unique<WaitSlot>());
-      slot = slots_.back().get();
-    } else {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
+    // Wait on this thread's slot until a sync covers `lsn` or the writer is poisoned.
+    thread_local WaitSlot slot;
+    slot.lsn = lsn;
+    slot.covered = false;
+    {
+      std::lock_guard<std::mutex> guard(slot.m);
+      slot.done = false;
     }
-    slot->lsn = lsn;
-    slot->signaled = false;
-    durable_waiters_.push_back(slot);
-    slot->cv.wait(lock, [slot] { return slot->signaled; });
-    free_slots_.push_back(slot);
+    durable_waiters_.push_back(&slot);
+    lock.unlock();
+    {
+      std::unique_lock<std::mutex> guard(slot.m);
+      slot.cv.wait(guard, [] { return slot.done; });
+    }
+    if (slot.covered) {
+      if (fsync_duration_us) *fsync_duration_us = slot.fsync_us;
+      return ok_status();  // without the writer's lock: nothing more to do under it
+    }
+    lock.lock();
   }
   if (fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
   return ok_status();
@@ -459,13 +465,18 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   if (wait_for_batch) wait_for_companions(lock);
   sync_as_leader(lock);
   syncing_ = false;
-  // Wake exactly the waiters this sync covered, after letting go of the lock they
-  // need (slots outlive their waits, so a late notify is harmless).
+  // Wake exactly the waiters this sync covered, outside the writer's lock.
   std::vector<WaitSlot*> woken = signal_waiters_locked();
   notify_progress_locked();
   lock.unlock();
-  for (WaitSlot* slot : woken) slot->cv.notify_one();
+  for (WaitSlot* slot : woken) wake(slot);
   lock.lock();
+}
+
+void Writer::wake(WaitSlot* slot) {
+  std::lock_guard<std::mutex> guard(slot->m);
+  slot->done = true;
+  slot->cv.notify_one();
 }
 
 void Writer::sync_loop() {
@@ -487,7 +498,8 @@ std::vector<Writer::WaitSlot*> Writer::signal_waiters_locked() {
   size_t kept = 0;
   for (WaitSlot* slot : durable_waiters_) {
     if (poison_ || slot->lsn <= durable_lsn_) {
-      slot->signaled = true;
+      slot->covered = slot->lsn <= durable_lsn_;
+      slot->fsync_us = last_fsync_duration_us_;
       woken.push_back(slot);
     } else {
       durable_waiters_[kept++] = slot;
@@ -571,6 +583,7 @@ Status Writer::close() {
   cv_waiters_++;
   Status s = wait_written(lock, next_lsn_ - 1);
   if (s.ok()) s = wait_durable(lock, next_lsn_ - 1, false, nullptr);
+  if (!lock.owns_lock()) lock.lock();
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   cv_waiters_--;
   stop_syncer_ = true;
@@ -593,6 +606,7 @@ Status Writer::close() {
 WriterStats Writer::stats() const {
   Lock lock(mu_);
   WriterStats out = stats_;
+  out.strict_records = strict_acked_.load(std::memory_order_relaxed);
   out.active_segment_id = tail_segment_id_;
   out.next_lsn = Lsn(next_lsn_);
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);

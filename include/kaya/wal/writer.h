@@ -26,6 +26,7 @@
 /// recovery; one that succeeded is.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -165,13 +166,21 @@ class Writer {
                                     std::chrono::steady_clock::time_point deadline) const;
 
  private:
-  // A strict append waiting for a sync leader. Slots are pooled and live as long as
-  // the writer, so a leader may notify after releasing the lock.
+  // A strict append waiting for a sync leader: one per appending thread (thread_local),
+  // in durable_waiters_ while it waits. The leader records the outcome under mu_, then
+  // sets done and notifies under the slot's own mutex (so the slot cannot go away while
+  // it does): a covered append returns without taking the writer's lock again.
   struct WaitSlot {
+    std::mutex m;
     std::condition_variable cv;
+    bool done = false;  // under m
+    // Under the writer's mu_:
     uint64_t lsn = 0;
-    bool signaled = false;  // covered, or asked to lead the next sync
+    bool covered = false;  // lsn is durable (else the writer was poisoned)
+    uint64_t fsync_us = 0;
   };
+  // Sets done and notifies (see WaitSlot).
+  static void wake(WaitSlot* slot);
   using Lock = std::unique_lock<std::mutex>;
   using Clock = std::chrono::steady_clock;
 
@@ -196,7 +205,9 @@ class Writer {
   Status finish_mapped_locked();
   // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
-  // Makes `lsn` durable, leading an fsync or waiting for the one in progress.
+  // Makes `lsn` durable, leading an fsync or waiting for the one in progress. Returns
+  // with `lock` held, except after a wait on its slot that ended covered (then
+  // released: check lock.owns_lock()).
   Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                       uint64_t* fsync_duration_us);
   // The writing role (needs !writing_): one write of everything staged. With `unlock`
@@ -257,9 +268,9 @@ class Writer {
   bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
   std::optional<Error> poison_;
-  std::vector<std::unique_ptr<WaitSlot>> slots_;
-  std::vector<WaitSlot*> free_slots_;
   std::vector<WaitSlot*> durable_waiters_;
+  // Acknowledged strict appends (counted without the lock; WriterStats::strict_records).
+  std::atomic<uint64_t> strict_acked_{0};
   std::condition_variable syncer_cv_;
   bool syncer_run_ = false;  // waiters were left by a sync: the syncer takes over
   bool stop_syncer_ = false;
