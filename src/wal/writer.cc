@@ -159,7 +159,7 @@ void Writer::poison_locked(const Error& error) {
   stats_.poisoned = true;
   staged_.clear();
   map_.reset();
-  for (WaitSlot* slot : signal_waiters_locked()) wake(slot);
+  for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   cv_.notify_all();
 }
 
@@ -329,7 +329,7 @@ Status Writer::rotate_locked(Lock& lock) {
   record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
   mark_durable_locked(written_lsn_, written_bytes_);
-  for (WaitSlot* slot : signal_waiters_locked()) wake(slot);
+  for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   stats_.dir_fsyncs++;
   KAYA_RETURN_IF_ERROR(create_segment(disk_, old_segment + 1));
   stats_.rotations++;
@@ -437,21 +437,14 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
       continue;
     }
     // Wait on this thread's slot until a sync covers `lsn` or the writer is poisoned.
-    thread_local WaitSlot slot;
-    slot.lsn = lsn;
-    slot.covered = false;
-    {
-      std::lock_guard<std::mutex> guard(slot.m);
-      slot.done = false;
-    }
-    durable_waiters_.push_back(&slot);
+    thread_local const SlotRef slot = std::make_shared<WaitSlot>();
+    slot->lsn = lsn;
+    slot->covered = false;
+    durable_waiters_.push_back(slot);
     lock.unlock();
-    {
-      std::unique_lock<std::mutex> guard(slot.m);
-      slot.cv.wait(guard, [] { return slot.done; });
-    }
-    if (slot.covered) {
-      if (fsync_duration_us) *fsync_duration_us = slot.fsync_us;
+    slot->ready.acquire();
+    if (slot->covered) {
+      if (fsync_duration_us) *fsync_duration_us = slot->fsync_us;
       return ok_status();  // without the writer's lock: nothing more to do under it
     }
     lock.lock();
@@ -466,17 +459,12 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   sync_as_leader(lock);
   syncing_ = false;
   // Wake exactly the waiters this sync covered, outside the writer's lock.
-  std::vector<WaitSlot*> woken = signal_waiters_locked();
+  std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();
   lock.unlock();
-  for (WaitSlot* slot : woken) wake(slot);
+  for (const SlotRef& slot : woken) slot->ready.release();
+  woken.clear();  // drops the references outside the lock too
   lock.lock();
-}
-
-void Writer::wake(WaitSlot* slot) {
-  std::lock_guard<std::mutex> guard(slot->m);
-  slot->done = true;
-  slot->cv.notify_one();
 }
 
 void Writer::sync_loop() {
@@ -493,10 +481,10 @@ void Writer::sync_loop() {
   }
 }
 
-std::vector<Writer::WaitSlot*> Writer::signal_waiters_locked() {
-  std::vector<WaitSlot*> woken;
+std::vector<Writer::SlotRef> Writer::signal_waiters_locked() {
+  std::vector<SlotRef> woken;
   size_t kept = 0;
-  for (WaitSlot* slot : durable_waiters_) {
+  for (SlotRef& slot : durable_waiters_) {
     if (poison_ || slot->lsn <= durable_lsn_) {
       slot->covered = slot->lsn <= durable_lsn_;
       slot->fsync_us = last_fsync_duration_us_;

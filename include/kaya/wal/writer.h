@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <span>
 #include <string>
 #include <thread>
@@ -166,21 +167,19 @@ class Writer {
                                     std::chrono::steady_clock::time_point deadline) const;
 
  private:
-  // A strict append waiting for a sync leader: one per appending thread (thread_local),
-  // in durable_waiters_ while it waits. The leader records the outcome under mu_, then
-  // sets done and notifies under the slot's own mutex (so the slot cannot go away while
-  // it does): a covered append returns without taking the writer's lock again.
+  // A strict append waiting for a sync leader: one per appending thread (a thread_local
+  // shared_ptr; durable_waiters_ and the leader waking it hold references, so it
+  // outlives a thread that exits right after its wait). The leader records the outcome
+  // under mu_, then releases the semaphore: a covered append returns without taking
+  // the writer's lock again.
   struct WaitSlot {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;  // under m
+    std::binary_semaphore ready{0};
     // Under the writer's mu_:
     uint64_t lsn = 0;
     bool covered = false;  // lsn is durable (else the writer was poisoned)
     uint64_t fsync_us = 0;
   };
-  // Sets done and notifies (see WaitSlot).
-  static void wake(WaitSlot* slot);
+  using SlotRef = std::shared_ptr<WaitSlot>;
   using Lock = std::unique_lock<std::mutex>;
   using Clock = std::chrono::steady_clock;
 
@@ -227,7 +226,7 @@ class Writer {
   // The syncer thread: leads syncs back to back while appends wait for one.
   void sync_loop();
   // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
-  std::vector<WaitSlot*> signal_waiters_locked();
+  std::vector<SlotRef> signal_waiters_locked();
   void poison_locked(const Error& error);
   void mark_durable_locked(uint64_t lsn, uint64_t bytes);
   // Wakes wait_visible() callers and close() (on cv_) when any wait.
@@ -268,7 +267,7 @@ class Writer {
   bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
   std::optional<Error> poison_;
-  std::vector<WaitSlot*> durable_waiters_;
+  std::vector<SlotRef> durable_waiters_;
   // Acknowledged strict appends (counted without the lock; WriterStats::strict_records).
   std::atomic<uint64_t> strict_acked_{0};
   std::condition_variable syncer_cv_;
