@@ -16,36 +16,6 @@ namespace {
 // ---- JSON -------------------------------------------------------------------------
 
 // Members in the order they are added.
-class JsonWriter {
- public:
-  JsonWriter& raw(std::string_view key, std::string_view json) {
-    body_ += body_.empty() ? "" : ",";
-    body_ += json::json_quote(key);
-    body_ += ':';
-    body_ += json;
-    return *this;
-  }
-  JsonWriter& num(std::string_view key, uint64_t value) {
-    return raw(key, std::to_string(value));
-  }
-  JsonWriter& real(std::string_view key, double value) {
-    if (!std::isfinite(value)) return raw(key, "null");
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.3f", value);
-    return raw(key, buf);
-  }
-  JsonWriter& boolean(std::string_view key, bool value) {
-    return raw(key, value ? "true" : "false");
-  }
-  JsonWriter& str(std::string_view key, std::string_view value) {
-    return raw(key, json::json_quote(value));
-  }
-  std::string build() const { return "{" + body_ + "}"; }
-
- private:
-  std::string body_;
-};
-
 // ---- Prometheus -------------------------------------------------------------------
 
 // Histogram bucket bounds: 2^k - 1 in the histogram's unit, k = 1..max_bit. Each is
@@ -289,7 +259,7 @@ std::string histogram_json(const Histogram& h) {
     buckets += ']';
   }
   buckets += "]";
-  return JsonWriter()
+  return json::Object()
       .num("count", h.count())
       .num("sum", h.sum())
       .num("min", h.min())
@@ -304,7 +274,7 @@ std::string histogram_json(const Histogram& h) {
 }
 
 std::string to_json(const WriterStats& s) {
-  return JsonWriter()
+  return json::Object()
       .num("records", s.records)
       .num("bytes", s.bytes)
       .num("strict_records", s.strict_records)
@@ -326,7 +296,7 @@ std::string to_json(const WriterStats& s) {
 }
 
 std::string to_json(const RecoveryMetrics& r) {
-  JsonWriter j;
+  json::Object j;
   j.str("outcome", to_string(r.outcome))
       .str("mode", to_string(r.mode))
       .boolean("dry_run", r.dry_run)
@@ -341,7 +311,7 @@ std::string to_json(const RecoveryMetrics& r) {
 }
 
 std::string to_json(const Metrics& m) {
-  return JsonWriter()
+  return json::Object()
       .str("version", version())
       .num("format_version", format_version())
       .raw("writer", m.writer ? to_json(*m.writer) : "null")
