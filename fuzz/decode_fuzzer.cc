@@ -10,7 +10,9 @@
 //   max_record_bytes, key/value view the buffer, encode() gives back the same bytes,
 //   and every shorter prefix of the record decodes as kIncomplete;
 // - kIncomplete: kPartialPayload names a size beyond the buffer;
-// - to_error() is Corruption, or UnsupportedVersion for kUnsupportedVersion.
+// - to_error() is UnsupportedVersion for a verified header of a newer format,
+//   InvalidArgument for an oversized payload, else Corruption; header_verified is set
+//   exactly when the header CRC passed.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -97,10 +99,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(d.problem != DecodeProblem::kNone && !is_incomplete_problem(d.problem),
             "kInvalid with a wrong problem");
       const kaya::Error e = d.to_error("fuzz.wal");
-      const kaya::ErrorKind want = d.problem == DecodeProblem::kUnsupportedVersion
+      const kaya::ErrorKind want = kaya::wal::is_newer_format(d.problem)
                                        ? kaya::ErrorKind::kUnsupportedVersion
+                                   : d.problem == DecodeProblem::kOversizedPayload
+                                       ? kaya::ErrorKind::kInvalidArgument
                                        : kaya::ErrorKind::kCorruption;
       check(e.kind() == want, "to_error() has the wrong kind");
+      // Only a header that verified may say what the record is.
+      check(d.header_verified == (d.problem != DecodeProblem::kBadMagic &&
+                                  d.problem != DecodeProblem::kBadHeaderChecksum),
+            "header_verified disagrees with the problem");
       break;
     }
   }

@@ -39,6 +39,10 @@ Status WalConfig::validate() const {
     return invalid("batch.flush_interval_us", batch.flush_interval_us,
                    "strict appends would wait longer than 10 s for a sync");
   }
+  if (recovery_point_sync_ms == 0 || recovery_point_sync_ms > kMaxRecoveryPointSyncMs) {
+    return invalid("recovery_point_sync_ms", recovery_point_sync_ms,
+                   "must be between 1 and 60000");
+  }
   return ok_status();
 }
 

@@ -55,10 +55,18 @@ Decoded make_partial_header(uint64_t offset, size_t have) {
   return d;
 }
 
-// The header checks after the magic, in the documented order. The version comes
-// before the header length and CRC: a later format may change both, and its records
-// must be reported as UnsupportedVersion, not as corruption.
+// The header checks after the magic, in the documented order. The header CRC comes
+// first: only a header that verifies is trusted to say anything (a version, flags or a
+// type this library does not know is then a record written by a newer format, to be
+// refused, not damage); a header that does not verify is damage, whatever it says.
 std::optional<Problem> check_header(const uint8_t* h, uint64_t max_record_bytes) {
+  const uint32_t stored = load_u32(h + format::kHeaderCrcOffset);
+  const uint32_t computed = header_crc(h);
+  if (stored != computed) {
+    return Problem{DecodeProblem::kBadHeaderChecksum, "bad header checksum: stored " +
+                                                          hex(stored, 8) + ", computed " +
+                                                          hex(computed, 8)};
+  }
   const uint16_t version = load_u16(h + format::kVersionOffset);
   if (version != format::kVersion) {
     return Problem{DecodeProblem::kUnsupportedVersion,
@@ -73,14 +81,6 @@ std::optional<Problem> check_header(const uint8_t* h, uint64_t max_record_bytes)
         DecodeProblem::kBadHeaderLength,
         "bad header length " + num(header_len) + " (expected " + num(kHeaderLen) + ")"};
   }
-  const uint32_t stored = load_u32(h + format::kHeaderCrcOffset);
-  const uint32_t computed = header_crc(h);
-  if (stored != computed) {
-    return Problem{DecodeProblem::kBadHeaderChecksum, "bad header checksum: stored " +
-                                                          hex(stored, 8) + ", computed " +
-                                                          hex(computed, 8)};
-  }
-  // Flags, type and length are only trusted once the CRC says the header is intact.
   const uint16_t flags = load_u16(h + format::kFlagsOffset);
   if (flags != format::kFlagsV1) {
     return Problem{DecodeProblem::kUnknownFlags,
@@ -310,14 +310,22 @@ std::string_view to_string(DecodeProblem problem) {
   return "unknown problem";
 }
 
+bool is_newer_format(DecodeProblem problem) {
+  return problem == DecodeProblem::kUnsupportedVersion ||
+         problem == DecodeProblem::kBadHeaderLength ||
+         problem == DecodeProblem::kUnknownFlags ||
+         problem == DecodeProblem::kUnknownType;
+}
+
 Record RecordView::to_record() const {
   return Record{lsn, sequence, type, std::string(key), std::string(value)};
 }
 
 Error Decoded::to_error(std::string_view where) const {
   assert(!ok());
-  const ErrorKind kind = problem == DecodeProblem::kUnsupportedVersion
-                             ? ErrorKind::kUnsupportedVersion
+  const ErrorKind kind = is_newer_format(problem) ? ErrorKind::kUnsupportedVersion
+                         : problem == DecodeProblem::kOversizedPayload
+                             ? ErrorKind::kInvalidArgument
                              : ErrorKind::kCorruption;
   // Details usually open with the problem's name; others get it put in front.
   const std::string_view name = to_string(problem);
@@ -338,6 +346,8 @@ namespace {
 // header's length and numbers can be trusted and help locate the damage.
 void set_intact_header(const uint8_t* h, uint64_t size, Decoded* d) {
   d->size = size;
+  d->header_verified = true;
+  d->header_crc = load_u32(h + format::kHeaderCrcOffset);
   d->record.lsn = Lsn(load_u64(h + format::kLsnOffset));
   d->record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
   d->record.type = static_cast<RecordType>(load_u16(h + format::kTypeOffset));
@@ -358,7 +368,15 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
   if (buf.size() < kHeaderLen) return make_partial_header(offset, buf.size());
   const uint8_t* h = buf.data();
   if (auto problem = check_header(h, max_record_bytes)) {
-    return make_invalid(offset, std::move(*problem));
+    Decoded bad = make_invalid(offset, std::move(*problem));
+    if (bad.problem != DecodeProblem::kBadHeaderChecksum) {
+      // The header verified: its numbers are the writer's, and name the record.
+      bad.header_verified = true;
+      bad.header_crc = load_u32(h + format::kHeaderCrcOffset);
+      bad.record.lsn = Lsn(load_u64(h + format::kLsnOffset));
+      bad.record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
+    }
+    return bad;
   }
 
   const uint64_t payload_len = load_u32(h + format::kPayloadLenOffset);
@@ -367,8 +385,12 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
     Decoded d;
     d.outcome = DecodeOutcome::kIncomplete;
     d.problem = DecodeProblem::kPartialPayload;
+    d.header_verified = true;
+    d.header_crc = load_u32(h + format::kHeaderCrcOffset);
     d.offset = offset;
     d.size = size;
+    d.record.lsn = Lsn(load_u64(h + format::kLsnOffset));
+    d.record.sequence = SequenceNumber(load_u64(h + format::kSequenceOffset));
     d.detail = "buffer ends after " + num(buf.size() - kHeaderLen) + " of the " +
                num(payload_len) + " payload bytes";
     return d;
@@ -395,6 +417,8 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
     return bad;
   }
   d.outcome = DecodeOutcome::kRecord;
+  d.header_verified = true;
+  d.header_crc = load_u32(h + format::kHeaderCrcOffset);
   d.offset = offset;
   d.size = size;
   return d;

@@ -2,105 +2,64 @@
 
 #include <chrono>
 
+#include "wal/log_scan.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
 namespace {
 
-// Where the cut-off data of point-in-time recovery is kept.
+// Where the cut-off data of recovery is kept.
 constexpr std::string_view kLostDir = "wal/lost";
+
+std::string num(uint64_t v) { return std::to_string(v); }
 
 // The first problem found: everything from (segment, offset) on is not kept.
 struct Problem {
-  AnomalyKind kind;
-  size_t segment_index;  // into the scanned id list
-  uint64_t offset;
-  std::optional<Lsn> lsn;
-  std::string reason;
+  Spot spot;
+  size_t segment_index;  // into the listed ids
 };
 
-std::string describe_segment(io::Disk& disk, uint64_t id) {
-  return "segment " + std::to_string(id) + " (" + disk.describe(segment_path(id)) + ")";
+Error problem_error(io::Disk& disk, const Spot& spot, RecoveryMode mode) {
+  Error e = spot.to_error(disk);
+  std::string msg = e.message();
+  switch (spot.verdict) {
+    case Verdict::kTornTail:
+    case Verdict::kLostAfterHole:
+      msg += "; absolute recovery accepts no loss (the default mode would ";
+      msg += spot.verdict == Verdict::kTornTail ? "drop this never-acknowledged tail)"
+                                                : "move these records to wal/lost/)";
+      break;
+    case Verdict::kCorruption:
+      msg += "; recovery changed nothing";
+      if (mode != RecoveryMode::kPointInTime) {
+        msg +=
+            " (point-in-time recovery keeps the records before it and moves the rest "
+            "to wal/lost/)";
+      }
+      break;
+    case Verdict::kNewerFormat:
+    case Verdict::kOverLimit:
+      msg += "; recovery changed nothing";
+      break;
+  }
+  return Error(e.kind(), msg);
 }
 
-Error problem_error(io::Disk& disk, const Anomaly& a, RecoveryMode mode) {
-  std::string msg =
-      describe_segment(disk, a.segment_id) + " at offset " + std::to_string(a.offset);
-  if (a.lsn) msg += " (LSN " + std::to_string(a.lsn->value()) + ")";
-  msg += ": " + std::string(to_string(a.kind)) + ": " + a.reason;
-  if (a.kind == AnomalyKind::kTornTail) {
-    msg +=
-        "; absolute recovery accepts no loss (the default mode would drop this "
-        "never-acknowledged tail)";
-  } else {
-    msg += "; durable data is damaged and recovery changed nothing";
-    if (mode != RecoveryMode::kPointInTime) {
-      msg +=
-          " (point-in-time recovery keeps the records before it and moves the rest "
-          "to wal/lost/)";
-    }
+// Whether a recovery in `mode` carries on past `spot` (dropping from it on) rather
+// than failing.
+bool recoverable(const Spot& spot, RecoveryMode mode) {
+  switch (spot.verdict) {
+    case Verdict::kNewerFormat:
+    case Verdict::kOverLimit:
+      return false;
+    case Verdict::kCorruption:
+      return mode == RecoveryMode::kPointInTime;
+    case Verdict::kTornTail:
+    case Verdict::kLostAfterHole:
+      return mode != RecoveryMode::kAbsolute;
   }
-  return Error(ErrorKind::kCorruption, msg);
-}
-
-// Scans segment `id` into `report`, streaming records to `visitor`. Returns the
-// segment's first problem, if any. `expected` is the LSN the next record must carry.
-Result<std::optional<Problem>> scan_segment(
-    io::Disk& disk, const WalConfig& config, const RecoveryOptions& options, uint64_t id,
-    size_t index, bool last, std::optional<uint64_t>& expected, RecoveryReport& report,
-    SegmentSummary& summary, const RecordVisitor& visitor) {
-  SegmentReader reader(disk, segment_path(id), config.max_record_bytes, 0,
-                       options.buffer_bytes);
-  for (;;) {
-    KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
-    if (!d) return std::optional<Problem>();
-    if (!d->ok()) {
-      // The detail usually starts with the problem's name already.
-      const std::string_view name = to_string(d->problem);
-      const std::string reason =
-          d->detail.starts_with(name) ? d->detail : std::string(name) + ": " + d->detail;
-      // A header that passed its checksum names the damaged record's LSN.
-      const std::optional<Lsn> bad_lsn =
-          d->size > 0 && d->outcome == DecodeOutcome::kInvalid
-              ? std::optional<Lsn>(d->record.lsn)
-              : std::nullopt;
-      if (!last) {
-        return std::optional<Problem>(Problem{AnomalyKind::kCorruption, index, d->offset,
-                                              bad_lsn,
-                                              reason + " (not the last segment)"});
-      }
-      KAYA_ASSIGN_OR_RETURN(auto later,
-                            find_valid_record(disk, reader.path(), resync_offset(*d),
-                                              config.max_record_bytes));
-      if (later) {
-        return std::optional<Problem>(Problem{
-            AnomalyKind::kCorruption, index, d->offset, bad_lsn,
-            reason + ", followed by a valid record at offset " + std::to_string(*later)});
-      }
-      return std::optional<Problem>(
-          Problem{AnomalyKind::kTornTail, index, d->offset, bad_lsn,
-                  reason + " (nothing valid follows: a write cut short by a crash)"});
-    }
-    const Lsn lsn = d->record.lsn;
-    if (expected && lsn.value() != *expected) {
-      return std::optional<Problem>(
-          Problem{AnomalyKind::kCorruption, index, d->offset, lsn,
-                  std::string(lsn.value() < *expected ? "LSN steps back" : "LSN gap") +
-                      ": record has LSN " + std::to_string(lsn.value()) + ", expected " +
-                      std::to_string(*expected)});
-    }
-    expected = lsn.value() + 1;
-    if (!report.first_lsn) report.first_lsn = lsn;
-    if (!summary.first_lsn) summary.first_lsn = lsn;
-    summary.last_lsn = lsn;
-    summary.records++;
-    summary.valid_bytes += d->size;
-    report.records++;
-    report.valid_bytes += d->size;
-    report.next_sequence = d->record.sequence.next();
-    if (visitor) KAYA_RETURN_IF_ERROR(visitor(id, d->offset, d->record));
-  }
+  return false;
 }
 
 // A name under wal/lost/ that is not taken yet.
@@ -136,7 +95,10 @@ Status copy_tail(io::Disk& disk, const io::RelativePath& from, uint64_t offset,
 Status drop(io::Disk& disk, const RecoveryOptions& options,
             const std::vector<uint64_t>& ids, const Problem& problem,
             RecoveryReport& report) {
-  const bool keep_aside = options.mode == RecoveryMode::kPointInTime;
+  // A torn tail was never acknowledged; anything else that is cut may have been, so it
+  // is kept.
+  const bool keep_aside = options.mode == RecoveryMode::kPointInTime ||
+                          problem.spot.verdict != Verdict::kTornTail;
   const io::RelativePath lost_dir = io::RelativePath::parse(kLostDir).value();
   if (keep_aside && !options.dry_run) {
     KAYA_RETURN_IF_ERROR(disk.create_dir(lost_dir));
@@ -147,7 +109,7 @@ Status drop(io::Disk& disk, const RecoveryOptions& options,
     const io::RelativePath path = segment_path(id);
     Dropped d;
     d.segment_id = id;
-    d.offset = i == problem.segment_index ? problem.offset : 0;
+    d.offset = i == problem.segment_index ? problem.spot.offset : 0;
     KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(path));
     d.bytes = len - d.offset;
     if (keep_aside) {
@@ -191,7 +153,19 @@ std::string_view to_string(RecoveryMode mode) {
 }
 
 std::string_view to_string(AnomalyKind kind) {
-  return kind == AnomalyKind::kTornTail ? "torn tail" : "corruption";
+  switch (kind) {
+    case AnomalyKind::kTornTail:
+      return to_string(Verdict::kTornTail);
+    case AnomalyKind::kCorruption:
+      return to_string(Verdict::kCorruption);
+    case AnomalyKind::kLostAfterHole:
+      return to_string(Verdict::kLostAfterHole);
+    case AnomalyKind::kNewerFormat:
+      return to_string(Verdict::kNewerFormat);
+    case AnomalyKind::kOverLimit:
+      return to_string(Verdict::kOverLimit);
+  }
+  return "unknown";
 }
 
 std::string Anomaly::to_string() const {
@@ -238,6 +212,305 @@ Result<std::vector<uint64_t>> list_segments(io::Disk& disk) {
   return ids;  // list_dir is sorted, and so are fixed-width hex names
 }
 
+namespace {
+
+// One pass over the log for recover_locked(): where it starts, the records it keeps,
+// and the first problem, judged.
+class RecoveryScan {
+ public:
+  RecoveryScan(io::Disk& disk, const LogView& view, const RecoveryOptions& options,
+               const RecordVisitor& visitor, std::vector<uint64_t> ids,
+               RecoveryReport& report)
+      : disk_(disk),
+        view_(view),
+        options_(options),
+        visitor_(visitor),
+        ids_(std::move(ids)),
+        report_(report) {}
+
+  Status run() {
+    KAYA_RETURN_IF_ERROR(plan());
+    report_.full_scan = start_index_ == 0 && start_offset_ == 0;
+    if (!report_.full_scan && !ids_.empty()) KAYA_RETURN_IF_ERROR(probe_first_record());
+    for (size_t i = 0; i < start_index_ && !problem_; ++i) {
+      KAYA_RETURN_IF_ERROR(trust_segment(i));
+    }
+    for (size_t i = start_index_; i < ids_.size() && !problem_; ++i) {
+      KAYA_RETURN_IF_ERROR(scan_segment(i, i == start_index_ ? start_offset_ : 0));
+    }
+    if (!problem_) check_reached_recovery_point();
+    return ok_status();
+  }
+
+  const std::optional<Problem>& problem() const { return problem_; }
+  std::optional<uint64_t> last_lsn() const { return previous_; }
+  const std::optional<RecordPosition>& last_position() const { return last_; }
+  // Sealed-segment facts of the log as kept: the segment before the last kept one.
+  void sealed_facts(RecoveryPoint& rp) const {
+    const size_t kept = report_.segments.size();
+    if (kept < 2) return;
+    const SegmentSummary& sealed = report_.segments[kept - 2];
+    rp.sealed_segment_id = sealed.id;
+    rp.sealed_segment_bytes = sealed.valid_bytes;
+    const SegmentSummary& tail = report_.segments[kept - 1];
+    if (sealed.last_lsn) {
+      rp.sealed_last_lsn = *sealed.last_lsn;
+    } else if (tail.first_lsn && tail.id == last_scan_whole_) {
+      rp.sealed_last_lsn = Lsn(tail.first_lsn->value() - 1);
+    } else if (view_.rp && view_.rp->sealed_segment_id == sealed.id) {
+      rp.sealed_last_lsn = view_.rp->sealed_last_lsn;
+    } else {
+      rp.sealed_segment_id = 0;  // not known without reading it
+      rp.sealed_segment_bytes = 0;
+    }
+  }
+
+ private:
+  // Where reading starts: everything from the first segment, or (default mode, a
+  // recovery point, no full replay) the recovery point's record.
+  Status plan() {
+    const RecordPosition* durable = view_.durable();
+    const bool full = options_.mode != RecoveryMode::kDefault || options_.full_scan ||
+                      durable == nullptr || (visitor_ && !options_.visit_from);
+    if (full || ids_.empty()) return ok_status();
+    const auto it = std::lower_bound(ids_.begin(), ids_.end(), durable->segment_id);
+    if (it == ids_.end() || *it != durable->segment_id) {
+      // Judged where the recovery point's record should be: it is missing.
+      set_problem(
+          judge_spot(view_, Finding::kEndsEarly, durable->segment_id, 0, durable->lsn,
+                     describe_segment(disk_, durable->segment_id) +
+                         ", which holds the recovery point's record (LSN " +
+                         num(durable->lsn.value()) + "), does not exist",
+                     true),
+          static_cast<size_t>(it - ids_.begin()));
+      start_index_ = ids_.size();
+      return ok_status();
+    }
+    start_index_ = static_cast<size_t>(it - ids_.begin());
+    start_offset_ = durable->offset;
+    previous_ = durable->lsn.value() - 1;
+    // A replay from an earlier LSN starts at the segment holding it (found by walking
+    // back over the segments' first records).
+    if (visitor_ && options_.visit_from && *options_.visit_from < durable->lsn) {
+      size_t idx = start_index_;
+      for (; idx > 0; --idx) {
+        KAYA_ASSIGN_OR_RETURN(
+            std::optional<Lsn> first,
+            first_lsn_of(disk_, segment_path(ids_[idx]), view_.max_record_bytes));
+        if (first && *first <= *options_.visit_from) break;
+      }
+      start_index_ = idx;
+      start_offset_ = 0;
+      previous_.reset();
+    }
+    return ok_status();
+  }
+
+  // The log's first record, when the scan does not start there: one header read.
+  Status probe_first_record() {
+    const uint64_t id = ids_[0];
+    SegmentReader reader(disk_, segment_path(id), view_.max_record_bytes, 0,
+                         format::kHeaderLen);
+    KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
+    if (!d) {
+      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
+                             "segment holds no record", false),
+                  0);
+      return ok_status();
+    }
+    if (!d->ok()) {
+      KAYA_ASSIGN_OR_RETURN(Spot spot,
+                            judge_bad_record(disk_, view_, id, false, true, *d));
+      set_problem(std::move(spot), 0);
+      return ok_status();
+    }
+    if (auto spot = judge_lsn(view_, id, false, *d, std::nullopt)) {
+      set_problem(std::move(*spot), 0);
+      return ok_status();
+    }
+    report_.first_lsn = d->record.lsn;
+    return ok_status();
+  }
+
+  void set_problem(Spot spot, size_t index) {
+    problem_ = Problem{std::move(spot), index};
+  }
+
+  // A segment at or below the recovery point that is not read: its id, length and,
+  // for the first one, its first record are checked (a stat, one header).
+  Status trust_segment(size_t i) {
+    const uint64_t id = ids_[i];
+    if (!check_contiguous(i)) return ok_status();
+    SegmentSummary summary;
+    summary.id = id;
+    summary.scanned = false;
+    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(segment_path(id)));
+    summary.valid_bytes = summary.bytes;
+    if (summary.bytes == 0) {
+      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
+                             "segment holds no record", false),
+                  i);
+      return ok_status();
+    }
+    if (view_.rp && view_.rp->sealed_segment_id == id &&
+        summary.bytes != view_.rp->sealed_segment_bytes) {
+      set_problem(
+          judge_spot(
+              view_, Finding::kEndsEarly, id,
+              std::min(summary.bytes, view_.rp->sealed_segment_bytes), std::nullopt,
+              "segment is " + num(summary.bytes) + " bytes long but was sealed at " +
+                  num(view_.rp->sealed_segment_bytes) + " bytes",
+              false),
+          i);
+      return ok_status();
+    }
+    report_.valid_bytes += summary.bytes;
+    report_.segments.push_back(summary);
+    return ok_status();
+  }
+
+  // False (and the problem set) when segment i does not follow segment i-1.
+  bool check_contiguous(size_t i) {
+    if (i == 0 || ids_[i] == ids_[i - 1] + 1) return true;
+    // Judged where the missing segment belongs, reported where the kept log stops.
+    const uint64_t missing = ids_[i - 1] + 1;
+    Spot spot = judge_spot(view_, Finding::kMissingSegment, missing, 0, std::nullopt,
+                           "segment " + num(missing) +
+                               " is missing: the log has a hole before this segment",
+                           false);
+    spot.segment_id = ids_[i];
+    set_problem(std::move(spot), i);
+    return false;
+  }
+
+  Status scan_segment(size_t i, uint64_t from) {
+    const uint64_t id = ids_[i];
+    const bool last = i + 1 == ids_.size();
+    if (!check_contiguous(i)) return ok_status();
+    SegmentSummary summary;
+    summary.id = id;
+    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(segment_path(id)));
+    summary.valid_bytes = from;
+    if (from == 0) last_scan_whole_ = id;
+    SegmentReader reader(disk_, segment_path(id), view_.max_record_bytes, from,
+                         options_.buffer_bytes);
+    for (;;) {
+      KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
+      if (!d) {
+        end_of_segment(i, last, reader.offset(), summary);
+        break;
+      }
+      if (!d->ok()) {
+        KAYA_ASSIGN_OR_RETURN(Spot spot,
+                              judge_bad_record(disk_, view_, id, last, !last, *d));
+        set_problem(std::move(spot), i);
+        break;
+      }
+      if (auto spot = judge_lsn(view_, id, last, *d, previous_)) {
+        set_problem(std::move(*spot), i);
+        break;
+      }
+      if (auto spot = check_against_recovery_point(view_, id, last, *d)) {
+        set_problem(std::move(*spot), i);
+        break;
+      }
+      KAYA_RETURN_IF_ERROR(keep(id, *d, summary));
+    }
+    // A segment cut at offset 0 keeps nothing, unless it is where a kept prefix ends
+    // in place (a truncated torn tail).
+    const bool cut_whole = problem_ && problem_->segment_index == i &&
+                           problem_->spot.offset == 0 &&
+                           (options_.mode == RecoveryMode::kPointInTime ||
+                            problem_->spot.verdict != Verdict::kTornTail);
+    if (!cut_whole) {
+      report_.valid_bytes += summary.valid_bytes;
+      report_.segments.push_back(summary);
+    }
+    return ok_status();
+  }
+
+  Status keep(uint64_t id, const Decoded& d, SegmentSummary& summary) {
+    const Lsn lsn = d.record.lsn;
+    previous_ = lsn.value();
+    last_ = RecordPosition{
+        lsn,         d.record.sequence, id, d.offset, static_cast<uint32_t>(d.size),
+        d.header_crc};
+    if (!report_.first_lsn) report_.first_lsn = lsn;
+    if (!summary.first_lsn) summary.first_lsn = lsn;
+    summary.last_lsn = lsn;
+    summary.records++;
+    summary.valid_bytes = d.offset + d.size;
+    report_.next_sequence = d.record.sequence.next();
+    if (visitor_ && (!options_.visit_from || lsn >= *options_.visit_from)) {
+      return visitor_(id, d.offset, d.record);
+    }
+    return ok_status();
+  }
+
+  // The reader found the end of segment i (or zeros running to it) at `end`.
+  void end_of_segment(size_t i, bool last, uint64_t end, const SegmentSummary& summary) {
+    if (last) return;
+    const uint64_t id = ids_[i];
+    if (end == 0) {
+      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
+                             summary.bytes == 0 ? "segment holds no record"
+                                                : "segment holds only zeros",
+                             false),
+                  i);
+    } else if (end < summary.bytes) {
+      set_problem(judge_spot(view_, Finding::kZeros, id, end, std::nullopt,
+                             "zeros from offset " + num(end) + " to the end of the " +
+                                 num(summary.bytes) + "-byte segment",
+                             false),
+                  i);
+    }
+  }
+
+  // The scan ended without a problem: it must have passed the recovery point's record.
+  void check_reached_recovery_point() {
+    const RecordPosition* durable = view_.durable();
+    if (durable == nullptr) return;
+    if (last_ && (last_->segment_id > durable->segment_id ||
+                  (last_->segment_id == durable->segment_id &&
+                   last_->offset >= durable->offset))) {
+      return;
+    }
+    const uint64_t id = ids_.empty() ? durable->segment_id : ids_.back();
+    const uint64_t offset = report_.segments.empty() || report_.segments.back().id != id
+                                ? 0
+                                : report_.segments.back().valid_bytes;
+    set_problem(
+        judge_spot(view_, Finding::kEndsEarly, id, offset, std::nullopt,
+                   "the log ends at segment " + num(id) + " offset " + num(offset) +
+                       " but the recovery point names LSN " + num(durable->lsn.value()) +
+                       " at segment " + num(durable->segment_id) + " offset " +
+                       num(durable->offset),
+                   true),
+        ids_.empty() ? 0 : ids_.size() - 1);
+  }
+
+  io::Disk& disk_;
+  const LogView& view_;
+  const RecoveryOptions& options_;
+  const RecordVisitor& visitor_;
+  const std::vector<uint64_t> ids_;
+  RecoveryReport& report_;
+  size_t start_index_ = 0;
+  uint64_t start_offset_ = 0;
+  std::optional<uint64_t> previous_;    // LSN of the last record kept
+  std::optional<RecordPosition> last_;  // where it is
+  std::optional<Problem> problem_;
+  uint64_t last_scan_whole_ = 0;  // the last segment read from its first byte
+};
+
+uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
+}  // namespace
+
 Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
                                const RecoveryOptions& options,
                                const RecordVisitor& visitor) {
@@ -251,53 +524,74 @@ Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
           lock, disk.lock_file(io::RelativePath::parse(format::kLockFile).value()));
     }
   }
-  return recover_locked(config, disk, options, visitor);
+  return recover_locked(config, disk, options, visitor, /*persist=*/true);
 }
 
 Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
                                       const RecoveryOptions& options,
-                                      const RecordVisitor& visitor) {
+                                      const RecordVisitor& visitor, bool persist) {
   KAYA_RETURN_IF_ERROR(config.validate());
+  if (options.rebuild_recovery_point && options.dry_run) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "rebuilding the recovery point writes it: not with a dry run");
+  }
   const auto start = std::chrono::steady_clock::now();
   RecoveryReport report;
   report.mode = options.mode;
   report.dry_run = options.dry_run;
+  KAYA_ASSIGN_OR_RETURN(LogView view,
+                        open_log_view(disk, config, options.rebuild_recovery_point));
+  report.had_recovery_point = view.rp.has_value();
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
-  std::optional<uint64_t> expected;
-  std::optional<Problem> problem;
-  for (size_t i = 0; i < ids.size() && !problem; ++i) {
-    if (i > 0 && ids[i] != ids[i - 1] + 1) {
-      problem = Problem{AnomalyKind::kCorruption, i, 0, std::nullopt,
-                        "segment " + std::to_string(ids[i - 1] + 1) +
-                            " is missing: the log has a hole before this segment"};
-      break;
-    }
-    SegmentSummary summary;
-    summary.id = ids[i];
-    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk.file_len(segment_path(ids[i])));
-    KAYA_ASSIGN_OR_RETURN(
-        problem, scan_segment(disk, config, options, ids[i], i, i + 1 == ids.size(),
-                              expected, report, summary, visitor));
-    // A segment cut at offset 0 keeps nothing; in point-in-time mode it moves aside.
-    if (!problem || problem->offset > 0 || options.mode != RecoveryMode::kPointInTime) {
-      report.segments.push_back(summary);
-    }
+  RecoveryScan scan(disk, view, options, visitor, ids, report);
+  KAYA_RETURN_IF_ERROR(scan.run());
+
+  report.next_lsn = Lsn(scan.last_lsn() ? *scan.last_lsn() + 1 : 1);
+  if (report.first_lsn && !report.full_scan) {
+    report.records = report.next_lsn.value() - report.first_lsn->value();
+  } else {
+    for (const SegmentSummary& s : report.segments) report.records += s.records;
   }
-  report.next_lsn = Lsn(expected.value_or(1));
-  if (problem) {
-    Anomaly a{problem->kind, ids[problem->segment_index], problem->offset, problem->lsn,
-              problem->reason};
-    report.anomalies.push_back(a);
-    const bool fatal = options.mode == RecoveryMode::kAbsolute ||
-                       (options.mode == RecoveryMode::kDefault &&
-                        problem->kind == AnomalyKind::kCorruption);
-    if (fatal) return problem_error(disk, a, options.mode);
+  // What the recovery point says once recovery is done.
+  std::optional<RecoveryPoint> rp;
+  if (view.rp || scan.last_position()) {
+    RecoveryPoint next = view.rp.value_or(RecoveryPoint{});
+    next.max_record_bytes = view.max_record_bytes;
+    next.durable = scan.last_position().value_or(RecordPosition{});
+    next.sealed_segment_id = 0;
+    next.sealed_segment_bytes = 0;
+    next.sealed_last_lsn = Lsn(0);
+    scan.sealed_facts(next);
+    rp = next;
+  }
+  bool write_rp =
+      persist && !options.dry_run && rp && (!view.rp || options.rebuild_recovery_point);
+  if (const auto& problem = scan.problem()) {
+    const Spot& spot = problem->spot;
+    report.anomalies.push_back(spot.anomaly());
+    if (!recoverable(spot, options.mode)) return problem_error(disk, spot, options.mode);
+    // A cut at or below the recovery point (point-in-time) lowers it first, so that a
+    // crash in between leaves a recovery point the log still reaches.
+    const bool lowers =
+        view.rp && view.where(spot.segment_id, spot.offset) == Where::kCovered;
+    if (lowers && !options.dry_run && rp) {
+      KAYA_RETURN_IF_ERROR(create_recovery_point(disk, *rp));
+      report.recovery_point_written = true;
+      write_rp = false;
+    }
     KAYA_RETURN_IF_ERROR(drop(disk, options, ids, *problem, report));
   }
-  report.duration_us =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count());
+  if (write_rp) {
+    // What a crashed process left with the OS is made durable before the recovery
+    // point says it is.
+    const io::RelativePath tail = segment_path(rp->durable.segment_id);
+    KAYA_RETURN_IF_ERROR(disk.fsync_file(tail));
+    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
+    KAYA_RETURN_IF_ERROR(create_recovery_point(disk, *rp));
+    report.recovery_point_written = true;
+  }
+  report.recovery_point = rp;
+  report.duration_us = micros_since(start);
   return report;
 }
 

@@ -5,8 +5,10 @@
 
 namespace kaya::wal {
 
+// `persist`: create the recovery point when the log has none (recover() does;
+// Writer::open writes its own once the log is ready for appends).
 Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
                                       const RecoveryOptions& options,
-                                      const RecordVisitor& visitor);
+                                      const RecordVisitor& visitor, bool persist);
 
 }  // namespace kaya::wal

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kaya/wal/recovery.h"
+#include "wal/endian.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
 
@@ -86,10 +87,17 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
         "Writer::open cannot use a dry-run recovery: the writer needs a repaired "
         "log (call recover() with dry_run for a report)");
   }
+  if (next_lsn && next_lsn->value() == UINT64_MAX) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "open_at: LSN 18446744073709551615 is the last; no writer hands it out");
+  }
   KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
   KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(rel(format::kLockFile)));
+  RecoveryOptions recovery = options.recovery;
+  if (options.replay_from) recovery.visit_from = options.replay_from;
   KAYA_ASSIGN_OR_RETURN(RecoveryReport report,
-                        recover_locked(config, disk, options.recovery, options.replay));
+                        recover_locked(config, disk, recovery, options.replay,
+                                       /*persist=*/false));
 
   std::unique_ptr<Writer> w(new Writer(config, disk, std::move(lock)));
   uint64_t lsn = report.next_lsn.value();
@@ -123,6 +131,20 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
     KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_path(segment)));
     KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
   }
+  // The recovery point, written anew: every record kept is durable now.
+  RecoveryPoint rp = report.recovery_point.value_or(RecoveryPoint{});
+  rp.generation++;
+  rp.max_record_bytes = std::max(rp.max_record_bytes, config.max_record_bytes);
+  if (next_lsn && report.records == 0) {
+    // open_at on an empty log: no record to name; the file records the limits only.
+    rp.durable = RecordPosition{};
+  }
+  KAYA_RETURN_IF_ERROR(create_recovery_point(disk, rp));
+  w->rp_file_ = std::make_unique<RecoveryPointFile>(disk, rp);
+  w->rp_base_ = rp;
+  w->durable_pos_ = rp.durable;
+  w->written_pos_ = rp.durable;
+  w->rp_persisted_lsn_ = rp.durable.lsn.value();
 
   w->next_lsn_ = lsn;
   w->next_sequence_ = sequence;
@@ -132,6 +154,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->durable_lsn_ = lsn - 1;
   w->recovery_report_ = std::move(report);
   w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
+  w->rp_thread_ = std::thread([writer = w.get()] { writer->recovery_point_loop(); });
   return w;
 }
 
@@ -161,6 +184,7 @@ void Writer::poison_locked(const Error& error) {
   map_.reset();
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   cv_.notify_all();
+  rp_cv_.notify_one();
 }
 
 void Writer::notify_progress_locked() {
@@ -212,6 +236,12 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
       return s.error();
     }
   }
+  if (next_lsn_ == UINT64_MAX || next_sequence_ == UINT64_MAX) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "the log's LSN or sequence space is exhausted (next LSN " +
+                     std::to_string(next_lsn_) + ", next sequence " +
+                     std::to_string(next_sequence_) + ")");
+  }
   AppendResult result;
   result.lsn = Lsn(next_lsn_++);
   result.sequence = SequenceNumber(next_sequence_++);
@@ -223,6 +253,12 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
     unsynced_strict_.emplace_back(lsn, Clock::now());
   }
   seal(bytes, result.lsn, result.sequence);
+  const RecordPosition pos{result.lsn,
+                           result.sequence,
+                           result.segment_id,
+                           result.offset,
+                           static_cast<uint32_t>(len),
+                           load_u32(bytes.data() + format::kHeaderCrcOffset)};
   tail_segment_bytes_ += len;
   assigned_bytes_ += len;
   if (mapped_) {
@@ -237,11 +273,12 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   // batch, strict records by the sync leader right before its fsync: a store through
   // the map into a page the last fsync cleaned would take a page fault under the lock.
   if (mapped_ && mode == DurabilityMode::kRelaxed && staged_.empty() && !writing_) {
-    KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, lsn, result.offset));
+    KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, pos));
   } else {
     if (staged_.empty()) staged_offset_ = result.offset;
     staged_.insert(staged_.end(), bytes.begin(), bytes.end());
     staged_last_lsn_ = lsn;
+    staged_last_pos_ = pos;
     if (mode == DurabilityMode::kRelaxed) {
       KAYA_RETURN_IF_ERROR(wait_written(lock, lsn));
     } else if (config_.batch.flush_interval_us > 0 && batch_full_locked()) {
@@ -259,8 +296,10 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   return result;
 }
 
-Status Writer::store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
-                                   uint64_t offset) {
+Status Writer::store_mapped_locked(std::span<const uint8_t> bytes,
+                                   const RecordPosition& pos) {
+  const uint64_t lsn = pos.lsn.value();
+  const uint64_t offset = pos.offset;
   // Under the lock, in LSN order, after every earlier record: a process killed at any
   // instant leaves a prefix of the records (at most the last one torn), never a record
   // after a hole.
@@ -284,6 +323,7 @@ Status Writer::store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
     return e;
   }
   written_lsn_ = lsn;
+  written_pos_ = pos;
   written_bytes_ += len;
   stats_.records++;
   stats_.bytes += len;
@@ -328,8 +368,21 @@ Status Writer::rotate_locked(Lock& lock) {
   Status s = timed_fsync(old_segment, &us);
   record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
-  mark_durable_locked(written_lsn_, written_bytes_);
+  mark_durable_locked(written_lsn_, written_bytes_, written_pos_);
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
+  if (old_segment == UINT64_MAX) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "segment id 18446744073709551615 is the last: the log cannot rotate");
+  }
+  // The recovery point covers the sealed segment, durably, before the next segment
+  // exists: a segment that is not the last is then always at or below it.
+  if (written_lsn_ > 0) {
+    rp_base_.sealed_segment_id = old_segment;
+    rp_base_.sealed_segment_bytes = tail_segment_bytes_;
+    rp_base_.sealed_last_lsn = Lsn(written_lsn_);
+  }
+  KAYA_RETURN_IF_ERROR(persist_recovery_point(recovery_point_locked(), /*sync=*/true));
+  rp_persisted_lsn_ = durable_pos_.lsn.value();
   stats_.dir_fsyncs++;
   KAYA_RETURN_IF_ERROR(create_segment(disk_, old_segment + 1));
   stats_.rotations++;
@@ -383,6 +436,7 @@ Status Writer::write_staged(Lock& lock, bool unlock) {
   if (staged_.empty()) return ok_status();
   const uint64_t first = written_lsn_ + 1;
   const uint64_t last = staged_last_lsn_;
+  const RecordPosition last_pos = staged_last_pos_;
   const uint64_t offset = staged_offset_;
   const uint64_t segment = tail_segment_id_;
   writing_ = true;
@@ -401,6 +455,7 @@ Status Writer::write_staged(Lock& lock, bool unlock) {
     return e;
   }
   written_lsn_ = last;
+  written_pos_ = last_pos;
   written_bytes_ += bytes;
   stats_.records += last - first + 1;
   stats_.bytes += bytes;
@@ -526,6 +581,7 @@ void Writer::sync_as_leader(Lock& lock) {
   if (!wait_written(lock, target).ok()) return;
   const uint64_t covered_lsn = written_lsn_;
   const uint64_t covered_bytes = written_bytes_;
+  const RecordPosition covered_pos = written_pos_;
   const uint64_t segment = tail_segment_id_;
   if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
   lock.unlock();
@@ -539,14 +595,17 @@ void Writer::sync_as_leader(Lock& lock) {
                                          std::to_string(covered_lsn)));
     return;
   }
-  mark_durable_locked(covered_lsn, covered_bytes);
+  mark_durable_locked(covered_lsn, covered_bytes, covered_pos);
 }
 
-void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes) {
+void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
+                                 const RecordPosition& pos) {
   if (lsn <= durable_lsn_) return;
   stats_.records_per_fsync.record(lsn - durable_lsn_);
   durable_lsn_ = lsn;
   durable_bytes_ = bytes;
+  durable_pos_ = pos;
+  rp_cv_.notify_one();  // the recovery point follows, off the commit path
   while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
     unsynced_strict_.pop_front();
   }
@@ -576,13 +635,21 @@ Status Writer::close() {
   cv_waiters_--;
   stop_syncer_ = true;
   syncer_cv_.notify_one();
-  if (syncer_.joinable()) {
+  stop_rp_ = true;
+  rp_cv_.notify_one();
+  if (syncer_.joinable() || rp_thread_.joinable()) {
     lock.unlock();
-    syncer_.join();
+    if (syncer_.joinable()) syncer_.join();
+    if (rp_thread_.joinable()) rp_thread_.join();
     lock.lock();
   }
   if (s.ok() && mapped_) {
     s = finish_mapped_locked();
+    if (!s.ok()) poison_locked(s.error());
+  }
+  if (s.ok() && !poison_) {
+    // Everything appended is durable: the recovery point says so, durably.
+    s = persist_recovery_point(recovery_point_locked(), /*sync=*/true);
     if (!s.ok()) poison_locked(s.error());
   }
   map_.reset();
@@ -637,6 +704,14 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
     active = tail_segment_id_;
   }
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk_));
+  // The recovery point must not name a record in a segment about to go: it is brought
+  // up to the durable end first (which lies in a segment that stays).
+  RecoveryPoint rp;
+  {
+    Lock lock(mu_);
+    rp = recovery_point_locked();
+  }
+  KAYA_RETURN_IF_ERROR(persist_recovery_point(rp, /*sync=*/true));
   ReleaseReport report;
   size_t i = 0;
   for (; i < ids.size(); ++i) {
@@ -696,6 +771,56 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
                                                               config_.max_record_bytes));
   }
   return report;
+}
+
+RecoveryPoint Writer::recovery_point_locked() const {
+  RecoveryPoint p = rp_base_;
+  p.durable = durable_pos_;
+  return p;
+}
+
+Status Writer::persist_recovery_point(const RecoveryPoint& point, bool sync) {
+  std::lock_guard<std::mutex> guard(rp_mu_);
+  const RecoveryPoint& last = rp_file_->last();
+  // Writers of the file race (the recovery point thread, rotation, release, close):
+  // a snapshot older than what the file holds is not written back.
+  const bool newer = point.durable.lsn > last.durable.lsn ||
+                     point.sealed_segment_id > last.sealed_segment_id;
+  if (newer) KAYA_RETURN_IF_ERROR(rp_file_->write(point));
+  if (sync) KAYA_RETURN_IF_ERROR(rp_file_->sync());
+  return ok_status();
+}
+
+void Writer::recovery_point_loop() {
+  const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
+  Lock lock(mu_);
+  std::optional<Clock::time_point> sync_due;  // set while a write is not synced
+  for (;;) {
+    auto behind = [&] {
+      return stop_rp_ || poison_ || durable_pos_.lsn.value() != rp_persisted_lsn_;
+    };
+    if (sync_due) {
+      rp_cv_.wait_until(lock, *sync_due, behind);
+    } else {
+      rp_cv_.wait(lock, behind);
+    }
+    if (stop_rp_ || poison_) return;
+    const bool sync = sync_due && Clock::now() >= *sync_due;
+    const RecoveryPoint point = recovery_point_locked();
+    lock.unlock();
+    Status s = persist_recovery_point(point, sync);
+    lock.lock();
+    if (!s.ok()) {
+      poison_locked(s.error().with_context("updating the recovery point"));
+      return;
+    }
+    rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
+    if (sync) {
+      sync_due.reset();
+    } else if (!sync_due) {
+      sync_due = Clock::now() + interval;
+    }
+  }
 }
 
 Lsn Writer::next_lsn() const {

@@ -33,6 +33,10 @@ struct KAYA_API WalConfig {
   static constexpr uint64_t kMaxFlushIntervalUs = 10'000'000;
   /// Default preallocate_bytes: 1 MiB.
   static constexpr uint64_t kDefaultPreallocateBytes = 1ull << 20;
+  /// Default recovery_point_sync_ms: 100 ms.
+  static constexpr uint64_t kDefaultRecoveryPointSyncMs = 100;
+  /// Upper bound on recovery_point_sync_ms: 60 s.
+  static constexpr uint64_t kMaxRecoveryPointSyncMs = 60'000;
 
   /// A segment is closed and the next one started when a record would take a
   /// non-empty segment past this size.
@@ -49,6 +53,11 @@ struct KAYA_API WalConfig {
   /// and rotation cut it off. 0: no preallocation, every batch is appended with a
   /// system call (what a Disk that cannot map always gets).
   uint64_t preallocate_bytes = kDefaultPreallocateBytes;
+  /// The writer's recovery point (wal/RECOVERY_POINT, docs/durability.md) is written
+  /// after every sync round, off the commit path, and synced at rotation, close and at
+  /// least this often while it changes: after a power loss it lags the durable records
+  /// by at most this long (1 to 60,000).
+  uint64_t recovery_point_sync_ms = kDefaultRecoveryPointSyncMs;
 
   /// InvalidArgument naming the field when the configuration makes no sense.
   Status validate() const;

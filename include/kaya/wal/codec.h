@@ -90,6 +90,9 @@ enum class DecodeProblem {
 };
 /// The problem in words, e.g. "partial header" ("none" for kNone).
 KAYA_API std::string_view to_string(DecodeProblem problem);
+/// True for the problems of a header that verified but that this library cannot read:
+/// kUnsupportedVersion, kBadHeaderLength, kUnknownFlags, kUnknownType.
+KAYA_API bool is_newer_format(DecodeProblem problem);
 
 /// A decoded record whose key/value view the decoded buffer.
 struct KAYA_API RecordView {
@@ -117,16 +120,25 @@ struct KAYA_API Decoded {
   /// kMalformedPayload): lsn, sequence and type from that header, no key or value.
   RecordView record;
   std::string detail;  ///< kIncomplete / kInvalid: what exactly is wrong
+  /// The 40-byte header passed its CRC: its fields are what a writer wrote (a record,
+  /// kPartialPayload, and every kInvalid problem but kBadMagic and kBadHeaderChecksum).
+  /// record.lsn and record.sequence are then set from it.
+  bool header_verified = false;
+  /// The header CRC stored in the record (set when header_verified).
+  uint32_t header_crc = 0;
 
   /// True for a complete, valid record.
   bool ok() const { return outcome == DecodeOutcome::kRecord; }
   /// The problem as an Error naming `where` (e.g. the segment path) and the offset.
-  /// Kind: UnsupportedVersion for kUnsupportedVersion, else Corruption.
+  /// Kind: UnsupportedVersion when the header verified but names a version, header
+  /// length, flags or type this library does not know (written by a newer format);
+  /// InvalidArgument for kOversizedPayload (a record larger than the limit given to
+  /// decode(): raise max_record_bytes); else Corruption.
   Error to_error(std::string_view where) const;
 };
 
 /// Decodes the record at the start of `buf`, which sits at `offset` in its segment.
-/// Checks, in order: magic, version, header length, header CRC, flags, type, payload
+/// Checks, in order: magic, header CRC, version, header length, flags, type, payload
 /// length (> max_record_bytes - 40 is kOversizedPayload, decided before any payload
 /// is read or allocated), payload CRC, payload shape. Never reads past `buf`.
 KAYA_API Decoded decode(std::span<const uint8_t> buf, uint64_t offset,

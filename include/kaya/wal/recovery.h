@@ -1,14 +1,18 @@
 /// @file
-/// Recovery: scans the log, validates every record, classifies what is wrong, and (unless
-/// it is a dry run) repairs what the chosen mode allows.
+/// Recovery: reads the log, judges every problem it meets with the one damage
+/// judgement (kaya/wal/judgement.h, docs/recovery.md's table) and, unless it is a dry
+/// run, repairs what the chosen mode allows.
 ///
-/// Classification (after "protocol-aware recovery", FAST'18):
-/// - torn tail: the last segment ends in an incomplete or invalid record that no valid
-///   record follows (only zeros or garbage to the end of the file). A write that a crash
-///   interrupted, never acknowledged as durable.
-/// - corruption: anything else — an invalid record followed by a valid one, a bad
-///   record in a segment that is not the last, a missing segment in the middle of the
-///   id sequence, an LSN gap or step back. Durable data is damaged.
+/// The recovery point (kaya/wal/recovery_point.h) places each problem: at or below it,
+/// data was durable and damage is corruption; beyond it, an incomplete or invalid
+/// record that nothing valid follows is a torn tail (cut), and records after a hole are
+/// moved to wal/lost/ and reported. A log without a recovery point (written by KayaDB
+/// or kaya 0.1) is judged by what follows alone; recover() then creates the file.
+///
+/// In the default mode only what lies beyond the recovery point is read (an open costs
+/// the tail, not the log); point-in-time and absolute recovery, `full_scan`, and a
+/// replay from the first record read every segment. The report says which segments
+/// were read.
 ///
 /// Memory stays bounded by the largest record plus a fixed buffer, whatever the log size.
 #pragma once
@@ -25,6 +29,7 @@
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/recovery_point.h"
 
 /// The log: format, codec, writer, recovery, readers, inspection, metrics.
 namespace kaya::wal {
@@ -48,16 +53,30 @@ struct RecoveryOptions {
   RecoveryMode mode = RecoveryMode::kDefault;  ///< What it may drop
   /// Report what applying would do, changing no byte and no file (and taking no lock).
   bool dry_run = false;
+  /// Read and check every segment, also in the default mode (which otherwise reads
+  /// only what lies beyond the recovery point).
+  bool full_scan = false;
+  /// Ignore the recovery point, judge the log as if it had none (full scan), and write
+  /// a new one from what is found. For a recovery point that is unreadable or does not
+  /// match the log (e.g. segments restored from a backup). Not with dry_run.
+  bool rebuild_recovery_point = false;
+  /// The visitor gets the records from this LSN on (an engine replays from its
+  /// checkpoint); segments wholly below it are not read when the recovery point allows.
+  /// nullopt: from the first record, which reads every segment.
+  std::optional<Lsn> visit_from;
   /// Read buffer; a record larger than this is read with a buffer of its own size.
   size_t buffer_bytes = 1 << 20;
 };
 
-/// The two kinds of damage (see the file comment).
+/// What a problem is (one per wal::Verdict; see kaya/wal/judgement.h).
 enum class AnomalyKind {
-  kTornTail,    ///< an interrupted, never acknowledged write at the end of the log
-  kCorruption,  ///< damaged durable data
+  kTornTail,       ///< an interrupted, never acknowledged write at the end of the log
+  kCorruption,     ///< damaged durable data
+  kLostAfterHole,  ///< records after a hole beyond the recovery point: moved aside
+  kNewerFormat,    ///< a verified record of a newer format: refused
+  kOverLimit,      ///< a verified record over every record limit: refused
 };
-/// "torn tail" or "corruption".
+/// "torn tail", "corruption", "lost after a hole", "newer format", "over the limit".
 KAYA_API std::string_view to_string(AnomalyKind kind);
 
 /// Something wrong that recovery found.
@@ -89,6 +108,10 @@ struct SegmentSummary {
   uint64_t records = 0;          ///< valid records kept
   std::optional<Lsn> first_lsn;  ///< LSN of its first record (nullopt: none)
   std::optional<Lsn> last_lsn;   ///< LSN of its last record (nullopt: none)
+  /// Its records were read and checked by this recovery (false: below the recovery
+  /// point, trusted; bytes and valid_bytes are then its length, records and the LSNs
+  /// unknown, 0 and nullopt).
+  bool scanned = true;
 };
 
 /// What recover() found and did.
@@ -107,6 +130,16 @@ struct KAYA_API RecoveryReport {
   uint64_t bytes_dropped = 0;            ///< bytes dropped (or that would be), in all
   bool applied = false;                  ///< the drops were carried out and synced
   uint64_t duration_us = 0;              ///< wall time of the recovery
+  /// Every segment was read (false: only what lies beyond the recovery point).
+  bool full_scan = false;
+  /// The log had a recovery point (false: judged by what follows alone).
+  bool had_recovery_point = false;
+  /// The recovery point after recovery: what the log's file says, or (when it had
+  /// none, or a repair changed the log) what recovery wrote or, in a dry run, would
+  /// write. nullopt for a log without records and without a recovery point.
+  std::optional<RecoveryPoint> recovery_point;
+  /// Recovery wrote the recovery point file (created, rebuilt or lowered by a repair).
+  bool recovery_point_written = false;
 
   /// Ids of the segments kept, in order.
   std::vector<uint64_t> segment_ids() const;
@@ -120,10 +153,13 @@ using RecordVisitor =
     std::function<Status(uint64_t segment_id, uint64_t offset, const RecordView& record)>;
 
 /// Recovers the log under `disk`. Unless dry_run, takes the log's lock for the duration
-/// (LockConflict while a writer has the log open). Errors: Corruption (default and
-/// absolute modes), I/O errors, LockConflict. In point-in-time mode, damage is reported
-/// in the report, not as an error. Running it twice gives the same report the second
-/// time, minus what the first one repaired.
+/// (LockConflict while a writer has the log open), and creates the recovery point when
+/// the log has none. Errors: Corruption (default and absolute modes; also a recovery
+/// point that is unreadable or does not match the log), UnsupportedVersion and
+/// InvalidArgument (a record this library cannot or may not read: every mode, nothing
+/// changed), I/O errors, LockConflict. In point-in-time mode, damage is reported in the
+/// report, not as an error. Running it twice gives the same report the second time,
+/// minus what the first one repaired.
 KAYA_API Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
                                         const RecoveryOptions& options = {},
                                         const RecordVisitor& visitor = {});

@@ -48,6 +48,7 @@
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 #include "kaya/wal/recovery.h"
+#include "kaya/wal/recovery_point.h"
 
 namespace kaya::wal {
 
@@ -78,7 +79,11 @@ struct OpenOptions {
   /// dry_run is refused (InvalidArgument): the writer needs a repaired log.
   RecoveryOptions recovery;
   /// Called for every record recovered, in LSN order (an engine replays its state here).
+  /// Without replay_from it gets every record of the log, which reads every segment.
   RecordVisitor replay;
+  /// Replay from this LSN on (e.g. an engine's checkpoint + 1): older segments are not
+  /// read (RecoveryOptions::visit_from).
+  std::optional<Lsn> replay_from;
 };
 
 /// What a writer did since it was opened (Writer::stats(); metrics: kaya/wal/metrics.h).
@@ -109,10 +114,15 @@ struct WriterStats {
 /// The log writer (see the file comment for its contract).
 class Writer {
  public:
-  /// Opens the log under `disk`'s root: takes the lock, recovers the log (by default the
-  /// torn tail of the last segment is cut; corruption of durable data fails with
-  /// Corruption and changes nothing), and continues after the last record found; an
-  /// empty log starts at LSN 1 and sequence 1. `disk` must outlive the writer.
+  /// Opens the log under `disk`'s root: takes the lock, recovers the log, and continues
+  /// after the last record found; an empty log starts at LSN 1 and sequence 1. By
+  /// default recovery reads only what lies beyond the recovery point (the cost of an
+  /// open is the tail, not the log): a torn tail there is cut, records after a hole are
+  /// moved to wal/lost/, and damage at or below the recovery point fails with
+  /// Corruption and changes nothing (docs/recovery.md). Segments below the recovery
+  /// point are not re-read: damage there is found by readers, LogReader scans,
+  /// `kaya-wal verify` and `kaya-wal recover --full`. Then the recovery point is
+  /// written anew (created for a log that had none). `disk` must outlive the writer.
   KAYA_API static Result<std::unique_ptr<Writer>> open(const WalConfig& config,
                                                        io::Disk& disk,
                                                        const OpenOptions& options = {});
@@ -195,8 +205,7 @@ class Writer {
   // (allocating a new window there when not).
   Status map_window_locked(uint64_t offset, uint64_t len);
   // Mapped mode: copies the sealed record `bytes` of `lsn` into the map at `offset`.
-  Status store_mapped_locked(std::span<const uint8_t> bytes, uint64_t lsn,
-                             uint64_t offset);
+  Status store_mapped_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
   // Closes the tail segment (its records written, cut to them when mapped, synced) and
   // starts `tail_segment_id_ + 1`. Holds the lock throughout; needs !writing_.
   Status rotate_locked(Lock& lock);
@@ -228,9 +237,17 @@ class Writer {
   // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
   std::vector<SlotRef> signal_waiters_locked();
   void poison_locked(const Error& error);
-  void mark_durable_locked(uint64_t lsn, uint64_t bytes);
+  void mark_durable_locked(uint64_t lsn, uint64_t bytes, const RecordPosition& pos);
   // Wakes wait_visible() callers and close() (on cv_) when any wait.
   void notify_progress_locked();
+  // The recovery point as the writer knows it now.
+  RecoveryPoint recovery_point_locked() const;
+  // Writes `point` to the recovery point file (and syncs it with `sync`) unless a newer
+  // one is there already. Takes rp_mu_ (never while waiting for mu_).
+  Status persist_recovery_point(const RecoveryPoint& point, bool sync);
+  // The recovery point thread: writes the recovery point after every sync round, off
+  // the commit path, and syncs it every config_.recovery_point_sync_ms while it changes.
+  void recovery_point_loop();
 
   const WalConfig config_;
   io::Disk& disk_;
@@ -277,6 +294,19 @@ class Writer {
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
+  // Where the last record staged, written and made durable are (for the recovery
+  // point), under mu_.
+  RecordPosition staged_last_pos_;
+  RecordPosition written_pos_;
+  RecordPosition durable_pos_;
+  // The recovery point's other facts (limits, the newest sealed segment), under mu_.
+  RecoveryPoint rp_base_;
+  uint64_t rp_persisted_lsn_ = 0;  // durable LSN the file holds, under mu_
+  std::mutex rp_mu_;               // guards rp_file_; taken after mu_, never before
+  std::unique_ptr<RecoveryPointFile> rp_file_;
+  std::condition_variable rp_cv_;  // wakes the recovery point thread
+  bool stop_rp_ = false;
+  std::thread rp_thread_;
   uint64_t assigned_bytes_ = 0;  // bytes ever assigned
   uint64_t durable_bytes_ = 0;   // of which durable
   uint64_t written_bytes_ = 0;   // of which written

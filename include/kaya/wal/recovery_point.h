@@ -1,0 +1,145 @@
+/// @file
+/// The recovery point: a small file beside the segments (wal/RECOVERY_POINT) that
+/// records the highest position of the log known durable, so that recovery can tell a
+/// torn write (beyond it) from damaged durable data (at or below it). Byte layout:
+/// docs/format.md, "Recovery point".
+///
+/// The file holds two fixed-size slots, each in its own 512-byte sector with its own
+/// CRC32C and a generation. Between two syncs of the file, updates go to one slot only
+/// (the one not holding the last synced value), so a torn update never damages the
+/// value a sync made durable: a reader takes the valid slot with the higher generation.
+///
+/// The writer updates the file off the commit path (after the appenders it covered are
+/// woken), syncs it at rotation, close and at least every
+/// WalConfig::recovery_point_sync_ms; docs/durability.md states the window this leaves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "kaya/core/export.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/io/disk.h"
+
+namespace kaya::wal {
+
+/// Where a record is: enough to find it again and check that it is the same record.
+struct RecordPosition {
+  Lsn lsn{0};                  ///< its LSN (0: no record)
+  SequenceNumber sequence{0};  ///< its sequence number
+  uint64_t segment_id = 0;     ///< the segment holding it
+  uint64_t offset = 0;         ///< of its first byte in the segment
+  uint32_t length = 0;         ///< encoded length (header + payload)
+  uint32_t header_crc = 0;     ///< the header CRC stored in the record
+  /// Offset just past the record.
+  uint64_t end_offset() const { return offset + length; }
+  /// Field by field.
+  bool operator==(const RecordPosition&) const = default;
+};
+
+/// What the recovery point records (one slot's content).
+struct KAYA_API RecoveryPoint {
+  /// Incompatible features this library knows (none yet): a log whose recovery point
+  /// sets another bit is refused with UnsupportedVersion.
+  static constexpr uint64_t kKnownIncompatibleFeatures = 0;
+
+  uint64_t generation = 0;             ///< grows by one per update
+  uint16_t format_version = 1;         ///< record format version of the log
+  uint64_t incompatible_features = 0;  ///< bits a reader must know to read the log
+  uint64_t max_record_bytes = 0;       ///< the writer's record limit
+  /// The last record known durable (lsn 0: none yet). Every byte of the log up to its
+  /// end is durable: damage there is corruption, never a torn write.
+  RecordPosition durable;
+  /// The newest segment sealed by a rotation (0: none), its length and last LSN.
+  /// Every segment up to it is complete.
+  uint64_t sealed_segment_id = 0;
+  uint64_t sealed_segment_bytes = 0;  ///< its length when it was sealed
+  Lsn sealed_last_lsn{0};             ///< LSN of its last record
+
+  /// Field by field.
+  bool operator==(const RecoveryPoint&) const = default;
+  /// "LSN 17 (segment 2 offset 4096, 57 bytes), sealed segment 1, generation 9".
+  std::string to_string() const;
+};
+
+/// The recovery point's file, slot and layout constants.
+namespace rp_format {
+inline constexpr std::string_view kFile = "wal/RECOVERY_POINT";  ///< beside the segments
+inline constexpr std::string_view kTempFile = "wal/RECOVERY_POINT.tmp";  ///< creation
+inline constexpr uint32_t kMagic = 0x4B525054;  ///< "TPRK" on disk
+inline constexpr uint16_t kSlotVersion = 1;     ///< layout of a slot
+inline constexpr size_t kSlotBytes = 512;       ///< one sector per slot
+inline constexpr size_t kSlots = 2;
+inline constexpr size_t kFileBytes = kSlotBytes * kSlots;
+inline constexpr size_t kSlotLen = 128;  ///< bytes of a slot in use (the rest is zero)
+// Field offsets within a slot (little-endian).
+inline constexpr size_t kMagicOffset = 0;              ///< u32
+inline constexpr size_t kSlotVersionOffset = 4;        ///< u16
+inline constexpr size_t kSlotLenOffset = 6;            ///< u16
+inline constexpr size_t kGenerationOffset = 8;         ///< u64
+inline constexpr size_t kFormatVersionOffset = 16;     ///< u16 (+ 6 reserved bytes)
+inline constexpr size_t kIncompatibleOffset = 24;      ///< u64
+inline constexpr size_t kMaxRecordBytesOffset = 32;    ///< u64
+inline constexpr size_t kDurableLsnOffset = 40;        ///< u64
+inline constexpr size_t kDurableSequenceOffset = 48;   ///< u64
+inline constexpr size_t kDurableSegmentOffset = 56;    ///< u64
+inline constexpr size_t kDurableOffsetOffset = 64;     ///< u64
+inline constexpr size_t kDurableLengthOffset = 72;     ///< u32
+inline constexpr size_t kDurableHeaderCrcOffset = 76;  ///< u32
+inline constexpr size_t kSealedSegmentOffset = 80;     ///< u64
+inline constexpr size_t kSealedBytesOffset = 88;       ///< u64
+inline constexpr size_t kSealedLastLsnOffset = 96;     ///< u64
+inline constexpr size_t kReservedOffset = 104;         ///< 20 zero bytes
+inline constexpr size_t kSlotCrcOffset = 124;          ///< u32, CRC32C of bytes 0..124
+static_assert(kSlotCrcOffset + 4 == kSlotLen);
+static_assert(kSlotLen <= kSlotBytes);
+}  // namespace rp_format
+
+/// Encodes `point` into one slot (rp_format::kSlotBytes bytes).
+KAYA_API void encode_slot(const RecoveryPoint& point, std::span<uint8_t> slot);
+
+/// Decodes one slot. Corruption (naming `where`) for a slot that is not one (bad magic,
+/// bad CRC, zeros); UnsupportedVersion for a slot layout newer than this library's.
+KAYA_API Result<RecoveryPoint> decode_slot(std::span<const uint8_t> slot,
+                                           std::string_view where);
+
+/// Reads the recovery point under `disk`: nullopt when the file does not exist (a log
+/// written before recovery points, or by another program). Corruption naming the file
+/// when neither slot is valid or the file has the wrong size; UnsupportedVersion when
+/// the log needs a newer library (slot layout, format version or an unknown
+/// incompatible feature).
+KAYA_API Result<std::optional<RecoveryPoint>> read_recovery_point(io::Disk& disk);
+
+/// Creates the file holding `point` in both slots, durably: written to a temporary
+/// file, synced, renamed over the final name, and the directory synced (a crash leaves
+/// the old file, or none, or the new one; never a partial one).
+KAYA_API Status create_recovery_point(io::Disk& disk, const RecoveryPoint& point);
+
+/// Keeps the recovery point of one log up to date (the writer owns one). Not
+/// thread-safe: the caller serialises calls.
+class KAYA_API RecoveryPointFile {
+ public:
+  /// For a file create_recovery_point() just made with `current` in both slots.
+  RecoveryPointFile(io::Disk& disk, const RecoveryPoint& current);
+
+  /// Writes `point` (its generation set to the next one) into the slot not holding
+  /// the last synced value. Not durable until sync().
+  Status write(RecoveryPoint point);
+  /// Makes the last write() durable; later writes go to the other slot.
+  Status sync();
+  /// The last value written.
+  const RecoveryPoint& last() const { return last_; }
+  /// True when a write() happened since the last sync().
+  bool dirty() const { return dirty_; }
+
+ private:
+  io::Disk& disk_;
+  RecoveryPoint last_;
+  size_t write_slot_;  // the slot write() uses until the next sync
+  bool dirty_ = false;
+};
+
+}  // namespace kaya::wal

@@ -1,0 +1,175 @@
+#include "wal/log_scan.h"
+
+#include <algorithm>
+
+#include "wal/segment_reader.h"
+
+namespace kaya::wal {
+namespace {
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+Finding finding_of(const Decoded& bad, bool zeros) {
+  if (is_newer_format(bad.problem)) return Finding::kNewerFormat;
+  switch (bad.problem) {
+    case DecodeProblem::kPartialHeader:
+      return Finding::kPartialHeader;
+    case DecodeProblem::kPartialPayload:
+      return Finding::kPartialPayload;
+    case DecodeProblem::kOversizedPayload:
+      return Finding::kOverLimit;
+    case DecodeProblem::kBadPayloadChecksum:
+    case DecodeProblem::kMalformedPayload:
+      return Finding::kDamagedPayload;
+    default:
+      return zeros ? Finding::kZeros : Finding::kDamagedHeader;
+  }
+}
+
+// The decoder's detail usually starts with the problem's name already.
+std::string detail_of(const Decoded& d) {
+  const std::string_view name = to_string(d.problem);
+  return d.detail.starts_with(name) ? d.detail : std::string(name) + ": " + d.detail;
+}
+
+AnomalyKind anomaly_kind(Verdict v) {
+  switch (v) {
+    case Verdict::kTornTail:
+      return AnomalyKind::kTornTail;
+    case Verdict::kLostAfterHole:
+      return AnomalyKind::kLostAfterHole;
+    case Verdict::kCorruption:
+      return AnomalyKind::kCorruption;
+    case Verdict::kNewerFormat:
+      return AnomalyKind::kNewerFormat;
+    case Verdict::kOverLimit:
+      return AnomalyKind::kOverLimit;
+  }
+  return AnomalyKind::kCorruption;
+}
+
+}  // namespace
+
+Where LogView::where(uint64_t segment_id, uint64_t offset) const {
+  if (!rp) return Where::kNoRecoveryPoint;
+  const RecordPosition* d = durable();
+  if (d == nullptr) return Where::kBeyond;
+  if (segment_id != d->segment_id) {
+    return segment_id < d->segment_id ? Where::kCovered : Where::kBeyond;
+  }
+  return offset < d->end_offset() ? Where::kCovered : Where::kBeyond;
+}
+
+Result<LogView> open_log_view(io::Disk& disk, const WalConfig& config,
+                              bool ignore_recovery_point) {
+  LogView view;
+  view.max_record_bytes = config.max_record_bytes;
+  if (ignore_recovery_point) return view;
+  KAYA_ASSIGN_OR_RETURN(view.rp, read_recovery_point(disk));
+  if (view.rp)
+    view.max_record_bytes = std::max(view.max_record_bytes, view.rp->max_record_bytes);
+  return view;
+}
+
+Anomaly Spot::anomaly() const {
+  return Anomaly{anomaly_kind(verdict), segment_id, offset, lsn, reason};
+}
+
+Error Spot::to_error(io::Disk& disk) const {
+  std::string msg = describe_segment(disk, segment_id) + " at offset " + num(offset);
+  if (lsn) msg += " (LSN " + num(lsn->value()) + ")";
+  msg += ": " + std::string(to_string(verdict)) + ": " + reason;
+  return Error(error_kind(verdict).value_or(ErrorKind::kCorruption), msg);
+}
+
+Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
+                uint64_t offset, std::optional<Lsn> lsn, const std::string& detail,
+                bool last_segment, Follows follows) {
+  const Where where = view.where(segment_id, offset);
+  Spot s;
+  s.verdict = judge(where, last_segment, finding, follows);
+  s.finding = finding;
+  s.segment_id = segment_id;
+  s.offset = offset;
+  s.lsn = lsn;
+  s.reason =
+      detail + " (" + std::string(explain(where, last_segment, finding, follows)) + ")";
+  return s;
+}
+
+Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view, uint64_t segment_id,
+                              bool last_segment, bool later_segments,
+                              const Decoded& bad) {
+  const io::RelativePath path = segment_path(segment_id);
+  bool zeros = false;
+  if (bad.problem == DecodeProblem::kBadMagic) {
+    uint8_t magic[4] = {1, 1, 1, 1};
+    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, bad.offset, magic));
+    zeros = n == 4 && std::all_of(magic, magic + 4, [](uint8_t b) { return b == 0; });
+  }
+  const Finding finding = finding_of(bad, zeros);
+  const std::optional<Lsn> lsn =
+      bad.header_verified ? std::optional<Lsn>(bad.record.lsn) : std::nullopt;
+  std::string detail = detail_of(bad);
+  Follows follows = Follows::kNothing;
+  if (needs_follows(view.where(segment_id, bad.offset), last_segment, finding)) {
+    KAYA_ASSIGN_OR_RETURN(
+        std::optional<uint64_t> later,
+        find_valid_record(disk, path, resync_offset(bad), view.max_record_bytes));
+    if (later) {
+      follows = Follows::kValidRecord;
+      detail += ", followed by a valid record at offset " + num(*later);
+    } else if (later_segments) {
+      follows = Follows::kValidRecord;
+      detail += ", followed by segment " + num(segment_id + 1);
+    }
+  }
+  return judge_spot(view, finding, segment_id, bad.offset, lsn, detail, last_segment,
+                    follows);
+}
+
+std::optional<Spot> judge_lsn(const LogView& view, uint64_t segment_id, bool last_segment,
+                              const Decoded& d, std::optional<uint64_t> previous) {
+  const uint64_t lsn = d.record.lsn.value();
+  auto spot = [&](Finding f, const std::string& detail) {
+    return std::optional<Spot>(
+        judge_spot(view, f, segment_id, d.offset, d.record.lsn, detail, last_segment));
+  };
+  if (lsn == 0) return spot(Finding::kLsnZero, "LSN 0: LSNs start at 1");
+  // No writer hands out the last LSN: the one after it could not be represented.
+  if (lsn == UINT64_MAX) {
+    return spot(Finding::kLsnExhausted,
+                "LSN space exhausted: record has LSN 18446744073709551615, which no "
+                "writer hands out");
+  }
+  if (!previous) return std::nullopt;
+  const uint64_t expected = *previous + 1;
+  if (lsn == expected) return std::nullopt;
+  const Finding f = lsn < expected ? Finding::kLsnStepBack : Finding::kLsnGap;
+  return spot(f, std::string(to_string(f)) + ": record has LSN " + num(lsn) +
+                     ", expected " + num(expected));
+}
+
+std::optional<Spot> check_against_recovery_point(const LogView& view, uint64_t segment_id,
+                                                 bool last_segment, const Decoded& d) {
+  const RecordPosition* p = view.durable();
+  if (p == nullptr || segment_id != p->segment_id) return std::nullopt;
+  const uint64_t end = d.offset + d.size;
+  if (end <= p->offset || d.offset > p->offset) return std::nullopt;
+  if (d.offset == p->offset && d.record.lsn == p->lsn && d.size == p->length &&
+      d.header_crc == p->header_crc) {
+    return std::nullopt;
+  }
+  return judge_spot(view, Finding::kMismatch, segment_id, d.offset, d.record.lsn,
+                    "the recovery point names LSN " + num(p->lsn.value()) +
+                        " at offset " + num(p->offset) + " (" + num(p->length) +
+                        " bytes), the log has LSN " + num(d.record.lsn.value()) +
+                        " at offset " + num(d.offset) + " (" + num(d.size) + " bytes)",
+                    last_segment);
+}
+
+std::string describe_segment(io::Disk& disk, uint64_t id) {
+  return "segment " + num(id) + " (" + disk.describe(segment_path(id)) + ")";
+}
+
+}  // namespace kaya::wal

@@ -1,0 +1,81 @@
+// What recovery, inspection and the readers share when they meet a problem in a log:
+// the recovery point that places it, the record limit, and the one judgement
+// (kaya/wal/judgement.h) that says what it means. Internal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "kaya/core/config.h"
+#include "kaya/core/status.h"
+#include "kaya/io/disk.h"
+#include "kaya/wal/codec.h"
+#include "kaya/wal/judgement.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/recovery_point.h"
+
+namespace kaya::wal {
+
+// A log as judging needs it: its recovery point (if any) and the record limit.
+struct LogView {
+  std::optional<RecoveryPoint> rp;
+  // Records up to this size are read: the larger of the configured limit and the
+  // one the recovery point recorded.
+  uint64_t max_record_bytes = 0;
+
+  // Where a spot at `offset` of segment `segment_id` lies.
+  Where where(uint64_t segment_id, uint64_t offset) const;
+  // The recovery point's record, when it names one.
+  const RecordPosition* durable() const {
+    return rp && rp->durable.lsn.value() > 0 ? &rp->durable : nullptr;
+  }
+};
+
+// Reads the recovery point (unless `ignore_recovery_point`: a rebuild judges the log
+// as if it had none). Errors: the recovery point's (Corruption, UnsupportedVersion).
+Result<LogView> open_log_view(io::Disk& disk, const WalConfig& config,
+                              bool ignore_recovery_point = false);
+
+// A judged problem.
+struct Spot {
+  Verdict verdict = Verdict::kCorruption;
+  Finding finding = Finding::kDamagedHeader;
+  uint64_t segment_id = 0;
+  uint64_t offset = 0;
+  std::optional<Lsn> lsn;  // of the record there, when a verified header names it
+  std::string reason;      // "<finding>: <detail> (<why>)"
+
+  // The anomaly recovery and inspection report for it.
+  Anomaly anomaly() const;
+  // As an error naming segment, offset and LSN (kind from the verdict; Corruption for
+  // the verdicts that do not refuse, for callers that accept no loss).
+  Error to_error(io::Disk& disk) const;
+};
+
+// Judges `finding` at (segment_id, offset): `detail` says exactly what was found.
+Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
+                uint64_t offset, std::optional<Lsn> lsn, const std::string& detail,
+                bool last_segment, Follows follows = Follows::kNothing);
+
+// Judges the bad or incomplete record `bad` read in segment `segment_id`, looking for
+// a valid record after it when the table needs to know (`later_segments`: a segment
+// after this one exists, which counts as something valid following).
+Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view, uint64_t segment_id,
+                              bool last_segment, bool later_segments, const Decoded& bad);
+
+// Judges the LSN of the valid record `d`: nullopt when it continues the log after
+// `previous` (the LSN before it; nullopt at the start of a scan, where any LSN but 0
+// continues).
+std::optional<Spot> judge_lsn(const LogView& view, uint64_t segment_id, bool last_segment,
+                              const Decoded& d, std::optional<uint64_t> previous);
+
+// Checks the valid record `d` of segment `segment_id` against the recovery point:
+// a Spot (kMismatch) when it overlaps the recorded record's place without being it.
+std::optional<Spot> check_against_recovery_point(const LogView& view, uint64_t segment_id,
+                                                 bool last_segment, const Decoded& d);
+
+// "segment 3 (/path/wal/0000000000000003.wal)".
+std::string describe_segment(io::Disk& disk, uint64_t id);
+
+}  // namespace kaya::wal
