@@ -41,15 +41,20 @@ int main() {
 
   // [doc]
   kaya::WalConfig config;
-  // A dry run reports and changes nothing. The default mode fails on corruption ...
+  // A dry run reports and changes nothing. By default recovery reads only what lies
+  // beyond the recovery point (the last record the log knows durable); a full scan
+  // reads every segment, and fails on corruption of durable data ...
   kaya::wal::RecoveryOptions check;
   check.dry_run = true;
+  check.full_scan = true;
   auto report = kaya::wal::recover(config, **disk, check);
   EXAMPLE_CHECK(!report.ok() && report.error().kind() == kaya::ErrorKind::kCorruption);
   std::printf("%s\n", report.error().to_string().c_str());  // segment, offset, reason
 
-  // ... and so does Writer::open, which recovers in the default mode.
-  EXAMPLE_CHECK(!kaya::wal::Writer::open(config, **disk).ok());
+  // ... and so does Writer::open asked for a full scan.
+  kaya::wal::OpenOptions full;
+  full.recovery.full_scan = true;
+  EXAMPLE_CHECK(!kaya::wal::Writer::open(config, **disk, full).ok());
 
   // An operator who accepts losing what follows the damage: point-in-time keeps the
   // valid prefix and moves the rest aside (wal/lost/), never deleting it.

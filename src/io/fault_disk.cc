@@ -34,18 +34,24 @@ uint64_t FaultDisk::inner_fsync_dir_count() const {
   return inner_fsync_dir_count_;
 }
 
-bool FaultDisk::fire(FaultKind kind) {
+void FaultDisk::spare_paths(std::function<bool(const RelativePath&)> spared) {
+  std::lock_guard<std::mutex> lock(mu_);
+  spared_ = std::move(spared);
+}
+
+bool FaultDisk::fire(FaultKind kind, const RelativePath& path) {
+  if (spared_ && spared_(path)) return false;
   size_t i = static_cast<size_t>(kind);
   if (nth_[i] == 0 || --nth_[i] != 0) return false;
   ++injected_[i];
   return true;
 }
 
-std::optional<FaultKind> FaultDisk::write_fault() {
+std::optional<FaultKind> FaultDisk::write_fault(const RelativePath& path) {
   std::lock_guard<std::mutex> lock(mu_);
   for (FaultKind kind :
        {FaultKind::kWriteError, FaultKind::kDiskFull, FaultKind::kShortWrite}) {
-    if (fire(kind)) return kind;
+    if (fire(kind, path)) return kind;
   }
   return std::nullopt;
 }
@@ -58,7 +64,7 @@ Error FaultDisk::injected(ErrorKind kind, std::string_view op, const RelativePat
 
 Result<uint64_t> FaultDisk::append(const RelativePath& path,
                                    std::span<const ByteView> parts) {
-  std::optional<FaultKind> fault = write_fault();
+  std::optional<FaultKind> fault = write_fault(path);
   if (fault == FaultKind::kWriteError) {
     return injected(ErrorKind::kIo, "append to", path, "write error");
   }
@@ -92,7 +98,7 @@ Result<size_t> FaultDisk::read_at(const RelativePath& path, uint64_t offset,
   bool fail;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fail = fire(FaultKind::kReadError);
+    fail = fire(FaultKind::kReadError, path);
   }
   if (fail) {
     return injected(ErrorKind::kIo, "read from", path,
@@ -112,7 +118,7 @@ uint64_t FaultDisk::bytes_read() const {
 }
 
 Status FaultDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {
-  std::optional<FaultKind> fault = write_fault();
+  std::optional<FaultKind> fault = write_fault(path);
   if (fault == FaultKind::kWriteError) {
     return injected(ErrorKind::kIo, "write to", path, "write error");
   }
@@ -135,7 +141,7 @@ Result<std::unique_ptr<WritableMap>> FaultDisk::map_for_write(const RelativePath
                                                               uint64_t len) {
   // Allocating the space is where a real disk fails (stores into a mapping do not
   // fail; errors of their writeback surface at fsync): a short write fails it whole.
-  std::optional<FaultKind> fault = write_fault();
+  std::optional<FaultKind> fault = write_fault(path);
   if (fault == FaultKind::kDiskFull) {
     return injected(ErrorKind::kDiskFull, "allocate space in", path, "disk full");
   }
@@ -154,7 +160,7 @@ Status FaultDisk::truncate(const RelativePath& path, uint64_t len) {
 Status FaultDisk::fsync_file(const RelativePath& path) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (fire(FaultKind::kFsyncFailure)) {
+    if (fire(FaultKind::kFsyncFailure, path)) {
       return injected(ErrorKind::kFsyncFailed, "fsync of", path, "fsync failure");
     }
     ++inner_fsync_file_count_;
@@ -165,7 +171,7 @@ Status FaultDisk::fsync_file(const RelativePath& path) {
 Status FaultDisk::fsync_dir(const RelativePath& dir) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (fire(FaultKind::kFsyncFailure)) {
+    if (fire(FaultKind::kFsyncFailure, dir)) {
       return injected(ErrorKind::kFsyncFailed, "fsync of directory", dir,
                       "fsync failure");
     }

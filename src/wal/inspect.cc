@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "wal/log_scan.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
@@ -9,132 +10,63 @@ namespace {
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-// The decoder's detail usually starts with the problem's name already; recovery words
-// its reasons the same way, so that both tools name a problem identically.
-std::string problem_reason(const Decoded& d) {
-  const std::string_view name = to_string(d.problem);
-  return d.detail.starts_with(name) ? d.detail : std::string(name) + ": " + d.detail;
+SegmentState state_of(Verdict v) {
+  switch (v) {
+    case Verdict::kTornTail:
+      return SegmentState::kTornTail;
+    case Verdict::kLostAfterHole:
+      return SegmentState::kLostAfterHole;
+    case Verdict::kCorruption:
+      return SegmentState::kCorrupt;
+    case Verdict::kNewerFormat:
+      return SegmentState::kNewerFormat;
+    case Verdict::kOverLimit:
+      return SegmentState::kOverLimit;
+  }
+  return SegmentState::kCorrupt;
 }
 
-void set_problem(SegmentInspection& s, SegmentState state, uint64_t offset,
-                 std::optional<Lsn> lsn, DecodeProblem problem, std::string reason) {
-  s.state = state;
-  s.problem_offset = offset;
-  s.problem_lsn = lsn;
+void set_problem(SegmentInspection& s, const Spot& spot, DecodeProblem problem) {
+  s.state = state_of(spot.verdict);
+  s.problem_offset = spot.offset;
+  s.problem_lsn = spot.lsn;
   s.problem = problem;
-  s.reason = std::move(reason);
+  s.reason = spot.reason;
 }
 
-// Classifies the bad record `d` like recovery does (see recovery.cc scan_segment).
-Status classify_bad_record(io::Disk& disk, const io::RelativePath& path,
-                           uint64_t max_record_bytes, bool is_last, const Decoded& d,
-                           SegmentInspection& s) {
-  const std::string reason = problem_reason(d);
-  // A header that passed its checksum names the damaged record's LSN.
-  const std::optional<Lsn> lsn = d.size > 0 && d.outcome == DecodeOutcome::kInvalid
-                                     ? std::optional<Lsn>(d.record.lsn)
-                                     : std::nullopt;
-  if (!is_last) {
-    set_problem(s, SegmentState::kCorrupt, d.offset, lsn, d.problem,
-                reason + " (not the last segment)");
-    return ok_status();
-  }
-  KAYA_ASSIGN_OR_RETURN(
-      std::optional<uint64_t> later,
-      find_valid_record(disk, path, resync_offset(d), max_record_bytes));
-  if (later) {
-    set_problem(s, SegmentState::kCorrupt, d.offset, lsn, d.problem,
-                reason + ", followed by a valid record at offset " + num(*later));
-  } else {
-    set_problem(s, SegmentState::kTornTail, d.offset, lsn, d.problem,
-                reason + " (nothing valid follows: a write cut short by a crash)");
-  }
-  return ok_status();
-}
-
-Anomaly segment_anomaly(const SegmentInspection& s) {
-  return Anomaly{s.state == SegmentState::kTornTail ? AnomalyKind::kTornTail
-                                                    : AnomalyKind::kCorruption,
-                 s.id, s.problem_offset, s.problem_lsn, s.reason};
-}
-
-// The LSN check between segments that recovery makes on a segment's first record.
-// `expected` 0 means unknown (LSNs start at 1).
-std::optional<Anomaly> check_first_lsn(const SegmentInspection& s, uint64_t expected) {
-  if (expected == 0 || !s.first_lsn || s.first_lsn->value() == expected) {
-    return std::nullopt;
-  }
-  const uint64_t lsn = s.first_lsn->value();
-  return Anomaly{AnomalyKind::kCorruption, s.id, 0, s.first_lsn,
-                 std::string(lsn < expected ? "LSN steps back" : "LSN gap") +
-                     ": record has LSN " + num(lsn) + ", expected " + num(expected) +
-                     " (first record of the segment)"};
-}
-
-}  // namespace
-
-std::string_view to_string(SegmentState state) {
-  switch (state) {
-    case SegmentState::kClean:
-      return "clean";
-    case SegmentState::kTornTail:
-      return "torn tail";
-    case SegmentState::kCorrupt:
-      return "corrupt";
-  }
-  return "unknown";
-}
-
-std::string SegmentInspection::state_string() const {
-  switch (state) {
-    case SegmentState::kClean:
-      return "clean";
-    case SegmentState::kTornTail:
-      return "torn tail of " + num(problem_bytes()) + " bytes at offset " +
-             num(problem_offset) + ": " + reason;
-    case SegmentState::kCorrupt:
-      return "corrupt at offset " + num(problem_offset) + ": " + reason;
-  }
-  return "unknown";
-}
-
-bool LogInspection::corrupt() const {
-  for (const Anomaly& a : anomalies) {
-    if (a.kind == AnomalyKind::kCorruption) return true;
-  }
-  return false;
-}
-
-bool LogInspection::torn_tail() const {
-  for (const Anomaly& a : anomalies) {
-    if (a.kind == AnomalyKind::kTornTail) return true;
-  }
-  return false;
-}
-
-Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
-                                          uint64_t max_record_bytes, bool is_last) {
+// Scans segment `id` (at `path`) as a part of the log `view` describes. `previous`:
+// the LSN of the record before the segment's first, when known. Sets *reached_rp when
+// the recovery point's record was read and matched.
+Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
+                               const io::RelativePath& path, uint64_t id, bool is_last,
+                               std::optional<uint64_t> previous, bool* reached_rp) {
   SegmentInspection s;
-  s.id = format::parse_segment_file_name(path.filename()).value_or(0);
+  s.id = id;
   s.path = disk.describe(path);
-  SegmentReader reader(disk, path, max_record_bytes);
+  SegmentReader reader(disk, path, view.max_record_bytes);
+  const RecordPosition* rp = view.durable();
   for (;;) {
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) break;
     if (!d->ok()) {
-      KAYA_RETURN_IF_ERROR(
-          classify_bad_record(disk, path, max_record_bytes, is_last, *d, s));
+      KAYA_ASSIGN_OR_RETURN(
+          Spot spot, judge_bad_record(disk, view, path, id, is_last, !is_last, *d));
+      set_problem(s, spot, d->problem);
       break;
+    }
+    if (auto spot = judge_lsn(view, id, is_last, *d, previous)) {
+      set_problem(s, *spot, DecodeProblem::kNone);
+      break;
+    }
+    if (auto spot = check_against_recovery_point(view, id, is_last, *d)) {
+      set_problem(s, *spot, DecodeProblem::kNone);
+      break;
+    }
+    if (rp != nullptr && id == rp->segment_id && d->offset == rp->offset) {
+      *reached_rp = true;
     }
     const Lsn lsn = d->record.lsn;
-    if (s.last_lsn && lsn != s.last_lsn->next()) {
-      const uint64_t expected = s.last_lsn->next().value();
-      set_problem(s, SegmentState::kCorrupt, d->offset, lsn, DecodeProblem::kNone,
-                  std::string(lsn.value() < expected ? "LSN steps back" : "LSN gap") +
-                      ": record has LSN " + num(lsn.value()) + ", expected " +
-                      num(expected));
-      break;
-    }
+    previous = lsn.value();
     if (!s.first_lsn) s.first_lsn = lsn;
     s.last_lsn = lsn;
     s.last_sequence = d->record.sequence;
@@ -162,55 +94,190 @@ Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath
                      " bytes long but was read up to offset " + num(reader.offset()) +
                      ": it was truncated during the scan");
   }
+  // A segment that is not the last was sealed: it holds records up to its end.
+  if (s.state == SegmentState::kClean && !is_last) {
+    if (s.records == 0) {
+      set_problem(s,
+                  judge_spot(view, Finding::kEmptySegment, id, 0, std::nullopt,
+                             s.bytes == 0 ? "segment holds no record"
+                                          : "segment holds only zeros",
+                             false),
+                  DecodeProblem::kNone);
+    } else if (s.valid_bytes < s.bytes) {
+      set_problem(s,
+                  judge_spot(view, Finding::kZeros, id, s.valid_bytes, std::nullopt,
+                             "zeros from offset " + num(s.valid_bytes) +
+                                 " to the end of the " + num(s.bytes) + "-byte segment",
+                             false),
+                  DecodeProblem::kNone);
+    }
+  }
   return s;
+}
+
+}  // namespace
+
+std::string_view to_string(SegmentState state) {
+  switch (state) {
+    case SegmentState::kClean:
+      return "clean";
+    case SegmentState::kTornTail:
+      return "torn tail";
+    case SegmentState::kCorrupt:
+      return "corrupt";
+    case SegmentState::kLostAfterHole:
+      return to_string(Verdict::kLostAfterHole);
+    case SegmentState::kNewerFormat:
+      return to_string(Verdict::kNewerFormat);
+    case SegmentState::kOverLimit:
+      return to_string(Verdict::kOverLimit);
+  }
+  return "unknown";
+}
+
+std::optional<Anomaly> SegmentInspection::anomaly() const {
+  AnomalyKind kind;
+  switch (state) {
+    case SegmentState::kClean:
+      return std::nullopt;
+    case SegmentState::kTornTail:
+      kind = AnomalyKind::kTornTail;
+      break;
+    case SegmentState::kCorrupt:
+      kind = AnomalyKind::kCorruption;
+      break;
+    case SegmentState::kLostAfterHole:
+      kind = AnomalyKind::kLostAfterHole;
+      break;
+    case SegmentState::kNewerFormat:
+      kind = AnomalyKind::kNewerFormat;
+      break;
+    case SegmentState::kOverLimit:
+      kind = AnomalyKind::kOverLimit;
+      break;
+    default:
+      kind = AnomalyKind::kCorruption;
+  }
+  return Anomaly{kind, id, problem_offset, problem_lsn, reason};
+}
+
+std::string SegmentInspection::state_string() const {
+  switch (state) {
+    case SegmentState::kClean:
+      return "clean";
+    case SegmentState::kTornTail:
+      return "torn tail of " + num(problem_bytes()) + " bytes at offset " +
+             num(problem_offset) + ": " + reason;
+    case SegmentState::kCorrupt:
+    case SegmentState::kLostAfterHole:
+    case SegmentState::kNewerFormat:
+    case SegmentState::kOverLimit:
+      return std::string(to_string(state)) + " at offset " + num(problem_offset) + ": " +
+             reason;
+  }
+  return "unknown";
+}
+
+bool LogInspection::corrupt() const {
+  for (const Anomaly& a : anomalies) {
+    if (a.kind == AnomalyKind::kCorruption) return true;
+  }
+  return false;
+}
+
+bool LogInspection::torn_tail() const {
+  for (const Anomaly& a : anomalies) {
+    if (a.kind == AnomalyKind::kTornTail) return true;
+  }
+  return false;
+}
+
+bool LogInspection::lost_after_hole() const {
+  for (const Anomaly& a : anomalies) {
+    if (a.kind == AnomalyKind::kLostAfterHole) return true;
+  }
+  return false;
+}
+
+const Anomaly* LogInspection::refusal() const {
+  for (const Anomaly& a : anomalies) {
+    if (a.kind == AnomalyKind::kNewerFormat || a.kind == AnomalyKind::kOverLimit) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
+                                          uint64_t max_record_bytes, bool is_last) {
+  LogView view;  // a file on its own: no recovery point
+  view.max_record_bytes = max_record_bytes;
+  const uint64_t id = format::parse_segment_file_name(path.filename()).value_or(0);
+  bool reached = false;
+  return scan(disk, view, path, id, is_last, std::nullopt, &reached);
 }
 
 Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
   KAYA_RETURN_IF_ERROR(config.validate());
+  KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
   LogInspection log;
-  // The LSN the next record must carry, as recovery tracks it (0: unknown); forgotten
+  log.recovery_point = view.rp;
+  // The LSN of the last record recovery would have read (nullopt: unknown); forgotten
   // after a segment with a problem, whose lost records make the next check meaningless.
-  uint64_t expected = 0;
+  std::optional<uint64_t> previous;
   bool stopped = false;  // recovery would have stopped at an earlier anomaly
+  bool reached_rp = false;
   for (size_t i = 0; i < ids.size(); ++i) {
     const size_t anomalies_before = log.anomalies.size();
+    const bool last = i + 1 == ids.size();
     // Log-level problems sit at offset 0 of this segment: recovery keeps none of it.
     bool log_problem = false;
     if (i > 0 && ids[i] != ids[i - 1] + 1) {
-      log.anomalies.push_back(Anomaly{AnomalyKind::kCorruption, ids[i], 0, std::nullopt,
-                                      "segment " + num(ids[i - 1] + 1) +
-                                          " is missing: the log has a hole before "
-                                          "this segment"});
+      const uint64_t missing = ids[i - 1] + 1;
+      Spot spot = judge_spot(view, Finding::kMissingSegment, missing, 0, std::nullopt,
+                             "segment " + num(missing) +
+                                 " is missing: the log has a hole before this segment",
+                             false);
+      spot.segment_id = ids[i];
+      log.anomalies.push_back(spot.anomaly());
       log_problem = true;
+      previous.reset();
     }
-    KAYA_ASSIGN_OR_RETURN(SegmentInspection s,
-                          inspect_segment(disk, segment_path(ids[i]),
-                                          config.max_record_bytes, i + 1 == ids.size()));
-    if (!log_problem) {
-      if (auto gap = check_first_lsn(s, expected)) {
-        log.anomalies.push_back(*gap);
-        log_problem = true;
-      }
-    }
+    KAYA_ASSIGN_OR_RETURN(SegmentInspection s, scan(disk, view, segment_path(ids[i]),
+                                                    ids[i], last, previous, &reached_rp));
     // A problem inside the segment still leaves recovery the records before it.
     if (!stopped && !log_problem) {
       log.recoverable_records += s.records;
       if (s.last_lsn) log.next_lsn = s.last_lsn->next();
     }
-    if (s.state != SegmentState::kClean) log.anomalies.push_back(segment_anomaly(s));
+    if (auto a = s.anomaly()) log.anomalies.push_back(*a);
     if (log.anomalies.size() > anomalies_before) stopped = true;
 
     if (s.state != SegmentState::kClean) {
-      expected = 0;
+      previous.reset();
     } else if (s.last_lsn) {
-      expected = s.last_lsn->next().value();
+      previous = s.last_lsn->value();
     }
     log.bytes += s.bytes;
     log.records += s.records;
     if (s.first_lsn && !log.first_lsn) log.first_lsn = s.first_lsn;
     if (s.last_lsn) log.last_lsn = s.last_lsn;
     log.segments.push_back(std::move(s));
+  }
+  // A log that reads cleanly must reach the record its recovery point names.
+  if (const RecordPosition* rp = view.durable();
+      rp != nullptr && !reached_rp && log.anomalies.empty()) {
+    const uint64_t id = ids.empty() ? rp->segment_id : ids.back();
+    const uint64_t offset = log.segments.empty() ? 0 : log.segments.back().valid_bytes;
+    log.anomalies.push_back(
+        judge_spot(view, Finding::kEndsEarly, id, offset, std::nullopt,
+                   "the log ends at segment " + num(id) + " offset " + num(offset) +
+                       " but the recovery point names LSN " + num(rp->lsn.value()) +
+                       " at segment " + num(rp->segment_id) + " offset " +
+                       num(rp->offset),
+                   true)
+            .anomaly());
   }
   return log;
 }

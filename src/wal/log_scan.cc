@@ -97,10 +97,10 @@ Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
   return s;
 }
 
-Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view, uint64_t segment_id,
+Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
+                              const io::RelativePath& path, uint64_t segment_id,
                               bool last_segment, bool later_segments,
                               const Decoded& bad) {
-  const io::RelativePath path = segment_path(segment_id);
   bool zeros = false;
   if (bad.problem == DecodeProblem::kBadMagic) {
     uint8_t magic[4] = {1, 1, 1, 1};

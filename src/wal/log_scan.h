@@ -58,10 +58,12 @@ Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
                 uint64_t offset, std::optional<Lsn> lsn, const std::string& detail,
                 bool last_segment, Follows follows = Follows::kNothing);
 
-// Judges the bad or incomplete record `bad` read in segment `segment_id`, looking for
-// a valid record after it when the table needs to know (`later_segments`: a segment
-// after this one exists, which counts as something valid following).
-Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view, uint64_t segment_id,
+// Judges the bad or incomplete record `bad` read in segment `segment_id` (the file at
+// `path`), looking for a valid record after it when the table needs to know
+// (`later_segments`: a segment after this one exists, which counts as something valid
+// following).
+Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
+                              const io::RelativePath& path, uint64_t segment_id,
                               bool last_segment, bool later_segments, const Decoded& bad);
 
 // Judges the LSN of the valid record `d`: nullopt when it continues the log after

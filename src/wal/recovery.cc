@@ -319,8 +319,8 @@ class RecoveryScan {
       return ok_status();
     }
     if (!d->ok()) {
-      KAYA_ASSIGN_OR_RETURN(Spot spot,
-                            judge_bad_record(disk_, view_, id, false, true, *d));
+      KAYA_ASSIGN_OR_RETURN(Spot spot, judge_bad_record(disk_, view_, segment_path(id),
+                                                        id, false, true, *d));
       set_problem(std::move(spot), 0);
       return ok_status();
     }
@@ -374,10 +374,10 @@ class RecoveryScan {
     if (i == 0 || ids_[i] == ids_[i - 1] + 1) return true;
     // Judged where the missing segment belongs, reported where the kept log stops.
     const uint64_t missing = ids_[i - 1] + 1;
-    Spot spot = judge_spot(view_, Finding::kMissingSegment, missing, 0, std::nullopt,
-                           "segment " + num(missing) +
-                               " is missing: the log has a hole before this segment",
-                           false);
+    Spot spot = judge_spot(
+        view_, Finding::kMissingSegment, missing, 0, std::nullopt,
+        "segment " + num(missing) + " is missing: the log has a hole before this segment",
+        false);
     spot.segment_id = ids_[i];
     set_problem(std::move(spot), i);
     return false;
@@ -401,8 +401,8 @@ class RecoveryScan {
         break;
       }
       if (!d->ok()) {
-        KAYA_ASSIGN_OR_RETURN(Spot spot,
-                              judge_bad_record(disk_, view_, id, last, !last, *d));
+        KAYA_ASSIGN_OR_RETURN(Spot spot, judge_bad_record(disk_, view_, segment_path(id),
+                                                          id, last, !last, *d));
         set_problem(std::move(spot), i);
         break;
       }

@@ -68,13 +68,19 @@ Result<RecoveryPoint> decode_slot(std::span<const uint8_t> slot, std::string_vie
   if (load_u32(s + rf::kMagicOffset) != rf::kMagic) return bad("bad slot magic");
   const uint32_t stored = load_u32(s + rf::kSlotCrcOffset);
   if (stored != slot_crc(slot)) return bad("bad slot checksum");
+  // The CRC covers the bytes in use; the rest of the sector is written as zeros.
+  for (size_t i = rf::kSlotLen; i < slot.size(); ++i) {
+    if (s[i] != 0) return bad("non-zero byte at offset " + num(i) + " past the slot");
+  }
   // Trusted from here on: the CRC verified.
   const uint16_t version = load_u16(s + rf::kSlotVersionOffset);
-  if (version != rf::kSlotVersion || load_u16(s + rf::kSlotLenOffset) != rf::kSlotLen) {
+  const uint16_t len = load_u16(s + rf::kSlotLenOffset);
+  if (version != rf::kSlotVersion || len != rf::kSlotLen) {
     return Error(ErrorKind::kUnsupportedVersion,
                  std::string(where) + ": recovery point slot version " + num(version) +
-                     " (this kaya reads version " + num(rf::kSlotVersion) +
-                     "); open the log with the kaya that wrote it or a newer one");
+                     " of " + num(len) + " bytes (this kaya reads version " +
+                     num(rf::kSlotVersion) + " of " + num(rf::kSlotLen) +
+                     " bytes); open the log with the kaya that wrote it or a newer one");
   }
   RecoveryPoint p;
   p.generation = load_u64(s + rf::kGenerationOffset);

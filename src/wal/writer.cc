@@ -154,7 +154,10 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->durable_lsn_ = lsn - 1;
   w->recovery_report_ = std::move(report);
   w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
-  w->rp_thread_ = std::thread([writer = w.get()] { writer->recovery_point_loop(); });
+  w->rp_inline_ = options.recovery_point_inline;
+  if (!w->rp_inline_) {
+    w->rp_thread_ = std::thread([writer = w.get()] { writer->recovery_point_loop(); });
+  }
   return w;
 }
 
@@ -516,10 +519,21 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   // Wake exactly the waiters this sync covered, outside the writer's lock.
   std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();
+  const bool write_rp =
+      rp_inline_ && !poison_ && durable_pos_.lsn.value() != rp_persisted_lsn_;
+  const RecoveryPoint point = recovery_point_locked();
   lock.unlock();
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();  // drops the references outside the lock too
+  // Inline mode: the recovery point follows now, after the covered appenders are
+  // woken (synced at rotation and close only).
+  Status s = write_rp ? persist_recovery_point(point, /*sync=*/false) : ok_status();
   lock.lock();
+  if (!s.ok()) {
+    poison_locked(s.error().with_context("updating the recovery point"));
+  } else if (write_rp) {
+    rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
+  }
 }
 
 void Writer::sync_loop() {
@@ -781,6 +795,7 @@ RecoveryPoint Writer::recovery_point_locked() const {
 
 Status Writer::persist_recovery_point(const RecoveryPoint& point, bool sync) {
   std::lock_guard<std::mutex> guard(rp_mu_);
+  if (rp_file_ == nullptr) return ok_status();  // open failed before creating it
   const RecoveryPoint& last = rp_file_->last();
   // Writers of the file race (the recovery point thread, rotation, release, close):
   // a snapshot older than what the file holds is not written back.

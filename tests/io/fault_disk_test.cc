@@ -18,6 +18,7 @@
 
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/format.h"
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 
@@ -164,6 +165,11 @@ class WriterOnFaultDisk : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.error().to_string();
     file_ = std::move(opened).value();
     fault_ = std::make_unique<FaultDisk>(*file_);
+    // The faults aim at the log's segments and directory; the recovery point, written
+    // by a thread of its own, would take them at an unpredictable moment (its own
+    // failures: RecoveryPointFaults below).
+    fault_->spare_paths(
+        [](const RelativePath& p) { return p.str() == wal::rp_format::kFile; });
     auto w = Writer::open(config(), *fault_);
     ASSERT_TRUE(w.ok()) << w.error().to_string();
     writer_ = std::move(w).value();
@@ -304,6 +310,29 @@ TEST_F(WriterOnFaultDisk, ShortWritePoisonsAndReopenCutsTheTornTail) {
   EXPECT_EQ(report.anomalies[0].segment_id, 1u);
   EXPECT_EQ(report.anomalies[0].offset, len_before);
   EXPECT_EQ(report.bytes_dropped, torn_len - len_before);
+}
+
+// RecoveryPointFaults: a failed write of the recovery point (on its own thread, after
+// the round it follows was acknowledged) poisons the writer like any failed write; every
+// record acknowledged before stays.
+TEST_F(WriterOnFaultDisk, RecoveryPointWriteErrorPoisonsAndLosesNothingAcknowledged) {
+  append_ok(10);
+  fault_->spare_paths(
+      [](const RelativePath& p) { return p.str() != wal::rp_format::kFile; });
+  fault_->fail_nth(FaultKind::kWriteError);
+  std::optional<Error> failure;
+  for (uint64_t i = 11; i < 100'000 && !failure; ++i) {
+    auto r = append(i, kStrict);
+    if (!r.ok()) failure = r.error();
+  }
+  ASSERT_TRUE(failure.has_value()) << "the recovery point was never written";
+  EXPECT_EQ(failure->kind(), ErrorKind::kIo) << failure->to_string();
+  EXPECT_THAT(failure->message(), HasSubstr("recovery point"));
+  EXPECT_EQ(fault_->faults_injected(FaultKind::kWriteError), 1u);
+  expect_poisoned(ErrorKind::kIo);
+  writer_.reset();
+  auto plain = FileDisk::open(dir_.path()).value();
+  ASSERT_NE(reopen_and_check(*plain, 0), nullptr);
 }
 
 TEST_F(WriterOnFaultDisk, DiskFullPoisonsThenReopenWorksOnceCleared) {

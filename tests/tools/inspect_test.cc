@@ -39,7 +39,9 @@ io::RelativePath seg(uint64_t id) {
   return io::RelativePath::parse(format::segment_path(id)).value();
 }
 
-void write_log(io::Disk& disk) {
+// Without `keep_recovery_point` the log is judged as kaya 0.1 or KayaDB left it: by
+// what follows the damage alone (docs/recovery.md, "no recovery point").
+void write_log(io::Disk& disk, bool keep_recovery_point = false) {
   auto w = Writer::open(small_config(), disk);
   ASSERT_TRUE(w.ok()) << w.error().to_string();
   for (int i = 0; i < kRecords; ++i) {
@@ -50,6 +52,10 @@ void write_log(io::Disk& disk) {
     ASSERT_EQ(r->encoded_len, kRecordBytes);
   }
   KAYA_ASSERT_OK((*w)->close());
+  if (!keep_recovery_point) {
+    KAYA_ASSERT_OK(
+        disk.remove_file(io::RelativePath::parse("wal/RECOVERY_POINT").value()));
+  }
 }
 
 Bytes read_all(io::Disk& disk, const io::RelativePath& path) {
@@ -129,6 +135,25 @@ TEST(InspectLog, CutLastRecordIsATornTailAndNotCorruption) {
   EXPECT_EQ(log->next_lsn, Lsn(9));
 }
 
+// The same cut in a log whose recovery point names the last record: the record was
+// durable, so it is corruption, never a torn tail.
+TEST(InspectLog, CutLastRecordAtTheRecoveryPointIsCorruption) {
+  io::SimDisk disk;
+  write_log(disk, /*keep_recovery_point=*/true);
+  KAYA_ASSERT_OK(disk.truncate(seg(3), 2 * kRecordBytes + 50));
+  auto log = inspect(disk);
+  KAYA_ASSERT_OK(log);
+  ASSERT_TRUE(log->recovery_point.has_value());
+  EXPECT_EQ(log->recovery_point->durable.lsn, Lsn(9));
+  const SegmentInspection& s = log->segments[2];
+  EXPECT_EQ(s.state, SegmentState::kCorrupt);
+  EXPECT_EQ(s.problem_offset, 2 * kRecordBytes);
+  EXPECT_EQ(s.problem_lsn, Lsn(9));
+  EXPECT_THAT(s.reason, HasSubstr("at or below the recovery point"));
+  EXPECT_TRUE(log->corrupt());
+  EXPECT_FALSE(log->torn_tail());
+}
+
 TEST(InspectLog, DamageInAClosedSegmentIsCorruptionAndLaterSegmentsAreStillScanned) {
   io::SimDisk disk;
   write_log(disk);
@@ -183,7 +208,9 @@ TEST(InspectLog, LsnGapBetweenSegmentsIsCorruption) {
   }
   auto log = inspect(disk);
   KAYA_ASSERT_OK(log);
-  EXPECT_EQ(log->segments[2].state, SegmentState::kClean);
+  // The segment's first record does not continue the log: judged where it stands.
+  EXPECT_EQ(log->segments[2].state, SegmentState::kCorrupt);
+  EXPECT_EQ(log->segments[2].problem_lsn, Lsn(20));
   ASSERT_EQ(log->anomalies.size(), 1u);
   EXPECT_EQ(log->anomalies[0].segment_id, 3u);
   EXPECT_EQ(log->anomalies[0].lsn, Lsn(20));
@@ -265,9 +292,12 @@ TEST(InspectLog, ClassifiesEveryDamageLikeDryRunRecoveryAndChangesNothing) {
     SCOPED_TRACE("seed " + std::to_string(seed) +
                  " (replay: KAYA_SEED=" + std::to_string(seed) + " KAYA_SEEDS=1)");
     io::SimDisk disk;
-    write_log(disk);
+    // Both sides of the table: with the recovery point a closed log's damage is all at
+    // or below it; without one it is judged by what follows.
+    const bool with_rp = seed % 2 == 0;
+    write_log(disk, with_rp);
     std::mt19937_64 rng(seed);
-    std::string what;
+    std::string what = with_rp ? "with a recovery point" : "without a recovery point";
     const uint64_t damages = 1 + rng() % 2;
     for (uint64_t n = 0; n < damages; ++n) damage(disk, rng, what);
     SCOPED_TRACE(what);
@@ -291,6 +321,7 @@ TEST(InspectLog, ClassifiesEveryDamageLikeDryRunRecoveryAndChangesNothing) {
     }
     RecoveryOptions strict;
     strict.dry_run = true;
+    strict.full_scan = true;  // reads what inspection reads, also below the point
     EXPECT_EQ(recover(small_config(), disk, strict).ok(), !log->corrupt());
 
     EXPECT_EQ(snapshot(disk), before);

@@ -886,8 +886,9 @@ TEST(ReleaseTest, FailedDirectorySyncLeavesAContiguousLogAfterACrash) {
   Log log;
   append_n(*w, 50, kStrict, log);
   // The second removal's directory sync fails: segment 1 is gone for good, the
-  // removal of segment 2 is not durable.
-  disk.fail_nth(FaultKind::kFsyncFailure, 2);
+  // removal of segment 2 is not durable. (The first fsync of a release is the
+  // recovery point's, brought up to the durable end before anything is removed.)
+  disk.fail_nth(FaultKind::kFsyncFailure, 3);
   expect_error(w->release_before(Lsn(log.first_of(6))), ErrorKind::kFsyncFailed, {});
   crash_with_writer(disk, w);
 

@@ -1,7 +1,6 @@
 // Recovery tests in the style of LevelDB's log_test: build a multi-segment log with the
 // Writer, damage it byte by byte, and check what each recovery mode makes of it.
 #include "kaya/wal/recovery.h"
-#include "kaya/wal/recovery_point.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,6 +19,7 @@
 #include "kaya/io/file_disk.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/format.h"
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
@@ -875,8 +875,8 @@ TEST(RecoveryTest, ReportToStringNamesRecordsAnomaliesAndDrops) {
   const std::string d = dry.report->to_string();
   EXPECT_THAT(d, HasSubstr("dry run, mode default: 8 records in 3 segments"));
   EXPECT_THAT(d, HasSubstr("next LSN 9"));
-  EXPECT_THAT(d,
-              HasSubstr("anomaly: segment 3 offset 190 LSN 9: torn tail: partial payload"));
+  EXPECT_THAT(
+      d, HasSubstr("anomaly: segment 3 offset 190 LSN 9: torn tail: partial payload"));
   EXPECT_THAT(d, HasSubstr("would drop segment 3 from offset 190 (60 bytes)"));
 
   Recovered pit = run(disk, RecoveryMode::kPointInTime);

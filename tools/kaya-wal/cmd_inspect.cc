@@ -112,11 +112,14 @@ int run_inspect(const CommandArgs& argv) {
                 inspection_table(*log, is_dir).c_str());
   }
   std::fflush(stdout);
-  if (log->corrupt()) {
+  if (!is_dir) {
     // A lone file may not be named like a segment: its state names no segment id.
-    const std::string where =
-        is_dir ? log->first_problem()->to_string() : log->segments.front().state_string();
-    return report_error(Error(ErrorKind::kCorruption, path + ": " + where));
+    const wal::SegmentInspection& seg = log->segments.front();
+    if (auto e = recovery_error(*log, path)) {
+      return report_error(Error(e->kind(), path + ": " + seg.state_string()));
+    }
+  } else if (auto e = recovery_error(*log, path)) {
+    return report_error(*e);
   }
   return kExitOk;
 }

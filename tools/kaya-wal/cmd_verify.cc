@@ -8,7 +8,6 @@
 #include "inspection_text.h"
 #include "json.h"
 #include "kaya/wal/inspect.h"
-#include "kaya/wal/recovery.h"
 
 namespace kaya::tool {
 namespace {
@@ -17,23 +16,27 @@ constexpr std::string_view kHelp =
     R"(usage: kaya-wal verify DIR [--json] [--max-record-bytes N]
 
 Checks every record of the log in DIR (checksums, lengths, LSN order within and
-across segments, missing segments) without changing a byte or taking a lock, and
-prints a one-line summary:
+across segments, missing or empty segments) against the log's recovery point
+(wal/RECOVERY_POINT), without changing a byte or taking a lock, and prints a one-line
+summary:
 
   ok: DIR: 3 records, LSN 1..3, 1 segment, 147 bytes; clean; recovery keeps ...
   ok: DIR: ...; torn_tail; recovery keeps 1 record (next LSN 2) and drops a torn ...
   corrupt: DIR: ...; default recovery fails at segment 1 offset 57; ...
 
-A torn tail (the end of the last segment, cut short by a crash, never acknowledged)
-is reported but is not an error. The check is made twice, by inspection and by a
-dry-run recovery; they must agree (run it on a log no writer is appending to).
+Damage at or below the recovery point is corruption. Beyond it, a torn tail (a write
+cut short by a crash, or in progress next to a live writer) and records after a hole
+(moved to wal/lost/ by recovery) are reported but are not errors. A log without a
+recovery point (written by KayaDB or kaya 0.1) is judged by what follows the damage.
+docs/recovery.md has the whole decision table. Safe to run next to a live writer.
 
-Exit: 0 when the log would recover without losing an acknowledged record (clean or
-torn tail), 3 on corruption (the error on stderr names segment, offset and reason),
-5 when inspection and recovery disagree, 2 when DIR holds no log.
+Exit: 0 when the log would recover without losing an acknowledged record, 3 on
+corruption (the error on stderr names segment, offset, LSN and reason), 4 when a
+record needs a newer kaya or a larger --max-record-bytes, 2 when DIR holds no log.
 
 --json prints one object:
-  {"path", "ok": bool, "verdict": "clean"|"torn_tail"|"corrupt",
+  {"path", "ok": bool, "verdict": "clean"|"torn_tail"|"lost_after_hole"|"corrupt"|
+              "newer_format"|"over_limit",
    "totals": {"segments","bytes","records","first_lsn","last_lsn",
               "recoverable_records","next_lsn","verdict"},
    "anomalies": [{"kind","segment_id","offset","lsn","reason"}]}
@@ -41,38 +44,8 @@ torn tail), 3 on corruption (the error on stderr names segment, offset and reaso
 flags:
   --json                one JSON object instead of the summary line
   --max-record-bytes N  the writer's record limit, when it was raised above 32 MiB
+                        and the log has no recovery point recording it
 )";
-
-// Recovery in point-in-time mode, dry run, reports the first problem instead of
-// failing on it: its verdict must be the inspection's.
-Status cross_check(const WalConfig& config, io::Disk& disk, const wal::LogInspection& log,
-                   const std::string& dir) {
-  wal::RecoveryOptions options;
-  options.mode = wal::RecoveryMode::kPointInTime;
-  options.dry_run = true;
-  KAYA_ASSIGN_OR_RETURN(wal::RecoveryReport report, wal::recover(config, disk, options));
-  std::string why;
-  if (report.records != log.recoverable_records) {
-    why = "records kept " + std::to_string(report.records) + " vs " +
-          std::to_string(log.recoverable_records);
-  } else if (report.next_lsn != log.next_lsn) {
-    why = "next LSN " + std::to_string(report.next_lsn.value()) + " vs " +
-          std::to_string(log.next_lsn.value());
-  } else if (report.anomalies.empty() != (log.first_problem() == nullptr)) {
-    why = std::string("recovery found ") + (report.anomalies.empty() ? "no" : "a") +
-          " problem, inspection " + (log.first_problem() ? "one" : "none");
-  } else if (!report.anomalies.empty()) {
-    const wal::Anomaly& r = report.anomalies.front();
-    const wal::Anomaly& i = *log.first_problem();
-    if (r.kind != i.kind || r.segment_id != i.segment_id || r.offset != i.offset) {
-      why = "first problem \"" + r.to_string() + "\" vs \"" + i.to_string() + "\"";
-    }
-  }
-  if (why.empty()) return ok_status();
-  return Error(ErrorKind::kInvariantViolation,
-               "inspection and dry-run recovery disagree about " + dir + ": " + why +
-                   " (recovery first, inspection second; was a writer appending?)");
-}
 
 }  // namespace
 
@@ -91,10 +64,8 @@ int run_verify(const CommandArgs& argv) {
   if (!disk.ok()) return report_error(disk.error());
   Result<wal::LogInspection> log = wal::inspect_log(*config, **disk);
   if (!log.ok()) return report_error(log.error());
-  Status agreed = cross_check(*config, **disk, *log, dir);
-  if (!agreed.ok()) return report_error(agreed.error());
-
-  const bool ok = !log->corrupt();
+  const std::optional<Error> failure = recovery_error(*log, dir);
+  const bool ok = !failure.has_value();
   if (args->has("json")) {
     std::vector<std::string> anomalies;
     for (const wal::Anomaly& a : log->anomalies) anomalies.push_back(anomaly_json(a));
@@ -107,15 +78,14 @@ int run_verify(const CommandArgs& argv) {
                             .build()
                             .c_str());
   } else {
-    std::printf("%s: %s: %s; %s; %s\n", ok ? "ok" : "corrupt", dir.c_str(),
-                totals_text(*log).c_str(), verdict(*log).c_str(),
-                outlook_text(*log).c_str());
+    const char* word = ok                                          ? "ok"
+                       : failure->kind() == ErrorKind::kCorruption ? "corrupt"
+                                                                   : "unreadable";
+    std::printf("%s: %s: %s; %s; %s\n", word, dir.c_str(), totals_text(*log).c_str(),
+                verdict(*log).c_str(), outlook_text(*log).c_str());
   }
   std::fflush(stdout);
-  if (!ok) {
-    return report_error(
-        Error(ErrorKind::kCorruption, dir + ": " + log->first_problem()->to_string()));
-  }
+  if (failure) return report_error(*failure);
   return kExitOk;
 }
 

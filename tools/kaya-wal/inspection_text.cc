@@ -26,6 +26,12 @@ std::string_view state_name(wal::SegmentState state) {
       return "torn_tail";
     case wal::SegmentState::kCorrupt:
       return "corrupt";
+    case wal::SegmentState::kLostAfterHole:
+      return "lost_after_hole";
+    case wal::SegmentState::kNewerFormat:
+      return "newer_format";
+    case wal::SegmentState::kOverLimit:
+      return "over_limit";
   }
   return "unknown";
 }
@@ -41,12 +47,7 @@ const wal::SegmentInspection* torn_segment(const wal::LogInspection& log) {
 
 wal::LogInspection single_segment_log(wal::SegmentInspection s) {
   wal::LogInspection log;
-  if (s.state != wal::SegmentState::kClean) {
-    log.anomalies.push_back(wal::Anomaly{
-        s.state == wal::SegmentState::kTornTail ? wal::AnomalyKind::kTornTail
-                                                : wal::AnomalyKind::kCorruption,
-        s.id, s.problem_offset, s.problem_lsn, s.reason});
-  }
+  if (auto a = s.anomaly()) log.anomalies.push_back(*a);
   log.bytes = s.bytes;
   log.records = s.records;
   log.recoverable_records = s.records;
@@ -58,9 +59,31 @@ wal::LogInspection single_segment_log(wal::SegmentInspection s) {
 }
 
 std::string verdict(const wal::LogInspection& log) {
+  if (const wal::Anomaly* r = log.refusal()) {
+    return r->kind == wal::AnomalyKind::kNewerFormat ? "newer_format" : "over_limit";
+  }
   if (log.corrupt()) return "corrupt";
+  if (log.lost_after_hole()) return "lost_after_hole";
   if (log.torn_tail()) return "torn_tail";
   return "clean";
+}
+
+std::optional<Error> recovery_error(const wal::LogInspection& log,
+                                    const std::string& path) {
+  for (const wal::Anomaly& a : log.anomalies) {
+    switch (a.kind) {
+      case wal::AnomalyKind::kCorruption:
+        return Error(ErrorKind::kCorruption, path + ": " + a.to_string());
+      case wal::AnomalyKind::kNewerFormat:
+        return Error(ErrorKind::kUnsupportedVersion, path + ": " + a.to_string());
+      case wal::AnomalyKind::kOverLimit:
+        return Error(ErrorKind::kInvalidArgument, path + ": " + a.to_string());
+      case wal::AnomalyKind::kTornTail:
+      case wal::AnomalyKind::kLostAfterHole:
+        break;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string totals_text(const wal::LogInspection& log) {
@@ -76,6 +99,10 @@ std::string outlook_text(const wal::LogInspection& log) {
   const std::string keeps = "recovery keeps " +
                             plural(log.recoverable_records, "record") + " (next LSN " +
                             num(log.next_lsn.value()) + ")";
+  if (const wal::Anomaly* r = log.refusal()) {
+    return "every recovery refuses the log at segment " + num(r->segment_id) +
+           " offset " + num(r->offset) + " and changes nothing";
+  }
   if (log.corrupt()) {
     const wal::Anomaly& a = *log.first_problem();
     return "default recovery fails at segment " + num(a.segment_id) + " offset " +
@@ -85,6 +112,13 @@ std::string outlook_text(const wal::LogInspection& log) {
   if (const wal::SegmentInspection* t = torn_segment(log)) {
     return keeps + " and drops a torn tail of " + plural(t->problem_bytes(), "byte") +
            " in segment " + num(t->id) + " at offset " + num(t->problem_offset);
+  }
+  if (log.lost_after_hole()) {
+    const wal::Anomaly& a = *log.first_problem();
+    return keeps + " and moves what follows segment " + num(a.segment_id) + " offset " +
+           num(a.offset) +
+           " to wal/lost/ (records after a hole beyond "
+           "the recovery point)";
   }
   return keeps + ", nothing to repair";
 }

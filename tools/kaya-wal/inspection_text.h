@@ -1,6 +1,7 @@
 // Rendering of wal::LogInspection for inspect and verify: text table, JSON, verdict.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "kaya/wal/inspect.h"
@@ -10,8 +11,15 @@ namespace kaya::tool {
 // A one-segment "log", for inspecting a single segment file (treated as the last).
 wal::LogInspection single_segment_log(wal::SegmentInspection segment);
 
-// "clean", "torn_tail" or "corrupt": what recovery in default mode would make of it.
+// "clean", "torn_tail", "lost_after_hole", "corrupt", "newer_format" or "over_limit":
+// what recovery in default mode would make of it.
 std::string verdict(const wal::LogInspection& log);
+
+// The error default recovery would fail with, named after `path`: the first anomaly
+// that is corruption (Corruption) or that every recovery refuses (UnsupportedVersion,
+// InvalidArgument); nullopt when default recovery succeeds.
+std::optional<Error> recovery_error(const wal::LogInspection& log,
+                                    const std::string& path);
 
 // "3 records, LSN 1..3, 1 segment, 147 bytes".
 std::string totals_text(const wal::LogInspection& log);

@@ -32,9 +32,25 @@ std::string json_array(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+std::string_view anomaly_kind_name(wal::AnomalyKind kind) {
+  switch (kind) {
+    case wal::AnomalyKind::kTornTail:
+      return "torn_tail";
+    case wal::AnomalyKind::kCorruption:
+      return "corruption";
+    case wal::AnomalyKind::kLostAfterHole:
+      return "lost_after_hole";
+    case wal::AnomalyKind::kNewerFormat:
+      return "newer_format";
+    case wal::AnomalyKind::kOverLimit:
+      return "over_limit";
+  }
+  return "unknown";
+}
+
 std::string anomaly_json(const wal::Anomaly& a) {
   return JsonObject()
-      .str("kind", a.kind == wal::AnomalyKind::kTornTail ? "torn_tail" : "corruption")
+      .str("kind", anomaly_kind_name(a.kind))
       .num("segment_id", a.segment_id)
       .num("offset", a.offset)
       .opt("lsn", a.lsn)

@@ -29,6 +29,8 @@ class JsonObject final : public json::ObjectBuilder<JsonObject> {
 // "[a,b,...]" from already-encoded JSON values.
 std::string json_array(const std::vector<std::string>& items);
 
+// "torn_tail", "corruption", "lost_after_hole", "newer_format" or "over_limit".
+std::string_view anomaly_kind_name(wal::AnomalyKind kind);
 // {"kind","segment_id","offset","lsn","reason"}: an anomaly, as recover and inspect
 // print it.
 std::string anomaly_json(const wal::Anomaly& anomaly);

@@ -29,6 +29,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -55,6 +56,10 @@ class KAYA_API FaultDisk final : public Disk {
   void fail_nth(FaultKind kind, uint64_t n = 1);
   /// Cancels every scheduled fault (the counters are kept).
   void clear_faults();
+  /// Operations on paths for which `spared` returns true never suffer a fault, nor
+  /// consume a scheduled one (e.g. a test aiming at segment files spares the files
+  /// beside them). Empty: no path is spared (the default).
+  void spare_paths(std::function<bool(const RelativePath&)> spared);
   /// Faults of `kind` injected so far.
   uint64_t faults_injected(FaultKind kind) const;
   /// fsync_file calls forwarded to the inner disk (not the failed ones).
@@ -93,9 +98,9 @@ class KAYA_API FaultDisk final : public Disk {
 
  private:
   /// Consumes one eligible operation of `kind`; true when the fault fires.
-  KAYA_LOCAL bool fire(FaultKind kind);
+  KAYA_LOCAL bool fire(FaultKind kind, const RelativePath& path);
   /// The first write fault that fires, consulted in the documented order.
-  KAYA_LOCAL std::optional<FaultKind> write_fault();
+  KAYA_LOCAL std::optional<FaultKind> write_fault(const RelativePath& path);
   KAYA_LOCAL Error injected(ErrorKind kind, std::string_view op, const RelativePath& path,
                             std::string_view what) const;
 
@@ -103,6 +108,7 @@ class KAYA_API FaultDisk final : public Disk {
   mutable std::mutex mu_;
   std::array<uint64_t, kFaultKindCount> nth_{};
   std::array<uint64_t, kFaultKindCount> injected_{};
+  std::function<bool(const RelativePath&)> spared_;
   uint64_t inner_fsync_file_count_ = 0;
   uint64_t inner_fsync_dir_count_ = 0;
   uint64_t bytes_read_ = 0;

@@ -1,12 +1,8 @@
 /// @file
 /// Inspection: a read-only scan of segments that describes what is in them and what is
-/// wrong with them, classified by the same rules as recovery (kaya/wal/recovery.h):
-///
-/// - torn tail: the LAST segment ends in an incomplete or invalid record that no valid
-///   record follows. Never acknowledged; recovery drops it; not an error.
-/// - corruption: anything else — an invalid or incomplete record in a segment that is
-///   not the last, or one followed by a valid record, an LSN gap or step back, a
-///   segment missing from the id sequence.
+/// wrong with them, judged by the one damage judgement recovery uses
+/// (kaya/wal/judgement.h, docs/recovery.md): with the log's recovery point, damage at
+/// or below it is corruption; beyond it, a torn tail or records after a hole.
 ///
 /// Unlike recovery, inspection does not stop at the first problem of the log: it scans
 /// every segment (each up to its own first problem), so an operator sees the whole
@@ -14,8 +10,9 @@
 /// is what recovery would stop at.
 ///
 /// Inspection never writes, creates, truncates or locks anything, so it may run while a
-/// writer appends (the active segment may then show a write in progress as a torn
-/// tail). Memory: one read buffer plus the largest record, whatever the log size.
+/// writer appends (beyond the recovery point the active segment may then show a write
+/// in progress, never corruption). Memory: one read buffer plus the largest record,
+/// whatever the log size.
 #pragma once
 
 #include <array>
@@ -31,16 +28,21 @@
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 #include "kaya/wal/recovery.h"
+#include "kaya/wal/recovery_point.h"
 
 namespace kaya::wal {
 
-/// What inspection found in one segment.
+/// What inspection found in one segment (its first problem's verdict).
 enum class SegmentState {
-  kClean,     ///< valid records to the end of the file
-  kTornTail,  ///< ends in a torn tail (last segment only)
-  kCorrupt,   ///< damaged durable data at problem_offset
+  kClean,          ///< valid records to the end of the file
+  kTornTail,       ///< ends in a torn tail
+  kCorrupt,        ///< damaged durable data at problem_offset
+  kLostAfterHole,  ///< records after a hole beyond the recovery point
+  kNewerFormat,    ///< a record of a newer format at problem_offset
+  kOverLimit,      ///< a record over every record limit at problem_offset
 };
-/// "clean", "torn tail" or "corrupt".
+/// "clean", "torn tail", "corrupt", "lost after a hole", "newer format",
+/// "over the limit".
 KAYA_API std::string_view to_string(SegmentState state);
 
 /// What inspect_segment() found in one segment file.
@@ -73,6 +75,8 @@ struct KAYA_API SegmentInspection {
   }
   /// "clean", "torn tail of 44 bytes at offset 57: ..." or "corrupt at offset 57: ...".
   std::string state_string() const;
+  /// The first problem as an anomaly (nullopt when clean).
+  std::optional<Anomaly> anomaly() const;
 };
 
 /// What inspect_log() found in a whole log.
@@ -93,25 +97,35 @@ struct KAYA_API LogInspection {
   /// log).
   Lsn next_lsn;
 
-  bool corrupt() const;    ///< some anomaly is corruption: recovery would fail
-  bool torn_tail() const;  ///< the log ends in a torn tail
+  /// The log's recovery point (nullopt: it has none).
+  std::optional<RecoveryPoint> recovery_point;
+
+  bool corrupt() const;          ///< some anomaly is corruption: recovery would fail
+  bool torn_tail() const;        ///< the log ends in a torn tail
+  bool lost_after_hole() const;  ///< records after a hole would be moved aside
+  /// The first anomaly that no recovery may get past (a record of a newer format or
+  /// over every limit), if any: recovery refuses the log.
+  const Anomaly* refusal() const;
   /// The first anomaly (what recovery stops at), if any.
   const Anomaly* first_problem() const {
     return anomalies.empty() ? nullptr : &anomalies.front();
   }
 };
 
-/// Scans one segment file. `is_last` says whether it is the last segment of its log:
-/// only there can a bad record be a torn tail. Checks every record and that LSNs are
-/// contiguous within the segment. Errors: NotFound when the file does not exist, I/O
-/// errors; problems in the data are reported in the result, not as errors.
+/// Scans one segment file on its own, judged as in a log without a recovery point.
+/// `is_last` says whether it is the last segment of its log: only there can a bad
+/// record be a torn tail. Checks every record and that LSNs are contiguous within the
+/// segment. Errors: NotFound when the file does not exist, I/O errors; problems in the
+/// data are reported in the result, not as errors.
 KAYA_API Result<SegmentInspection> inspect_segment(io::Disk& disk,
                                                    const io::RelativePath& path,
                                                    uint64_t max_record_bytes,
                                                    bool is_last);
 
 /// Scans every segment of the log under `disk` (an empty or absent wal/ directory is
-/// an empty log). InvalidArgument for an invalid config; I/O errors.
+/// an empty log), judging with its recovery point. InvalidArgument for an invalid
+/// config; the recovery point's errors (Corruption when unreadable, UnsupportedVersion);
+/// I/O errors.
 KAYA_API Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk);
 
 }  // namespace kaya::wal

@@ -84,6 +84,12 @@ struct OpenOptions {
   /// Replay from this LSN on (e.g. an engine's checkpoint + 1): older segments are not
   /// read (RecoveryOptions::visit_from).
   std::optional<Lsn> replay_from;
+  /// Write the recovery point on the thread that led a sync round, right after it has
+  /// woken the appenders the round covered, instead of on a thread of its own. The
+  /// order of disk operations then depends only on the calls made (a deterministic
+  /// simulation needs that); the leading appender pays one small write per round (on a
+  /// remote Disk, a round trip), after its own record is durable.
+  bool recovery_point_inline = false;
 };
 
 /// What a writer did since it was opened (Writer::stats(); metrics: kaya/wal/metrics.h).
@@ -304,6 +310,7 @@ class Writer {
   uint64_t rp_persisted_lsn_ = 0;  // durable LSN the file holds, under mu_
   std::mutex rp_mu_;               // guards rp_file_; taken after mu_, never before
   std::unique_ptr<RecoveryPointFile> rp_file_;
+  bool rp_inline_ = false;         // OpenOptions::recovery_point_inline
   std::condition_variable rp_cv_;  // wakes the recovery point thread
   bool stop_rp_ = false;
   std::thread rp_thread_;
