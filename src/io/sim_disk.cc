@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sim_crash.h"
+
 namespace kaya::io {
 namespace {
 
@@ -92,9 +94,8 @@ struct SimDisk::State {
                  std::string(op) + " " + name(path) + " failed: " + std::string(why));
   }
 
-  // mt19937_64's output is fixed by the standard (the distributions are not), so
-  // these keep a seed's history identical across standard libraries.
-  uint64_t below(uint64_t n) { return n == 0 ? 0 : rng() % n; }
+  // Straight from rng's bits, never through a std distribution (see sim::below()).
+  uint64_t below(uint64_t n) { return sim::below(rng, n); }
   double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
   bool fault(FaultKind kind) {
@@ -186,8 +187,8 @@ struct SimDisk::State {
   }
 
   // Power loss: every directory reachable through durable entries gets its durable
-  // entries back; every file reachable that way its durable bytes plus maybe a torn
-  // prefix of its appended tail. The rest is unreachable and freed.
+  // entries back; every file reachable that way what the persistence model leaves of
+  // it. The rest is unreachable and freed.
   void restore(Node& dir, std::set<Node*>& seen) {
     dir.entries = dir.durable_entries;
     for (auto& [unused, node] : dir.entries) {
@@ -199,31 +200,11 @@ struct SimDisk::State {
     }
   }
   void restore_file(Node& file) {
-    std::vector<uint8_t>& now = file.bytes;
-    const std::vector<uint8_t>& durable = file.durable_bytes;
-    // Writes since the last fsync start at the first byte where the two differ; they
-    // reach the platter in file order up to a random point.
-    const size_t shorter = std::min(now.size(), durable.size());
-    const size_t common = static_cast<size_t>(
-        std::mismatch(now.begin(), now.begin() + static_cast<ptrdiff_t>(shorter),
-                      durable.begin())
-            .first -
-        now.begin());
-    if (now.size() < durable.size() && common == now.size()) {
-      now = durable;  // truncated below the synced length, never synced
-    } else {
-      const uint64_t changed = now.size() - common;
-      const uint64_t keep = options.tear_on_crash ? below(changed + 1) : 0;
-      const size_t cut = common + static_cast<size_t>(keep);
-      now.resize(cut);
-      if (durable.size() > cut) {
-        now.insert(now.end(), durable.begin() + static_cast<ptrdiff_t>(cut),
-                   durable.end());
-      }
-    }
+    file.bytes =
+        sim::persist_prefix(file.durable_bytes, file.bytes, options.tear_on_crash, rng);
     // What survived a power loss is what the platter holds.
-    file.durable_bytes = now;
-    total_bytes += now.size();
+    file.durable_bytes = file.bytes;
+    total_bytes += file.bytes.size();
   }
 };
 
