@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <vector>
+
+#include "kaya/io/sim_disk.h"
 
 namespace kaya::io::sim {
 
@@ -15,6 +18,29 @@ namespace kaya::io::sim {
 // libraries.
 inline uint64_t below(std::mt19937_64& rng, uint64_t n) { return n == 0 ? 0 : rng() % n; }
 
+// The sectors of a file written since its last fsync_file, as disjoint, non-adjacent
+// ranges of sector indexes: memory follows the number of separate unsynced writes,
+// not their size (a 1 MiB allocation is one range).
+class SectorSet {
+ public:
+  // Adds every sector holding a byte of the file offsets [begin, end).
+  void add_bytes(uint64_t begin, uint64_t end);
+  bool contains(uint64_t sector) const;
+  void clear() { ranges_.clear(); }
+  // First sector -> one past the last, ascending; no two ranges touch.
+  const std::map<uint64_t, uint64_t>& ranges() const { return ranges_; }
+
+ private:
+  std::map<uint64_t, uint64_t> ranges_;
+};
+
+// What makes the sector model sound: every byte of `current` that differs from
+// `durable` (read as zeros past its end) lies in a sector of `written`. O(file size);
+// for assertions.
+bool written_covers_changes(const std::vector<uint8_t>& durable,
+                            const std::vector<uint8_t>& current,
+                            const SectorSet& written);
+
 // CrashPersistence::kPrefix: the durable bytes, overlaid (when `tear`) with a random
 // prefix of the bytes written after them, in file order from the first byte where
 // current and durable differ. A file truncated below its durable length and not
@@ -22,5 +48,15 @@ inline uint64_t below(std::mt19937_64& rng, uint64_t n) { return n == 0 ? 0 : rn
 std::vector<uint8_t> persist_prefix(const std::vector<uint8_t>& durable,
                                     const std::vector<uint8_t>& current, bool tear,
                                     std::mt19937_64& rng);
+
+// CrashPersistence::kSectors: the durable or the current length (when `tear`; else the
+// durable one), then per sector of `written` below it, the durable or the current
+// content, whole; every other sector its durable content. Content past the end of
+// `durable` or `current` reads as zeros. Draws once for the length when the lengths
+// differ, then once per sector of `written` below the chosen length, in file order.
+std::vector<uint8_t> persist_sectors(const std::vector<uint8_t>& durable,
+                                     const std::vector<uint8_t>& current,
+                                     const SectorSet& written, bool tear,
+                                     std::mt19937_64& rng);
 
 }  // namespace kaya::io::sim

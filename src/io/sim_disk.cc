@@ -1,6 +1,7 @@
 #include "kaya/io/sim_disk.h"
 
 #include <algorithm>
+#include <cassert>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@ struct Node {
   bool is_dir = false;
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> durable_bytes;
+  sim::SectorSet written;  // sectors written since the last fsync_file
   std::map<std::string, std::shared_ptr<Node>> entries;
   std::map<std::string, std::shared_ptr<Node>> durable_entries;
 };
@@ -65,6 +67,16 @@ std::string_view to_string(FaultKind kind) {
       "FsyncFailure", "ReadError", "WriteError", "DiskFull", "ShortWrite"};
   size_t i = static_cast<size_t>(kind);
   return i < kFaultKindCount ? kNames[i] : "Unknown";
+}
+
+std::string_view to_string(CrashPersistence persistence) {
+  switch (persistence) {
+    case CrashPersistence::kPrefix:
+      return "Prefix";
+    case CrashPersistence::kSectors:
+      return "Sectors";
+  }
+  return "Unknown";
 }
 
 struct SimDisk::State {
@@ -155,7 +167,9 @@ struct SimDisk::State {
     return slot.get();
   }
 
+  // Growing writes zeros from the old end; shrinking writes no sector.
   void resize(Node& file, uint64_t len) {
+    file.written.add_bytes(file.bytes.size(), len);
     total_bytes = total_bytes - file.bytes.size() + len;
     file.bytes.resize(len);
   }
@@ -178,6 +192,7 @@ struct SimDisk::State {
     size_t len = fault == FaultKind::kShortWrite ? below(bytes.size()) : bytes.size();
     if (offset + len > file.bytes.size()) resize(file, offset + len);
     std::copy_n(bytes.begin(), len, file.bytes.begin() + static_cast<ptrdiff_t>(offset));
+    file.written.add_bytes(offset, offset + len);
     if (fault == FaultKind::kShortWrite) {
       return error(ErrorKind::kIo, op, path,
                    "injected short write (" + std::to_string(len) + " of " +
@@ -200,10 +215,20 @@ struct SimDisk::State {
     }
   }
   void restore_file(Node& file) {
-    file.bytes =
-        sim::persist_prefix(file.durable_bytes, file.bytes, options.tear_on_crash, rng);
+    assert(sim::written_covers_changes(file.durable_bytes, file.bytes, file.written));
+    switch (options.persistence) {
+      case CrashPersistence::kPrefix:
+        file.bytes = sim::persist_prefix(file.durable_bytes, file.bytes,
+                                         options.tear_on_crash, rng);
+        break;
+      case CrashPersistence::kSectors:
+        file.bytes = sim::persist_sectors(file.durable_bytes, file.bytes, file.written,
+                                          options.tear_on_crash, rng);
+        break;
+    }
     // What survived a power loss is what the platter holds.
     file.durable_bytes = file.bytes;
+    file.written.clear();
     total_bytes += file.bytes.size();
   }
 };
@@ -401,6 +426,7 @@ Status SimDisk::fsync_file(const RelativePath& path) {
                         "injected fsync failure");
   }
   file->durable_bytes = file->bytes;
+  file->written.clear();
   return ok_status();
 }
 
