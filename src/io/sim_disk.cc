@@ -1,9 +1,12 @@
 #include "kaya/io/sim_disk.h"
 
 #include <algorithm>
+#include <cassert>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "sim_crash.h"
 
 namespace kaya::io {
 namespace {
@@ -14,6 +17,7 @@ struct Node {
   bool is_dir = false;
   std::vector<uint8_t> bytes;
   std::vector<uint8_t> durable_bytes;
+  sim::SectorSet written;  // sectors written since the last fsync_file
   std::map<std::string, std::shared_ptr<Node>> entries;
   std::map<std::string, std::shared_ptr<Node>> durable_entries;
 };
@@ -65,6 +69,16 @@ std::string_view to_string(FaultKind kind) {
   return i < kFaultKindCount ? kNames[i] : "Unknown";
 }
 
+std::string_view to_string(CrashPersistence persistence) {
+  switch (persistence) {
+    case CrashPersistence::kPrefix:
+      return "Prefix";
+    case CrashPersistence::kSectors:
+      return "Sectors";
+  }
+  return "Unknown";
+}
+
 struct SimDisk::State {
   explicit State(SimDiskOptions opts) : options(opts), rng(opts.seed) {
     root->is_dir = true;
@@ -92,9 +106,8 @@ struct SimDisk::State {
                  std::string(op) + " " + name(path) + " failed: " + std::string(why));
   }
 
-  // mt19937_64's output is fixed by the standard (the distributions are not), so
-  // these keep a seed's history identical across standard libraries.
-  uint64_t below(uint64_t n) { return n == 0 ? 0 : rng() % n; }
+  // Straight from rng's bits, never through a std distribution (see sim::below()).
+  uint64_t below(uint64_t n) { return sim::below(rng, n); }
   double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
   bool fault(FaultKind kind) {
@@ -154,7 +167,9 @@ struct SimDisk::State {
     return slot.get();
   }
 
+  // Growing writes zeros from the old end; shrinking writes no sector.
   void resize(Node& file, uint64_t len) {
+    file.written.add_bytes(file.bytes.size(), len);
     total_bytes = total_bytes - file.bytes.size() + len;
     file.bytes.resize(len);
   }
@@ -177,6 +192,7 @@ struct SimDisk::State {
     size_t len = fault == FaultKind::kShortWrite ? below(bytes.size()) : bytes.size();
     if (offset + len > file.bytes.size()) resize(file, offset + len);
     std::copy_n(bytes.begin(), len, file.bytes.begin() + static_cast<ptrdiff_t>(offset));
+    file.written.add_bytes(offset, offset + len);
     if (fault == FaultKind::kShortWrite) {
       return error(ErrorKind::kIo, op, path,
                    "injected short write (" + std::to_string(len) + " of " +
@@ -186,8 +202,8 @@ struct SimDisk::State {
   }
 
   // Power loss: every directory reachable through durable entries gets its durable
-  // entries back; every file reachable that way its durable bytes plus maybe a torn
-  // prefix of its appended tail. The rest is unreachable and freed.
+  // entries back; every file reachable that way what the persistence model leaves of
+  // it. The rest is unreachable and freed.
   void restore(Node& dir, std::set<Node*>& seen) {
     dir.entries = dir.durable_entries;
     for (auto& [unused, node] : dir.entries) {
@@ -199,31 +215,21 @@ struct SimDisk::State {
     }
   }
   void restore_file(Node& file) {
-    std::vector<uint8_t>& now = file.bytes;
-    const std::vector<uint8_t>& durable = file.durable_bytes;
-    // Writes since the last fsync start at the first byte where the two differ; they
-    // reach the platter in file order up to a random point.
-    const size_t shorter = std::min(now.size(), durable.size());
-    const size_t common = static_cast<size_t>(
-        std::mismatch(now.begin(), now.begin() + static_cast<ptrdiff_t>(shorter),
-                      durable.begin())
-            .first -
-        now.begin());
-    if (now.size() < durable.size() && common == now.size()) {
-      now = durable;  // truncated below the synced length, never synced
-    } else {
-      const uint64_t changed = now.size() - common;
-      const uint64_t keep = options.tear_on_crash ? below(changed + 1) : 0;
-      const size_t cut = common + static_cast<size_t>(keep);
-      now.resize(cut);
-      if (durable.size() > cut) {
-        now.insert(now.end(), durable.begin() + static_cast<ptrdiff_t>(cut),
-                   durable.end());
-      }
+    assert(sim::written_covers_changes(file.durable_bytes, file.bytes, file.written));
+    switch (options.persistence) {
+      case CrashPersistence::kPrefix:
+        file.bytes = sim::persist_prefix(file.durable_bytes, file.bytes,
+                                         options.tear_on_crash, rng);
+        break;
+      case CrashPersistence::kSectors:
+        file.bytes = sim::persist_sectors(file.durable_bytes, file.bytes, file.written,
+                                          options.tear_on_crash, rng);
+        break;
     }
     // What survived a power loss is what the platter holds.
-    file.durable_bytes = now;
-    total_bytes += now.size();
+    file.durable_bytes = file.bytes;
+    file.written.clear();
+    total_bytes += file.bytes.size();
   }
 };
 
@@ -420,6 +426,7 @@ Status SimDisk::fsync_file(const RelativePath& path) {
                         "injected fsync failure");
   }
   file->durable_bytes = file->bytes;
+  file->written.clear();
   return ok_status();
 }
 

@@ -20,6 +20,14 @@ INSTANTIATE_TEST_SUITE_P(
                                     options.seed = 7;
                                     options.short_reads = true;  // callers must loop
                                     return std::make_unique<SimDisk>(options);
+                                  }},
+                      DiskFactory{"SimDiskSectors",
+                                  [](const std::string&) -> std::unique_ptr<Disk> {
+                                    SimDiskOptions options;
+                                    options.seed = 7;
+                                    options.short_reads = true;
+                                    options.persistence = CrashPersistence::kSectors;
+                                    return std::make_unique<SimDisk>(options);
                                   }}),
     [](const ::testing::TestParamInfo<DiskFactory>& param_info) {
       return param_info.param.name;

@@ -1,14 +1,45 @@
 /// @file
 /// SimDisk: an in-memory, deterministic Disk that simulates crashes and faults.
 ///
-/// Model. Each file has its current bytes (what reads see, like the page cache) and its
-/// durable bytes (what fsync_file() last captured). Each directory has its current
-/// entries and its durable entries (what fsync_dir() last captured); a directory's own
-/// entry lives in its parent. crash() throws away everything not durable: files whose
-/// entry was never made durable vanish, and each surviving file is reset to its durable
-/// bytes, plus (seeded, when tearing is on) a random prefix of what was written after
-/// them, in file order from the first byte that differs, so the last writes can be torn
-/// at any byte. Locks are released by a crash.
+/// Model. Each file has its current bytes (what reads see, like the page cache), its
+/// durable bytes (what fsync_file() last captured) and the set of its sectors written
+/// since then. Each directory has its current entries and its durable entries (what
+/// fsync_dir() last captured); a directory's own entry lives in its parent. crash()
+/// throws away everything not durable: files whose entry was never made durable
+/// vanish, and each surviving file keeps what the persistence model
+/// (SimDiskOptions::persistence) leaves of it; that becomes its current and durable
+/// bytes, with no sector written. Locks are released by a crash.
+///
+/// kPrefix (the default): a file keeps its durable bytes plus (seeded, when tearing is
+/// on) a random prefix of what was written after them, in file order from the first
+/// byte that differs, so the last writes can be torn at any byte.
+///
+/// kSectors, the project's storage fault model (a device that writes 512-byte sectors
+/// atomically, in any order, and may persist a file's size before its data):
+/// - Sector i of a file is its bytes [512 i, 512 i + 512). A sector is *written* when
+///   an append, write_at, publish of a map, allocation by map_for_write or extending
+///   truncate touched any of its bytes (including the zeros that fill a gap when a
+///   write or truncate extends the file) since the file's last successful fsync_file.
+///   fsync_file makes the current bytes durable and leaves no sector written; a
+///   failed one changes nothing. A truncate that shrinks writes no sector.
+/// - Old content of a sector: what it held at the last fsync_file (zeros beyond the
+///   durable length). New content: what reads saw just before the crash (zeros beyond
+///   the current length).
+/// - After crash(), the file's length is its durable length or its current length,
+///   a seeded choice (none when they are equal): the length may persist ahead of the
+///   data, or a shrink may persist without the writes after it.
+/// - Each written sector holds, whole, either its old or its new content, chosen
+///   independently per sector by the seeded generator: nothing is torn within a
+///   sector, but a later sector may persist while an earlier one is lost (a hole).
+///   Every other sector holds its old content. The file is these sectors cut to the
+///   chosen length; so where the length persisted beyond the durable length, sectors
+///   whose new content did not persist read as zeros, and durable bytes that no
+///   write touched since their fsync_file never change (unless a shrink cut them).
+/// - Generator draws, in order per file: the length (when the lengths differ), then
+///   one per written sector below the chosen length, in file order.
+///
+/// With tear_on_crash off both models keep exactly the durable bytes (a shrink that
+/// was never synced is undone).
 ///
 /// map_for_write() hands out a buffer whose publish() writes into the file like
 /// write_at() (same faults); a store not yet published is lost in any crash. The disk
@@ -57,11 +88,25 @@ inline constexpr int kFaultKindCount = 5;
 /// "FsyncFailure", "ReadError", "WriteError", "DiskFull" or "ShortWrite".
 KAYA_API std::string_view to_string(FaultKind kind);
 
+/// What crash() keeps of the bytes written to a file since its last fsync_file (see
+/// the file comment).
+enum class CrashPersistence {
+  kPrefix,   ///< a random prefix of them, in file order, torn at any byte
+  kSectors,  ///< each written 512-byte sector whole, old or new; the length may run
+             ///< ahead of the data
+};
+/// "Prefix" or "Sectors".
+KAYA_API std::string_view to_string(CrashPersistence persistence);
+
+/// The sector size of the kSectors model: the unit that a crash never tears.
+inline constexpr uint64_t kSimDiskSectorBytes = 512;
+
 /// How a SimDisk behaves.
 struct SimDiskOptions {
   /// Seed of every random choice (torn writes, short reads, faults).
   uint64_t seed = 0;
-  /// On crash(), keep a random prefix of each file's non-durable writes.
+  /// On crash(), keep a random part of each file's non-durable writes (which part:
+  /// `persistence`); off, keep exactly the durable bytes.
   bool tear_on_crash = true;
   /// read_at returns a random shorter count now and then (callers must loop).
   bool short_reads = false;
@@ -70,6 +115,9 @@ struct SimDiskOptions {
   uint64_t capacity_bytes = 0;
   /// Probability per operation of each fault kind (index: FaultKind).
   std::array<double, kFaultKindCount> fault_probability{};
+  /// Which part of the non-durable writes a crash may keep. (Declared last: designated
+  /// initialisers must follow declaration order.)
+  CrashPersistence persistence = CrashPersistence::kPrefix;
 };
 
 /// An in-memory Disk with simulated power loss and seeded faults (see the file
