@@ -12,7 +12,7 @@ seconds="${1:-20}"
 case "$seconds" in
   ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS]" >&2; exit 4 ;;
 esac
-targets=(decode_fuzzer recovery_fuzzer write_parser_fuzzer)
+targets=(decode_fuzzer recovery_fuzzer recovery_point_fuzzer write_parser_fuzzer)
 build="${KAYA_FUZZ_BUILD_DIR:-build/fuzz}"
 
 CC=clang CXX=clang++ cmake -S fuzz -B "$build" -G Ninja >/dev/null
