@@ -36,7 +36,7 @@ std::string_view to_string(Finding finding) {
     case Finding::kDamagedPayload:
       return "damaged payload";
     case Finding::kNewerFormat:
-      return "unsupported version";
+      return "unknown version, flags or type";
     case Finding::kOverLimit:
       return "record over the limit";
     case Finding::kLsnZero:

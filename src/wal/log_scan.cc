@@ -108,8 +108,13 @@ Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
     zeros = n == 4 && std::all_of(magic, magic + 4, [](uint8_t b) { return b == 0; });
   }
   const Finding finding = finding_of(bad, zeros);
-  const std::optional<Lsn> lsn =
+  std::optional<Lsn> lsn =
       bad.header_verified ? std::optional<Lsn>(bad.record.lsn) : std::nullopt;
+  // A damaged header does not name its record, but the recovery point may.
+  if (const RecordPosition* p = view.durable();
+      !lsn && p != nullptr && p->segment_id == segment_id && p->offset == bad.offset) {
+    lsn = p->lsn;
+  }
   std::string detail = detail_of(bad);
   Follows follows = Follows::kNothing;
   if (needs_follows(view.where(segment_id, bad.offset), last_segment, finding)) {

@@ -23,6 +23,10 @@ Result<std::optional<Record>> LogReader::next() { return cursor_->next(); }
 
 Lsn LogReader::position() const { return cursor_->position(); }
 
+const std::optional<Error>& LogReader::stalled_on() const {
+  return cursor_->stalled_on();
+}
+
 Result<std::unique_ptr<TailingReader>> TailingReader::open(Writer& writer, Lsn from,
                                                            TailOptions options) {
   // Read before the cursor lists the segments: see LiveLog. The writer's next LSN

@@ -16,10 +16,6 @@ constexpr int kLocateAttempts = 8;
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
-std::string describe_segment(io::Disk& disk, uint64_t id) {
-  return "segment " + num(id) + " (" + disk.describe(segment_path(id)) + ")";
-}
-
 // Where reading towards `from` starts.
 struct Start {
   uint64_t segment_id = format::kFirstSegmentId;
@@ -33,7 +29,7 @@ struct Start {
 // (one header read per probe). nullopt when a probed segment vanished (a release ran
 // meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
 // is the active one, empty or with its first write in progress).
-Result<std::optional<Start>> locate(const WalConfig& config, io::Disk& disk, Lsn from) {
+Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from) {
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
   if (ids.empty()) return std::optional<Start>(Start{});
   // The index of each probed segment's first LSN.
@@ -41,7 +37,7 @@ Result<std::optional<Start>> locate(const WalConfig& config, io::Disk& disk, Lsn
   auto probe = [&](size_t i) -> Result<std::optional<uint64_t>> {
     if (auto it = first_lsns.find(i); it != first_lsns.end()) return it->second;
     KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn, first_lsn_of(disk, segment_path(ids[i]),
-                                                               config.max_record_bytes));
+                                                               view.max_record_bytes));
     if (!lsn && i + 1 < ids.size()) {
       return Error(ErrorKind::kCorruption,
                    describe_segment(disk, ids[i]) +
@@ -81,13 +77,30 @@ Result<std::optional<Start>> locate(const WalConfig& config, io::Disk& disk, Lsn
       hi = mid;
     }
   }
-  // Readers move from segment to segment by id: a hole would read as the end.
-  for (size_t i = lo + 1; i < ids.size(); ++i) {
+  // The checks recovery makes on the segments it does not read (a stat each): no
+  // hole anywhere (readers move from segment to segment by id: a hole would read as
+  // the end), and no empty segment below the one reading starts in.
+  for (size_t i = 1; i < ids.size(); ++i) {
     if (ids[i] != ids[i - 1] + 1) {
-      return Error(ErrorKind::kCorruption, "segment " + num(ids[i - 1] + 1) +
-                                               " is missing: the log has a hole "
-                                               "before " +
-                                               describe_segment(disk, ids[i]));
+      Spot spot =
+          judge_spot(view, Finding::kMissingSegment, ids[i - 1] + 1, 0, std::nullopt,
+                     "segment " + num(ids[i - 1] + 1) +
+                         " is missing: the log has a hole before this segment",
+                     false);
+      spot.segment_id = ids[i];
+      return spot.to_error(disk);
+    }
+  }
+  for (size_t i = 0; i < lo; ++i) {
+    auto len = disk.file_len(segment_path(ids[i]));
+    if (!len.ok() && len.error().kind() == ErrorKind::kNotFound) {
+      return std::optional<Start>();  // released meanwhile: list again
+    }
+    KAYA_RETURN_IF_ERROR(len.status());
+    if (*len == 0) {
+      return judge_spot(view, Finding::kEmptySegment, ids[i], 0, std::nullopt,
+                        "segment holds no record", false)
+          .to_error(disk);
     }
   }
   return std::optional<Start>(Start{ids[lo], true, first_lsns.at(lo)});
@@ -95,15 +108,16 @@ Result<std::optional<Start>> locate(const WalConfig& config, io::Disk& disk, Lsn
 
 }  // namespace
 
-SegmentCursor::SegmentCursor(const WalConfig& config, io::Disk& disk, uint64_t segment_id,
-                             bool segment_listed, std::optional<uint64_t> expected,
-                             uint64_t from)
+SegmentCursor::SegmentCursor(const WalConfig& config, LogView view, io::Disk& disk,
+                             uint64_t segment_id, bool segment_listed,
+                             std::optional<uint64_t> expected, uint64_t from)
     : config_(config),
+      view_(std::move(view)),
       disk_(disk),
       segment_id_(segment_id),
       segment_listed_(segment_listed),
       reader_(std::make_unique<SegmentReader>(disk, segment_path(segment_id),
-                                              config.max_record_bytes)),
+                                              view_.max_record_bytes)),
       expected_(expected),
       from_(from) {}
 
@@ -119,9 +133,10 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
                      " is past the end of the log: its next LSN is " +
                      num(live->next_lsn.value()));
   }
+  KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
   std::optional<Start> start;
   for (int attempt = 0; attempt < kLocateAttempts && !start; ++attempt) {
-    KAYA_ASSIGN_OR_RETURN(start, locate(config, disk, from));
+    KAYA_ASSIGN_OR_RETURN(start, locate(view, disk, from));
   }
   if (!start) {
     return Error(ErrorKind::kNotFound, "the segments probed while looking for LSN " +
@@ -138,8 +153,9 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
                                            num(live->start_if_empty.value()) +
                                            " (not written yet)");
   }
-  std::unique_ptr<SegmentCursor> cursor(new SegmentCursor(
-      config, disk, start->segment_id, start->listed, expected, from.value()));
+  std::unique_ptr<SegmentCursor> cursor(
+      new SegmentCursor(config, std::move(view), disk, start->segment_id, start->listed,
+                        expected, from.value()));
   KAYA_ASSIGN_OR_RETURN(bool found, cursor->seek());
   // Without a writer, the records on disk are the whole log.
   const uint64_t end = cursor->expected_.value_or(1);
@@ -227,34 +243,39 @@ Result<std::optional<Record>> SegmentCursor::advance() {
 
 Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
                                                            bool next_exists) {
-  const Error error = bad.to_error(describe_segment(disk_, segment_id_));
-  if (next_exists) {
-    return Error(error.kind(), error.message() + " (segment " + num(segment_id_ + 1) +
-                                   " follows, so this one is complete)");
+  KAYA_ASSIGN_OR_RETURN(Spot spot,
+                        judge_bad_record(disk_, view_, reader_->path(), segment_id_,
+                                         !next_exists, next_exists, bad));
+  switch (spot.verdict) {
+    case Verdict::kTornTail:
+    case Verdict::kLostAfterHole:
+      // The log ends here, as far as recovery is concerned (a torn tail, or records
+      // after a hole that it would move aside); a caller that knows a record must be
+      // there reports why.
+      stalled_on_ = spot.to_error(disk_);
+      return std::optional<Record>();
+    case Verdict::kCorruption:
+    case Verdict::kNewerFormat:
+    case Verdict::kOverLimit:
+      break;
   }
-  // The last segment: a write in progress, or a torn tail, ends the log for now.
-  if (bad.outcome == DecodeOutcome::kIncomplete) return std::optional<Record>();
-  KAYA_ASSIGN_OR_RETURN(std::optional<uint64_t> later,
-                        find_valid_record(disk_, reader_->path(), resync_offset(bad),
-                                          config_.max_record_bytes));
-  if (later) {
-    return Error(
-        error.kind(),
-        error.message() + ", followed by a valid record at offset " + num(*later));
-  }
-  stalled_on_ = error;
-  return std::optional<Record>();
+  return spot.to_error(disk_);
 }
 
 Status SegmentCursor::check_lsn(const Decoded& d) {
-  const uint64_t lsn = d.record.lsn.value();
   // Unknown only before the first record of a log that was empty at open().
-  if (!expected_ || lsn == *expected_) return ok_status();
+  std::optional<uint64_t> previous;
+  if (expected_) previous = *expected_ - 1;
+  const bool last = false;  // the table does not depend on it for a verified record
+  std::optional<Spot> spot = judge_lsn(view_, segment_id_, last, d, previous);
+  if (!spot) {
+    if (auto mismatch = check_against_recovery_point(view_, segment_id_, last, d)) {
+      return mismatch->to_error(disk_);
+    }
+    return ok_status();
+  }
   if (previous_released_) return released_error();
-  return Error(ErrorKind::kCorruption,
-               describe_segment(disk_, segment_id_) + " offset " + num(d.offset) + ": " +
-                   (lsn < *expected_ ? "LSN steps back" : "LSN gap") +
-                   ": record has LSN " + num(lsn) + ", expected " + num(*expected_));
+  return spot->to_error(disk_);
 }
 
 void SegmentCursor::enter_segment(uint64_t id, bool previous_released) {
@@ -262,7 +283,7 @@ void SegmentCursor::enter_segment(uint64_t id, bool previous_released) {
   segment_listed_ = true;
   previous_released_ = previous_released;
   reader_ =
-      std::make_unique<SegmentReader>(disk_, segment_path(id), config_.max_record_bytes);
+      std::make_unique<SegmentReader>(disk_, segment_path(id), view_.max_record_bytes);
 }
 
 Result<bool> SegmentCursor::segment_exists(uint64_t id) {

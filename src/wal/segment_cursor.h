@@ -12,6 +12,7 @@
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "wal/log_scan.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
@@ -64,8 +65,9 @@ class SegmentCursor {
   uint64_t offset() const { return reader_->offset(); }
 
  private:
-  SegmentCursor(const WalConfig& config, io::Disk& disk, uint64_t segment_id,
-                bool segment_listed, std::optional<uint64_t> expected, uint64_t from);
+  SegmentCursor(const WalConfig& config, LogView view, io::Disk& disk,
+                uint64_t segment_id, bool segment_listed,
+                std::optional<uint64_t> expected, uint64_t from);
 
   // One step: the next record on disk (any LSN, contiguity checked), or nullopt.
   Result<std::optional<Record>> advance();
@@ -81,6 +83,9 @@ class SegmentCursor {
   Error released_error() const;
 
   const WalConfig config_;
+  // The recovery point as it was when the cursor was opened: at or below it every
+  // problem is corruption; beyond it a bad record may be a write in progress.
+  const LogView view_;
   io::Disk& disk_;
   uint64_t segment_id_;
   // The current segment was seen in a listing (or opened): a NotFound for it means it

@@ -90,7 +90,8 @@ Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
     KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, 0, buf));
     const wal::Decoded d =
         wal::decode(std::span<const uint8_t>(buf.data(), n), 0, config.max_record_bytes);
-    if (d.ok()) return d.record.lsn;
+    // LSN 0 is no LSN: read from 1, and the reader reports the record.
+    if (d.ok()) return d.record.lsn.value() == 0 ? Lsn::first() : d.record.lsn;
     // A partial payload reports the record's full size: read it whole, once.
     if (d.problem != wal::DecodeProblem::kPartialPayload || n < buf.size() ||
         d.size <= buf.size()) {
@@ -122,21 +123,12 @@ void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool 
   std::fflush(stdout);
 }
 
-// Says so on stderr when the log ends in a torn tail, which the reader treats as the
-// end of the log without a word.
-void note_torn_tail(const WalConfig& config, io::Disk& disk) {
-  auto ids = wal::list_segments(disk);
-  if (!ids.ok() || ids->empty()) return;
-  auto path = path_of(ids->back());
-  if (!path.ok()) return;
-  auto s = wal::inspect_segment(disk, *path, config.max_record_bytes, true);
-  if (!s.ok() || s->state != wal::SegmentState::kTornTail) return;
-  std::fprintf(stderr,
-               "note: segment %llu ends in a torn tail of %llu bytes at offset %llu "
-               "(never acknowledged, or a write in progress); recovery drops it\n",
-               static_cast<unsigned long long>(s->id),
-               static_cast<unsigned long long>(s->problem_bytes()),
-               static_cast<unsigned long long>(s->problem_offset));
+// Says so on stderr when the reader stopped on bytes that are not a record (a torn
+// tail, records after a hole), which it treats as the end of the log.
+void note_stall(const wal::LogReader& reader) {
+  if (!reader.stalled_on()) return;
+  std::fprintf(stderr, "note: the log ends early: %s\n",
+               reader.stalled_on()->message().c_str());
 }
 
 }  // namespace
@@ -177,7 +169,7 @@ int run_dump(const CommandArgs& argv) {
     print_record(**r, json);
   }
   std::fflush(stdout);
-  note_torn_tail(*config, **disk);
+  note_stall(**reader);
   return kExitOk;
 }
 

@@ -43,6 +43,12 @@ class LogReader {
   /// The LSN of the record next() returns next.
   KAYA_API Lsn position() const;
 
+  /// Why the last next() returned nullopt, when it stopped on bytes that are not a
+  /// record rather than at the clean end of the log: a torn tail, or records after a
+  /// hole beyond the recovery point (recovery cuts or moves them; docs/recovery.md).
+  /// nullopt at a clean end.
+  KAYA_API const std::optional<Error>& stalled_on() const;
+
  private:
   explicit LogReader(std::unique_ptr<SegmentCursor> cursor);
   std::unique_ptr<SegmentCursor> cursor_;
