@@ -187,7 +187,9 @@ std::string RecoveryReport::to_string() const {
                   " records in " + std::to_string(segments.size()) + " segments (" +
                   std::to_string(valid_bytes) + " bytes), next LSN " +
                   std::to_string(next_lsn.value()) + ", " + std::to_string(duration_us) +
-                  " us\n";
+                  " us; " +
+                  (full_scan ? "every segment read" : "read from the recovery point on") +
+                  (had_recovery_point ? "" : " (the log had no recovery point)") + "\n";
   for (const Anomaly& a : anomalies) s += "  anomaly: " + a.to_string() + "\n";
   for (const Dropped& d : dropped) {
     s += "  " + std::string(applied ? "dropped" : "would drop") + " segment " +

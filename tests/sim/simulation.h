@@ -44,6 +44,7 @@ struct SimulationResult {
   uint64_t restarts = 0;  // clean ones (process exit without power loss)
   uint64_t poisoned = 0;  // writers poisoned by a fault
   uint64_t torn_tails = 0;
+  uint64_t lost_after_holes = 0;  // records after a hole moved aside by recovery
   uint64_t faults[io::kFaultKindCount] = {};
   uint64_t bit_flips_injected = 0;
   uint64_t bit_flips_detected = 0;
@@ -62,7 +63,9 @@ struct SimulationResult {
 //   finds is a contiguous run of what was assigned, ending at or after the durable
 //   point; the reopened writer continues right after it (no LSN reused or skipped);
 // - a poisoned writer acknowledges no append and no sync;
-// - without a bit flip, nothing ever reports Corruption (only torn tails); read errors
+// - without a bit flip, nothing ever reports Corruption (only torn tails and records
+//   after a hole beyond the recovery point, which a power loss of the sector model
+//   leaves); read errors
 //   yield Io (never Corruption) and succeed once cleared;
 // - every bit flip is reported as Corruption by recovery, Writer::open and a LogReader,
 //   and the flipped record is never returned;

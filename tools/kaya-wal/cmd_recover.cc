@@ -13,15 +13,19 @@ namespace {
 
 constexpr std::string_view kHelp =
     R"(usage: kaya-wal recover DIR [--dry-run] [--mode default|point-in-time|absolute]
-                            [--json] [--max-record-bytes N]
+                            [--full] [--rebuild-recovery-point] [--json]
+                            [--max-record-bytes N]
 
 Runs recovery on the log in DIR, as Writer::open does, and prints its report: records
 and segments kept, next LSN, every anomaly (segment, offset, LSN, reason) and every
-drop (segment, offset, bytes, where they were kept).
+drop (segment, offset, bytes, where they were kept). Damage is judged with the log's
+recovery point (wal/RECOVERY_POINT; docs/recovery.md has the decision table); a log
+without one gets one.
 
 modes:
-  default        drop a torn tail (never acknowledged); on corruption fail and change
-                 nothing
+  default        cut a torn tail (never acknowledged), move records after a hole
+                 beyond the recovery point to wal/lost/; on corruption fail and change
+                 nothing. Reads only what lies beyond the recovery point unless --full
   point-in-time  keep the valid prefix up to the first problem; move the rest to
                  wal/lost/ (never deleted)
   absolute       accept no loss: any anomaly, even a torn tail, fails
@@ -29,7 +33,8 @@ modes:
 --dry-run changes no byte and no file and takes no lock: it reports what would be
 done. Without it, recovery takes the log's lock: a live writer makes it exit 6.
 
-Exit: 0 ok, 3 corruption in default or absolute mode (nothing changed), 6 lock
+Exit: 0 ok, 3 corruption in default or absolute mode (nothing changed), 4 a record
+that needs a newer kaya or a larger --max-record-bytes (nothing changed), 6 lock
 conflict, 2 when DIR holds no log, 1 I/O error.
 
 --json prints one object with every field of the report:
@@ -37,12 +42,17 @@ conflict, 2 when DIR holds no log, 1 I/O error.
    "valid_bytes","segments":[{"id","bytes","valid_bytes","records","first_lsn",
    "last_lsn"}],"anomalies":[{"kind","segment_id","offset","lsn","reason"}],
    "dropped":[{"segment_id","offset","bytes","moved_to"}],"bytes_dropped",
-   "duration_us"}
+   "duration_us","full_scan","had_recovery_point","recovery_point_written"}
 (absent LSNs are null; moved_to is "" for a truncated torn tail).
 
 flags:
   --dry-run             report only, change nothing
   --mode MODE           default (default), point-in-time or absolute
+  --full                read and check every segment, also below the recovery point
+  --rebuild-recovery-point
+                        ignore the recovery point (unreadable, or not matching segments
+                        restored from another copy), judge the log as if it had none
+                        (reading every segment) and write a new one; not with --dry-run
   --json                one JSON object instead of text
   --max-record-bytes N  the writer's record limit, when it was raised above 32 MiB
 )";
@@ -86,6 +96,9 @@ std::string report_json(const wal::RecoveryReport& r) {
       .raw("dropped", json_array(dropped))
       .num("bytes_dropped", r.bytes_dropped)
       .num("duration_us", r.duration_us)
+      .boolean("full_scan", r.full_scan)
+      .boolean("had_recovery_point", r.had_recovery_point)
+      .boolean("recovery_point_written", r.recovery_point_written)
       .build();
 }
 
@@ -101,10 +114,14 @@ Result<wal::RecoveryMode> parse_mode(const Args& args) {
 }  // namespace
 
 int run_recover(const CommandArgs& argv) {
-  Result<Args> args = Args::parse(
-      argv,
-      {{"dry-run", false}, {"mode", true}, {"json", false}, {"max-record-bytes", true}},
-      1, 1);
+  Result<Args> args = Args::parse(argv,
+                                  {{"dry-run", false},
+                                   {"mode", true},
+                                   {"full", false},
+                                   {"rebuild-recovery-point", false},
+                                   {"json", false},
+                                   {"max-record-bytes", true}},
+                                  1, 1);
   if (!args.ok()) return usage_error("recover", args.error());
   if (args->help()) {
     std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
@@ -121,6 +138,14 @@ int run_recover(const CommandArgs& argv) {
   wal::RecoveryOptions options;
   options.mode = *mode;
   options.dry_run = args->has("dry-run");
+  options.full_scan = args->has("full");
+  options.rebuild_recovery_point = args->has("rebuild-recovery-point");
+  if (options.dry_run && options.rebuild_recovery_point) {
+    return usage_error("recover",
+                       Error(ErrorKind::kInvalidArgument,
+                             "--rebuild-recovery-point writes the recovery point: not "
+                             "with --dry-run"));
+  }
   Result<wal::RecoveryReport> report = wal::recover(*config, **disk, options);
   if (!report.ok()) return report_error(report.error(), "recover " + dir);
   if (args->has("json")) {
