@@ -92,8 +92,12 @@ Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
   s.segment_id = segment_id;
   s.offset = offset;
   s.lsn = lsn;
-  s.reason =
-      detail + " (" + std::string(explain(where, last_segment, finding, follows)) + ")";
+  // Details of the decoder and of LSN checks open with their own name; the findings
+  // about whole segments and the recovery point get theirs here.
+  const bool named = finding != Finding::kEndsEarly && finding != Finding::kMismatch &&
+                     finding != Finding::kEmptySegment;
+  s.reason = (named ? detail : std::string(to_string(finding)) + ": " + detail) + " (" +
+             std::string(explain(where, last_segment, finding, follows)) + ")";
   return s;
 }
 
