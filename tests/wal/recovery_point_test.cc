@@ -366,5 +366,58 @@ TEST(RecoveryPointTest, AnEmptyOrZeroedSegmentBelowItIsCorruption) {
   }
 }
 
+// LSN 0 and the last LSN, sequence number and segment id are never wrapped: the writer
+// refuses to hand them out, and a record carrying them is reported.
+TEST(LsnSpaceTest, TheLastLsnAndSequenceAreNeverHandedOut) {
+  SimDisk disk;
+  auto at_max = Writer::open_at(small_config(), disk, Lsn(UINT64_MAX), SequenceNumber(1));
+  ASSERT_FALSE(at_max.ok());
+  EXPECT_EQ(at_max.error().kind(), ErrorKind::kInvalidArgument);
+  auto w = Writer::open_at(small_config(), disk, Lsn(UINT64_MAX - 1), SequenceNumber(7));
+  KAYA_ASSERT_OK(w);
+  auto ok = (*w)->append(Payload::noop(), DurabilityMode::kStrict);
+  KAYA_ASSERT_OK(ok);
+  EXPECT_EQ(ok->lsn, Lsn(UINT64_MAX - 1));
+  auto refused = (*w)->append(Payload::noop(), DurabilityMode::kStrict);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_THAT(refused.error().message(), HasSubstr("exhausted"));
+  EXPECT_EQ((*w)->next_lsn(), Lsn(UINT64_MAX));
+  KAYA_ASSERT_OK((*w)->close());
+
+  SimDisk seq_disk;
+  auto s = Writer::open_at(small_config(), seq_disk, Lsn(1), SequenceNumber(UINT64_MAX));
+  KAYA_ASSERT_OK(s);
+  auto no_seq = (*s)->append(Payload::noop(), DurabilityMode::kRelaxed);
+  ASSERT_FALSE(no_seq.ok());
+  EXPECT_EQ((*s)->next_lsn(), Lsn(1)) << "a refused append takes no LSN";
+}
+
+TEST(LsnSpaceTest, RecordsWithLsnZeroOrTheLastLsnAreReported) {
+  for (uint64_t lsn : {uint64_t{0}, UINT64_MAX}) {
+    SCOPED_TRACE("LSN " + std::to_string(lsn));
+    SimDisk disk;
+    Log log = write_log(disk, 3);
+    const AppendResult& last = log.acks.back();
+    point_at(disk, log.acks[1]);  // the damage lies beyond the recovery point
+    auto rec = encode(Payload::put("key-102", std::string(40, 'c')), Lsn(lsn),
+                      SequenceNumber(3));
+    KAYA_ASSERT_OK(rec);
+    KAYA_ASSERT_OK(disk.write_at(seg(last.segment_id), last.offset, *rec));
+    auto r = recover_default(disk, /*dry_run=*/true);
+    KAYA_ASSERT_OK(r);
+    ASSERT_EQ(r->anomalies.size(), 1u);
+    EXPECT_EQ(r->anomalies[0].kind, AnomalyKind::kLostAfterHole);
+    EXPECT_THAT(r->anomalies[0].reason,
+                HasSubstr(lsn == 0 ? "LSN 0" : "LSN space exhausted"));
+    EXPECT_EQ(r->next_lsn, Lsn(3));
+    // Without the recovery point: corruption.
+    KAYA_ASSERT_OK(disk.remove_file(RelativePath::parse(rp_format::kFile).value()));
+    auto legacy = recover_default(disk, /*dry_run=*/true);
+    ASSERT_FALSE(legacy.ok());
+    EXPECT_EQ(legacy.error().kind(), ErrorKind::kCorruption);
+  }
+}
+
 }  // namespace
 }  // namespace kaya::wal
