@@ -12,9 +12,11 @@
 // - no crash, no sanitizer report;
 // - a dry run, in every mode, changes no byte and no file, and reports what applying
 //   then does (same records, next LSN, drops and anomalies);
-// - errors are Corruption in default and absolute modes only; point-in-time succeeds;
+// - errors are Corruption in default and absolute modes, and in every mode the
+//   refusals of a record whose header verified (UnsupportedVersion, InvalidArgument);
+//   point-in-time succeeds otherwise;
 // - a success has contiguous LSNs (visitor), absolute mode reports no anomaly and
-//   default mode only torn tails;
+//   default mode only torn tails and records after a hole (beyond the recovery point);
 // - a failed recovery changes nothing; after a successful one, a second recovery (in
 //   absolute mode) finds no anomaly and the same records.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -212,9 +214,12 @@ Run run(const kaya::WalConfig& config, SimDisk& disk, RecoveryMode mode, bool dr
 
 void check_run(const Run& r, RecoveryMode mode) {
   if (!r.report.ok()) {
-    check(mode != RecoveryMode::kPointInTime, "point-in-time recovery failed");
-    check(r.report.error().kind() == kaya::ErrorKind::kCorruption,
-          "recovery failed with an error other than Corruption");
+    const kaya::ErrorKind kind = r.report.error().kind();
+    const bool refusal = kind == kaya::ErrorKind::kUnsupportedVersion ||
+                         kind == kaya::ErrorKind::kInvalidArgument;
+    check(refusal || mode != RecoveryMode::kPointInTime, "point-in-time recovery failed");
+    check(refusal || kind == kaya::ErrorKind::kCorruption,
+          "recovery failed with an error other than Corruption or a refusal");
     return;
   }
   const RecoveryReport& rep = *r.report;
@@ -229,7 +234,8 @@ void check_run(const Run& r, RecoveryMode mode) {
   if (mode == RecoveryMode::kAbsolute) check(rep.anomalies.empty(), "absolute anomaly");
   if (mode == RecoveryMode::kDefault) {
     for (const auto& a : rep.anomalies) {
-      check(a.kind == kaya::wal::AnomalyKind::kTornTail,
+      check(a.kind == kaya::wal::AnomalyKind::kTornTail ||
+                a.kind == kaya::wal::AnomalyKind::kLostAfterHole,
             "default mode succeeded despite corruption");
     }
   }

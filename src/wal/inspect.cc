@@ -136,29 +136,12 @@ std::string_view to_string(SegmentState state) {
 }
 
 std::optional<Anomaly> SegmentInspection::anomaly() const {
-  AnomalyKind kind;
-  switch (state) {
-    case SegmentState::kClean:
-      return std::nullopt;
-    case SegmentState::kTornTail:
-      kind = AnomalyKind::kTornTail;
-      break;
-    case SegmentState::kCorrupt:
-      kind = AnomalyKind::kCorruption;
-      break;
-    case SegmentState::kLostAfterHole:
-      kind = AnomalyKind::kLostAfterHole;
-      break;
-    case SegmentState::kNewerFormat:
-      kind = AnomalyKind::kNewerFormat;
-      break;
-    case SegmentState::kOverLimit:
-      kind = AnomalyKind::kOverLimit;
-      break;
-    default:
-      kind = AnomalyKind::kCorruption;
+  if (state == SegmentState::kClean) return std::nullopt;
+  for (Verdict v : {Verdict::kTornTail, Verdict::kLostAfterHole, Verdict::kCorruption,
+                    Verdict::kNewerFormat, Verdict::kOverLimit}) {
+    if (state_of(v) == state) return Anomaly{v, id, problem_offset, problem_lsn, reason};
   }
-  return Anomaly{kind, id, problem_offset, problem_lsn, reason};
+  return std::nullopt;
 }
 
 std::string SegmentInspection::state_string() const {

@@ -32,22 +32,6 @@ std::string detail_of(const Decoded& d) {
   return d.detail.starts_with(name) ? d.detail : std::string(name) + ": " + d.detail;
 }
 
-AnomalyKind anomaly_kind(Verdict v) {
-  switch (v) {
-    case Verdict::kTornTail:
-      return AnomalyKind::kTornTail;
-    case Verdict::kLostAfterHole:
-      return AnomalyKind::kLostAfterHole;
-    case Verdict::kCorruption:
-      return AnomalyKind::kCorruption;
-    case Verdict::kNewerFormat:
-      return AnomalyKind::kNewerFormat;
-    case Verdict::kOverLimit:
-      return AnomalyKind::kOverLimit;
-  }
-  return AnomalyKind::kCorruption;
-}
-
 }  // namespace
 
 Where LogView::where(uint64_t segment_id, uint64_t offset) const {
@@ -72,7 +56,7 @@ Result<LogView> open_log_view(io::Disk& disk, const WalConfig& config,
 }
 
 Anomaly Spot::anomaly() const {
-  return Anomaly{anomaly_kind(verdict), segment_id, offset, lsn, reason};
+  return Anomaly{verdict, segment_id, offset, lsn, reason};
 }
 
 Error Spot::to_error(io::Disk& disk) const {

@@ -192,6 +192,8 @@ void recovery_families(PromWriter& p, const RecoveryMetrics& r) {
            "Anomalies the last recovery found, by kind.");
   p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "torn_tail"),
            std::to_string(r.torn_tails));
+  p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "lost_after_hole"),
+           std::to_string(r.lost_after_holes));
   p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "corruption"),
            std::to_string(r.corruptions));
 }
@@ -222,7 +224,19 @@ RecoveryMetrics RecoveryMetrics::from_report(const RecoveryReport& report) {
   m.bytes = report.valid_bytes;
   m.segments = report.segments.size();
   for (const Anomaly& a : report.anomalies) {
-    (a.kind == AnomalyKind::kTornTail ? m.torn_tails : m.corruptions)++;
+    switch (a.kind) {
+      case AnomalyKind::kTornTail:
+        m.torn_tails++;
+        break;
+      case AnomalyKind::kLostAfterHole:
+        m.lost_after_holes++;
+        break;
+      case AnomalyKind::kCorruption:
+      case AnomalyKind::kNewerFormat:
+      case AnomalyKind::kOverLimit:
+        m.corruptions++;
+        break;
+    }
   }
   m.bytes_dropped = report.bytes_dropped;
   return m;
@@ -305,6 +319,7 @@ std::string to_json(const RecoveryMetrics& r) {
       .num("bytes", r.bytes)
       .num("segments", r.segments)
       .num("torn_tails", r.torn_tails)
+      .num("lost_after_holes", r.lost_after_holes)
       .num("corruptions", r.corruptions)
       .num("bytes_dropped", r.bytes_dropped);
   return (r.error.empty() ? j.raw("error", "null") : j.str("error", r.error)).build();

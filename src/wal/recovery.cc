@@ -152,22 +152,6 @@ std::string_view to_string(RecoveryMode mode) {
   return "unknown";
 }
 
-std::string_view to_string(AnomalyKind kind) {
-  switch (kind) {
-    case AnomalyKind::kTornTail:
-      return to_string(Verdict::kTornTail);
-    case AnomalyKind::kCorruption:
-      return to_string(Verdict::kCorruption);
-    case AnomalyKind::kLostAfterHole:
-      return to_string(Verdict::kLostAfterHole);
-    case AnomalyKind::kNewerFormat:
-      return to_string(Verdict::kNewerFormat);
-    case AnomalyKind::kOverLimit:
-      return to_string(Verdict::kOverLimit);
-  }
-  return "unknown";
-}
-
 std::string Anomaly::to_string() const {
   std::string s =
       "segment " + std::to_string(segment_id) + " offset " + std::to_string(offset);

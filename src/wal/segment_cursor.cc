@@ -88,7 +88,15 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
                          " is missing: the log has a hole before this segment",
                      false);
       spot.segment_id = ids[i];
-      return spot.to_error(disk);
+      // Beyond the recovery point the segments after the hole are not part of the
+      // log (recovery moves them aside): reading ends at the hole.
+      if (spot.verdict != Verdict::kLostAfterHole) return spot.to_error(disk);
+      if (lo >= i) {
+        return Error(ErrorKind::kNotFound,
+                     "LSN " + num(from.value()) + " lies after a hole: " + spot.reason);
+      }
+      ids.resize(i);
+      break;
     }
   }
   for (size_t i = 0; i < lo; ++i) {
@@ -218,7 +226,8 @@ Result<std::optional<Record>> SegmentCursor::advance() {
     }
     segment_listed_ = true;
     if (*d && (*d)->ok()) {
-      KAYA_RETURN_IF_ERROR(check_lsn(**d));
+      KAYA_ASSIGN_OR_RETURN(bool continues, check_lsn(**d));
+      if (!continues) return std::optional<Record>();
       expected_ = (*d)->record.lsn.value() + 1;
       previous_released_ = false;
       return std::optional<Record>((*d)->record.to_record());
@@ -262,19 +271,20 @@ Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
   return spot.to_error(disk_);
 }
 
-Status SegmentCursor::check_lsn(const Decoded& d) {
+Result<bool> SegmentCursor::check_lsn(const Decoded& d) {
   // Unknown only before the first record of a log that was empty at open().
   std::optional<uint64_t> previous;
   if (expected_) previous = *expected_ - 1;
   const bool last = false;  // the table does not depend on it for a verified record
   std::optional<Spot> spot = judge_lsn(view_, segment_id_, last, d, previous);
-  if (!spot) {
-    if (auto mismatch = check_against_recovery_point(view_, segment_id_, last, d)) {
-      return mismatch->to_error(disk_);
-    }
-    return ok_status();
-  }
+  if (!spot) spot = check_against_recovery_point(view_, segment_id_, last, d);
+  if (!spot) return true;
   if (previous_released_) return released_error();
+  if (spot->verdict == Verdict::kLostAfterHole) {
+    // Records after a hole beyond the recovery point: the log ends before them.
+    stalled_on_ = spot->to_error(disk_);
+    return false;
+  }
   return spot->to_error(disk_);
 }
 

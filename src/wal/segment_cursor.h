@@ -74,7 +74,9 @@ class SegmentCursor {
   // An invalid or incomplete record at the reader's offset; `next_exists`: a later
   // segment exists, so the current one is complete.
   Result<std::optional<Record>> on_bad_record(const Decoded& bad, bool next_exists);
-  Status check_lsn(const Decoded& d);
+  // Whether the valid record `d` continues the log: true; an error; or false with
+  // stalled_on_ set (records after a hole beyond the recovery point end the log).
+  Result<bool> check_lsn(const Decoded& d);
   void enter_segment(uint64_t id, bool previous_released);
   Result<bool> segment_exists(uint64_t id);
   // Skips records below from_, keeping the first one at or above it in lookahead_.

@@ -758,11 +758,9 @@ Result<ReleaseReport> Writer::release_before(Lsn lsn) {
     // Keep a segment until a *durable* record follows it: if every record left after
     // the release could be lost in a power loss, recovery would find an empty log and
     // the next writer would hand out LSNs again from 1.
-    uint64_t durable_lsn;
-    {
-      Lock lock(mu_);
-      durable_lsn = durable_lsn_;
-    }
+    // The durable end is taken from the recovery point made durable above (not the
+    // writer's newer one): the record that point names must stay in the log.
+    const uint64_t durable_lsn = rp.durable.lsn.value();
     if (next_first->value() > durable_lsn) {
       report.stopped_because = "the first record after segment " + std::to_string(id) +
                                " (LSN " + std::to_string(next_first->value()) +
@@ -809,18 +807,19 @@ Status Writer::persist_recovery_point(const RecoveryPoint& point, bool sync) {
 void Writer::recovery_point_loop() {
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
   Lock lock(mu_);
-  std::optional<Clock::time_point> sync_due;  // set while a write is not synced
+  bool unsynced = false;         // a write since the last sync
+  Clock::time_point sync_due{};  // when unsynced: sync by then
   for (;;) {
     auto behind = [&] {
       return stop_rp_ || poison_ || durable_pos_.lsn.value() != rp_persisted_lsn_;
     };
-    if (sync_due) {
-      rp_cv_.wait_until(lock, *sync_due, behind);
+    if (unsynced) {
+      rp_cv_.wait_until(lock, sync_due, behind);
     } else {
       rp_cv_.wait(lock, behind);
     }
     if (stop_rp_ || poison_) return;
-    const bool sync = sync_due && Clock::now() >= *sync_due;
+    const bool sync = unsynced && Clock::now() >= sync_due;
     const RecoveryPoint point = recovery_point_locked();
     lock.unlock();
     Status s = persist_recovery_point(point, sync);
@@ -831,8 +830,9 @@ void Writer::recovery_point_loop() {
     }
     rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
     if (sync) {
-      sync_due.reset();
-    } else if (!sync_due) {
+      unsynced = false;
+    } else if (!unsynced) {
+      unsynced = true;
       sync_due = Clock::now() + interval;
     }
   }

@@ -18,22 +18,9 @@ std::string plural(uint64_t n, std::string_view word) {
   return num(n) + " " + std::string(word) + (n == 1 ? "" : "s");
 }
 
-std::string_view state_name(wal::SegmentState state) {
-  switch (state) {
-    case wal::SegmentState::kClean:
-      return "clean";
-    case wal::SegmentState::kTornTail:
-      return "torn_tail";
-    case wal::SegmentState::kCorrupt:
-      return "corrupt";
-    case wal::SegmentState::kLostAfterHole:
-      return "lost_after_hole";
-    case wal::SegmentState::kNewerFormat:
-      return "newer_format";
-    case wal::SegmentState::kOverLimit:
-      return "over_limit";
-  }
-  return "unknown";
+std::string_view state_name(const wal::SegmentInspection& s) {
+  const std::optional<wal::Anomaly> a = s.anomaly();
+  return a ? anomaly_kind_name(a->kind) : "clean";
 }
 
 const wal::SegmentInspection* torn_segment(const wal::LogInspection& log) {
@@ -159,7 +146,7 @@ std::string segment_json(const wal::SegmentInspection& s) {
                              ? std::optional<uint64_t>(s.last_sequence->value())
                              : std::nullopt);
   o.raw("records_by_type", by_type.build());
-  o.str("state", state_name(s.state)).str("state_text", s.state_string());
+  o.str("state", state_name(s)).str("state_text", s.state_string());
   if (s.state == wal::SegmentState::kClean) {
     o.null("problem_offset").num("problem_bytes", 0).null("problem_lsn").null("problem");
     o.null("reason");

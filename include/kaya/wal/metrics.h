@@ -38,9 +38,11 @@ struct KAYA_API RecoveryMetrics {
   bool dry_run = false;                               ///< A dry run changed nothing.
   uint64_t duration_us = 0;                           ///< Wall time of the recovery.
   uint64_t records = 0;                               ///< Valid records kept.
-  uint64_t bytes = 0;          ///< Bytes of the valid records kept.
-  uint64_t segments = 0;       ///< Segments kept.
-  uint64_t torn_tails = 0;     ///< Torn tails found (0 or 1).
+  uint64_t bytes = 0;       ///< Bytes of the valid records kept.
+  uint64_t segments = 0;    ///< Segments kept.
+  uint64_t torn_tails = 0;  ///< Torn tails found (0 or 1).
+  /// Records after a hole beyond the recovery point, moved to wal/lost/ (0 or 1).
+  uint64_t lost_after_holes = 0;
   uint64_t corruptions = 0;    ///< Corruptions found (0 or 1: recovery stops at one).
   uint64_t bytes_dropped = 0;  ///< Bytes dropped (or, in a dry run, that would be).
   std::string error;           ///< kFailed: the error's text; empty otherwise.

@@ -29,6 +29,7 @@
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/judgement.h"
 #include "kaya/wal/recovery_point.h"
 
 /// The log: format, codec, writer, recovery, readers, inspection, metrics.
@@ -68,16 +69,9 @@ struct RecoveryOptions {
   size_t buffer_bytes = 1 << 20;
 };
 
-/// What a problem is (one per wal::Verdict; see kaya/wal/judgement.h).
-enum class AnomalyKind {
-  kTornTail,       ///< an interrupted, never acknowledged write at the end of the log
-  kCorruption,     ///< damaged durable data
-  kLostAfterHole,  ///< records after a hole beyond the recovery point: moved aside
-  kNewerFormat,    ///< a verified record of a newer format: refused
-  kOverLimit,      ///< a verified record over every record limit: refused
-};
-/// "torn tail", "corruption", "lost after a hole", "newer format", "over the limit".
-KAYA_API std::string_view to_string(AnomalyKind kind);
+/// What a problem is: the judgement's verdict (kaya/wal/judgement.h): kTornTail,
+/// kLostAfterHole, kCorruption, kNewerFormat or kOverLimit.
+using AnomalyKind = Verdict;
 
 /// Something wrong that recovery found.
 struct KAYA_API Anomaly {
