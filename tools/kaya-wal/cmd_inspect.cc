@@ -19,24 +19,34 @@ constexpr std::string_view kHelp =
     R"(usage: kaya-wal inspect PATH [--json] [--max-record-bytes N]
 
 PATH is a log directory (the directory holding wal/) or one segment file. Prints, per
-segment: id, size, record count, first and last LSN, and state:
+segment: id, size, record count, first and last LSN, and state, judged with the log's
+recovery point (wal/RECOVERY_POINT; docs/recovery.md has the decision table):
   clean
-  torn tail of N bytes at offset X: REASON   (last segment only; recovery drops it)
+  torn tail of N bytes at offset X: REASON   (beyond the recovery point; recovery
+                                              cuts it)
+  lost after a hole at offset X: REASON      (records after a hole beyond the recovery
+                                              point; recovery moves them to wal/lost/)
   corrupt at offset X: REASON                (durable data is damaged)
+  newer format at offset X: REASON           (a record this kaya cannot read)
+  over the limit at offset X: REASON         (a record over --max-record-bytes)
 then the log's problems in order (missing segments and LSN gaps between segments
-included), the totals, and what recovery would do. A single segment file is treated
-as the last segment of its log. Reads only: changes no byte, takes no lock.
+included), the totals, and what recovery would do. A single segment file is judged
+as the last segment of a log without a recovery point. Reads only: changes no byte,
+takes no lock.
 
-Exit: 0 when clean or only a torn tail, 3 on corruption.
+Exit: 0 when recovery would lose no acknowledged record (clean, a torn tail, records
+after a hole), 3 on corruption, 4 for a record that needs a newer kaya or a larger
+--max-record-bytes.
 
 --json prints one object:
   {"path":..., "kind":"log"|"segment",
    "segments":[{"id","path","bytes","records","valid_bytes","first_lsn","last_lsn",
                 "last_sequence","records_by_type":{"put","delete","noop","bytes"},
-                "state":"clean"|"torn_tail"|"corrupt","state_text",
+                "state":"clean"|"torn_tail"|"lost_after_hole"|"corrupt"|
+                        "newer_format"|"over_limit","state_text",
                 "problem_offset","problem_bytes","problem_lsn","problem","reason"}],
-   "anomalies":[{"kind":"torn_tail"|"corruption","segment_id","offset","lsn",
-                 "reason"}],
+   "anomalies":[{"kind":"torn_tail"|"lost_after_hole"|"corruption"|"newer_format"|
+                        "over_limit","segment_id","offset","lsn","reason"}],
    "totals":{"segments","bytes","records","first_lsn","last_lsn",
              "recoverable_records","next_lsn","verdict"}}
 (absent LSNs and offsets are null).

@@ -17,8 +17,9 @@ namespace {
 constexpr std::string_view kHelp =
     R"(usage: kaya-wal write DIR [--json] [flags] < LINES
 
-Opens the log in DIR (creating DIR when absent; recovery drops a torn tail and refuses
-a corrupt log), then appends one record per line of stdin. Once an append is
+Opens the log in DIR (creating DIR when absent; recovery cuts a torn tail, moves
+records after a hole beyond the recovery point to wal/lost/ (a note on stderr says
+what it did), and refuses a corrupt log), then appends one record per line of stdin. Once an append is
 acknowledged it prints, and flushes:
 
   OK lsn=<n> sequence=<n> durable=<true|false>
@@ -146,6 +147,18 @@ int run_write(const CommandArgs& argv) {
   if (!disk.ok()) return report_error(disk.error());
   auto writer = wal::Writer::open(*config, **disk);
   if (!writer.ok()) return report_error(writer.error(), "cannot open the log in " + dir);
+  // What recovery cut or moved aside before the first append, on stderr.
+  const wal::RecoveryReport& recovered = (*writer)->recovery_report();
+  for (const wal::Dropped& d : recovered.dropped) {
+    std::fprintf(stderr,
+                 "note: recovery %s segment %llu from offset %llu (%llu bytes)%s\n",
+                 d.moved_to.empty() ? "cut" : "moved aside",
+                 static_cast<unsigned long long>(d.segment_id),
+                 static_cast<unsigned long long>(d.offset),
+                 static_cast<unsigned long long>(d.bytes),
+                 d.moved_to.empty() ? " (a torn tail, never acknowledged)"
+                                    : (" to " + d.moved_to).c_str());
+  }
 
   std::ios::sync_with_stdio(false);
   const int code = append_lines(**writer, *mode, args->has("json"));

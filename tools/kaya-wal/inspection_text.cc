@@ -19,8 +19,9 @@ std::string plural(uint64_t n, std::string_view word) {
 }
 
 std::string_view state_name(const wal::SegmentInspection& s) {
-  const std::optional<wal::Anomaly> a = s.anomaly();
-  return a ? anomaly_kind_name(a->kind) : "clean";
+  if (s.state == wal::SegmentState::kClean) return "clean";
+  if (s.state == wal::SegmentState::kCorrupt) return "corrupt";
+  return anomaly_kind_name(s.anomaly()->kind);
 }
 
 const wal::SegmentInspection* torn_segment(const wal::LogInspection& log) {
