@@ -16,8 +16,18 @@
 ///   synced). Survives a process crash; a power loss may take it back, together with
 ///   every later record, never an earlier strict one. sync() or a later strict append
 ///   makes it durable.
-/// - A crash at any instant leaves a prefix of the appended records: recovery never
-///   finds a record after a hole.
+/// - A process crash at any instant leaves a prefix of the appended records. A power
+///   loss leaves every durable record; of the records written after the last fsync,
+///   storage may keep some sectors and not others: recovery cuts a torn tail and
+///   moves records after a hole aside (wal/lost/), never calls it corruption.
+/// - The recovery point (wal/RECOVERY_POINT, kaya/wal/recovery_point.h) follows the
+///   durable records off the commit path: written after every sync round once the
+///   appenders it covered are woken (by a thread of its own, or by the leading thread
+///   with OpenOptions::recovery_point_inline), synced at rotation (before the next
+///   segment exists), close, release_before and at least every
+///   WalConfig::recovery_point_sync_ms while it changes. Damage at or below it is
+///   corruption; after a crash it lags the durable records by at most about one round
+///   (process crash) or one sync interval (power loss): docs/durability.md.
 ///
 /// Failures poison the writer: after a failed write or fsync, the appends waiting on it
 /// and every later append fail (with the original error kind), the fsync is never
