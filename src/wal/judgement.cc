@@ -190,14 +190,21 @@ std::string decision_table() {
                         needs_follows(Where::kNoRecoveryPoint, true, f);
     for (Follows follows : {Follows::kNothing, Follows::kValidRecord}) {
       if (!varies && follows == Follows::kValidRecord) break;
-      t += "| " + std::string(to_string(f)) + " | " +
-           (varies ? std::string(to_string(follows)) : std::string("(any)")) + " |";
+      // Appended piece by piece: GCC 12 misreports "literal" + std::string&& at -O3
+      // (-Wrestrict).
+      t += "| ";
+      t += to_string(f);
+      t += " | ";
+      t += varies ? to_string(follows) : std::string_view("(any)");
+      t += " |";
       const std::pair<Where, bool> columns[] = {{Where::kCovered, true},
                                                 {Where::kBeyond, true},
                                                 {Where::kNoRecoveryPoint, true},
                                                 {Where::kNoRecoveryPoint, false}};
       for (const auto& [where, last] : columns) {
-        t += " " + std::string(to_string(judge(where, last, f, follows))) + " |";
+        t += " ";
+        t += to_string(judge(where, last, f, follows));
+        t += " |";
       }
       t += "\n";
     }
