@@ -154,8 +154,13 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->durable_lsn_ = lsn - 1;
   w->recovery_report_ = std::move(report);
   w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
-  w->rp_inline_ = options.recovery_point_inline;
-  if (!w->rp_inline_) {
+  // Where a write costs a copy into the page cache (a Disk that can map files), the
+  // leading thread writes the recovery point itself after waking the appenders: cheaper
+  // than waking another thread every round. Elsewhere (a remote Disk, where a write is a
+  // round trip) a thread of its own writes it. Either way that thread syncs it.
+  w->rp_inline_ = options.recovery_point_inline || disk.can_map();
+  w->rp_sync_thread_ = !options.recovery_point_inline;
+  if (w->rp_sync_thread_) {
     w->rp_thread_ = std::thread([writer = w.get()] { writer->recovery_point_loop(); });
   }
   return w;
@@ -525,14 +530,18 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   lock.unlock();
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();  // drops the references outside the lock too
-  // Inline mode: the recovery point follows now, after the covered appenders are
-  // woken (synced at rotation and close only).
+  // Inline: the recovery point follows now, after the covered appenders are woken;
+  // the recovery point thread syncs it within recovery_point_sync_ms.
   Status s = write_rp ? persist_recovery_point(point, /*sync=*/false) : ok_status();
   lock.lock();
   if (!s.ok()) {
     poison_locked(s.error().with_context("updating the recovery point"));
   } else if (write_rp) {
     rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
+    if (rp_sync_thread_ && !rp_unsynced_) {
+      rp_unsynced_ = true;  // one wake-up per sync interval, not per round
+      rp_cv_.notify_one();
+    }
   }
 }
 
@@ -619,7 +628,7 @@ void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
   durable_lsn_ = lsn;
   durable_bytes_ = bytes;
   durable_pos_ = pos;
-  rp_cv_.notify_one();  // the recovery point follows, off the commit path
+  if (!rp_inline_) rp_cv_.notify_one();  // the recovery point follows, off the path
   while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
     unsynced_strict_.pop_front();
   }
@@ -807,18 +816,39 @@ Status Writer::persist_recovery_point(const RecoveryPoint& point, bool sync) {
 void Writer::recovery_point_loop() {
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
   Lock lock(mu_);
-  bool unsynced = false;         // a write since the last sync
+  auto stopped = [&] { return stop_rp_ || poison_.has_value(); };
+  if (rp_inline_) {
+    // The leading threads write it; this thread syncs what they wrote, at the latest
+    // one interval after the first write since the last sync.
+    for (;;) {
+      rp_cv_.wait(lock, [&] { return stopped() || rp_unsynced_; });
+      if (stopped()) return;
+      rp_cv_.wait_until(lock, Clock::now() + interval, stopped);
+      if (stopped()) return;
+      rp_unsynced_ = false;
+      lock.unlock();
+      Status s = persist_recovery_point(RecoveryPoint{}, /*sync=*/true);
+      lock.lock();
+      if (!s.ok()) {
+        poison_locked(s.error().with_context("syncing the recovery point"));
+        return;
+      }
+    }
+  }
+  // This thread writes it after every round (woken by mark_durable_locked) and syncs it
+  // at the latest one interval after the first write since the last sync.
+  bool unsynced = false;         // written since the last sync
   Clock::time_point sync_due{};  // when unsynced: sync by then
   for (;;) {
     auto behind = [&] {
-      return stop_rp_ || poison_ || durable_pos_.lsn.value() != rp_persisted_lsn_;
+      return stopped() || durable_pos_.lsn.value() != rp_persisted_lsn_;
     };
     if (unsynced) {
       rp_cv_.wait_until(lock, sync_due, behind);
     } else {
       rp_cv_.wait(lock, behind);
     }
-    if (stop_rp_ || poison_) return;
+    if (stopped()) return;
     const bool sync = unsynced && Clock::now() >= sync_due;
     const RecoveryPoint point = recovery_point_locked();
     lock.unlock();

@@ -320,7 +320,10 @@ class Writer {
   uint64_t rp_persisted_lsn_ = 0;  // durable LSN the file holds, under mu_
   std::mutex rp_mu_;               // guards rp_file_; taken after mu_, never before
   std::unique_ptr<RecoveryPointFile> rp_file_;
-  bool rp_inline_ = false;         // OpenOptions::recovery_point_inline
+  bool rp_inline_ = false;  // the leading thread writes the recovery point
+  bool rp_sync_thread_ =
+      false;                  // rp_thread_ runs (not OpenOptions::recovery_point_inline)
+  bool rp_unsynced_ = false;  // inline: written since the thread's last sync
   std::condition_variable rp_cv_;  // wakes the recovery point thread
   bool stop_rp_ = false;
   std::thread rp_thread_;
