@@ -5,15 +5,25 @@
 # and micro_bench.json into OUTDIR instead of printing tables.
 # KAYA_BENCH_DIR picks the directory benchmarked (default: a temporary one under
 # $TMPDIR or /tmp; use the disk you want to measure, not tmpfs).
+# Opt-in, after the suite (each takes minutes): --open runs scripts/bench-open.sh
+# (open time of a 10 GiB log vs a 64 MiB one and recover --full, cold cache; writes
+# about 11 GiB), --ab runs scripts/bench-ab.sh (wal_bench of the revision before the
+# recovery point vs this checkout, interleaved).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() { echo "usage: scripts/bench.sh [--json OUTDIR] [--open] [--ab]" >&2; exit 4; }
 json_dir=""
-case "${1:-}" in
-  "") ;;
-  --json) [ $# -eq 2 ] || { echo "usage: scripts/bench.sh [--json OUTDIR]" >&2; exit 4; }
-          json_dir="$2"; mkdir -p "$json_dir" ;;
-  *) echo "usage: scripts/bench.sh [--json OUTDIR]" >&2; exit 4 ;;
-esac
+open=0
+ab=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --json) [ $# -ge 2 ] || usage; json_dir="$2"; mkdir -p "$json_dir"; shift ;;
+    --open) open=1 ;;
+    --ab) ab=1 ;;
+    *) usage ;;
+  esac
+  shift
+done
 scripts/install-deps.sh
 build=build/release
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_BUILD_TESTS=OFF \
@@ -35,4 +45,19 @@ else
   "$bench/replay_bench" --runs 3 "${dir_flag[@]}"
   echo; echo "== micro_bench"
   "$bench/micro_bench" --benchmark_min_time=0.1
+fi
+if [ "$open" = 1 ]; then
+  if [ -n "$json_dir" ]; then
+    scripts/bench-open.sh --json >"$json_dir/open_bench.json"
+    echo "wrote $json_dir/open_bench.json"
+  else
+    echo; echo "== open_bench (scripts/bench-open.sh)"
+    scripts/bench-open.sh
+  fi
+fi
+if [ "$ab" = 1 ]; then
+  echo; echo "== old vs new (scripts/bench-ab.sh)"
+  ab_out=()
+  [ -n "$json_dir" ] && ab_out=(--out "$json_dir/ab")
+  scripts/bench-ab.sh "${ab_out[@]}"
 fi
