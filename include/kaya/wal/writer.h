@@ -22,8 +22,8 @@
 ///   moves records after a hole aside (wal/lost/), never calls it corruption.
 /// - The recovery point (wal/RECOVERY_POINT, kaya/wal/recovery_point.h) follows the
 ///   durable records off the commit path: written after every sync round once the
-///   appenders it covered are woken (by a thread of its own, or by the leading thread
-///   with OpenOptions::recovery_point_inline), synced at rotation (before the next
+///   appenders it covered are woken (by the leading thread on a Disk that can map
+///   files, else by a thread of its own), synced at rotation (before the next
 ///   segment exists), close, release_before and at least every
 ///   WalConfig::recovery_point_sync_ms while it changes. Damage at or below it is
 ///   corruption; after a crash it lags the durable records by at most about one round
@@ -94,11 +94,11 @@ struct OpenOptions {
   /// Replay from this LSN on (e.g. an engine's checkpoint + 1): older segments are not
   /// read (RecoveryOptions::visit_from).
   std::optional<Lsn> replay_from;
-  /// Write the recovery point on the thread that led a sync round, right after it has
-  /// woken the appenders the round covered, instead of on a thread of its own. The
-  /// order of disk operations then depends only on the calls made (a deterministic
-  /// simulation needs that); the leading appender pays one small write per round (on a
-  /// remote Disk, a round trip), after its own record is durable.
+  /// Keep the recovery point with no thread of its own: the thread that led a sync
+  /// round writes it, right after it has woken the appenders the round covered (also on
+  /// a remote Disk, where that is a round trip), and it is synced only at rotation,
+  /// close and release_before. The order of disk operations then depends only on the
+  /// calls made (a deterministic simulation needs that).
   bool recovery_point_inline = false;
 };
 
@@ -261,8 +261,9 @@ class Writer {
   // Writes `point` to the recovery point file (and syncs it with `sync`) unless a newer
   // one is there already. Takes rp_mu_ (never while waiting for mu_).
   Status persist_recovery_point(const RecoveryPoint& point, bool sync);
-  // The recovery point thread: writes the recovery point after every sync round, off
-  // the commit path, and syncs it every config_.recovery_point_sync_ms while it changes.
+  // The recovery point thread: syncs the recovery point every
+  // config_.recovery_point_sync_ms while it changes, and (when the leading threads do
+  // not, rp_inline_ false) writes it after every sync round, off the commit path.
   void recovery_point_loop();
 
   const WalConfig config_;
