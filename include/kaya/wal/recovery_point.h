@@ -69,11 +69,11 @@ struct KAYA_API RecoveryPoint {
 namespace rp_format {
 inline constexpr std::string_view kFile = "wal/RECOVERY_POINT";  ///< beside the segments
 inline constexpr std::string_view kTempFile = "wal/RECOVERY_POINT.tmp";  ///< creation
-inline constexpr uint32_t kMagic = 0x4B525054;  ///< "TPRK" on disk
-inline constexpr uint16_t kSlotVersion = 1;     ///< layout of a slot
-inline constexpr size_t kSlotBytes = 512;       ///< one sector per slot
-inline constexpr size_t kSlots = 2;
-inline constexpr size_t kFileBytes = kSlotBytes * kSlots;
+inline constexpr uint32_t kMagic = 0x4B525054;             ///< "TPRK" on disk
+inline constexpr uint16_t kSlotVersion = 1;                ///< layout of a slot
+inline constexpr size_t kSlotBytes = 512;                  ///< one sector per slot
+inline constexpr size_t kSlots = 2;                        ///< two alternating slots
+inline constexpr size_t kFileBytes = kSlotBytes * kSlots;  ///< the whole file
 inline constexpr size_t kSlotLen = 128;  ///< bytes of a slot in use (the rest is zero)
 // Field offsets within a slot (little-endian).
 inline constexpr size_t kMagicOffset = 0;              ///< u32
