@@ -69,7 +69,10 @@ fi
 while IFS= read -r sym; do
   name=${sym%%(*}
   name=$(sed -E 's/^kaya::((wal|io|crc32c|format)::)*//; s/[^A-Za-z0-9_].*//' <<<"$name")
-  if ! grep -rwh -- "$name" include/kaya | grep -qvE "^(class|struct) $name;"; then
+  # Through a file, not a pipe: with pipefail, `grep -q` closing the pipe early would
+  # fail the first grep (SIGPIPE) once the matches outgrow the pipe's buffer.
+  grep -rwh -- "$name" include/kaya >"$work/declared" || true
+  if ! grep -qvE "^(class|struct) $name;" "$work/declared"; then
     fail "exported symbol $sym is not declared in include/kaya"
   fi
 done <"$work/kaya-symbols"
