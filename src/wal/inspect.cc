@@ -96,20 +96,8 @@ Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
   }
   // A segment that is not the last was sealed: it holds records up to its end.
   if (s.state == SegmentState::kClean && !is_last) {
-    if (s.records == 0) {
-      set_problem(s,
-                  judge_spot(view, Finding::kEmptySegment, id, 0, std::nullopt,
-                             s.bytes == 0 ? "segment holds no record"
-                                          : "segment holds only zeros",
-                             false),
-                  DecodeProblem::kNone);
-    } else if (s.valid_bytes < s.bytes) {
-      set_problem(s,
-                  judge_spot(view, Finding::kZeros, id, s.valid_bytes, std::nullopt,
-                             "zeros from offset " + num(s.valid_bytes) +
-                                 " to the end of the " + num(s.bytes) + "-byte segment",
-                             false),
-                  DecodeProblem::kNone);
+    if (auto spot = sealed_segment_spot(view, id, s.valid_bytes, s.bytes)) {
+      set_problem(s, *spot, DecodeProblem::kNone);
     }
   }
   return s;
@@ -217,12 +205,7 @@ Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
     // Log-level problems sit at offset 0 of this segment: recovery keeps none of it.
     bool log_problem = false;
     if (i > 0 && ids[i] != ids[i - 1] + 1) {
-      const uint64_t missing = ids[i - 1] + 1;
-      Spot spot = judge_spot(view, Finding::kMissingSegment, missing, 0, std::nullopt,
-                             "segment " + num(missing) +
-                                 " is missing: the log has a hole before this segment",
-                             false);
-      spot.segment_id = ids[i];
+      const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
       log.anomalies.push_back(spot.anomaly());
       log_problem = true;
       previous.reset();
@@ -253,14 +236,7 @@ Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
       rp != nullptr && !reached_rp && log.anomalies.empty()) {
     const uint64_t id = ids.empty() ? rp->segment_id : ids.back();
     const uint64_t offset = log.segments.empty() ? 0 : log.segments.back().valid_bytes;
-    log.anomalies.push_back(
-        judge_spot(view, Finding::kEndsEarly, id, offset, std::nullopt,
-                   "the log ends at segment " + num(id) + " offset " + num(offset) +
-                       " but the recovery point names LSN " + num(rp->lsn.value()) +
-                       " at segment " + num(rp->segment_id) + " offset " +
-                       num(rp->offset),
-                   true)
-            .anomaly());
+    log.anomalies.push_back(ends_early_spot(view, id, offset).anomaly());
   }
   return log;
 }

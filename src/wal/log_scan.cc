@@ -161,6 +161,43 @@ std::optional<Spot> check_against_recovery_point(const LogView& view, uint64_t s
                     last_segment);
 }
 
+Spot missing_segment_spot(const LogView& view, uint64_t previous, uint64_t next) {
+  const uint64_t missing = previous + 1;
+  Spot spot = judge_spot(
+      view, Finding::kMissingSegment, missing, 0, std::nullopt,
+      "segment " + num(missing) + " is missing: the log has a hole before this segment",
+      false);
+  spot.segment_id = next;
+  return spot;
+}
+
+std::optional<Spot> sealed_segment_spot(const LogView& view, uint64_t id, uint64_t end,
+                                        uint64_t bytes) {
+  if (end == 0) {
+    return judge_spot(view, Finding::kEmptySegment, id, 0, std::nullopt,
+                      bytes == 0 ? "segment holds no record" : "segment holds only zeros",
+                      false);
+  }
+  if (end < bytes) {
+    return judge_spot(view, Finding::kZeros, id, end, std::nullopt,
+                      "zeros from offset " + num(end) + " to the end of the " +
+                          num(bytes) + "-byte segment",
+                      false);
+  }
+  return std::nullopt;
+}
+
+Spot ends_early_spot(const LogView& view, uint64_t id, uint64_t offset) {
+  const RecordPosition* rp = view.durable();
+  return judge_spot(view, Finding::kEndsEarly, id, offset, std::nullopt,
+                    "the log ends at segment " + num(id) + " offset " + num(offset) +
+                        " but the recovery point names LSN " +
+                        num(rp ? rp->lsn.value() : 0) + " at segment " +
+                        num(rp ? rp->segment_id : 0) + " offset " +
+                        num(rp ? rp->offset : 0),
+                    true);
+}
+
 std::string describe_segment(io::Disk& disk, uint64_t id) {
   return "segment " + num(id) + " (" + disk.describe(segment_path(id)) + ")";
 }

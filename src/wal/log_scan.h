@@ -77,6 +77,17 @@ std::optional<Spot> judge_lsn(const LogView& view, uint64_t segment_id, bool las
 std::optional<Spot> check_against_recovery_point(const LogView& view, uint64_t segment_id,
                                                  bool last_segment, const Decoded& d);
 
+// The spots about whole segments and the recovery point, judged and worded here once:
+// - segment `next` follows `previous` with ids missing between them (judged where the
+//   first missing one belongs, reported at `next`, where a kept log stops);
+Spot missing_segment_spot(const LogView& view, uint64_t previous, uint64_t next);
+// - sealed segment `id` (not the last), `bytes` long, whose records end at `end`: an
+//   empty or all-zero segment, or a zero tail; nullopt when its records fill it;
+std::optional<Spot> sealed_segment_spot(const LogView& view, uint64_t id, uint64_t end,
+                                        uint64_t bytes);
+// - the log ends at (`id`, `offset`) before the recovery point's record.
+Spot ends_early_spot(const LogView& view, uint64_t id, uint64_t offset);
+
 // "segment 3 (/path/wal/0000000000000003.wal)".
 std::string describe_segment(io::Disk& disk, uint64_t id);
 

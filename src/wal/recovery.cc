@@ -299,9 +299,7 @@ class RecoveryScan {
                          format::kHeaderLen);
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) {
-      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
-                             "segment holds no record", false),
-                  0);
+      set_problem(*sealed_segment_spot(view_, id, 0, 0), 0);
       return ok_status();
     }
     if (!d->ok()) {
@@ -333,9 +331,7 @@ class RecoveryScan {
     KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(segment_path(id)));
     summary.valid_bytes = summary.bytes;
     if (summary.bytes == 0) {
-      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
-                             "segment holds no record", false),
-                  i);
+      set_problem(*sealed_segment_spot(view_, id, 0, 0), i);
       return ok_status();
     }
     if (view_.rp && view_.rp->sealed_segment_id == id &&
@@ -358,14 +354,7 @@ class RecoveryScan {
   // False (and the problem set) when segment i does not follow segment i-1.
   bool check_contiguous(size_t i) {
     if (i == 0 || ids_[i] == ids_[i - 1] + 1) return true;
-    // Judged where the missing segment belongs, reported where the kept log stops.
-    const uint64_t missing = ids_[i - 1] + 1;
-    Spot spot = judge_spot(
-        view_, Finding::kMissingSegment, missing, 0, std::nullopt,
-        "segment " + num(missing) + " is missing: the log has a hole before this segment",
-        false);
-    spot.segment_id = ids_[i];
-    set_problem(std::move(spot), i);
+    set_problem(missing_segment_spot(view_, ids_[i - 1], ids_[i]), i);
     return false;
   }
 
@@ -436,19 +425,8 @@ class RecoveryScan {
   // The reader found the end of segment i (or zeros running to it) at `end`.
   void end_of_segment(size_t i, bool last, uint64_t end, const SegmentSummary& summary) {
     if (last) return;
-    const uint64_t id = ids_[i];
-    if (end == 0) {
-      set_problem(judge_spot(view_, Finding::kEmptySegment, id, 0, std::nullopt,
-                             summary.bytes == 0 ? "segment holds no record"
-                                                : "segment holds only zeros",
-                             false),
-                  i);
-    } else if (end < summary.bytes) {
-      set_problem(judge_spot(view_, Finding::kZeros, id, end, std::nullopt,
-                             "zeros from offset " + num(end) + " to the end of the " +
-                                 num(summary.bytes) + "-byte segment",
-                             false),
-                  i);
+    if (auto spot = sealed_segment_spot(view_, ids_[i], end, summary.bytes)) {
+      set_problem(std::move(*spot), i);
     }
   }
 
@@ -465,14 +443,7 @@ class RecoveryScan {
     const uint64_t offset = report_.segments.empty() || report_.segments.back().id != id
                                 ? 0
                                 : report_.segments.back().valid_bytes;
-    set_problem(
-        judge_spot(view_, Finding::kEndsEarly, id, offset, std::nullopt,
-                   "the log ends at segment " + num(id) + " offset " + num(offset) +
-                       " but the recovery point names LSN " + num(durable->lsn.value()) +
-                       " at segment " + num(durable->segment_id) + " offset " +
-                       num(durable->offset),
-                   true),
-        ids_.empty() ? 0 : ids_.size() - 1);
+    set_problem(ends_early_spot(view_, id, offset), ids_.empty() ? 0 : ids_.size() - 1);
   }
 
   io::Disk& disk_;

@@ -82,12 +82,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
   // the end), and no empty segment below the one reading starts in.
   for (size_t i = 1; i < ids.size(); ++i) {
     if (ids[i] != ids[i - 1] + 1) {
-      Spot spot =
-          judge_spot(view, Finding::kMissingSegment, ids[i - 1] + 1, 0, std::nullopt,
-                     "segment " + num(ids[i - 1] + 1) +
-                         " is missing: the log has a hole before this segment",
-                     false);
-      spot.segment_id = ids[i];
+      const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
       // Beyond the recovery point the segments after the hole are not part of the
       // log (recovery moves them aside): reading ends at the hole.
       if (spot.verdict != Verdict::kLostAfterHole) return spot.to_error(disk);
@@ -106,9 +101,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     }
     KAYA_RETURN_IF_ERROR(len.status());
     if (*len == 0) {
-      return judge_spot(view, Finding::kEmptySegment, ids[i], 0, std::nullopt,
-                        "segment holds no record", false)
-          .to_error(disk);
+      return sealed_segment_spot(view, ids[i], 0, 0)->to_error(disk);
     }
   }
   return std::optional<Start>(Start{ids[lo], true, first_lsns.at(lo)});

@@ -526,7 +526,7 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   notify_progress_locked();
   const bool write_rp =
       rp_inline_ && !poison_ && durable_pos_.lsn.value() != rp_persisted_lsn_;
-  const RecoveryPoint point = recovery_point_locked();
+  const RecoveryPoint point = write_rp ? recovery_point_locked() : RecoveryPoint{};
   lock.unlock();
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();  // drops the references outside the lock too
