@@ -81,4 +81,38 @@ KAYA_API std::string segment_path(uint64_t segment_id);
 KAYA_API std::optional<uint64_t> parse_segment_file_name(std::string_view name);
 
 }  // namespace format
+
+/// The recovery point's file (wal/RECOVERY_POINT), slot and layout constants
+/// (docs/format.md, "Recovery point"; its API is kaya/wal/recovery_point.h).
+namespace rp_format {
+inline constexpr std::string_view kFile = "wal/RECOVERY_POINT";  ///< beside the segments
+inline constexpr std::string_view kTempFile = "wal/RECOVERY_POINT.tmp";  ///< creation
+inline constexpr uint32_t kMagic = 0x4B525054;             ///< "TPRK" on disk
+inline constexpr uint16_t kSlotVersion = 1;                ///< layout of a slot
+inline constexpr size_t kSlotBytes = 512;                  ///< one sector per slot
+inline constexpr size_t kSlots = 2;                        ///< two alternating slots
+inline constexpr size_t kFileBytes = kSlotBytes * kSlots;  ///< the whole file
+inline constexpr size_t kSlotLen = 128;  ///< bytes of a slot in use (the rest is zero)
+// Field offsets within a slot (little-endian).
+inline constexpr size_t kMagicOffset = 0;              ///< u32
+inline constexpr size_t kSlotVersionOffset = 4;        ///< u16
+inline constexpr size_t kSlotLenOffset = 6;            ///< u16
+inline constexpr size_t kGenerationOffset = 8;         ///< u64
+inline constexpr size_t kFormatVersionOffset = 16;     ///< u16 (+ 6 reserved bytes)
+inline constexpr size_t kIncompatibleOffset = 24;      ///< u64
+inline constexpr size_t kMaxRecordBytesOffset = 32;    ///< u64
+inline constexpr size_t kDurableLsnOffset = 40;        ///< u64
+inline constexpr size_t kDurableSequenceOffset = 48;   ///< u64
+inline constexpr size_t kDurableSegmentOffset = 56;    ///< u64
+inline constexpr size_t kDurableOffsetOffset = 64;     ///< u64
+inline constexpr size_t kDurableLengthOffset = 72;     ///< u32
+inline constexpr size_t kDurableHeaderCrcOffset = 76;  ///< u32
+inline constexpr size_t kSealedSegmentOffset = 80;     ///< u64
+inline constexpr size_t kSealedBytesOffset = 88;       ///< u64
+inline constexpr size_t kSealedLastLsnOffset = 96;     ///< u64
+inline constexpr size_t kReservedOffset = 104;         ///< 20 zero bytes
+inline constexpr size_t kSlotCrcOffset = 124;          ///< u32, CRC32C of bytes 0..124
+static_assert(kSlotCrcOffset + 4 == kSlotLen);
+static_assert(kSlotLen <= kSlotBytes);
+}  // namespace rp_format
 }  // namespace kaya::wal
