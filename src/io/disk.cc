@@ -61,6 +61,12 @@ Result<std::unique_ptr<WritableMap>> Disk::map_for_write(const RelativePath& pat
                "map_for_write(" + describe(path) + "): this disk cannot map files");
 }
 
+Result<bool> Disk::lock_held(const RelativePath& path) {
+  return Error(
+      ErrorKind::kInvalidArgument,
+      "lock_held(" + describe(path) + "): this disk cannot tell whether a lock is held");
+}
+
 Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) {
   size_t done = 0;

@@ -198,6 +198,10 @@ Result<std::unique_ptr<FileLock>> FaultDisk::lock_file(const RelativePath& path)
   return inner_.lock_file(path);
 }
 
+Result<bool> FaultDisk::lock_held(const RelativePath& path) {
+  return inner_.lock_held(path);
+}
+
 std::string FaultDisk::describe(const RelativePath& path) const {
   return inner_.describe(path);
 }

@@ -191,6 +191,13 @@ Status RadosDisk::break_lock(const RelativePath& path) {
   return impl_->break_other_locks(impl_->oid(path), "");
 }
 
+Result<bool> RadosDisk::lock_held(const RelativePath& path) {
+  auto listed = impl_->lockers(impl_->oid(path));
+  if (!listed.ok() && listed.error().kind() == ErrorKind::kNotFound) return false;
+  KAYA_ASSIGN_OR_RETURN(std::vector<RadosLocker> holders, std::move(listed));
+  return !holders.empty();
+}
+
 Result<std::unique_ptr<FileLock>> RadosDisk::lock_file(const RelativePath& path) {
   const std::string oid = impl_->oid(path);
   const std::string cookie = make_cookie();

@@ -501,6 +501,13 @@ Status SimDisk::remove_file(const RelativePath& path) {
   return ok_status();
 }
 
+Result<bool> SimDisk::lock_held(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  LockTable& table = *state_->locks;
+  std::lock_guard<std::mutex> table_lock(table.mu);
+  return table.held.contains(path.str());
+}
+
 Result<std::unique_ptr<FileLock>> SimDisk::lock_file(const RelativePath& path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   KAYA_RETURN_IF_ERROR(state_->find_or_create_file(path, "lock"));

@@ -163,6 +163,11 @@ bool LogInspection::torn_tail() const {
   return false;
 }
 
+bool LogInspection::being_written() const {
+  return writer_active && !corrupt() && refusal() == nullptr &&
+         (torn_tail() || lost_after_hole());
+}
+
 bool LogInspection::lost_after_hole() const {
   for (const Anomaly& a : anomalies) {
     if (a.kind == AnomalyKind::kLostAfterHole) return true;
@@ -191,6 +196,13 @@ Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath
 Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
   KAYA_RETURN_IF_ERROR(config.validate());
   KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
+  const io::RelativePath lock_path = io::RelativePath::parse(format::kLockFile).value();
+  // Asked without taking the lock, which a writer opening meanwhile would meet.
+  auto writer_holds_lock = [&] {
+    Result<bool> held = disk.lock_held(lock_path);
+    return held.ok() && *held;
+  };
+  const bool writer_at_start = writer_holds_lock();
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
   LogInspection log;
   log.recovery_point = view.rp;
@@ -238,6 +250,7 @@ Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
     const uint64_t offset = log.segments.empty() ? 0 : log.segments.back().valid_bytes;
     log.anomalies.push_back(ends_early_spot(view, id, offset).anomaly());
   }
+  log.writer_active = writer_at_start || writer_holds_lock();
   return log;
 }
 

@@ -158,6 +158,19 @@ void writer_families(PromWriter& p, const WriterStats& s) {
   p.single("kaya_wal_poisoned", "gauge",
            "1 when a failed write or fsync poisoned the writer (reopen the log).",
            s.poisoned ? 1 : 0);
+  p.single("kaya_wal_full_checks_total", "counter",
+           "Full checks of the log: complete scrubs, and an open that read every "
+           "segment.",
+           s.full_checks);
+  p.family("kaya_wal_last_full_check_timestamp_seconds", "gauge",
+           "When the last full check started, in seconds since the Unix epoch (0: none "
+           "since the writer opened).");
+  p.sample("kaya_wal_last_full_check_timestamp_seconds", "",
+           micros_as_seconds(s.last_full_check_unix_ms * 1000));
+  p.single("kaya_wal_scrub_bytes_total", "counter", "Bytes of records read by scrubs.",
+           s.scrub_bytes);
+  p.single("kaya_wal_scrub_corruptions_total", "counter",
+           "Scrubs that ended on corrupt records.", s.scrub_corruptions);
   p.histogram("kaya_wal_fsync_duration_seconds",
               "Duration of each fsync of segment data.", s.fsync_duration_us,
               Unit::kMicrosAsSeconds);
@@ -303,6 +316,10 @@ std::string to_json(const WriterStats& s) {
       .num("next_lsn", s.next_lsn.value())
       .num("durable_lsn_end", s.durable_lsn_end.value())
       .boolean("poisoned", s.poisoned)
+      .num("full_checks", s.full_checks)
+      .num("last_full_check_unix_ms", s.last_full_check_unix_ms)
+      .num("scrub_bytes", s.scrub_bytes)
+      .num("scrub_corruptions", s.scrub_corruptions)
       .raw("fsync_duration_us", histogram_json(s.fsync_duration_us))
       .raw("records_per_fsync", histogram_json(s.records_per_fsync))
       .raw("batch_wait_us", histogram_json(s.batch_wait_us))

@@ -1,11 +1,37 @@
 #include "kaya/wal/reader.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "kaya/wal/format.h"
 #include "kaya/wal/writer.h"
 #include "wal/segment_cursor.h"
+#include "wal/segment_reader.h"
 
 namespace kaya::wal {
+
+Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
+  std::optional<uint64_t> gone;  // the first segment, released while it was read
+  for (;;) {
+    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+    if (ids.empty()) return Lsn::first();
+    Result<std::optional<Lsn>> lsn =
+        first_lsn_of(disk, segment_path(ids.front()), config.max_record_bytes);
+    // A release removed the first segment meanwhile: list again (each round finds a
+    // higher first segment, or the error stands).
+    if (!lsn.ok() && lsn.error().kind() == ErrorKind::kNotFound &&
+        (!gone || ids.front() > *gone)) {
+      gone = ids.front();
+      continue;
+    }
+    KAYA_RETURN_IF_ERROR(lsn.status());
+    // LSN 0 is no LSN, and an unreadable first record has none: read from 1, and the
+    // reader reports the record.
+    if (!*lsn || (*lsn)->value() == 0) return Lsn::first();
+    return **lsn;
+  }
+}
 
 Result<std::unique_ptr<LogReader>> LogReader::open(const WalConfig& config,
                                                    io::Disk& disk, Lsn from) {

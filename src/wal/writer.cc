@@ -95,6 +95,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(rel(format::kLockFile)));
   RecoveryOptions recovery = options.recovery;
   if (options.replay_from) recovery.visit_from = options.replay_from;
+  const auto recovery_started = std::chrono::system_clock::now();
   KAYA_ASSIGN_OR_RETURN(RecoveryReport report,
                         recover_locked(config, disk, recovery, options.replay,
                                        /*persist=*/false));
@@ -152,6 +153,14 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->tail_segment_bytes_ = segment_bytes;
   w->written_lsn_ = lsn - 1;
   w->durable_lsn_ = lsn - 1;
+  if (report.full_scan) {
+    // Recovery read and verified every segment: a full check, as of its start.
+    w->stats_.full_checks = 1;
+    w->stats_.last_full_check_unix_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  recovery_started.time_since_epoch())
+                                  .count());
+  }
   w->recovery_report_ = std::move(report);
   w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
   // Where a write costs a copy into the page cache (a Disk that can map files), the

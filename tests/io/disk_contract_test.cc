@@ -186,6 +186,29 @@ TEST_P(DiskContractTest, LockConflictsWhileHeldAndSucceedsAfterRelease) {
   KAYA_EXPECT_OK(third);
 }
 
+// lock_held answers without taking the lock: asking never makes a lock_file fail.
+TEST_P(DiskContractTest, LockHeldSaysWhetherALockIsHeldWithoutTakingIt) {
+  auto absent = disk_->lock_held(P("LOCK"));
+  KAYA_ASSERT_OK(absent);
+  EXPECT_FALSE(*absent) << "no lock file";
+  {
+    auto lock = disk_->lock_file(P("LOCK"));
+    KAYA_ASSERT_OK(lock);
+    auto held = disk_->lock_held(P("LOCK"));
+    KAYA_ASSERT_OK(held);
+    EXPECT_TRUE(*held);
+    auto other = disk_->lock_held(P("OTHER"));
+    KAYA_ASSERT_OK(other);
+    EXPECT_FALSE(*other) << "another path";
+  }
+  auto released = disk_->lock_held(P("LOCK"));
+  KAYA_ASSERT_OK(released);
+  EXPECT_FALSE(*released) << "the file is there, the lock is not";
+  KAYA_EXPECT_OK(disk_->file_len(P("LOCK")));
+  auto again = disk_->lock_file(P("LOCK"));
+  KAYA_EXPECT_OK(again);
+}
+
 TEST_P(DiskContractTest, ErrorsCarryKindAndNameThePath) {
   RelativePath missing = P("dir/missing.wal");
   KAYA_ASSERT_OK(disk_->create_dir(P("dir")));

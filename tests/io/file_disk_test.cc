@@ -2,8 +2,11 @@
 #include "kaya/io/file_disk.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -105,6 +108,51 @@ TEST(FileDiskTest, TwoInstancesOnOneRootConflictOnTheLock) {
 
   held->reset();  // destroying the lock object releases it
   KAYA_EXPECT_OK(b->lock_file(P("LOCK")));
+}
+
+// A writer in another process: lock_held sees its flock (through /proc/locks) and
+// that it is gone once the process exits.
+TEST(FileDiskTest, LockHeldSeesALockHeldByAnotherProcess) {
+  kaya::testing::TempDir dir;
+  auto disk = open_disk(dir.path());
+  ASSERT_TRUE(disk);
+  const std::string lock_path = dir.path() + "/LOCK";
+  int locked[2], release[2];
+  ASSERT_EQ(::pipe(locked), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Only async-signal-safe calls until _exit. The write end of `release` is the
+    // parent's: closing it here lets the parent's close end the read below.
+    ::close(release[1]);
+    ::close(locked[0]);
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) ::_exit(1);
+    char c = 1;
+    if (::write(locked[1], &c, 1) != 1) ::_exit(1);
+    while (::read(release[0], &c, 1) > 0) {
+    }
+    ::_exit(0);
+  }
+  ::close(locked[1]);
+  ::close(release[0]);
+  char c = 0;
+  ASSERT_EQ(::read(locked[0], &c, 1), 1) << "the child could not take the lock";
+  auto held = disk->lock_held(P("LOCK"));
+  KAYA_ASSERT_OK(held);
+  EXPECT_TRUE(*held);
+  auto taken = disk->lock_file(P("LOCK"));
+  ASSERT_FALSE(taken.ok()) << "the child holds the lock";
+  EXPECT_EQ(taken.error().kind(), ErrorKind::kLockConflict);
+  ::close(release[1]);  // the child exits, releasing its lock
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ::close(locked[0]);
+  auto after = disk->lock_held(P("LOCK"));
+  KAYA_ASSERT_OK(after);
+  EXPECT_FALSE(*after);
 }
 
 TEST(FileDiskTest, NotFoundMessagesNameTheFullPath) {

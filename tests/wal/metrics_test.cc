@@ -204,14 +204,30 @@ TEST(MetricsTest, JsonHasTheDocumentedSchema) {
   EXPECT_EQ(j["version"].str(), std::string(version()));
   EXPECT_EQ(j["format_version"].u64(), 1u);
   const Json& w = j["writer"];
-  for (const char* key :
-       {"records", "bytes", "strict_records", "relaxed_records", "fsyncs", "dir_fsyncs",
-        "rotations", "segments", "segments_released", "bytes_released",
-        "active_segment_id", "next_lsn", "durable_lsn_end", "poisoned",
-        "fsync_duration_us", "records_per_fsync", "batch_wait_us"}) {
+  for (const char* key : {"records",
+                          "bytes",
+                          "strict_records",
+                          "relaxed_records",
+                          "fsyncs",
+                          "dir_fsyncs",
+                          "rotations",
+                          "segments",
+                          "segments_released",
+                          "bytes_released",
+                          "active_segment_id",
+                          "next_lsn",
+                          "durable_lsn_end",
+                          "poisoned",
+                          "full_checks",
+                          "last_full_check_unix_ms",
+                          "scrub_bytes",
+                          "scrub_corruptions",
+                          "fsync_duration_us",
+                          "records_per_fsync",
+                          "batch_wait_us"}) {
     EXPECT_TRUE(w.has(key)) << key;
   }
-  EXPECT_EQ(w.size(), 17u) << "a member was added: document it in docs/metrics.md";
+  EXPECT_EQ(w.size(), 21u) << "a member was added: document it in docs/metrics.md";
   EXPECT_EQ(w["records"].u64(), m.writer->records);
   EXPECT_EQ(w["segments"].u64(), m.writer->segments);
   const Json& h = w["records_per_fsync"];

@@ -75,32 +75,6 @@ std::string json_line(const wal::Record& r) {
   return o.build();
 }
 
-Result<io::RelativePath> path_of(uint64_t segment_id) {
-  return io::RelativePath::parse(wal::format::segment_path(segment_id));
-}
-
-// The LSN of the log's first record: segments below it may have been released. LSN 1
-// when the first record cannot be read, so that the reader reports why.
-Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, wal::list_segments(disk));
-  if (ids.empty()) return Lsn::first();
-  KAYA_ASSIGN_OR_RETURN(io::RelativePath path, path_of(ids.front()));
-  std::vector<uint8_t> buf(wal::format::kHeaderLen);
-  for (;;) {
-    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, 0, buf));
-    const wal::Decoded d =
-        wal::decode(std::span<const uint8_t>(buf.data(), n), 0, config.max_record_bytes);
-    // LSN 0 is no LSN: read from 1, and the reader reports the record.
-    if (d.ok()) return d.record.lsn.value() == 0 ? Lsn::first() : d.record.lsn;
-    // A partial payload reports the record's full size: read it whole, once.
-    if (d.problem != wal::DecodeProblem::kPartialPayload || n < buf.size() ||
-        d.size <= buf.size()) {
-      return Lsn::first();
-    }
-    buf.resize(d.size);
-  }
-}
-
 void print_record(const wal::Record& r, bool json) {
   const std::string line = json ? json_line(r) : plain_line(r);
   std::fwrite(line.data(), 1, line.size(), stdout);
@@ -149,8 +123,8 @@ int run_dump(const CommandArgs& argv) {
 
   auto disk = open_log_dir(args->positional()[0]);
   if (!disk.ok()) return report_error(disk.error());
-  Result<Lsn> from =
-      args->has("from-lsn") ? Result<Lsn>(Lsn(*from_flag)) : first_lsn(*config, **disk);
+  Result<Lsn> from = args->has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
+                                           : wal::first_lsn(*config, **disk);
   if (!from.ok()) return report_error(from.error());
   auto reader = wal::LogReader::open(*config, **disk, *from);
   if (!reader.ok()) {

@@ -48,7 +48,8 @@ after a hole), 3 on corruption, 4 for a record that needs a newer kaya or a larg
    "anomalies":[{"kind":"torn_tail"|"lost_after_hole"|"corruption"|"newer_format"|
                         "over_limit","segment_id","offset","lsn","reason"}],
    "totals":{"segments","bytes","records","first_lsn","last_lsn",
-             "recoverable_records","next_lsn","verdict"}}
+             "recoverable_records","next_lsn","verdict"},
+   "writer_active":bool}
 (absent LSNs and offsets are null).
 
 flags:
@@ -115,6 +116,7 @@ int run_inspect(const CommandArgs& argv) {
                                 .raw("segments", json_array(segments))
                                 .raw("anomalies", json_array(anomalies))
                                 .raw("totals", totals_json(*log))
+                                .boolean("writer_active", log->writer_active)
                                 .build();
     std::printf("%s\n", out.c_str());
   } else {

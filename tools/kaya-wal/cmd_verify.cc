@@ -25,8 +25,9 @@ summary:
   corrupt: DIR: ...; default recovery fails at segment 1 offset 57; ...
 
 Damage at or below the recovery point is corruption. Beyond it, a torn tail (a write
-cut short by a crash, or in progress next to a live writer) and records after a hole
-(moved to wal/lost/ by recovery) are reported but are not errors. A log without a
+cut short by a crash) and records after a hole (moved to wal/lost/ by recovery) are
+reported but are not errors; while a writer holds the log they are reported as
+being_written (writes in progress). A log without a
 recovery point (written by KayaDB or kaya 0.1) is judged by what follows the damage.
 docs/recovery.md has the whole decision table. Safe to run next to a live writer.
 
@@ -35,8 +36,9 @@ corruption (the error on stderr names segment, offset, LSN and reason), 4 when a
 record needs a newer kaya or a larger --max-record-bytes, 2 when DIR holds no log.
 
 --json prints one object:
-  {"path", "ok": bool, "verdict": "clean"|"torn_tail"|"lost_after_hole"|"corrupt"|
-              "newer_format"|"over_limit",
+  {"path", "ok": bool, "verdict": "clean"|"torn_tail"|"lost_after_hole"|
+              "being_written"|"corrupt"|"newer_format"|"over_limit",
+   "writer_active": bool,
    "totals": {"segments","bytes","records","first_lsn","last_lsn",
               "recoverable_records","next_lsn","verdict"},
    "anomalies": [{"kind","segment_id","offset","lsn","reason"}]}
@@ -73,6 +75,7 @@ int run_verify(const CommandArgs& argv) {
                             .str("path", dir)
                             .boolean("ok", ok)
                             .str("verdict", verdict(*log))
+                            .boolean("writer_active", log->writer_active)
                             .raw("totals", totals_json(*log))
                             .raw("anomalies", json_array(anomalies))
                             .build()

@@ -51,6 +51,7 @@ std::string verdict(const wal::LogInspection& log) {
     return r->kind == wal::AnomalyKind::kNewerFormat ? "newer_format" : "over_limit";
   }
   if (log.corrupt()) return "corrupt";
+  if (log.being_written()) return "being_written";
   if (log.lost_after_hole()) return "lost_after_hole";
   if (log.torn_tail()) return "torn_tail";
   return "clean";
@@ -96,6 +97,14 @@ std::string outlook_text(const wal::LogInspection& log) {
     return "default recovery fails at segment " + num(a.segment_id) + " offset " +
            num(a.offset) + "; point-in-time " + keeps +
            " and moves the rest to wal/lost/";
+  }
+  if (log.being_written()) {
+    const wal::Anomaly& a = *log.first_problem();
+    return "a writer holds the log: what follows segment " + num(a.segment_id) +
+           " offset " + num(a.offset) +
+           " lies beyond the recovery point and is being written (verify again once "
+           "the writer has closed to judge it); the " +
+           plural(log.recoverable_records, "record") + " before it read cleanly";
   }
   if (const wal::SegmentInspection* t = torn_segment(log)) {
     return keeps + " and drops a torn tail of " + plural(t->problem_bytes(), "byte") +

@@ -11,8 +11,10 @@ namespace kaya::tool {
 // A one-segment "log", for inspecting a single segment file (treated as the last).
 wal::LogInspection single_segment_log(wal::SegmentInspection segment);
 
-// "clean", "torn_tail", "lost_after_hole", "corrupt", "newer_format" or "over_limit":
-// what recovery in default mode would make of it.
+// "clean", "torn_tail", "lost_after_hole", "being_written", "corrupt", "newer_format"
+// or "over_limit": what recovery in default mode would make of it ("being_written": a
+// torn tail or records after a hole beyond the recovery point while a writer holds
+// the log, which are writes in progress).
 std::string verdict(const wal::LogInspection& log);
 
 // The error default recovery would fail with, named after `path`: the first anomaly

@@ -168,6 +168,11 @@ class KAYA_API Disk {
   /// Takes an exclusive lock on `path` (creating the file). LockConflict when another
   /// holder has it, in this process or another. A process that dies releases it.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) = 0;
+  /// Whether a holder has the lock on `path` (lock_file()) right now, found without
+  /// taking it (so a writer opening meanwhile never conflicts with the question): a
+  /// snapshot that may change at once. false when `path` does not exist. The default
+  /// answers InvalidArgument (this Disk cannot tell).
+  virtual Result<bool> lock_held(const RelativePath& path);
 
   /// How `path` should be named in messages (e.g. the full file-system path).
   virtual std::string describe(const RelativePath& path) const = 0;

@@ -126,6 +126,7 @@ class KAYA_API RadosDisk final : public Disk {
   Status rename(const RelativePath& from, const RelativePath& to) override;
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
+  Result<bool> lock_held(const RelativePath& path) override;
   /// "rados://POOL/PREFIX/PATH" (with "?ns=NAMESPACE" when a namespace is set).
   std::string describe(const RelativePath& path) const override;
 

@@ -99,6 +99,13 @@ struct KAYA_API LogInspection {
 
   /// The log's recovery point (nullopt: it has none).
   std::optional<RecoveryPoint> recovery_point;
+  /// A writer held the log's lock (wal/LOCK) when the inspection started or when it
+  /// ended (io::Disk::lock_held; false when the Disk cannot tell): a torn tail or
+  /// records after a hole beyond the recovery point may be writes in progress.
+  bool writer_active = false;
+  /// writer_active, and the first problem lies beyond the recovery point (a torn tail
+  /// or records after a hole): the tail is being written, not damaged.
+  bool being_written() const;
 
   bool corrupt() const;          ///< some anomaly is corruption: recovery would fail
   bool torn_tail() const;        ///< the log ends in a torn tail

@@ -19,6 +19,11 @@ namespace kaya::wal {
 class Writer;
 class SegmentCursor;
 
+/// The LSN of the log's first record (segments below it may have been released), from
+/// the first segment's first header. LSN 1 for a log without records, and when that
+/// record cannot be read: a reader opened there reports why.
+KAYA_API Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk);
+
 /// Reads records in LSN order starting at any LSN. Finds the starting segment by a
 /// binary search over the segments' first LSNs (one header read per probe), not by
 /// scanning the log. Memory: one read buffer plus the largest record.

@@ -46,6 +46,7 @@
 #include <optional>
 #include <semaphore>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,28 @@ struct ReleaseReport {
   std::optional<Lsn> first_lsn_kept;
   /// Why nothing (more) was released, e.g. "segment 7 is the active segment".
   std::string stopped_because;
+};
+
+/// How Writer::scrub() reads.
+struct ScrubOptions {
+  /// Read at most this many bytes of records per second, on average (0: no limit).
+  /// The default takes about 16 s per GiB and leaves the disk to the appends.
+  uint64_t bytes_per_second = 64ull << 20;
+  /// Requesting a stop ends the scrub early (ScrubReport::complete is false).
+  std::stop_token stop;
+};
+
+/// What Writer::scrub() checked.
+struct ScrubReport {
+  /// Every record durable when the scrub started and still in the log was read and
+  /// verified (false: stopped early through ScrubOptions::stop).
+  bool complete = false;
+  std::optional<Lsn> first_lsn;  ///< first record checked (nullopt: none)
+  std::optional<Lsn> last_lsn;   ///< last record checked (nullopt: none)
+  uint64_t records = 0;          ///< records read and verified
+  uint64_t bytes = 0;            ///< their bytes (header + payload)
+  uint64_t segments = 0;         ///< segments read
+  uint64_t duration_us = 0;      ///< wall time, pauses for the rate limit included
 };
 
 /// How Writer::open recovers the log before appending to it.
@@ -125,6 +148,14 @@ struct WriterStats {
   /// Per strict append that led a sync with batch.flush_interval_us > 0: how long it
   /// waited for companions before the fsync started.
   Histogram batch_wait_us;
+  /// Full checks of the log: complete scrub() runs, plus the open when its recovery
+  /// read every segment (RecoveryReport::full_scan).
+  uint64_t full_checks = 0;
+  /// When the last full check started, in milliseconds since the Unix epoch (0: none
+  /// since the writer opened): every record durable then was read and verified.
+  uint64_t last_full_check_unix_ms = 0;
+  uint64_t scrub_bytes = 0;        ///< bytes of records read by scrub()
+  uint64_t scrub_corruptions = 0;  ///< scrub() runs that ended on Corruption
 };
 
 /// The log writer (see the file comment for its contract).
@@ -136,7 +167,7 @@ class Writer {
   /// open is the tail, not the log): a torn tail there is cut, records after a hole are
   /// moved to wal/lost/, and damage at or below the recovery point fails with
   /// Corruption and changes nothing (docs/recovery.md). Segments below the recovery
-  /// point are not re-read: damage there is found by readers, LogReader scans,
+  /// point are not re-read: damage there is found by readers, scrub(),
   /// `kaya-wal verify` and `kaya-wal recover --full`. Then the recovery point is
   /// written anew (created for a log that had none). `disk` must outlive the writer.
   KAYA_API static Result<std::unique_ptr<Writer>> open(const WalConfig& config,
@@ -173,6 +204,19 @@ class Writer {
   /// Releasing nothing, or an LSN beyond the end, is safe and reported. Readers
   /// positioned in a removed segment get NotFound from their next read.
   KAYA_API Result<ReleaseReport> release_before(Lsn lsn);
+
+  /// Reads and verifies every record of the log up to the durable end as it is when the
+  /// call starts, oldest first, at most ScrubOptions::bytes_per_second, on the calling
+  /// thread (an engine runs it on a background thread of its own, e.g. once a day).
+  /// Open reads only what lies beyond the recovery point; this is how damage to sealed
+  /// segments is found while the log is live. Appends, syncs and releases go on
+  /// meanwhile (segments released during the scrub are skipped). On success the time
+  /// it started becomes WriterStats::last_full_check_unix_ms (when complete).
+  /// Errors: Corruption naming segment, offset and LSN (counted in
+  /// WriterStats::scrub_corruptions; the writer is not poisoned: the damage is in
+  /// records already acknowledged, and what to do about it is the engine's call);
+  /// the writer's poisoning error; InvalidArgument when the writer is or gets closed.
+  KAYA_API Result<ScrubReport> scrub(const ScrubOptions& options = {});
 
   /// A consistent snapshot of the writer's statistics.
   KAYA_API WriterStats stats() const;

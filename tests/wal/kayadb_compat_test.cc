@@ -1,0 +1,323 @@
+// The log stays readable by a KayaDB-style reader: one that knows only record format v1
+// (docs/format.md) and the segment files `wal/<16 hex>.wal`, and ignores every other
+// file (wal/LOCK, wal/RECOVERY_POINT, wal/lost/). And the other way: kaya opens and
+// continues a log such a writer left, without a recovery point.
+//
+// The reader and writer below are written from docs/format.md alone: their own CRC32C,
+// their own header layout, plain file reads. They share no code with kaya's codec, so
+// a change to kaya's files that an older reader cannot follow fails here.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kaya/io/file_disk.h"
+#include "kaya/wal/format.h"
+#include "kaya/wal/reader.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/writer.h"
+#include "testing/test_util.h"
+#include "wal/wal_test_util.h"
+
+namespace kaya::wal {
+namespace {
+
+namespace fs = std::filesystem;
+
+// --- a KayaDB-style reader and writer, from docs/format.md --------------------------
+
+uint32_t crc32c(const uint8_t* data, size_t n) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+  }
+  return ~crc;
+}
+
+uint64_t get_le(const uint8_t* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+struct PutRecord {
+  uint64_t lsn = 0;
+  uint64_t sequence = 0;
+  std::string key;
+  std::string value;
+  bool operator==(const PutRecord&) const = default;
+};
+
+constexpr size_t kHeader = 40;
+constexpr uint32_t kMagic = 0x4B415941;
+
+// One Put record in format v1.
+std::vector<uint8_t> encode_put(const PutRecord& r) {
+  std::vector<uint8_t> payload;
+  put_le(payload, r.key.size(), 4);
+  put_le(payload, r.value.size(), 4);
+  payload.insert(payload.end(), r.key.begin(), r.key.end());
+  payload.insert(payload.end(), r.value.begin(), r.value.end());
+  std::vector<uint8_t> out;
+  put_le(out, kMagic, 4);
+  put_le(out, 1, 2);   // version
+  put_le(out, 40, 2);  // header_len
+  put_le(out, 0, 2);   // flags
+  put_le(out, 1, 2);   // type Put
+  put_le(out, r.lsn, 8);
+  put_le(out, r.sequence, 8);
+  put_le(out, payload.size(), 4);
+  put_le(out, 0, 4);  // header CRC, set below
+  put_le(out, crc32c(payload.data(), payload.size()), 4);
+  const uint32_t header_crc = crc32c(out.data(), out.size());
+  for (int i = 0; i < 4; ++i) out[32 + i] = static_cast<uint8_t>(header_crc >> (8 * i));
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+std::vector<uint8_t> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool is_segment_name(const std::string& name) {
+  if (name.size() != 20 || name.substr(16) != ".wal") return false;
+  return std::all_of(name.begin(), name.begin() + 16, [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+struct KayaDbRead {
+  std::vector<PutRecord> records;
+  std::vector<std::string> segments;  // the files it read, in order
+  std::string error;                  // empty: read to a clean end or a torn tail
+};
+
+// Reads `root`/wal/*.wal in name order, record by record. A bad record ends the log in
+// the last segment (a torn tail) and is an error anywhere else; LSNs must step by one.
+KayaDbRead kayadb_read(const std::string& root) {
+  KayaDbRead out;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(fs::path(root) / "wal")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && is_segment_name(name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  for (size_t s = 0; s < names.size(); ++s) {
+    out.segments.push_back(names[s]);
+    const std::vector<uint8_t> bytes = read_file(fs::path(root) / "wal" / names[s]);
+    size_t at = 0;
+    while (at < bytes.size()) {
+      const uint8_t* h = bytes.data() + at;
+      bool valid = bytes.size() - at >= kHeader && get_le(h, 4) == kMagic &&
+                   get_le(h + 4, 2) == 1 && get_le(h + 6, 2) == kHeader &&
+                   get_le(h + 8, 2) == 0 && get_le(h + 10, 2) == 1;
+      uint64_t len = 0;
+      if (valid) {
+        std::array<uint8_t, kHeader> copy;
+        std::copy(h, h + kHeader, copy.begin());
+        std::fill(copy.begin() + 32, copy.begin() + 36, 0);
+        len = get_le(h + 28, 4);
+        valid = crc32c(copy.data(), kHeader) == get_le(h + 32, 4) &&
+                bytes.size() - at - kHeader >= len &&
+                crc32c(h + kHeader, len) == get_le(h + 36, 4) && len >= 8 &&
+                8 + get_le(h + kHeader, 4) + get_le(h + kHeader + 4, 4) == len;
+      }
+      if (!valid) {
+        if (s + 1 < names.size()) {
+          out.error = names[s] + ": bad record at offset " + std::to_string(at);
+        }
+        return out;
+      }
+      PutRecord r;
+      r.lsn = get_le(h + 12, 8);
+      r.sequence = get_le(h + 20, 8);
+      const uint64_t key_len = get_le(h + kHeader, 4);
+      const char* key = reinterpret_cast<const char*>(h + kHeader + 8);
+      r.key.assign(key, key_len);
+      r.value.assign(key + key_len, len - 8 - key_len);
+      if (!out.records.empty() && r.lsn != out.records.back().lsn + 1) {
+        out.error = names[s] + ": LSN " + std::to_string(r.lsn) + " does not follow " +
+                    std::to_string(out.records.back().lsn);
+        return out;
+      }
+      out.records.push_back(std::move(r));
+      at += kHeader + len;
+    }
+  }
+  return out;
+}
+
+// --- helpers on the kaya side --------------------------------------------------------
+
+WalConfig small_config() {
+  WalConfig c;
+  c.segment_max_bytes = 1024;
+  c.max_record_bytes = 1024;
+  return c;
+}
+
+std::string key_of(uint64_t i) { return "key-" + std::to_string(i); }
+std::string value_of(uint64_t i) { return std::string(40 + i % 50, 'a' + i % 26); }
+
+void append_puts(Writer& w, uint64_t from, uint64_t count) {
+  for (uint64_t i = from; i < from + count; ++i) {
+    const std::string key = key_of(i);
+    const std::string value = value_of(i);
+    auto r = w.append(Payload::put(key, value), DurabilityMode::kStrict);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+  }
+}
+
+// What kaya's own reader returns, as Put records.
+std::vector<PutRecord> kaya_read(io::Disk& disk, const WalConfig& config) {
+  std::vector<PutRecord> out;
+  auto reader = LogReader::open(config, disk, first_lsn(config, disk).value());
+  EXPECT_TRUE(reader.ok()) << reader.error().to_string();
+  if (!reader.ok()) return out;
+  for (;;) {
+    auto next = (*reader)->next();
+    EXPECT_TRUE(next.ok()) << next.error().to_string();
+    if (!next.ok() || !*next) return out;
+    const Record& r = **next;
+    out.push_back(PutRecord{r.lsn.value(), r.sequence.value(), r.key, r.value});
+  }
+}
+
+void flip_byte(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x10);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
+
+// --- the tests ------------------------------------------------------------------------
+
+// A log kaya wrote, with every file kaya adds (LOCK, RECOVERY_POINT, wal/lost/ from a
+// point-in-time recovery), reads the same through the KayaDB-style reader as through
+// kaya's, before and after kaya appends to it again.
+TEST(KayaDbCompatTest, AKayaDbStyleReaderReadsWhatKayaWrote) {
+  kaya::testing::TempDir dir;
+  const WalConfig config = small_config();
+  auto disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(disk);
+  {
+    auto w = Writer::open(config, **disk);
+    KAYA_ASSERT_OK(w);
+    append_puts(**w, 0, 40);
+    KAYA_ASSERT_OK((*w)->close());
+  }
+  const fs::path wal = fs::path(dir.path()) / "wal";
+  ASSERT_TRUE(fs::exists(wal / "RECOVERY_POINT"));
+  ASSERT_TRUE(fs::exists(wal / "LOCK"));
+  KayaDbRead whole = kayadb_read(dir.path());
+  EXPECT_EQ(whole.error, "");
+  ASSERT_GE(whole.segments.size(), 4u) << "several segments";
+  EXPECT_EQ(whole.records.size(), 40u);
+  EXPECT_EQ(whole.records, kaya_read(**disk, config));
+  for (size_t i = 0; i < whole.records.size(); ++i) {
+    EXPECT_EQ(whole.records[i].key, key_of(i));
+    EXPECT_EQ(whole.records[i].value, value_of(i));
+  }
+
+  // Damage in segment 3, below the recovery point: point-in-time recovery keeps the
+  // prefix and moves the rest to wal/lost/, which the KayaDB-style reader never reads.
+  flip_byte((wal / "0000000000000003.wal").string(), 50);
+  RecoveryOptions pit;
+  pit.mode = RecoveryMode::kPointInTime;
+  auto report = recover(config, **disk, pit);
+  KAYA_ASSERT_OK(report);
+  ASSERT_TRUE(fs::is_directory(wal / "lost"));
+  ASSERT_FALSE(fs::is_empty(wal / "lost"));
+  KayaDbRead kept = kayadb_read(dir.path());
+  EXPECT_EQ(kept.error, "");
+  ASSERT_LT(kept.records.size(), 40u);
+  EXPECT_EQ(kept.records, kaya_read(**disk, config));
+  ASSERT_FALSE(kept.records.empty());
+
+  // kaya continues the log; the KayaDB-style reader follows.
+  {
+    auto w = Writer::open(config, **disk);
+    KAYA_ASSERT_OK(w);
+    append_puts(**w, 100, 20);
+    KAYA_ASSERT_OK((*w)->close());
+  }
+  KayaDbRead after = kayadb_read(dir.path());
+  EXPECT_EQ(after.error, "");
+  EXPECT_EQ(after.records.size(), kept.records.size() + 20);
+  EXPECT_EQ(after.records, kaya_read(**disk, config));
+  EXPECT_EQ(after.records.back().key, key_of(119));
+}
+
+// A log a KayaDB-style writer left (segments only, no recovery point, a torn last
+// record): kaya cuts the torn tail, creates its recovery point, continues the LSNs,
+// and the KayaDB-style reader reads the whole log afterwards.
+TEST(KayaDbCompatTest, KayaContinuesALogAKayaDbStyleWriterLeft) {
+  kaya::testing::TempDir dir;
+  const fs::path wal = fs::path(dir.path()) / "wal";
+  fs::create_directories(wal);
+  std::vector<PutRecord> written;
+  uint64_t lsn = 1;
+  for (int segment = 1; segment <= 3; ++segment) {
+    std::vector<uint8_t> bytes;
+    for (int i = 0; i < 5; ++i, ++lsn) {
+      PutRecord r{lsn, 1000 + lsn, "old-" + std::to_string(lsn), std::string(30, 'x')};
+      const std::vector<uint8_t> encoded = encode_put(r);
+      if (segment == 3 && i == 4) {
+        // The last record torn: half of it reached the disk.
+        bytes.insert(bytes.end(), encoded.begin(), encoded.begin() + encoded.size() / 2);
+        break;
+      }
+      bytes.insert(bytes.end(), encoded.begin(), encoded.end());
+      written.push_back(r);
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "%016x.wal", segment);
+    std::ofstream(wal / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+  }
+  KayaDbRead before = kayadb_read(dir.path());
+  EXPECT_EQ(before.error, "");
+  ASSERT_EQ(before.records, written) << "the reader reads what the writer wrote";
+
+  const WalConfig config = small_config();
+  auto disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(disk);
+  {
+    auto w = Writer::open(config, **disk);
+    KAYA_ASSERT_OK(w);
+    EXPECT_EQ((*w)->stats().durable_lsn_end, Lsn(written.size() + 1));
+    append_puts(**w, 0, 10);
+    KAYA_ASSERT_OK((*w)->close());
+  }
+  EXPECT_TRUE(fs::exists(wal / "RECOVERY_POINT"));
+  KayaDbRead after = kayadb_read(dir.path());
+  EXPECT_EQ(after.error, "");
+  ASSERT_EQ(after.records.size(), written.size() + 10);
+  EXPECT_TRUE(std::equal(written.begin(), written.end(), after.records.begin()));
+  EXPECT_EQ(after.records[written.size()].lsn, written.size() + 1);
+  EXPECT_EQ(after.records[written.size()].key, key_of(0));
+  EXPECT_EQ(after.records, kaya_read(**disk, config));
+}
+
+}  // namespace
+}  // namespace kaya::wal
