@@ -1,6 +1,7 @@
 #include "kaya/wal/inspect.h"
 
 #include <string>
+#include <vector>
 
 #include "wal/log_scan.h"
 #include "wal/segment_reader.h"
@@ -193,17 +194,11 @@ Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath
   return scan(disk, view, path, id, is_last, std::nullopt, &reached);
 }
 
-Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
-  KAYA_RETURN_IF_ERROR(config.validate());
-  KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
-  const io::RelativePath lock_path = io::RelativePath::parse(format::kLockFile).value();
-  // Asked without taking the lock, which a writer opening meanwhile would meet.
-  auto writer_holds_lock = [&] {
-    Result<bool> held = disk.lock_held(lock_path);
-    return held.ok() && *held;
-  };
-  const bool writer_at_start = writer_holds_lock();
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+namespace {
+
+// Inspects the segments `ids` of the log `view` describes.
+Result<LogInspection> inspect_segments(const LogView& view, io::Disk& disk,
+                                       const std::vector<uint64_t>& ids) {
   LogInspection log;
   log.recovery_point = view.rp;
   // The LSN of the last record recovery would have read (nullopt: unknown); forgotten
@@ -250,8 +245,41 @@ Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
     const uint64_t offset = log.segments.empty() ? 0 : log.segments.back().valid_bytes;
     log.anomalies.push_back(ends_early_spot(view, id, offset).anomaly());
   }
-  log.writer_active = writer_at_start || writer_holds_lock();
   return log;
+}
+
+// A writer's release_before may overtake an inspection: it makes a newer recovery
+// point durable, then removes the oldest segments one by one. A segment gone mid-scan
+// (NotFound) or a recovery point naming a segment below the first one listed means
+// that happened: the inspection starts over with both read again.
+constexpr int kReleaseAttempts = 8;
+
+}  // namespace
+
+Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
+  KAYA_RETURN_IF_ERROR(config.validate());
+  const io::RelativePath lock_path = io::RelativePath::parse(format::kLockFile).value();
+  // Asked without taking the lock, which a writer opening meanwhile would meet.
+  auto writer_holds_lock = [&] {
+    Result<bool> held = disk.lock_held(lock_path);
+    return held.ok() && *held;
+  };
+  const bool writer_at_start = writer_holds_lock();
+  for (int attempt = 1;; ++attempt) {
+    const bool last_attempt = attempt == kReleaseAttempts;
+    KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
+    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+    const RecordPosition* rp = view.durable();
+    if (!last_attempt && rp != nullptr && !ids.empty() && rp->segment_id < ids.front()) {
+      continue;
+    }
+    Result<LogInspection> log = inspect_segments(view, disk, ids);
+    if (!last_attempt && !log.ok() && log.error().kind() == ErrorKind::kNotFound) {
+      continue;
+    }
+    if (log.ok()) log->writer_active = writer_at_start || writer_holds_lock();
+    return log;
+  }
 }
 
 }  // namespace kaya::wal

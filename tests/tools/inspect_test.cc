@@ -6,11 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "kaya/io/file_disk.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/recovery.h"
@@ -217,6 +220,53 @@ TEST(InspectLog, LsnGapBetweenSegmentsIsCorruption) {
   EXPECT_THAT(log->anomalies[0].reason,
               HasSubstr("LSN gap: record has LSN 20, expected 7"));
   EXPECT_EQ(log->next_lsn, Lsn(7));
+}
+
+// A writer that appends, rotates and releases its oldest segments while the log is
+// inspected: a release may remove a segment being read or the one the recovery point
+// read first names; the inspection never calls that corruption or an error.
+TEST(InspectLog, BesideAWriterThatReleasesIsNeverCorruptOrAnError) {
+  kaya::testing::TempDir dir;
+  auto disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(disk);
+  WalConfig config = small_config();
+  auto w = Writer::open(config, **disk);
+  KAYA_ASSERT_OK(w);
+  Writer& writer = **w;
+  std::atomic<bool> done{false};
+  std::thread appender([&] {
+    const std::string value(60, 'v');
+    for (uint64_t i = 1; !done.load(); ++i) {
+      auto r = writer.append(Payload::put("k", value), DurabilityMode::kStrict);
+      if (!r.ok()) {
+        ADD_FAILURE() << r.error().to_string();
+        return;
+      }
+      if (i % 7 == 0) {
+        auto released = writer.release_before(Lsn(i - 3));
+        if (!released.ok()) {
+          ADD_FAILURE() << released.error().to_string();
+          return;
+        }
+      }
+    }
+  });
+  struct Join {
+    std::atomic<bool>& done;
+    std::thread& thread;
+    ~Join() {
+      done = true;
+      thread.join();
+    }
+  } join{done, appender};
+  for (int run = 0; run < 300; ++run) {
+    auto log = inspect_log(config, **disk);
+    ASSERT_TRUE(log.ok()) << "run " << run << ": " << log.error().to_string();
+    EXPECT_FALSE(log->corrupt())
+        << "run " << run << ": " << log->anomalies[0].to_string();
+    ASSERT_EQ(log->refusal(), nullptr);
+    EXPECT_TRUE(log->writer_active);
+  }
 }
 
 TEST(InspectSegment, TheSameBadTailIsTornOnlyInTheLastSegment) {
