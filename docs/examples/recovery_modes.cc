@@ -17,7 +17,9 @@ kaya::Status write_records(kaya::io::Disk& disk, int n) {
   auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, disk);
   if (!writer.ok()) return writer.error();
   for (int i = 1; i <= n; ++i) {
-    const std::string key = "k" + std::to_string(i), value = "v" + std::to_string(i);
+    std::string key = "k", value = "v";
+    key += std::to_string(i);
+    value += std::to_string(i);
     auto r = (*writer)->append(kaya::wal::Payload::put(key, value),
                                kaya::DurabilityMode::kStrict);
     if (!r.ok()) return r.error();

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "testing/strings.h"
+
 namespace kaya::crash {
 
 struct RecordId {
@@ -30,8 +32,8 @@ inline uint64_t record_hash(uint64_t seed, const RecordId& id) {
 
 // "r<run>/t<thread>/c<counter>"
 inline std::string record_key(const RecordId& id) {
-  return "r" + std::to_string(id.run) + "/t" + std::to_string(id.thread) + "/c" +
-         std::to_string(id.counter);
+  return kaya::testing::cat("r", std::to_string(id.run), "/t", std::to_string(id.thread),
+                            "/c", std::to_string(id.counter));
 }
 
 inline std::optional<RecordId> parse_key(std::string_view key) {

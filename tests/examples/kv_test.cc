@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "testing/strings.h"
 #include "testing/test_util.h"
 
 extern char** environ;
@@ -239,7 +240,9 @@ TEST_F(KvTest, HoleBetweenCheckpointAndLogIsCorruption) {
   ASSERT_EQ(kv_small({"checkpoint"}).exit_code, 0);
   const std::string old_checkpoint = read_file(dir_ + "/CHECKPOINT");
   for (int i = 0; i < 20; ++i) {
-    ASSERT_EQ(kv_small({"put", "k" + std::to_string(i), std::string(100, 'x')}).exit_code,
+    ASSERT_EQ(kv_small({"put", kaya::testing::cat("k", std::to_string(i)),
+                        std::string(100, 'x')})
+                  .exit_code,
               0);
   }
   const CheckpointLine c = parse_checkpoint(kv_small({"checkpoint"}).out);

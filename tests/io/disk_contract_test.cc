@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/strings.h"
+
 namespace kaya::io::contract {
 namespace {
 
@@ -240,7 +242,8 @@ TEST_P(DiskContractTest, ConcurrentAppendsAreAtomicAndDisjoint) {
       for (int i = 0; i < kAppendsPerThread; ++i) {
         // Distinct content and length per append, split over several parts.
         std::string head(1 + (i % 7), static_cast<char>('a' + t));
-        std::string tail = "#" + std::to_string(t) + ":" + std::to_string(i) + ";";
+        std::string tail =
+            kaya::testing::cat("#", std::to_string(t), ":", std::to_string(i), ";");
         std::vector<ByteView> parts = {B(head), B(tail)};
         auto off = disk_->append(path, parts);
         if (!off.ok()) {

@@ -20,6 +20,7 @@
 #include "kaya/wal/format.h"
 #include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
@@ -362,7 +363,8 @@ TEST_F(WriterOnFaultDisk, ConcurrentStrictAppendsAroundAnFsyncFailure) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int k = 0; k < kPerThread; ++k) {
-        std::string key = "t" + std::to_string(t) + ":" + std::to_string(k);
+        std::string key =
+            kaya::testing::cat("t", std::to_string(t), ":", std::to_string(k));
         auto r = writer_->append(Payload::put(key, "v"), kStrict);
         if (!r.ok()) {
           EXPECT_EQ(r.error().kind(), ErrorKind::kFsyncFailed) << r.error().to_string();

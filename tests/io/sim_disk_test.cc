@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "testing/strings.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
@@ -32,7 +33,7 @@ SimDiskOptions no_tear(uint64_t seed = 1) {
 
 std::string contents(SimDisk& disk, const RelativePath& path) {
   auto len = disk.file_len(path);
-  if (!len.ok()) return "<" + len.error().to_string() + ">";
+  if (!len.ok()) return kaya::testing::cat("<", len.error().to_string(), ">");
   std::string out(*len, '\0');
   auto n =
       read_full(disk, path, 0,

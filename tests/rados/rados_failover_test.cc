@@ -19,6 +19,7 @@
 
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -63,7 +64,8 @@ TEST(RadosFailoverTest, AcknowledgedRecordsSurviveAnOsdStoppedMidWrite) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (uint64_t i = 0; !stop; ++i) {
-        const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string key =
+            kaya::testing::cat("t", std::to_string(t), "-", std::to_string(i));
         auto r = (*writer)->append(wal::Payload::put(key, std::string(200, 'v')),
                                    DurabilityMode::kStrict);
         std::lock_guard<std::mutex> lock(mu);

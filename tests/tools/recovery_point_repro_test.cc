@@ -38,6 +38,7 @@
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/writer.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "tools/tool_runner.h"
 
@@ -440,7 +441,9 @@ TEST(RecoveryPointRepro, VerifyNextToALiveWriterAlwaysExitsZero) {
     for (uint64_t i = 0; !stop.load(); ++i) {
       const auto mode = i % 3 == 0 ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
       if (!(*writer)
-               ->append(wal::Payload::put("k" + std::to_string(i), value), mode)
+               ->append(
+                   wal::Payload::put(kaya::testing::cat("k", std::to_string(i)), value),
+                   mode)
                .ok()) {
         return;
       }

@@ -10,6 +10,7 @@
 #include "kaya/io/file_disk.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/writer.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -31,7 +32,8 @@ std::vector<Acked> append_from_threads(Writer& w, int threads, int per_thread,
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
-        std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        std::string key =
+            kaya::testing::cat("t", std::to_string(t), "-", std::to_string(i));
         auto r = w.append(Payload::put(key, std::string(100, 'v')), mode_of(t));
         ASSERT_TRUE(r.ok()) << r.error().to_string();
         acked[t].push_back({r->lsn.value(), key});

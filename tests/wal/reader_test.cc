@@ -19,6 +19,7 @@
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -266,21 +267,23 @@ TEST(ReaderTest, FindsSegmentBoundariesAmong200Segments) {
   Log log;
   // 140-byte records: two per 300-byte segment.
   while (w->stats().active_segment_id < 200) {
-    auto r = w->append(Payload::put("k" + std::to_string(log.records.size()),
-                                    std::string(140 - 40 - 8 - 5, 'v')),
-                       kStrict);
+    auto r = w->append(
+        Payload::put(kaya::testing::cat("k", std::to_string(log.records.size())),
+                     std::string(140 - 40 - 8 - 5, 'v')),
+        kStrict);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
-    log.records.push_back(Record{r->lsn, r->sequence, RecordType::kPut,
-                                 "k" + std::to_string(log.records.size()),
-                                 std::string(140 - 40 - 8 - 5, 'v')});
+    log.records.push_back(
+        Record{r->lsn, r->sequence, RecordType::kPut,
+               kaya::testing::cat("k", std::to_string(log.records.size())),
+               std::string(140 - 40 - 8 - 5, 'v')});
     auto [it, added] = log.segments.try_emplace(r->segment_id, r->lsn.value(), 0);
     it->second.second = r->lsn.value();
   }
   ASSERT_EQ(log.segments.size(), 200u);
   for (const auto& [id, range] : log.segments) {
     for (uint64_t from : {range.first, range.second}) {
-      SCOPED_TRACE("segment " + std::to_string(id) + ", from LSN " +
-                   std::to_string(from));
+      SCOPED_TRACE(kaya::testing::cat("segment ", std::to_string(id), ", from LSN ",
+                                      std::to_string(from)));
       auto reader = open_reader(config, disk, Lsn(from));
       ASSERT_NE(reader, nullptr);
       const uint64_t check = id % 25 == 0 ? log.records.size() : 3;

@@ -11,6 +11,7 @@
 
 #include "kaya/io/file_disk.h"
 #include "kaya/io/sim_disk.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -540,8 +541,9 @@ TEST(WriterMappedTest, RotationAndCloseCutThePreallocatedSpace) {
     auto w = open_or_die(config, *disk);
     std::map<uint64_t, uint64_t> ends;  // segment -> end of its last record
     for (int i = 0; i < 500; ++i) {
-      auto r = w->append(Payload::put("k" + std::to_string(i), std::string(40, 'v')),
-                         i % 2 ? kStrict : kRelaxed);
+      auto r = w->append(
+          Payload::put(kaya::testing::cat("k", std::to_string(i)), std::string(40, 'v')),
+          i % 2 ? kStrict : kRelaxed);
       KAYA_ASSERT_OK(r);
       ends[r->segment_id] = r->offset + r->encoded_len;
       // The active segment holds allocated space beyond its records.
