@@ -24,7 +24,7 @@ fail() {
 
 echo "== build and install into $prefix"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_BUILD_TESTS=OFF \
-  -DKAYA_BUILD_BENCH=OFF >/dev/null
+  -DKAYA_BUILD_BENCH=OFF -DKAYA_WERROR=ON >/dev/null
 cmake --build "$build"
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(find "$prefix" -name 'libkaya.so.0.1.0' -printf '%h\n')
@@ -33,7 +33,8 @@ libdir=$(find "$prefix" -name 'libkaya.so.0.1.0' -printf '%h\n')
 echo "== installed files"
 for f in "$libdir/libkaya.a" "$libdir/libkaya.so" "$libdir/libkaya.so.0" \
   "$libdir/cmake/kaya/kayaConfig.cmake" "$libdir/cmake/kaya/kayaConfigVersion.cmake" \
-  "$libdir/pkgconfig/kaya.pc" "$prefix/bin/kaya-wal"; do
+  "$libdir/pkgconfig/kaya.pc" "$prefix/bin/kaya-wal" "$prefix/share/doc/kaya/LICENSE" \
+  "$prefix/share/doc/kaya/CHANGELOG.md"; do
   [ -e "$f" ] || fail "$f not installed"
 done
 soname=$(readelf -d "$libdir/libkaya.so.0.1.0" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')

@@ -8,7 +8,7 @@ per_seed=${KAYA_SIM_OPS:-100}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-sim-release"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DKAYA_BUILD_BENCH=OFF >/dev/null
+  -DKAYA_BUILD_BENCH=OFF -DKAYA_WERROR=ON >/dev/null
 ninja -C "$build" -j2 simulation_test >/dev/null
 seeds=$(((ops + per_seed - 1) / per_seed))
 echo "soak: $seeds seeds x $per_seed operations (start seed ${KAYA_SEED:-1})"
