@@ -9,6 +9,7 @@
 # disk drifted between runs.
 #
 #   scripts/bench-ab.sh [--old REV] [--runs N] [--seconds S] [--cases LIST] [--out DIR]
+#   scripts/bench-ab.sh --rados POOL [--old REV] [--runs N] [--records R] [--out DIR]
 #
 # Defaults: REV e33dd87 (the last commit before the recovery point), N 5, S 2 (per
 # case and contestant; see wal_bench --help), LIST strict1,strict64,relaxed1, DIR
@@ -17,6 +18,12 @@
 # KAYA_BENCH_DIR picks the directory benchmarked (default: a temporary one under
 # $TMPDIR or /tmp). CXXFLAGS is added to both builds (e.g. a -Wno-error=... that a
 # compiler needs).
+#
+# --rados POOL measures strict appends from 1 thread on RADOS instead (every write a
+# network round trip): `kaya-wal bench --threads 1 --records R` (default 2000) of each
+# side into a new log rados://POOL/kaya-ab-<time>-<side>-<run>, interleaved the same
+# way, and prints both medians and new/old. Needs CEPH_CONF pointing at the cluster
+# (scripts/ceph-cluster.sh env) and kaya built with the RADOS backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 usage() {
@@ -29,6 +36,8 @@ runs=5
 seconds=2
 cases=strict1,strict64,relaxed1
 out=""
+rados_pool=""
+records=2000
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
   case "$1" in
@@ -37,6 +46,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2" ;;
     --cases) cases="$2" ;;
     --out) out="$2" ;;
+    --rados) rados_pool="$2" ;;
+    --records) records="$2" ;;
     *) usage ;;
   esac
   shift 2
@@ -53,16 +64,53 @@ if [ "$(cat "$old_src/.kaya-ab-rev" 2>/dev/null)" != "$old_sha" ]; then
   git archive "$old_sha" | tar -x -C "$old_src"
   echo "$old_sha" >"$old_src/.kaya-ab-rev"
 fi
+target=wal_bench
+rados_flag=()
+if [ -n "$rados_pool" ]; then
+  target=kaya-wal
+  rados_flag=(-DKAYA_WITH_RADOS=ON)
+fi
 build() {  # source dir, build dir
   cmake -S "$1" -B "$2" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_BUILD_TESTS=OFF \
-    -DKAYA_WERROR=ON -DCMAKE_CXX_FLAGS="${CXXFLAGS:-}" >/dev/null
-  cmake --build "$2" -j "$(nproc)" --target wal_bench
+    -DKAYA_WERROR=ON -DCMAKE_CXX_FLAGS="${CXXFLAGS:-}" "${rados_flag[@]}" >/dev/null
+  cmake --build "$2" -j "$(nproc)" --target "$target"
 }
 build "$old_src" build/ab/old
 build . build/ab/new
 
-out="${out:-build/ab/results-$(date +%Y%m%d-%H%M%S)}"
+stamp=$(date +%Y%m%d-%H%M%S)
+out="${out:-build/ab/results-$stamp}"
 mkdir -p "$out"
+
+if [ -n "$rados_pool" ]; then
+  echo "old: $old_rev ($old_sha), new: $new_desc; $runs runs each, interleaved;" \
+    "kaya-wal bench --dir rados://$rados_pool/... --threads 1 --records $records"
+  for i in $(seq 1 "$runs"); do
+    for side in old new; do
+      echo "run $i: $side (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+      "build/ab/$side/tools/kaya-wal/kaya-wal" bench \
+        --dir "rados://$rados_pool/kaya-ab-$stamp-$side-$i" --threads 1 \
+        --records "$records" --json >"$out/$side-$i.json"
+    done
+  done
+  echo
+  jq -n -r --arg out "$out" '
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+                       else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def r2: "\(. * 100 | round / 100)x";
+    [inputs] as $docs
+    | [range(0; $docs | length; 2) as $i | $docs[$i].kaya.records_per_s] as $old
+    | [range(1; $docs | length; 2) as $i | $docs[$i].kaya.records_per_s] as $new
+    | ($old | median) as $om | ($new | median) as $nm
+    | "case | old median | new median | new/old | target | old runs | new runs",
+      "--- | --- | --- | --- | --- | --- | ---",
+      "rados strict 1T | \($om | round) rec/s | \($nm | round) rec/s | \($nm / $om | r2)"
+        + " | >= 0.97x | \($old | map(round) | join(", ")) | \($new | map(round) | join(", "))",
+      "",
+      "raw: \($out)/{old,new}-N.json"
+  ' $(for i in $(seq 1 "$runs"); do echo "$out/old-$i.json" "$out/new-$i.json"; done)
+  exit 0
+fi
 dir_flag=()
 [ -n "${KAYA_BENCH_DIR:-}" ] && dir_flag=(--dir "$KAYA_BENCH_DIR")
 echo "old: $old_rev ($old_sha), new: $new_desc; $runs runs each, interleaved;" \
