@@ -135,6 +135,7 @@ Status FaultDisk::write_at(const RelativePath& path, uint64_t offset, ByteView b
 }
 
 bool FaultDisk::can_map() const { return inner_.can_map(); }
+bool FaultDisk::writes_are_durable() const { return inner_.writes_are_durable(); }
 
 Result<std::unique_ptr<WritableMap>> FaultDisk::map_for_write(const RelativePath& path,
                                                               uint64_t offset,

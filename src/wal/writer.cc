@@ -166,7 +166,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   // Where a write costs a copy into the page cache (a Disk that can map files), the
   // leading thread writes the recovery point itself after waking the appenders: cheaper
   // than waking another thread every round. Elsewhere (a remote Disk, where a write is a
-  // round trip) a thread of its own writes it. Either way that thread syncs it.
+  // round trip) a thread of its own writes it: after every round, or at most once per
+  // recovery_point_sync_ms where every write is durable. Either way that thread syncs it.
   w->rp_inline_ = options.recovery_point_inline || disk.can_map();
   w->rp_sync_thread_ = !options.recovery_point_inline;
   if (w->rp_sync_thread_) {
@@ -842,6 +843,29 @@ void Writer::recovery_point_loop() {
         poison_locked(s.error().with_context("syncing the recovery point"));
         return;
       }
+    }
+  }
+  if (disk_.writes_are_durable()) {
+    // Every write is a sync here, and on a cluster every write costs the storage nodes
+    // as much as a record's: the recovery point is written at most once per interval
+    // while it changes (the window a power loss leaves on any Disk), not once per round.
+    Clock::time_point next_write{};
+    for (;;) {
+      rp_cv_.wait(lock, [&] {
+        return stopped() || durable_pos_.lsn.value() != rp_persisted_lsn_;
+      });
+      if (stopped()) return;
+      if (rp_cv_.wait_until(lock, next_write, stopped)) return;
+      const RecoveryPoint point = recovery_point_locked();
+      lock.unlock();
+      Status s = persist_recovery_point(point, /*sync=*/false);
+      lock.lock();
+      if (!s.ok()) {
+        poison_locked(s.error().with_context("updating the recovery point"));
+        return;
+      }
+      rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
+      next_write = Clock::now() + interval;
     }
   }
   // This thread writes it after every round (woken by mark_durable_locked) and syncs it

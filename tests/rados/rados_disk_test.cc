@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
 #include "testing/test_util.h"
@@ -59,6 +60,36 @@ bool wait_fenced(const RadosDisk& disk) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return disk.fenced();
+}
+
+// Every RADOS write is durable, and costs the cluster as much as a record's: the
+// writer writes its recovery point at most once per recovery_point_sync_ms while it
+// changes (not after every round), and brings it up to date at close.
+TEST(RadosDiskTest, RecoveryPointIsWrittenOncePerIntervalAndAtClose) {
+  const RadosDiskOptions options = test_options("rp-pace");
+  auto disk = open_test_disk(options);
+  KAYA_ASSERT_OK(disk);
+  EXPECT_TRUE((*disk)->writes_are_durable());
+  WalConfig config;
+  config.recovery_point_sync_ms = 60'000;
+  auto writer = wal::Writer::open(config, **disk);
+  KAYA_ASSERT_OK(writer);
+  constexpr uint64_t kRecords = 40;
+  for (uint64_t i = 1; i <= kRecords; ++i) {
+    KAYA_ASSERT_OK((*writer)->append(put(i), DurabilityMode::kStrict));
+  }
+  auto reader = open_test_disk(options);  // another client
+  KAYA_ASSERT_OK(reader);
+  auto during = wal::read_recovery_point(**reader);
+  KAYA_ASSERT_OK(during);
+  ASSERT_TRUE(during->has_value());
+  // The first update after open went out at once; the next is due in 60 s.
+  EXPECT_LT((*during)->durable.lsn.value(), kRecords / 2);
+  KAYA_ASSERT_OK((*writer)->close());
+  auto closed = wal::read_recovery_point(**reader);
+  KAYA_ASSERT_OK(closed);
+  ASSERT_TRUE(closed->has_value());
+  EXPECT_EQ((*closed)->durable.lsn, Lsn(kRecords));
 }
 
 TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {

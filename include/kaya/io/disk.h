@@ -136,6 +136,10 @@ class KAYA_API Disk {
 
   /// Whether map_for_write() is available.
   virtual bool can_map() const { return false; }
+  /// Whether every write is on stable storage once it returns, so that fsync_file adds
+  /// nothing (RadosDisk: Ceph acknowledges a write once every replica has it). A writer
+  /// then paces what it writes only to stay current after a crash.
+  virtual bool writes_are_durable() const { return false; }
   /// Makes `path` (which must exist) at least `offset + len` bytes long, with the space
   /// allocated so that stores into it cannot fail for lack of room (DiskFull here
   /// instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.

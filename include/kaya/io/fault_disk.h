@@ -82,6 +82,7 @@ class KAYA_API FaultDisk final : public Disk {
   // Maps through the inner disk. Creating a map consults the write faults (a short
   // write fails it whole); stores and publish() never fail, as with a real mapping.
   bool can_map() const override;
+  bool writes_are_durable() const override;
   Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
                                                      uint64_t offset,
                                                      uint64_t len) override;

@@ -119,6 +119,8 @@ class KAYA_API RadosDisk final : public Disk {
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
   Result<uint64_t> file_len(const RelativePath& path) override;
   Status truncate(const RelativePath& path, uint64_t len) override;
+  /// Ceph acknowledges a write once every OSD of the acting set has it.
+  bool writes_are_durable() const override { return true; }
   Status fsync_file(const RelativePath& path) override;
   Status fsync_dir(const RelativePath& dir) override;
   Result<std::vector<std::string>> list_dir(const RelativePath& dir) override;

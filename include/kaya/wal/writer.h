@@ -27,7 +27,9 @@
 ///   segment exists), close, release_before and at least every
 ///   WalConfig::recovery_point_sync_ms while it changes. Damage at or below it is
 ///   corruption; after a crash it lags the durable records by at most about one round
-///   (process crash) or one sync interval (power loss): docs/durability.md.
+///   (process crash) or one sync interval (power loss; also a process crash on a Disk
+///   whose writes are durable, where it is written once per interval):
+///   docs/durability.md.
 ///
 /// Failures poison the writer: after a failed write or fsync, the appends waiting on it
 /// and every later append fail (with the original error kind), the fsync is never
