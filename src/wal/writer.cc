@@ -638,7 +638,8 @@ void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
   durable_lsn_ = lsn;
   durable_bytes_ = bytes;
   durable_pos_ = pos;
-  if (!rp_inline_) rp_cv_.notify_one();  // the recovery point follows, off the path
+  // The recovery point follows, off the path.
+  if (!rp_inline_ && rp_waits_for_change_) rp_cv_.notify_one();
   while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
     unsynced_strict_.pop_front();
   }
@@ -851,9 +852,11 @@ void Writer::recovery_point_loop() {
     // while it changes (the window a power loss leaves on any Disk), not once per round.
     Clock::time_point next_write{};
     for (;;) {
+      rp_waits_for_change_ = true;
       rp_cv_.wait(lock, [&] {
         return stopped() || durable_pos_.lsn.value() != rp_persisted_lsn_;
       });
+      rp_waits_for_change_ = false;
       if (stopped()) return;
       if (rp_cv_.wait_until(lock, next_write, stopped)) return;
       const RecoveryPoint point = recovery_point_locked();
@@ -876,11 +879,13 @@ void Writer::recovery_point_loop() {
     auto behind = [&] {
       return stopped() || durable_pos_.lsn.value() != rp_persisted_lsn_;
     };
+    rp_waits_for_change_ = true;
     if (unsynced) {
       rp_cv_.wait_until(lock, sync_due, behind);
     } else {
       rp_cv_.wait(lock, behind);
     }
+    rp_waits_for_change_ = false;
     if (stopped()) return;
     const bool sync = unsynced && Clock::now() >= sync_due;
     const RecoveryPoint point = recovery_point_locked();

@@ -372,6 +372,9 @@ class Writer {
       false;                  // rp_thread_ runs (not OpenOptions::recovery_point_inline)
   bool rp_unsynced_ = false;  // inline: written since the thread's last sync
   std::condition_variable rp_cv_;  // wakes the recovery point thread
+  // Under mu_: the recovery point thread waits for the durable end to move (a round
+  // wakes it only then: while it waits out its interval, no round pays a wake-up).
+  bool rp_waits_for_change_ = false;
   bool stop_rp_ = false;
   std::thread rp_thread_;
   uint64_t assigned_bytes_ = 0;  // bytes ever assigned
