@@ -104,7 +104,8 @@ struct SegmentSummary {
   std::optional<Lsn> last_lsn;   ///< LSN of its last record (nullopt: none)
   /// Its records were read and checked by this recovery (false: below the recovery
   /// point, trusted; bytes and valid_bytes are then its length, records and the LSNs
-  /// unknown, 0 and nullopt).
+  /// unknown, 0 and nullopt; below the recovery point's newest sealed segment the
+  /// length is not looked at either, and reads 0).
   bool scanned = true;
 };
 
@@ -115,9 +116,10 @@ struct KAYA_API RecoveryReport {
   Lsn next_lsn;  ///< LSN for the writer's next record (1 for an empty log)
   /// Sequence after the last record's (nullopt for an empty log).
   std::optional<SequenceNumber> next_sequence;
-  std::optional<Lsn> first_lsn;          ///< of the first record kept
-  uint64_t records = 0;                  ///< valid records kept
-  uint64_t valid_bytes = 0;              ///< bytes of the valid records kept
+  std::optional<Lsn> first_lsn;  ///< of the first record kept
+  uint64_t records = 0;          ///< valid records kept
+  uint64_t valid_bytes =
+      0;  ///< bytes of the valid records kept, in the segments measured
   std::vector<SegmentSummary> segments;  ///< segments kept, in id order
   std::vector<Anomaly> anomalies;        ///< what is wrong (recovery stops at the first)
   std::vector<Dropped> dropped;          ///< what was (or would be) dropped
