@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kaya/core/version.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/io/rados_disk.h"
 #include "kaya/wal/writer.h"
@@ -356,6 +357,20 @@ TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
     EXPECT_EQ(help.err, "");
   }
   EXPECT_THAT(run_tool({"write", "--help"}).out, HasSubstr("\\xHH"));
+}
+
+// `--version` and `version` print the library's version and record format.
+TEST(KayaWalCli, VersionNamesTheLibraryAndTheFormat) {
+  for (const char* flag : {"--version", "version"}) {
+    ToolResult v = run_tool({flag});
+    EXPECT_EQ(v.exit_code, kOk) << v.describe();
+    EXPECT_EQ(v.out, "kaya-wal " + std::string(kaya::version()) +
+                         " (log record format version 1)\n");
+    EXPECT_EQ(v.err, "");
+  }
+  EXPECT_THAT(run_tool({"--help"}).out, HasSubstr("--version"));
+  ToolResult extra = run_tool({"--version", "x"});
+  EXPECT_EQ(extra.exit_code, kInvalid) << extra.describe();
 }
 
 TEST(KayaWalCli, UsageMistakesExitFourWithOneErrorLine) {

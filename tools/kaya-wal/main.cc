@@ -7,6 +7,8 @@
 
 #include "commands.h"
 #include "kaya/core/status.h"
+#include "kaya/core/version.h"
+#include "kaya/wal/format.h"
 
 namespace {
 
@@ -14,6 +16,7 @@ constexpr std::string_view kUsage =
     R"(kaya-wal: inspect, check, repair and exercise a kaya write-ahead log
 
 usage: kaya-wal COMMAND [ARGS...] [--help]
+       kaya-wal --version   (or `kaya-wal version`)
 
 commands:
   write DIR     append records read from stdin (put/delete/noop lines), one ack per line
@@ -57,6 +60,18 @@ int main(int argc, char** argv) {
   const std::string_view name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+    return 0;
+  }
+  if (name == "--version" || name == "version") {
+    if (argc > 2) {
+      std::fprintf(stderr, "error: kaya-wal: %s takes no argument\n", argv[1]);
+      return usage_exit;
+    }
+    // The library linked at run time: what reads and writes the log.
+    const std::string_view library = kaya::version();
+    std::printf("kaya-wal %.*s (log record format version %u)\n",
+                static_cast<int>(library.size()), library.data(),
+                static_cast<unsigned>(kaya::wal::format_version()));
     return 0;
   }
   for (const Command& c : kCommands) {
