@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr int kOk = 0, kCorruption = 3, kUnsupported = 4;
+constexpr int kOk = 0, kNotFound = 2, kCorruption = 3, kUnsupported = 4;
 
 Json parse_json(const ToolResult& r) {
   std::string error;
@@ -250,6 +250,35 @@ TEST(KayaWalRecover, DryRunChangesNothingInAnyMode) {
     }
     EXPECT_EQ(snapshot(tmp.path()), corrupt) << mode;
   }
+}
+
+// recover --json prints one JSON object also when recovery fails (and the error line
+// on stderr): corruption, and a directory without a log.
+TEST(KayaWalRecover, JsonPrintsOneObjectOnFailureToo) {
+  TempDir bad;
+  install_golden(bad.path(), "bad_payload_crc.wal");
+  ToolResult r = run_tool({"recover", bad.path(), "--json"});
+  EXPECT_EQ(r.exit_code, kCorruption) << r.describe();
+  Json j = parse_json(r);
+  EXPECT_FALSE(j["ok"].boolean());
+  EXPECT_EQ(j["path"].str(), bad.path());
+  EXPECT_EQ(j["error"]["kind"].str(), "Corruption");
+  EXPECT_THAT(j["error"]["message"].str(), HasSubstr("offset 57"));
+  EXPECT_TRUE(one_error_line(r, "offset 57"));
+
+  TempDir empty;
+  const std::string missing = empty.path() + "/nothing";
+  ToolResult none = run_tool({"recover", missing, "--json"});
+  EXPECT_EQ(none.exit_code, kNotFound) << none.describe();
+  Json n = parse_json(none);
+  EXPECT_FALSE(n["ok"].boolean());
+  EXPECT_EQ(n["error"]["kind"].str(), "NotFound");
+
+  TempDir good;
+  install_golden(good.path(), "valid.wal");
+  ToolResult ok = run_tool({"recover", good.path(), "--json", "--dry-run"});
+  ASSERT_EQ(ok.exit_code, kOk) << ok.describe();
+  EXPECT_TRUE(parse_json(ok)["ok"].boolean());
 }
 
 TEST(KayaWalRecover, RepairsATornTailAndMovesCorruptionAsideOnlyWhenAsked) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "json.h"
 #include "kaya/io/rados_disk.h"
 #include "kaya/wal/format.h"
 #include "log_location.h"
@@ -137,6 +138,22 @@ int report_error(const Error& error, std::string_view context) {
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
   return exit_code(error.kind());
+}
+
+int report_error_json(const Error& error, std::string_view context,
+                      std::string_view path) {
+  const std::string error_object = JsonObject()
+                                       .str("kind", to_string(error.kind()))
+                                       .str("message", error.to_string())
+                                       .build();
+  std::printf("%s\n", JsonObject()
+                          .str("path", path)
+                          .boolean("ok", false)
+                          .raw("error", error_object)
+                          .build()
+                          .c_str());
+  std::fflush(stdout);
+  return report_error(error, context);
 }
 
 int usage_error(std::string_view command, const Error& error) {

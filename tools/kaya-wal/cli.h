@@ -58,6 +58,10 @@ class Args {
 // Prints "error: <context>: <Kind>: <message>" (context optional) as ONE line on
 // stderr (newlines in the message become "; ") and returns exit_code(kind).
 int report_error(const Error& error, std::string_view context = {});
+// report_error, and for a command run with --json also one JSON object on stdout:
+// {"path","ok":false,"error":{"kind","message"}} (kind: ErrorKind's name).
+int report_error_json(const Error& error, std::string_view context,
+                      std::string_view path);
 
 // For usage mistakes: prints "error: kaya-wal <command>: <message> (see kaya-wal
 // <command> --help)" and returns the InvalidArgument exit code (4).

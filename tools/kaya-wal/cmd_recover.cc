@@ -38,12 +38,14 @@ that needs a newer kaya or a larger --max-record-bytes (nothing changed), 6 lock
 conflict, 2 when DIR holds no log, 1 I/O error.
 
 --json prints one object with every field of the report:
-  {"mode","dry_run","applied","next_lsn","next_sequence","first_lsn","records",
+  {"path","ok":true,"mode","dry_run","applied","next_lsn","next_sequence","first_lsn","records",
    "valid_bytes","segments":[{"id","bytes","valid_bytes","records","first_lsn",
    "last_lsn"}],"anomalies":[{"kind","segment_id","offset","lsn","reason"}],
    "dropped":[{"segment_id","offset","bytes","moved_to"}],"bytes_dropped",
    "duration_us","full_scan","had_recovery_point","recovery_point_written"}
-(absent LSNs are null; moved_to is "" for a truncated torn tail).
+(absent LSNs are null; moved_to is "" for a truncated torn tail). When recovery fails
+it prints {"path","ok":false,"error":{"kind","message"}} instead (and the error line
+on stderr), e.g. kind "Corruption".
 
 flags:
   --dry-run             report only, change nothing
@@ -57,7 +59,7 @@ flags:
   --max-record-bytes N  the writer's record limit, when it was raised above 32 MiB
 )";
 
-std::string report_json(const wal::RecoveryReport& r) {
+std::string report_json(std::string_view dir, const wal::RecoveryReport& r) {
   std::vector<std::string> segments;
   for (const wal::SegmentSummary& s : r.segments) {
     segments.push_back(JsonObject()
@@ -81,6 +83,8 @@ std::string report_json(const wal::RecoveryReport& r) {
                           .build());
   }
   return JsonObject()
+      .str("path", dir)
+      .boolean("ok", true)
       .str("mode", wal::to_string(r.mode))
       .boolean("dry_run", r.dry_run)
       .boolean("applied", r.applied)
@@ -133,8 +137,12 @@ int run_recover(const CommandArgs& argv) {
   if (!config.ok()) return usage_error("recover", config.error());
 
   const std::string& dir = args->positional()[0];
+  const bool json = args->has("json");
+  auto fail = [&](const Error& error, std::string_view context) {
+    return json ? report_error_json(error, context, dir) : report_error(error, context);
+  };
   auto disk = open_log_dir(dir);
-  if (!disk.ok()) return report_error(disk.error());
+  if (!disk.ok()) return fail(disk.error(), {});
   wal::RecoveryOptions options;
   options.mode = *mode;
   options.dry_run = args->has("dry-run");
@@ -147,9 +155,9 @@ int run_recover(const CommandArgs& argv) {
                              "with --dry-run"));
   }
   Result<wal::RecoveryReport> report = wal::recover(*config, **disk, options);
-  if (!report.ok()) return report_error(report.error(), "recover " + dir);
-  if (args->has("json")) {
-    std::printf("%s\n", report_json(*report).c_str());
+  if (!report.ok()) return fail(report.error(), "recover " + dir);
+  if (json) {
+    std::printf("%s\n", report_json(dir, *report).c_str());
   } else {
     std::printf("%s", report->to_string().c_str());
   }
