@@ -253,7 +253,7 @@ TEST(KayaWalRecover, DryRunChangesNothingInAnyMode) {
 }
 
 // recover --json prints one JSON object also when recovery fails (and the error line
-// on stderr): corruption, and a directory without a log.
+// on stderr): corruption, and a directory without a log; verify and inspect too.
 TEST(KayaWalRecover, JsonPrintsOneObjectOnFailureToo) {
   TempDir bad;
   install_golden(bad.path(), "bad_payload_crc.wal");
@@ -273,6 +273,15 @@ TEST(KayaWalRecover, JsonPrintsOneObjectOnFailureToo) {
   Json n = parse_json(none);
   EXPECT_FALSE(n["ok"].boolean());
   EXPECT_EQ(n["error"]["kind"].str(), "NotFound");
+
+  // verify and inspect too, for a path that holds no log.
+  for (const char* command : {"verify", "inspect"}) {
+    ToolResult v = run_tool({command, missing, "--json"});
+    EXPECT_EQ(v.exit_code, kNotFound) << command << ": " << v.describe();
+    Json o = parse_json(v);
+    EXPECT_FALSE(o["ok"].boolean()) << command;
+    EXPECT_EQ(o["error"]["kind"].str(), "NotFound") << command;
+  }
 
   TempDir good;
   install_golden(good.path(), "valid.wal");

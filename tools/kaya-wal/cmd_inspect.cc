@@ -91,17 +91,19 @@ int run_inspect(const CommandArgs& argv) {
   if (!config.ok()) return usage_error("inspect", config.error());
 
   const std::string& path = args->positional()[0];
+  auto fail = [&](const Error& error) {
+    return args->has("json") ? report_error_json(error, {}, path) : report_error(error);
+  };
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (!io::is_rados_location(path) && !std::filesystem::exists(status)) {
-    return report_error(
-        Error(ErrorKind::kNotFound, path + ": no such file or directory"));
+    return fail(Error(ErrorKind::kNotFound, path + ": no such file or directory"));
   }
   const bool is_dir =
       io::is_rados_location(path) || std::filesystem::is_directory(status);
   Result<wal::LogInspection> log =
       is_dir ? inspect_dir(path, *config) : inspect_file(path, *config);
-  if (!log.ok()) return report_error(log.error());
+  if (!log.ok()) return fail(log.error());
 
   if (args->has("json")) {
     std::vector<std::string> segments;

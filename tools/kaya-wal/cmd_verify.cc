@@ -62,10 +62,13 @@ int run_verify(const CommandArgs& argv) {
   Result<WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("verify", config.error());
   const std::string& dir = args->positional()[0];
+  auto fail = [&](const Error& error) {
+    return args->has("json") ? report_error_json(error, {}, dir) : report_error(error);
+  };
   auto disk = open_log_dir(dir);
-  if (!disk.ok()) return report_error(disk.error());
+  if (!disk.ok()) return fail(disk.error());
   Result<wal::LogInspection> log = wal::inspect_log(*config, **disk);
-  if (!log.ok()) return report_error(log.error());
+  if (!log.ok()) return fail(log.error());
   const std::optional<Error> failure = recovery_error(*log, dir);
   const bool ok = !failure.has_value();
   if (args->has("json")) {
