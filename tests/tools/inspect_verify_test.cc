@@ -147,6 +147,29 @@ void drop_recovery_point(const std::string& dir) {
   std::filesystem::remove(dir + "/wal/RECOVERY_POINT");
 }
 
+// A file that never was a segment is said to be one neither by text nor by --json:
+// exit 4 naming it. Zeros, an empty file or a cut first record are still judged.
+TEST(KayaWalInspect, AFileThatIsNotASegmentIsRefused) {
+  TempDir tmp;
+  const std::string text = tmp.path() + "/passwd";
+  write_file(text, "root:x:0:0:root:/root:/bin/bash\n");
+  ToolResult r = run_tool({"inspect", text});
+  EXPECT_EQ(r.exit_code, kUnsupported) << r.describe();
+  EXPECT_TRUE(one_error_line(r, "not a kaya segment"));
+  EXPECT_THAT(r.err, HasSubstr(text));
+  ToolResult j = run_tool({"inspect", text, "--json"});
+  EXPECT_EQ(j.exit_code, kUnsupported) << j.describe();
+  EXPECT_FALSE(parse_json(j)["ok"].boolean());
+
+  for (const std::string& content :
+       {std::string(), std::string(64, '\0'), std::string("AYA")}) {
+    const std::string file = tmp.path() + "/seg.wal";
+    write_file(file, content);
+    ToolResult s = run_tool({"inspect", file});
+    EXPECT_EQ(s.exit_code, kOk) << content.size() << " bytes: " << s.describe();
+  }
+}
+
 TEST(KayaWalVerify, DamageInAClosedSegmentIsCorruptionNamingSegmentAndOffset) {
   TempDir tmp;
   make_log(tmp.path());

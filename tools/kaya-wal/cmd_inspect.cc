@@ -1,4 +1,8 @@
 // kaya-wal inspect: per-segment description of a log or of one segment file.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -10,6 +14,7 @@
 #include "json.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/io/rados_disk.h"
+#include "kaya/wal/format.h"
 #include "kaya/wal/inspect.h"
 
 namespace kaya::tool {
@@ -36,7 +41,8 @@ takes no lock.
 
 Exit: 0 when recovery would lose no acknowledged record (clean, a torn tail, records
 after a hole), 3 on corruption, 4 for a record that needs a newer kaya or a larger
---max-record-bytes.
+--max-record-bytes, and 4 for a file that is not a kaya segment (no valid record, and
+its first bytes are neither a record's magic nor zeros).
 
 --json prints one object:
   {"path":..., "kind":"log"|"segment",
@@ -69,6 +75,26 @@ Result<wal::LogInspection> inspect_file(const std::string& file,
                         io::RelativePath::parse(p.filename().string()));
   KAYA_ASSIGN_OR_RETURN(wal::SegmentInspection s,
                         wal::inspect_segment(*disk, path, config.max_record_bytes, true));
+  // A file whose first bytes are neither the start of a record's magic nor zeros
+  // (preallocated space), and that holds no valid record anywhere, was never a kaya
+  // segment: calling its content a torn tail would mislead. (An empty, all-zero or
+  // torn-first-record file, and a segment whose first record is damaged but followed
+  // by valid ones, are judged as segments.)
+  if (s.records == 0 && s.state == wal::SegmentState::kTornTail) {
+    std::array<uint8_t, 4> head{};
+    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(*disk, path, 0, head));
+    std::array<uint8_t, 4> magic{};
+    for (size_t i = 0; i < magic.size(); ++i) {
+      magic[i] = static_cast<uint8_t>(wal::format::kMagic >> (8 * i));
+    }
+    const auto end = head.begin() + static_cast<std::ptrdiff_t>(n);
+    const bool zeros = std::all_of(head.begin(), end, [](uint8_t b) { return b == 0; });
+    if (n > 0 && !zeros && !std::equal(head.begin(), end, magic.begin())) {
+      return Error(ErrorKind::kInvalidArgument,
+                   file + ": not a kaya segment (no valid record, and its first bytes " +
+                       "are neither a record's magic \"AYAK\" nor zeros)");
+    }
+  }
   return single_segment_log(std::move(s));
 }
 
