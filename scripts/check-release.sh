@@ -3,15 +3,14 @@
 # Release with warnings as errors, with the default compiler (GCC 12 on Debian 12) in
 # build/release, whose unit suites then run (the RADOS ones need a cluster:
 # scripts/test-rados.sh), and with clang 14 in build/release-clang (compiled and
-# linked, not run). scripts/run.sh reuses build/release.
+# linked, not run). The install check, the packages and the main job reuse
+# build/release (scripts/release-build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 echo "== Release, $(c++ --version | head -1)"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_WERROR=ON \
-  -DKAYA_BUILD_TESTS=ON -DKAYA_BUILD_BENCH=ON >/dev/null
-cmake --build build/release
+scripts/release-build.sh
 ctest --test-dir build/release --output-on-failure -j "$(nproc)" -LE rados
 
 echo "== Release, $(clang++-14 --version | head -1)"

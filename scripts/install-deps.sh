@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
-          libclang-rt-14-dev doxygen pkg-config make)
+          libclang-rt-14-dev doxygen pkg-config make dpkg-dev file)
 [ $# -gt 0 ] && packages=("$@")
 
 missing=()

@@ -7,9 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DKAYA_BUILD_TESTS=OFF \
-  -DKAYA_WERROR=ON >/dev/null
-cmake --build build/release --target kaya-wal
+scripts/release-build.sh -- kaya-wal
 tool=build/release/tools/kaya-wal/kaya-wal
 
 if [ $# -ge 1 ]; then

@@ -3,7 +3,7 @@
 ///
 /// kaya follows semantic versioning; while the major version is 0, a new minor
 /// version may break the API or ABI, so a consumer asks for the minor version it was
-/// written for (`find_package(kaya 0.1)` accepts 0.1.x only). The on-disk record
+/// written for (`find_package(kaya 0.2)` accepts 0.2.x only). The on-disk record
 /// format has a version of its own (kaya::wal::format_version()).
 #pragma once
 
@@ -16,7 +16,7 @@ namespace kaya {
 /// Major version of the headers being compiled against.
 inline constexpr int kVersionMajor = 0;
 /// Minor version of the headers being compiled against.
-inline constexpr int kVersionMinor = 1;
+inline constexpr int kVersionMinor = 2;
 /// Patch version of the headers being compiled against.
 inline constexpr int kVersionPatch = 0;
 
@@ -27,7 +27,7 @@ struct Version {
   int patch = 0;  ///< Fixes only.
 };
 
-/// The version of the library linked at run time, e.g. "0.1.0". It may differ from
+/// The version of the library linked at run time, e.g. "0.2.0". It may differ from
 /// the kVersion* constants when the program runs against another libkaya.so.
 KAYA_API std::string_view version();
 

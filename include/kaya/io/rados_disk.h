@@ -1,8 +1,10 @@
 /// @file
 /// RadosDisk: a Disk over Ceph RADOS objects, so the log is replicated by the cluster.
 ///
-/// The class is compiled only when librados was found at build time (KAYA_HAVE_RADOS
-/// is then 1); the location helpers below always are. docs/durability.md says
+/// The class exists only in builds with librados (KAYA_HAVE_RADOS, from
+/// kaya/core/build_config.h, is then 1): elsewhere this header declares the location
+/// helpers and no RadosDisk, so using it fails to compile rather than to link.
+/// docs/durability.md says
 /// what each operation guarantees; in short:
 ///
 /// - Objects: a RelativePath "wal/0000000000000001.wal" is the object
@@ -37,13 +39,9 @@
 #include <string>
 #include <string_view>
 
+#include "kaya/core/build_config.h"
 #include "kaya/core/config.h"
 #include "kaya/io/disk.h"
-
-#ifndef KAYA_HAVE_RADOS
-/// 1 when kaya was built with the RADOS backend (librados found), else 0.
-#define KAYA_HAVE_RADOS 0
-#endif
 
 namespace kaya::io {
 
@@ -85,6 +83,7 @@ KAYA_API bool is_rados_location(std::string_view location);
 /// otherwise.
 KAYA_API Result<RadosDiskOptions> parse_rados_location(std::string_view location);
 
+#if KAYA_HAVE_RADOS
 /// A Disk over Ceph RADOS objects: see the file comment and docs/durability.md.
 class KAYA_API RadosDisk final : public Disk {
  public:
@@ -138,5 +137,6 @@ class KAYA_API RadosDisk final : public Disk {
   KAYA_LOCAL explicit RadosDisk(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+#endif  // KAYA_HAVE_RADOS
 
 }  // namespace kaya::io
