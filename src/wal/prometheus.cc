@@ -1,11 +1,20 @@
 // The Prometheus text exposition format (version 0.0.4) of kaya's metrics; the names,
 // units and bucket bounds are documented in docs/metrics.md.
 
+#include <algorithm>
+#include <array>
 #include <cassert>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
+#include <map>
+#include <new>
+#include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "core/json_text.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/metrics.h"
@@ -64,31 +73,72 @@ std::string escape(std::string_view text, bool quotes) {
   return out;
 }
 
+// `name="value"`, the value escaped, appended to `out`.
+void append_label(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += "=\"";
+  out += escape(value, true);
+  out += '"';
+}
+
+// The label names kaya's families use themselves. A log's constant labels sit next to
+// them in a sample, so they may not take one of these names.
+constexpr std::array<std::string_view, 7> kOwnLabelNames = {
+    "le", "durability", "outcome", "mode", "kind", "version", "format_version"};
+
+bool is_own_label_name(std::string_view name) {
+  return std::find(kOwnLabelNames.begin(), kOwnLabelNames.end(), name) !=
+         kOwnLabelNames.end();
+}
+
+// An exposition being written, for one log or several. Families keep the order in
+// which they are first declared; declaring one again (for the next log) returns to it,
+// so that each family has its HELP and TYPE once and its samples together, as the
+// format requires however many logs add to it.
 class PromWriter {
  public:
-  // One family: its HELP and TYPE lines. Samples follow with sample().
+  // The constant labels of the log whose samples follow, formatted (`log="orders"`);
+  // they must outlive the writer.
+  void start_log(std::string_view labels) { log_labels_ = labels; }
+
+  // Declares a family (its HELP and TYPE lines) or returns to it. Samples follow with
+  // sample().
   void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += escape(help, false);
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
-  }
-  // `labels` is already formatted (`a="b",c="d"`, values escaped by label()).
-  void sample(std::string_view name, std::string_view labels, std::string_view value) {
-    out_ += name;
-    if (!labels.empty()) {
-      out_ += '{';
-      out_ += labels;
-      out_ += '}';
+    std::string header = "# HELP ";
+    header += name;
+    header += ' ';
+    header += escape(help, false);
+    header += "\n# TYPE ";
+    header += name;
+    header += ' ';
+    header += type;
+    header += '\n';
+    auto it = index_.find(name);
+    if (it != index_.end()) {
+      current_ = it->second;
+      assert(families_[current_].header == header);  // one name, one family
+      return;
     }
-    out_ += ' ';
-    out_ += value;
-    out_ += '\n';
+    current_ = families_.size();
+    families_.push_back(Family{std::move(header), {}});
+    index_.emplace(std::string(name), current_);
+  }
+  // A sample of the current family, with the log's constant labels and then `labels`
+  // (already formatted by label()).
+  void sample(std::string_view name, std::string_view labels, std::string_view value) {
+    assert(current_ < families_.size());
+    std::string& out = families_[current_].samples;
+    out += name;
+    if (!log_labels_.empty() || !labels.empty()) {
+      out += '{';
+      out += log_labels_;
+      if (!log_labels_.empty() && !labels.empty()) out += ',';
+      out += labels;
+      out += '}';
+    }
+    out += ' ';
+    out += value;
+    out += '\n';
   }
   void single(std::string_view name, std::string_view type, std::string_view help,
               uint64_t value) {
@@ -112,16 +162,34 @@ class PromWriter {
     sample(std::string(name) + "_sum", "", in_unit(h.sum(), unit));
     sample(std::string(name) + "_count", "", std::to_string(h.count()));
   }
+  // One of the family's own labels (kOwnLabelNames), formatted.
   static std::string label(std::string_view name, std::string_view value) {
-    std::string out(name);
-    out += "=\"";
-    out += escape(value, true);
-    return out + "\"";
+    assert(is_own_label_name(name));
+    std::string out;
+    append_label(out, name, value);
+    return out;
   }
-  std::string take() { return std::move(out_); }
+  std::string take() {
+    size_t size = 0;
+    for (const Family& f : families_) size += f.header.size() + f.samples.size();
+    std::string out;
+    out.reserve(size);
+    for (const Family& f : families_) {
+      out += f.header;
+      out += f.samples;
+    }
+    return out;
+  }
 
  private:
-  std::string out_;
+  struct Family {
+    std::string header;   // the HELP and TYPE lines
+    std::string samples;  // the sample lines of every log so far
+  };
+  std::vector<Family> families_;
+  std::map<std::string, size_t, std::less<>> index_;  // name -> families_ index
+  size_t current_ = 0;
+  std::string_view log_labels_;
 };
 
 void writer_families(PromWriter& p, const WriterStats& s) {
@@ -206,18 +274,167 @@ void recovery_families(PromWriter& p, const RecoveryMetrics& r) {
            std::to_string(r.corruptions));
 }
 
-}  // namespace
-
-std::string to_prometheus(const Metrics& m) {
-  PromWriter p;
+void build_family(PromWriter& p) {
   p.family("kaya_build_info", "gauge", "The kaya library (always 1).");
   p.sample("kaya_build_info",
            PromWriter::label("version", version()) + "," +
                PromWriter::label("format_version", std::to_string(format_version())),
            "1");
-  if (m.writer) writer_families(p, *m.writer);
-  if (m.recovery) recovery_families(p, *m.recovery);
+}
+
+// A log of an exposition: its metrics and its constant labels, formatted.
+struct Log {
+  const Metrics* metrics;
+  std::string labels;
+};
+
+// The families of every log: the build, then the writers', then the recoveries', so
+// that the order of the families does not depend on which log has which part.
+std::string render(std::span<const Log> logs) {
+  PromWriter p;
+  for (const Log& log : logs) {
+    p.start_log(log.labels);
+    build_family(p);
+  }
+  for (const Log& log : logs) {
+    if (!log.metrics->writer) continue;
+    p.start_log(log.labels);
+    writer_families(p, *log.metrics->writer);
+  }
+  for (const Log& log : logs) {
+    if (!log.metrics->recovery) continue;
+    p.start_log(log.labels);
+    recovery_families(p, *log.metrics->recovery);
+  }
   return p.take();
+}
+
+// ---- Constant labels --------------------------------------------------------------
+
+Error invalid_label(std::string_view name, std::string_view why) {
+  std::string message = "Prometheus label ";
+  message += json::json_quote(name);  // quoted and escaped: the name may be anything
+  message += ": ";
+  message += why;
+  return Error(ErrorKind::kInvalidArgument, std::move(message));
+}
+
+bool is_label_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// The rules of PrometheusLabels (kaya/wal/metrics.h) for one label.
+Status check_label(std::string_view name, std::string_view value) {
+  if (!is_label_name(name)) {
+    return invalid_label(name, "the name does not match [a-zA-Z_][a-zA-Z0-9_]*");
+  }
+  if (name.substr(0, 2) == "__") {
+    return invalid_label(name,
+                         "names that start with \"__\" are reserved for Prometheus");
+  }
+  if (is_own_label_name(name)) {
+    std::string why = "kaya's families use this name themselves (";
+    for (std::string_view own : kOwnLabelNames) {
+      if (own != kOwnLabelNames.front()) why += ", ";
+      why += own;
+    }
+    return invalid_label(name, why + ")");
+  }
+  if (value.empty()) {
+    return invalid_label(name,
+                         "the value is empty, which Prometheus reads as no label at all");
+  }
+  if (!json::is_valid_utf8(value)) {
+    return invalid_label(name, "the value is not valid UTF-8");
+  }
+  return ok_status();
+}
+
+// `labels` as they go into a sample (`a="x",b="y"`, values escaped), or
+// InvalidArgument naming the first label that breaks a rule.
+Result<std::string> format_labels(const PrometheusLabels& labels) {
+  std::string out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto& [name, value] = labels[i];
+    KAYA_RETURN_IF_ERROR(check_label(name, value));
+    for (size_t j = 0; j < i; ++j) {
+      if (labels[j].first == name) return invalid_label(name, "the name appears twice");
+    }
+    if (!out.empty()) out += ',';
+    append_label(out, name, value);
+  }
+  return out;
+}
+
+// InvalidArgument when two logs have the same label set, in any order: Prometheus
+// would take their series for duplicates.
+Status check_distinct(std::span<const LabelledMetrics> logs,
+                      std::span<const Log> formatted) {
+  std::map<PrometheusLabels, size_t> seen;  // sorted label set -> first log with it
+  for (size_t i = 0; i < logs.size(); ++i) {
+    PrometheusLabels set = logs[i].labels;
+    std::sort(set.begin(), set.end());
+    const auto [it, added] = seen.emplace(std::move(set), i);
+    if (added) continue;
+    std::string message = "logs[";
+    message += std::to_string(it->second);
+    message += "] and logs[";
+    message += std::to_string(i);
+    message += "] have the same Prometheus labels {";
+    message += formatted[i].labels;
+    message += "}: their series would be duplicates; give each log labels of its own";
+    return Error(ErrorKind::kInvalidArgument, std::move(message));
+  }
+  return ok_status();
+}
+
+// What a function that returns a Result says when an allocation fails. The message
+// fits in std::string's inline buffer, so that making the error allocates nothing.
+Error out_of_memory() { return Error(ErrorKind::kInternal, "out of memory"); }
+
+}  // namespace
+
+std::string to_prometheus(const Metrics& m) {
+  const Log log{&m, ""};
+  return render({&log, 1});
+}
+
+Result<std::string> to_prometheus(const Metrics& m, const PrometheusLabels& labels) {
+  // Every allocation is inside the try: none may throw across the API.
+  try {
+    KAYA_ASSIGN_OR_RETURN(std::string formatted, format_labels(labels));
+    const Log log{&m, std::move(formatted)};
+    return render({&log, 1});
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+Result<std::string> to_prometheus(std::span<const LabelledMetrics> logs) {
+  try {
+    std::vector<Log> formatted;
+    formatted.reserve(logs.size());
+    for (size_t i = 0; i < logs.size(); ++i) {
+      auto labels = format_labels(logs[i].labels);
+      if (!labels.ok()) {
+        std::string where = "logs[";
+        where += std::to_string(i);
+        where += ']';
+        return labels.error().with_context(where);
+      }
+      formatted.push_back(Log{&logs[i].metrics, std::move(labels).value()});
+    }
+    KAYA_RETURN_IF_ERROR(check_distinct(logs, formatted));
+    return render(formatted);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
 }
 
 }  // namespace kaya::wal
