@@ -1,5 +1,7 @@
 // JSON text helpers shared by the metrics serialiser (src/wal/metrics.cc) and the
 // kaya-wal tool's --json output: UTF-8 validation, string quoting and the object builder.
+// The Prometheus serialiser (src/wal/prometheus.cc) checks label values and quotes
+// label names in its errors with them.
 // Internal: not installed, not exported from the shared library.
 #pragma once
 

@@ -66,6 +66,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"# TYPE a gauge\na inf\n", "invalid value"},
         Bad{"# TYPE a gauge\na 1 2 3\n", "trailing text"},
         Bad{"# TYPE a gauge\na 1\na 2\n", "duplicate series"},
+        Bad{"# TYPE a gauge\na{x=\"\"} 1\na 2\n", "duplicate series"},
+        Bad{"# TYPE a gauge\na{x=\"1\",y=\"\"} 1\na{x=\"1\"} 2\n", "duplicate series"},
         Bad{"# TYPE a gauge\n# TYPE a gauge\n", "second TYPE"},
         Bad{"# HELP a x\n# HELP a y\n", "second HELP"},
         Bad{"# HELP a x \\t\n", "invalid escape in HELP"},

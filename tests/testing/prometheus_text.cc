@@ -267,7 +267,10 @@ bool Parser::sample(LineParser& p, std::string* error) {
     if (!current_.empty()) finished_.insert(current_);
     current_ = family;
   }
-  if (!series_.emplace(s.name, s.labels).second) {
+  // Prometheus reads a label with an empty value as no label: a{x=""} is the series a.
+  std::map<std::string, std::string> identity = s.labels;
+  std::erase_if(identity, [](const auto& label) { return label.second.empty(); });
+  if (!series_.emplace(s.name, std::move(identity)).second) {
     *error = "duplicate series " + s.name;
     return false;
   }

@@ -12,7 +12,8 @@
 //   with "__", label values escape only \\, \" and \n, no label appears twice; values
 //   are floats (also NaN, +Inf, -Inf), timestamps integers;
 // - each sample belongs to a family declared by TYPE (histogram X: X_bucket, X_sum,
-//   X_count), the samples of a family are contiguous, no series appears twice;
+//   X_count), the samples of a family are contiguous, no series appears twice (a
+//   label with an empty value counts as absent, as Prometheus reads it);
 // - counters are named *_total and are non-negative;
 // - histograms: every X_bucket has an "le", buckets ascend by le and their counts
 //   never decrease, le="+Inf" is present and equals X_count, X_sum and X_count exist.

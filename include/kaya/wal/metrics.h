@@ -3,14 +3,18 @@
 ///
 /// An engine collects a snapshot with collect_metrics() and serves it wherever it
 /// likes (its own HTTP endpoint, a log line, a file): kaya opens no socket and starts
-/// no thread. Names, units, the JSON schema and the histogram bucket mapping are in
-/// docs/metrics.md.
+/// no thread. An engine with several logs serves them in one Prometheus exposition,
+/// each with labels of its own. Names, units, the JSON schema and the histogram bucket
+/// mapping are in docs/metrics.md.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "kaya/core/export.h"
 #include "kaya/core/histogram.h"
@@ -84,5 +88,38 @@ KAYA_API std::string histogram_json(const Histogram& histogram);
 /// seconds, histograms with cumulative "le" buckets, "_sum" and "_count". Ends with a
 /// newline. Serve it with the content type "text/plain; version=0.0.4".
 KAYA_API std::string to_prometheus(const Metrics& metrics);
+
+/// Constant labels: (name, value) pairs that every sample of one log carries, e.g.
+/// {{"log", "orders"}}. They come first in each sample's labels, in this order, before
+/// the family's own labels ("le" stays last). A name matches [a-zA-Z_][a-zA-Z0-9_]*,
+/// does not start with "__", appears once, and is none of the names kaya's families
+/// use themselves: le, durability, outcome, mode, kind, version, format_version. A
+/// value is non-empty UTF-8 (Prometheus reads an empty value as no label at all); it
+/// is escaped as the text format requires (backslash, double quote, line feed).
+using PrometheusLabels = std::vector<std::pair<std::string, std::string>>;
+
+/// One log of an exposition that serves several: its metrics and the constant labels
+/// that tell its series apart from the other logs'.
+struct LabelledMetrics {
+  PrometheusLabels labels;  ///< E.g. {{"log", "orders"}}; a set no other log has.
+  Metrics metrics;          ///< E.g. collect_metrics() of the log's writer.
+};
+
+/// to_prometheus(metrics) with `labels` on every sample, kaya_build_info included;
+/// with no labels, exactly to_prometheus(metrics). InvalidArgument naming the label
+/// when a label breaks a rule of PrometheusLabels; Internal when memory runs out. No
+/// exception escapes.
+KAYA_API Result<std::string> to_prometheus(const Metrics& metrics,
+                                           const PrometheusLabels& labels);
+
+/// Several logs in one exposition: each family's "# HELP" and "# TYPE" once, followed
+/// by the samples of every log that has the family, a log after another, in the order
+/// of `logs`, each sample with its log's labels. Families appear in the order of
+/// to_prometheus(metrics); a family is left out when no log has it. No logs: an empty
+/// exposition. InvalidArgument when a label breaks a rule of PrometheusLabels (the
+/// message names the log, "logs[i]", and the label) or when two logs have the same
+/// label set, in any order (their series would be duplicates: the message names both);
+/// Internal when memory runs out. No exception escapes.
+KAYA_API Result<std::string> to_prometheus(std::span<const LabelledMetrics> logs);
 
 }  // namespace kaya::wal

@@ -1,0 +1,440 @@
+// The Prometheus text exposition format (version 0.0.4) of kaya's metrics; the names,
+// units and bucket bounds are documented in docs/metrics.md.
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cinttypes>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <new>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/json_text.h"
+#include "kaya/core/version.h"
+#include "kaya/wal/format.h"
+#include "kaya/wal/metrics.h"
+
+namespace kaya::wal {
+namespace {
+
+// Histogram bucket bounds: 2^k - 1 in the histogram's unit, k = 1..max_bit. Each is
+// the upper bound of an internal bucket (values are integers, and every power of two
+// starts a bucket), so the cumulative count up to it is exact, not interpolated.
+std::vector<uint64_t> exact_bounds(int max_bit) {
+  std::vector<uint64_t> bounds;
+  for (int k = 1; k <= max_bit; ++k) {
+    const uint64_t bound = (uint64_t{1} << k) - 1;
+    assert(Histogram::bucket_upper_bound(Histogram::bucket_index(bound)) == bound);
+    bounds.push_back(bound);
+  }
+  return bounds;
+}
+constexpr int kDurationMaxBit = 25;  // 33.554431 s
+constexpr int kCountMaxBit = 20;     // 1048575 records
+
+// `value` / 10^6 written exactly ("0.000127", "33.554431", "2"): microseconds in
+// seconds without a rounding step.
+std::string micros_as_seconds(uint64_t micros) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%" PRIu64 ".%06" PRIu64, micros / 1'000'000,
+                micros % 1'000'000);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+enum class Unit { kMicrosAsSeconds, kCount };
+
+std::string in_unit(uint64_t value, Unit unit) {
+  return unit == Unit::kMicrosAsSeconds ? micros_as_seconds(value)
+                                        : std::to_string(value);
+}
+
+// Escaping of HELP text (backslash, newline) and of label values (also '"').
+std::string escape(std::string_view text, bool quotes) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// `name="value"`, the value escaped, appended to `out`.
+void append_label(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += "=\"";
+  out += escape(value, true);
+  out += '"';
+}
+
+// The label names kaya's families use themselves. A log's constant labels sit next to
+// them in a sample, so they may not take one of these names.
+constexpr std::array<std::string_view, 7> kOwnLabelNames = {
+    "le", "durability", "outcome", "mode", "kind", "version", "format_version"};
+
+bool is_own_label_name(std::string_view name) {
+  return std::find(kOwnLabelNames.begin(), kOwnLabelNames.end(), name) !=
+         kOwnLabelNames.end();
+}
+
+// An exposition being written, for one log or several. Families keep the order in
+// which they are first declared; declaring one again (for the next log) returns to it,
+// so that each family has its HELP and TYPE once and its samples together, as the
+// format requires however many logs add to it.
+class PromWriter {
+ public:
+  // The constant labels of the log whose samples follow, formatted (`log="orders"`);
+  // they must outlive the writer.
+  void start_log(std::string_view labels) { log_labels_ = labels; }
+
+  // Declares a family (its HELP and TYPE lines) or returns to it. Samples follow with
+  // sample().
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    std::string header = "# HELP ";
+    header += name;
+    header += ' ';
+    header += escape(help, false);
+    header += "\n# TYPE ";
+    header += name;
+    header += ' ';
+    header += type;
+    header += '\n';
+    auto it = index_.find(name);
+    if (it != index_.end()) {
+      current_ = it->second;
+      assert(families_[current_].header == header);  // one name, one family
+      return;
+    }
+    current_ = families_.size();
+    families_.push_back(Family{std::move(header), {}});
+    index_.emplace(std::string(name), current_);
+  }
+  // A sample of the current family, with the log's constant labels and then `labels`
+  // (already formatted by label()).
+  void sample(std::string_view name, std::string_view labels, std::string_view value) {
+    assert(current_ < families_.size());
+    std::string& out = families_[current_].samples;
+    out += name;
+    if (!log_labels_.empty() || !labels.empty()) {
+      out += '{';
+      out += log_labels_;
+      if (!log_labels_.empty() && !labels.empty()) out += ',';
+      out += labels;
+      out += '}';
+    }
+    out += ' ';
+    out += value;
+    out += '\n';
+  }
+  void single(std::string_view name, std::string_view type, std::string_view help,
+              uint64_t value) {
+    family(name, type, help);
+    sample(name, "", std::to_string(value));
+  }
+  void histogram(std::string_view name, std::string_view help, const Histogram& h,
+                 Unit unit) {
+    family(name, "histogram", help);
+    const std::string bucket = std::string(name) + "_bucket";
+    uint64_t cumulative = 0;
+    int index = 0;
+    for (uint64_t bound :
+         exact_bounds(unit == Unit::kCount ? kCountMaxBit : kDurationMaxBit)) {
+      for (; index <= Histogram::bucket_index(bound); ++index) {
+        cumulative += h.bucket_count(index);
+      }
+      sample(bucket, label("le", in_unit(bound, unit)), std::to_string(cumulative));
+    }
+    sample(bucket, label("le", "+Inf"), std::to_string(h.count()));
+    sample(std::string(name) + "_sum", "", in_unit(h.sum(), unit));
+    sample(std::string(name) + "_count", "", std::to_string(h.count()));
+  }
+  // One of the family's own labels (kOwnLabelNames), formatted.
+  static std::string label(std::string_view name, std::string_view value) {
+    assert(is_own_label_name(name));
+    std::string out;
+    append_label(out, name, value);
+    return out;
+  }
+  std::string take() {
+    size_t size = 0;
+    for (const Family& f : families_) size += f.header.size() + f.samples.size();
+    std::string out;
+    out.reserve(size);
+    for (const Family& f : families_) {
+      out += f.header;
+      out += f.samples;
+    }
+    return out;
+  }
+
+ private:
+  struct Family {
+    std::string header;   // the HELP and TYPE lines
+    std::string samples;  // the sample lines of every log so far
+  };
+  std::vector<Family> families_;
+  std::map<std::string, size_t, std::less<>> index_;  // name -> families_ index
+  size_t current_ = 0;
+  std::string_view log_labels_;
+};
+
+void writer_families(PromWriter& p, const WriterStats& s) {
+  p.single("kaya_wal_records_total", "counter", "Records written to the log.", s.records);
+  p.single("kaya_wal_bytes_total", "counter", "Bytes of records written to the log.",
+           s.bytes);
+  p.family("kaya_wal_appends_total", "counter",
+           "Appends acknowledged, by durability mode.");
+  p.sample("kaya_wal_appends_total", PromWriter::label("durability", "strict"),
+           std::to_string(s.strict_records));
+  p.sample("kaya_wal_appends_total", PromWriter::label("durability", "relaxed"),
+           std::to_string(s.relaxed_records));
+  p.single("kaya_wal_fsyncs_total", "counter", "fsync calls on segment data.", s.fsyncs);
+  p.single("kaya_wal_dir_fsyncs_total", "counter", "fsync calls on the wal directory.",
+           s.dir_fsyncs);
+  p.single("kaya_wal_rotations_total", "counter", "Segments closed for a new one.",
+           s.rotations);
+  p.single("kaya_wal_released_segments_total", "counter",
+           "Segments removed by release_before.", s.segments_released);
+  p.single("kaya_wal_released_bytes_total", "counter", "Bytes removed by release_before.",
+           s.bytes_released);
+  p.single("kaya_wal_segments", "gauge", "Segments in the log.", s.segments);
+  p.single("kaya_wal_active_segment_id", "gauge", "Id of the segment being appended to.",
+           s.active_segment_id);
+  p.single("kaya_wal_next_lsn", "gauge", "LSN the next append gets.", s.next_lsn.value());
+  p.single("kaya_wal_durable_lsn", "gauge",
+           "Every LSN up to this one is durable (0: none yet).",
+           s.durable_lsn_end.value() - 1);
+  p.single("kaya_wal_poisoned", "gauge",
+           "1 when a failed write or fsync poisoned the writer (reopen the log).",
+           s.poisoned ? 1 : 0);
+  p.single("kaya_wal_full_checks_total", "counter",
+           "Full checks of the log: complete scrubs, and an open that read every "
+           "segment.",
+           s.full_checks);
+  p.family("kaya_wal_last_full_check_timestamp_seconds", "gauge",
+           "When the last full check started, in seconds since the Unix epoch (0: none "
+           "since the writer opened).");
+  p.sample("kaya_wal_last_full_check_timestamp_seconds", "",
+           micros_as_seconds(s.last_full_check_unix_ms * 1000));
+  p.single("kaya_wal_scrub_bytes_total", "counter", "Bytes of records read by scrubs.",
+           s.scrub_bytes);
+  p.single("kaya_wal_scrub_corruptions_total", "counter",
+           "Scrubs that ended on corrupt records.", s.scrub_corruptions);
+  p.histogram("kaya_wal_fsync_duration_seconds",
+              "Duration of each fsync of segment data.", s.fsync_duration_us,
+              Unit::kMicrosAsSeconds);
+  p.histogram("kaya_wal_records_per_fsync", "Records made durable by each fsync.",
+              s.records_per_fsync, Unit::kCount);
+  p.histogram("kaya_wal_batch_wait_seconds",
+              "Time a sync leader waited for companions (group commit).", s.batch_wait_us,
+              Unit::kMicrosAsSeconds);
+}
+
+void recovery_families(PromWriter& p, const RecoveryMetrics& r) {
+  p.family("kaya_recovery_outcome", "gauge",
+           "How the last recovery ended: 1 for its outcome, 0 for the others.");
+  for (RecoveryOutcome o :
+       {RecoveryOutcome::kClean, RecoveryOutcome::kRepaired, RecoveryOutcome::kFailed}) {
+    p.sample("kaya_recovery_outcome", PromWriter::label("outcome", to_string(o)),
+             r.outcome == o ? "1" : "0");
+  }
+  p.family("kaya_recovery_info", "gauge", "The mode of the last recovery (always 1).");
+  p.sample("kaya_recovery_info", PromWriter::label("mode", to_string(r.mode)), "1");
+  p.family("kaya_recovery_duration_seconds", "gauge", "Duration of the last recovery.");
+  p.sample("kaya_recovery_duration_seconds", "", micros_as_seconds(r.duration_us));
+  p.single("kaya_recovery_records", "gauge", "Records the last recovery kept.",
+           r.records);
+  p.single("kaya_recovery_bytes", "gauge", "Bytes of the records the last recovery kept.",
+           r.bytes);
+  p.single("kaya_recovery_segments", "gauge", "Segments the last recovery kept.",
+           r.segments);
+  p.single("kaya_recovery_dropped_bytes", "gauge", "Bytes the last recovery dropped.",
+           r.bytes_dropped);
+  p.family("kaya_recovery_anomalies", "gauge",
+           "Anomalies the last recovery found, by kind.");
+  p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "torn_tail"),
+           std::to_string(r.torn_tails));
+  p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "lost_after_hole"),
+           std::to_string(r.lost_after_holes));
+  p.sample("kaya_recovery_anomalies", PromWriter::label("kind", "corruption"),
+           std::to_string(r.corruptions));
+}
+
+void build_family(PromWriter& p) {
+  p.family("kaya_build_info", "gauge", "The kaya library (always 1).");
+  p.sample("kaya_build_info",
+           PromWriter::label("version", version()) + "," +
+               PromWriter::label("format_version", std::to_string(format_version())),
+           "1");
+}
+
+// A log of an exposition: its metrics and its constant labels, formatted.
+struct Log {
+  const Metrics* metrics;
+  std::string labels;
+};
+
+// The families of every log: the build, then the writers', then the recoveries', so
+// that the order of the families does not depend on which log has which part.
+std::string render(std::span<const Log> logs) {
+  PromWriter p;
+  for (const Log& log : logs) {
+    p.start_log(log.labels);
+    build_family(p);
+  }
+  for (const Log& log : logs) {
+    if (!log.metrics->writer) continue;
+    p.start_log(log.labels);
+    writer_families(p, *log.metrics->writer);
+  }
+  for (const Log& log : logs) {
+    if (!log.metrics->recovery) continue;
+    p.start_log(log.labels);
+    recovery_families(p, *log.metrics->recovery);
+  }
+  return p.take();
+}
+
+// ---- Constant labels --------------------------------------------------------------
+
+Error invalid_label(std::string_view name, std::string_view why) {
+  std::string message = "Prometheus label ";
+  message += json::json_quote(name);  // quoted and escaped: the name may be anything
+  message += ": ";
+  message += why;
+  return Error(ErrorKind::kInvalidArgument, std::move(message));
+}
+
+bool is_label_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// The rules of PrometheusLabels (kaya/wal/metrics.h) for one label.
+Status check_label(std::string_view name, std::string_view value) {
+  if (!is_label_name(name)) {
+    return invalid_label(name, "the name does not match [a-zA-Z_][a-zA-Z0-9_]*");
+  }
+  if (name.substr(0, 2) == "__") {
+    return invalid_label(name,
+                         "names that start with \"__\" are reserved for Prometheus");
+  }
+  if (is_own_label_name(name)) {
+    std::string why = "kaya's families use this name themselves (";
+    for (std::string_view own : kOwnLabelNames) {
+      if (own != kOwnLabelNames.front()) why += ", ";
+      why += own;
+    }
+    return invalid_label(name, why + ")");
+  }
+  if (value.empty()) {
+    return invalid_label(name,
+                         "the value is empty, which Prometheus reads as no label at all");
+  }
+  if (!json::is_valid_utf8(value)) {
+    return invalid_label(name, "the value is not valid UTF-8");
+  }
+  return ok_status();
+}
+
+// `labels` as they go into a sample (`a="x",b="y"`, values escaped), or
+// InvalidArgument naming the first label that breaks a rule.
+Result<std::string> format_labels(const PrometheusLabels& labels) {
+  std::string out;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto& [name, value] = labels[i];
+    KAYA_RETURN_IF_ERROR(check_label(name, value));
+    for (size_t j = 0; j < i; ++j) {
+      if (labels[j].first == name) return invalid_label(name, "the name appears twice");
+    }
+    if (!out.empty()) out += ',';
+    append_label(out, name, value);
+  }
+  return out;
+}
+
+// InvalidArgument when two logs have the same label set, in any order: Prometheus
+// would take their series for duplicates.
+Status check_distinct(std::span<const LabelledMetrics> logs,
+                      std::span<const Log> formatted) {
+  std::map<PrometheusLabels, size_t> seen;  // sorted label set -> first log with it
+  for (size_t i = 0; i < logs.size(); ++i) {
+    PrometheusLabels set = logs[i].labels;
+    std::sort(set.begin(), set.end());
+    const auto [it, added] = seen.emplace(std::move(set), i);
+    if (added) continue;
+    std::string message = "logs[";
+    message += std::to_string(it->second);
+    message += "] and logs[";
+    message += std::to_string(i);
+    message += "] have the same Prometheus labels {";
+    message += formatted[i].labels;
+    message += "}: their series would be duplicates; give each log labels of its own";
+    return Error(ErrorKind::kInvalidArgument, std::move(message));
+  }
+  return ok_status();
+}
+
+// What a function that returns a Result says when an allocation fails. The message
+// fits in std::string's inline buffer, so that making the error allocates nothing.
+Error out_of_memory() { return Error(ErrorKind::kInternal, "out of memory"); }
+
+}  // namespace
+
+std::string to_prometheus(const Metrics& m) {
+  const Log log{&m, ""};
+  return render({&log, 1});
+}
+
+Result<std::string> to_prometheus(const Metrics& m, const PrometheusLabels& labels) {
+  // Every allocation is inside the try: none may throw across the API.
+  try {
+    KAYA_ASSIGN_OR_RETURN(std::string formatted, format_labels(labels));
+    const Log log{&m, std::move(formatted)};
+    return render({&log, 1});
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+Result<std::string> to_prometheus(std::span<const LabelledMetrics> logs) {
+  try {
+    std::vector<Log> formatted;
+    formatted.reserve(logs.size());
+    for (size_t i = 0; i < logs.size(); ++i) {
+      auto labels = format_labels(logs[i].labels);
+      if (!labels.ok()) {
+        std::string where = "logs[";
+        where += std::to_string(i);
+        where += ']';
+        return labels.error().with_context(where);
+      }
+      formatted.push_back(Log{&logs[i].metrics, std::move(labels).value()});
+    }
+    KAYA_RETURN_IF_ERROR(check_distinct(logs, formatted));
+    return render(formatted);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory();
+  }
+}
+
+}  // namespace kaya::wal
