@@ -536,6 +536,38 @@ void follow_concurrent_writer(io::Disk& disk, const WalConfig& config, uint64_t 
 // A reader polling at the end of a segment with preallocated space (zeros to the end of
 // the file) checks those zeros once, then reads only a header per poll until records
 // arrive; what arrives is read as usual.
+// A LogReader that reached the end keeps calling next() to follow a writer it shares
+// nothing with (a writer of another process): here the writer and the reader each
+// have a FileDisk of their own on one directory, so the reader sees only what the
+// file system shows it. Every record, strict or relaxed, is read once its append
+// returned, across rotations.
+TEST(LogReaderTest, FollowsAWriterOfAnotherDiskAfterTheEnd) {
+  kaya::testing::TempDir dir;
+  auto writer_disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(writer_disk);
+  auto reader_disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(reader_disk);
+  WalConfig config;
+  config.segment_max_bytes = 4096;
+  config.max_record_bytes = 4096;
+  auto w = open_writer(config, **writer_disk);
+  ASSERT_NE(w, nullptr);
+  auto reader = open_reader(config, **reader_disk, Lsn(1));
+  ASSERT_NE(reader, nullptr);
+  Log log;
+  size_t seen = 0;
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    append_n(*w, 1 + round % 9, round % 3 == 0 ? kRelaxed : kStrict, log);
+    auto records = read_to_end(*reader);
+    KAYA_ASSERT_OK(records);
+    EXPECT_EQ(*records, log.from(seen + 1)) << "reader at LSN " << seen + 1;
+    seen = log.records.size();
+    EXPECT_EQ(reader->position(), Lsn(seen + 1));
+  }
+  EXPECT_GT(log.segments.size(), 3u) << "the test should cross rotations";
+}
+
 TEST(LogReaderTest, PollingAtAPreallocatedTailReadsAHeaderNotTheWholeTail) {
   SimDisk sim;
   io::FaultDisk disk(sim);  // counts the bytes read
