@@ -20,7 +20,8 @@ usage: kaya-wal COMMAND [ARGS...] [--help]
 
 commands:
   write DIR     append records read from stdin (put/delete/noop lines), one ack per line
-  dump DIR      print the records of a log in LSN order (--json: one object per line)
+  dump PATH     print the records of a log in LSN order, or of one segment file (e.g.
+                one in wal/lost/); --json: one object per line
   inspect PATH  describe each segment of a log, or one segment file
   verify DIR    check a log, read-only: would it recover without loss?
   recover DIR   run recovery (or --dry-run) and print its report
