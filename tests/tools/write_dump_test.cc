@@ -434,6 +434,24 @@ TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
   EXPECT_THAT(run_tool({"write", "--help"}).out, HasSubstr("\\xHH"));
 }
 
+// -h and `help` are --help, at the top and for every command.
+TEST(KayaWalCli, ShortHelpFlagPrintsTheSameUsage) {
+  const ToolResult top = run_tool({"--help"});
+  ASSERT_EQ(top.exit_code, kOk) << top.describe();
+  EXPECT_THAT(top.out, HasSubstr("[--help | -h]"));
+  for (const char* flag : {"-h", "help"}) {
+    ToolResult r = run_tool({flag});
+    EXPECT_EQ(r.exit_code, kOk) << flag << r.describe();
+    EXPECT_EQ(r.out, top.out) << flag;
+    EXPECT_EQ(r.err, "") << flag;
+  }
+  for (const char* command : {"write", "dump", "inspect", "verify", "recover", "bench"}) {
+    ToolResult r = run_tool({command, "-h"});
+    EXPECT_EQ(r.exit_code, kOk) << command << r.describe();
+    EXPECT_EQ(r.out, run_tool({command, "--help"}).out) << command;
+  }
+}
+
 // `--version` and `version` print the library's version and record format.
 TEST(KayaWalCli, VersionNamesTheLibraryAndTheFormat) {
   for (const char* flag : {"--version", "version"}) {

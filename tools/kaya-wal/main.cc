@@ -15,7 +15,8 @@ namespace {
 constexpr std::string_view kUsage =
     R"(kaya-wal: inspect, check, repair and exercise a kaya write-ahead log
 
-usage: kaya-wal COMMAND [ARGS...] [--help]
+usage: kaya-wal COMMAND [ARGS...] [--help | -h]
+       kaya-wal --help      (or -h, or `kaya-wal help`): this text
        kaya-wal --version   (or `kaya-wal version`)
 
 commands:
