@@ -23,8 +23,8 @@
 namespace kaya::tool {
 namespace {
 
-// Defaults sized for ~10 s on a small VM (2 cores, a virtio disk doing ~3k fsyncs/s
-// from one thread): ~5 s of kaya appends, the rest for the baseline.
+// Defaults: a fixed workload of about 8 s on a small VM (2 cores, a virtio disk doing
+// ~3k fsyncs/s from one thread): ~3 s of kaya appends, ~5 s for the baseline.
 constexpr int kDefaultThreads = 16;
 constexpr uint64_t kDefaultRecords = 50000;
 constexpr uint64_t kDefaultRecordBytes = 128;
