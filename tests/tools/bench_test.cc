@@ -111,6 +111,16 @@ TEST(KayaWalBench, TextNamesTheBaselineAndTheRatio) {
   EXPECT_THAT(r.out, HasSubstr("baseline: the same 200 records, 2 threads"));
 }
 
+// Without a directory for temporary files: an I/O error naming it, not a crash.
+TEST(KayaWalBench, MissingTmpdirIsAnErrorNamingIt) {
+  TempDir tmp;
+  const std::string missing = tmp.path() + "/no-such-dir";
+  BackgroundTool bench({"bench", "--records", "10"}, {"TMPDIR=" + missing}, tmp.path());
+  ToolResult r = bench.wait(60);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_TRUE(one_error_line(r, "TMPDIR=" + missing));
+}
+
 // The entries of `dir` whose name starts with `prefix`.
 std::vector<std::string> entries(const std::string& dir, std::string_view prefix) {
   std::vector<std::string> found;

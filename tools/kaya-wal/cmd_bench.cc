@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <sys/vfs.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -103,11 +106,18 @@ Result<Settings> parse_settings(const Args& args) {
 
 // A new directory under $TMPDIR (or /tmp) named `prefix` and a unique suffix.
 Result<std::string> make_temp_dir(std::string_view prefix) {
-  std::string tmpl =
-      (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX"))
-          .string();
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    return Error(ErrorKind::kIo, "no directory for temporary files (TMPDIR=" +
+                                     std::string(tmpdir ? tmpdir : "") +
+                                     "): " + ec.message() + "; set TMPDIR or use --dir");
+  }
+  std::string tmpl = (parent / (std::string(prefix) + "-XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
-    return Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl);
+    return Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl + ": " +
+                                     std::strerror(errno));
   }
   return tmpl;
 }
