@@ -76,9 +76,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const Line& line = **parsed;
-  check(line.type == kaya::wal::RecordType::kNoop ||
-            line.type == kaya::wal::RecordType::kBytes || !line.key.empty(),
-        "parsed an empty KEY");
+  // An empty KEY is valid for put and delete ("put  VALUE", "delete "); only they
+  // have one.
+  check(line.type == kaya::wal::RecordType::kPut ||
+            line.type == kaya::wal::RecordType::kDelete || line.key.empty(),
+        "parsed a KEY for a record type without one");
   const std::string again_text = to_input_line(line);
   check(again_text.find('\n') == std::string::npos, "re-escaped line has a line feed");
   auto again = kaya::tool::parse_line(again_text);

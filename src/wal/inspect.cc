@@ -37,10 +37,12 @@ void set_problem(SegmentInspection& s, const Spot& spot, DecodeProblem problem) 
 
 // Scans segment `id` (at `path`) as a part of the log `view` describes. `previous`:
 // the LSN of the record before the segment's first, when known. Sets *reached_rp when
-// the recovery point's record was read and matched.
+// the recovery point's record was read and matched. `visitor` (optional) sees each
+// record accepted.
 Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
                                const io::RelativePath& path, uint64_t id, bool is_last,
-                               std::optional<uint64_t> previous, bool* reached_rp) {
+                               std::optional<uint64_t> previous, bool* reached_rp,
+                               const RecordVisitor& visitor = {}) {
   SegmentInspection s;
   s.id = id;
   s.path = disk.describe(path);
@@ -66,6 +68,7 @@ Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
     if (rp != nullptr && id == rp->segment_id && d->offset == rp->offset) {
       *reached_rp = true;
     }
+    if (visitor) KAYA_RETURN_IF_ERROR(visitor(id, d->offset, d->record));
     const Lsn lsn = d->record.lsn;
     previous = lsn.value();
     if (!s.first_lsn) s.first_lsn = lsn;
@@ -186,12 +189,13 @@ const Anomaly* LogInspection::refusal() const {
 }
 
 Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
-                                          uint64_t max_record_bytes, bool is_last) {
+                                          uint64_t max_record_bytes, bool is_last,
+                                          const RecordVisitor& visitor) {
   LogView view;  // a file on its own: no recovery point
   view.max_record_bytes = max_record_bytes;
   const uint64_t id = format::parse_segment_file_name(path.filename()).value_or(0);
   bool reached = false;
-  return scan(disk, view, path, id, is_last, std::nullopt, &reached);
+  return scan(disk, view, path, id, is_last, std::nullopt, &reached, visitor);
 }
 
 namespace {

@@ -1,11 +1,17 @@
 // kaya-wal bench with tiny settings: the JSON is complete and consistent, the text
-// names the baseline, and --dir keeps a log that verifies. No timing assertions: speed
-// is for the benchmark to report, not for tests to judge.
+// names the baseline, and --dir keeps a log that verifies; stopped by SIGINT or
+// SIGTERM it removes what is not the user's. No timing assertions: speed is for the
+// benchmark to report, not for tests to judge.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "testing/test_util.h"
 #include "tools/json_lite.h"
@@ -16,6 +22,7 @@ namespace {
 
 using kaya::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 Json parse_json(const ToolResult& r) {
   std::string error;
@@ -102,6 +109,83 @@ TEST(KayaWalBench, TextNamesTheBaselineAndTheRatio) {
   EXPECT_THAT(r.out, HasSubstr("p99.9 us"));
   EXPECT_THAT(r.out, HasSubstr("ratio kaya/baseline: "));
   EXPECT_THAT(r.out, HasSubstr("baseline: the same 200 records, 2 threads"));
+}
+
+// Without a directory for temporary files: an I/O error naming it, not a crash.
+TEST(KayaWalBench, MissingTmpdirIsAnErrorNamingIt) {
+  TempDir tmp;
+  const std::string missing = tmp.path() + "/no-such-dir";
+  BackgroundTool bench({"bench", "--records", "10"}, {"TMPDIR=" + missing}, tmp.path());
+  ToolResult r = bench.wait(60);
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_TRUE(one_error_line(r, "TMPDIR=" + missing));
+}
+
+// The entries of `dir` whose name starts with `prefix`.
+std::vector<std::string> entries(const std::string& dir, std::string_view prefix) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().starts_with(prefix)) found.push_back(e.path());
+  }
+  return found;
+}
+
+// Waits (at most a minute: a bound, not a timing assertion) until `dir` holds the
+// first segment of a log, i.e. until the bench is appending.
+bool wait_for_segment(const std::string& dir, BackgroundTool& bench) {
+  const std::string segment = segment_file(dir, 1);
+  for (int i = 0; i < 3000 && bench.running(); ++i) {
+    if (std::filesystem::exists(segment)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::filesystem::exists(segment);
+}
+
+// A run far longer than the test (strict appends of ten million records) stopped by
+// SIGINT: the temporary directory is removed and the exit code is 128 + 2, from an
+// exit, not from dying of the signal.
+TEST(KayaWalBench, InterruptRemovesTheTemporaryDirectoryAndExits130) {
+  TempDir tmp;
+  const std::string tmpdir = tmp.path() + "/tmp";
+  std::filesystem::create_directory(tmpdir);
+  BackgroundTool bench({"bench", "--records", "10000000", "--threads", "2"},
+                       {"TMPDIR=" + tmpdir}, tmp.path());
+  std::string dir;
+  for (int i = 0; i < 3000 && dir.empty() && bench.running(); ++i) {
+    const std::vector<std::string> found = entries(tmpdir, "kaya-bench-");
+    if (!found.empty()) dir = found.front();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(dir.empty()) << bench.wait(0).describe();
+  ASSERT_TRUE(wait_for_segment(dir, bench)) << bench.wait(0).describe();
+  bench.signal(SIGINT);
+  ToolResult r = bench.wait(60);
+  EXPECT_EQ(r.term_signal, 0) << r.describe();
+  EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.describe();
+  EXPECT_FALSE(std::filesystem::exists(dir)) << r.describe();
+  EXPECT_THAT(entries(tmpdir, ""), IsEmpty());
+  EXPECT_THAT(r.err, HasSubstr("note: bench stopped by SIGINT; dir " + dir + " removed"));
+  EXPECT_EQ(r.out, "") << "an interrupted run reports no figures";
+}
+
+// With --dir the log is the user's: SIGTERM keeps it, closed cleanly (it verifies),
+// and removes only the baseline file.
+TEST(KayaWalBench, TerminateKeepsTheUsersDirectoryWithAValidLog) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/bench";
+  BackgroundTool bench({"bench", "--dir", dir, "--records", "10000000", "--threads", "2"},
+                       {}, tmp.path());
+  ASSERT_TRUE(wait_for_segment(dir, bench)) << bench.wait(0).describe();
+  bench.signal(SIGTERM);
+  ToolResult r = bench.wait(60);
+  EXPECT_EQ(r.term_signal, 0) << r.describe();
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.describe();
+  EXPECT_THAT(r.err, HasSubstr("note: bench stopped by SIGTERM; dir " + dir + " kept"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/baseline.dat"));
+  ToolResult v = run_tool({"verify", dir});
+  EXPECT_EQ(v.exit_code, 0) << v.describe();
+  EXPECT_THAT(v.out, HasSubstr("; clean;"));
 }
 
 }  // namespace

@@ -284,6 +284,38 @@ TEST(InspectSegment, TheSameBadTailIsTornOnlyInTheLastSegment) {
   EXPECT_EQ(middle->records, 1u);
 }
 
+// The visitor sees exactly the records the scan counts: in order, up to the problem.
+TEST(InspectSegment, VisitorSeesTheAcceptedRecordsAndCanStopTheScan) {
+  io::SimDisk disk;
+  write_log(disk);
+  KAYA_ASSERT_OK(disk.truncate(seg(2), 2 * kRecordBytes + 10));
+  std::vector<std::pair<uint64_t, Record>> seen;
+  auto s = inspect_segment(disk, seg(2), 300, true,
+                           [&](uint64_t id, uint64_t offset, const RecordView& r) {
+                             EXPECT_EQ(id, 2u);
+                             seen.emplace_back(offset, r.to_record());
+                             return ok_status();
+                           });
+  KAYA_ASSERT_OK(s);
+  EXPECT_EQ(s->state, SegmentState::kTornTail);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, 0u);
+  EXPECT_EQ(seen[0].second.lsn, Lsn(4));
+  EXPECT_EQ(seen[0].second.key, "key-103");
+  EXPECT_EQ(seen[1].first, kRecordBytes);
+  EXPECT_EQ(seen[1].second.lsn, Lsn(5));
+
+  int calls = 0;
+  auto stopped = inspect_segment(disk, seg(1), 300, true,
+                                 [&](uint64_t, uint64_t, const RecordView&) -> Status {
+                                   ++calls;
+                                   return Error(ErrorKind::kIo, "reader went away");
+                                 });
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().kind(), ErrorKind::kIo);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(InspectSegment, MissingFileIsNotFound) {
   io::SimDisk disk;
   auto s = inspect_segment(disk, seg(7), 300, true);

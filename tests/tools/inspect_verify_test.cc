@@ -93,6 +93,17 @@ TEST_P(KayaWalInspectGolden, ClassifiesTheFileInALogAndAlone) {
     EXPECT_EQ(j["anomalies"].size(), g.verdict == "clean" ? 0u : 1u);
   }
   EXPECT_EQ(run_tool({"inspect", golden_path(g.file)}).exit_code, g.exit_code);
+  // dump of the lone file prints the records inspect counts and ends as inspect does.
+  ToolResult d = run_tool({"dump", golden_path(g.file), "--json"});
+  EXPECT_EQ(d.exit_code, g.exit_code) << d.describe();
+  EXPECT_EQ(lines_of(d.out).size(), g.records) << d.describe();
+  EXPECT_THAT(d.err, HasSubstr("LSN continuity with other files is not checked"));
+  if (g.exit_code != kOk) {
+    EXPECT_TRUE(one_error_line(d, golden_path(g.file) + ": " + g.text));
+  } else if (g.problem_offset) {
+    EXPECT_THAT(d.err, HasSubstr("note: the file ends early: " + golden_path(g.file) +
+                                 ": " + g.text));
+  }
 
   ToolResult v = run_tool({"verify", tmp.path()});
   EXPECT_EQ(v.exit_code, g.exit_code) << v.describe();
@@ -160,6 +171,11 @@ TEST(KayaWalInspect, AFileThatIsNotASegmentIsRefused) {
   ToolResult j = run_tool({"inspect", text, "--json"});
   EXPECT_EQ(j.exit_code, kUnsupported) << j.describe();
   EXPECT_FALSE(parse_json(j)["ok"].boolean());
+  // dump refuses it in the same words.
+  ToolResult d = run_tool({"dump", text});
+  EXPECT_EQ(d.exit_code, kUnsupported) << d.describe();
+  EXPECT_TRUE(one_error_line(d, text + ": not a kaya segment"));
+  EXPECT_EQ(d.out, "");
 
   for (const std::string& content :
        {std::string(), std::string(64, '\0'), std::string("AYA")}) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "kaya/wal/format.h"
 #include "testing/test_util.h"
@@ -69,11 +71,33 @@ void pump(int in_fd, const std::string& input, int out_fd, int err_fd, ToolResul
   if (in_fd >= 0) ::close(in_fd);
 }
 
+// The binary's path, then `args`.
+std::vector<std::string> tool_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {KAYA_WAL_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+// A null-terminated array of pointers into `strings` (which must outlive it), for exec.
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> p;
+  for (std::string& s : strings) p.push_back(s.data());
+  p.push_back(nullptr);
+  return p;
+}
+
+void set_status(int status, ToolResult& r) {
+  r.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + r.term_signal;
+}
+
 }  // namespace
 
 std::string ToolResult::describe() const {
-  return "exit code " + std::to_string(exit_code) + "\n--- stdout:\n" + out +
-         "--- stderr:\n" + err;
+  return "exit code " + std::to_string(exit_code) +
+         (term_signal != 0 ? " (killed by signal " + std::to_string(term_signal) + ")"
+                           : "") +
+         "\n--- stdout:\n" + out + "--- stderr:\n" + err;
 }
 
 ToolResult run_tool(const std::vector<std::string>& args, const std::string& stdin_data) {
@@ -83,11 +107,8 @@ ToolResult run_tool(const std::vector<std::string>& args, const std::string& std
   check(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
             ::pipe2(err, O_CLOEXEC) == 0,
         "pipe2");
-  std::vector<std::string> argv_storage = {KAYA_WAL_BIN};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> argv_storage = tool_argv(args);
+  std::vector<char*> argv = pointers(argv_storage);
 
   const pid_t pid = ::fork();
   check(pid >= 0, "fork");
@@ -106,7 +127,81 @@ ToolResult run_tool(const std::vector<std::string>& args, const std::string& std
   pump(in[1], stdin_data, out[0], err[0], r);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) check(errno == EINTR, "waitpid");
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  set_status(status, r);
+  return r;
+}
+
+BackgroundTool::BackgroundTool(const std::vector<std::string>& args,
+                               const std::vector<std::string>& env,
+                               const std::string& output_dir)
+    : out_path_(output_dir + "/stdout"), err_path_(output_dir + "/stderr") {
+  const int out =
+      ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err =
+      ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  check(out >= 0 && err >= 0 && in >= 0, "open");
+  std::vector<std::string> argv_storage = tool_argv(args);
+  std::vector<char*> argv = pointers(argv_storage);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view inherited(*e);
+    const std::string_view name = inherited.substr(0, inherited.find('='));
+    bool replaced = false;
+    for (const std::string& v : env) replaced |= v.substr(0, v.find('=')) == name;
+    if (!replaced) env_storage.emplace_back(inherited);
+  }
+  env_storage.insert(env_storage.end(), env.begin(), env.end());
+  std::vector<char*> envp = pointers(env_storage);
+  pid_ = ::fork();
+  check(pid_ >= 0, "fork");
+  if (pid_ == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(in);
+  ::close(out);
+  ::close(err);
+}
+
+BackgroundTool::~BackgroundTool() {
+  if (reaped_) return;
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void BackgroundTool::signal(int signo) {
+  if (!reaped_) check(::kill(pid_, signo) == 0, "kill");
+}
+
+bool BackgroundTool::running() {
+  if (reaped_) return false;
+  pid_t r;
+  while ((r = ::waitpid(pid_, &status_, WNOHANG)) < 0) check(errno == EINTR, "waitpid");
+  reaped_ = r == pid_;
+  return !reaped_;
+}
+
+ToolResult BackgroundTool::wait(int timeout_s) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, &status_, 0) < 0) check(errno == EINTR, "waitpid");
+    reaped_ = true;
+  }
+  ToolResult r;
+  set_status(status_, r);
+  r.out = read_file(out_path_);
+  r.err = read_file(err_path_);
   return r;
 }
 

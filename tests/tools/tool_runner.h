@@ -12,7 +12,8 @@
 namespace kaya::tool::testing {
 
 struct ToolResult {
-  int exit_code = -1;  // 128 + signal number when the child was killed by a signal
+  int exit_code = -1;   // 128 + signal number when the child was killed by a signal
+  int term_signal = 0;  // the signal that killed the child; 0 when it exited
   std::string out;
   std::string err;
 
@@ -23,6 +24,31 @@ struct ToolResult {
 // Runs `kaya-wal args...` with `stdin_data` on its stdin (closed after it).
 ToolResult run_tool(const std::vector<std::string>& args,
                     const std::string& stdin_data = "");
+
+// kaya-wal started in the background, for a test that signals it while it runs:
+// stdout and stderr go to files in `output_dir`; `env` ("NAME=value") is added to the
+// environment. The destructor kills (SIGKILL) and reaps a child still running.
+class BackgroundTool {
+ public:
+  BackgroundTool(const std::vector<std::string>& args,
+                 const std::vector<std::string>& env, const std::string& output_dir);
+  ~BackgroundTool();
+  BackgroundTool(const BackgroundTool&) = delete;
+  BackgroundTool& operator=(const BackgroundTool&) = delete;
+
+  void signal(int signo);
+  // Whether the child has not exited yet (reaps it when it has).
+  bool running();
+  // Waits for the child to exit, at most `timeout_s` seconds; a child still running
+  // then is killed (SIGKILL), and the result says so with term_signal 9.
+  ToolResult wait(int timeout_s);
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+  std::string out_path_, err_path_;
+};
 
 // The contract for errors: besides "note: " lines, stderr holds exactly one line; it
 // starts with "error: " and contains `needle` (a file, offset or line number the error

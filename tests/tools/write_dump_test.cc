@@ -109,14 +109,12 @@ TEST(KayaWalWrite, DumpJsonHoldsTheExactBytesAsTextOrHex) {
   EXPECT_EQ(r[6]["value_hex"].str(), "000102ff6b617961");
 }
 
-TEST(KayaWalWrite, DumpOutputWrittenAgainGivesTheSameLog) {
-  // The plain escaping is reversible: dump's key= and value= fields are valid write
-  // input, so a log can be copied through text.
-  TempDir tmp;
-  const std::string a = tmp.path() + "/a", b = tmp.path() + "/b";
-  ASSERT_EQ(write(a, kInput).exit_code, kOk);
+// Every dump line of the log in `from`, without its lsn= and sequence= and with the
+// key= and value= field names dropped, written to a new log in `to`: the text copy of
+// a log. Returns the write input.
+std::string copy_through_text(const std::string& from, const std::string& to) {
   std::string input;
-  for (const std::string& line : lines_of(run_tool({"dump", a}).out)) {
+  for (const std::string& line : lines_of(run_tool({"dump", from}).out)) {
     std::string rest = line.substr(line.find(' ', line.find("sequence=")) + 1);
     for (const char* field : {"key=", "value="}) {
       if (size_t at = rest.find(std::string(" ") + field); at != std::string::npos) {
@@ -125,9 +123,57 @@ TEST(KayaWalWrite, DumpOutputWrittenAgainGivesTheSameLog) {
     }
     input += rest + "\n";
   }
-  ToolResult w = write(b, input);
-  ASSERT_EQ(w.exit_code, kOk) << w.describe() << input;
+  ToolResult w = write(to, input);
+  EXPECT_EQ(w.exit_code, kOk) << w.describe() << input;
+  return input;
+}
+
+TEST(KayaWalWrite, DumpOutputWrittenAgainGivesTheSameLog) {
+  // The plain escaping is reversible: dump's key= and value= fields are valid write
+  // input, so a log can be copied through text.
+  TempDir tmp;
+  const std::string a = tmp.path() + "/a", b = tmp.path() + "/b";
+  ASSERT_EQ(write(a, kInput).exit_code, kOk);
+  copy_through_text(a, b);
   EXPECT_EQ(run_tool({"dump", b, "--json"}).out, run_tool({"dump", a, "--json"}).out);
+}
+
+// A log with empty keys and values (written by an engine through the library, which
+// accepts them) copies through dump and write into the same log: an empty KEY is
+// nothing between the separators, "put  VALUE" and "delete ".
+TEST(KayaWalWrite, EmptyKeysAndValuesRoundTripThroughDumpAndWrite) {
+  TempDir tmp;
+  const std::string a = tmp.path() + "/a", b = tmp.path() + "/b";
+  {
+    auto disk = io::FileDisk::open(a);
+    KAYA_ASSERT_OK(disk);
+    auto writer = wal::Writer::open(WalConfig{}, **disk);
+    KAYA_ASSERT_OK(writer);
+    for (const wal::Payload& p :
+         {wal::Payload::put("", "v"), wal::Payload::put("", ""),
+          wal::Payload::put("k", ""), wal::Payload::del(""),
+          wal::Payload::put("", "two  spaces "), wal::Payload::put(" ", " "),
+          wal::Payload::del("k"), wal::Payload::noop(), wal::Payload::bytes("")}) {
+      KAYA_ASSERT_OK((*writer)->append(p, DurabilityMode::kRelaxed));
+    }
+    KAYA_ASSERT_OK((*writer)->close());
+  }
+  ToolResult d = run_tool({"dump", a});
+  ASSERT_EQ(d.exit_code, kOk) << d.describe();
+  EXPECT_THAT(
+      lines_of(d.out),
+      ElementsAre(
+          "lsn=1 sequence=1 put key= value=v",
+          "lsn=2 sequence=2 put key= value=", "lsn=3 sequence=3 put key=k value=",
+          "lsn=4 sequence=4 delete key=", "lsn=5 sequence=5 put key= value=two  spaces ",
+          "lsn=6 sequence=6 put key=\\x20 value= ", "lsn=7 sequence=7 delete key=k",
+          "lsn=8 sequence=8 noop", "lsn=9 sequence=9 bytes value="));
+  const std::string input = copy_through_text(a, b);
+  EXPECT_THAT(input, HasSubstr("put  v\nput  \nput k \ndelete \n"));
+  EXPECT_EQ(run_tool({"dump", b}).out, d.out);
+  EXPECT_EQ(run_tool({"dump", b, "--json"}).out, run_tool({"dump", a, "--json"}).out);
+  // The segment files are the same byte for byte.
+  EXPECT_EQ(read_file(segment_file(b, 1)), read_file(segment_file(a, 1)));
 }
 
 TEST(KayaWalWrite, RelaxedAcksAreNotDurableButTheLogIsSyncedAtTheEnd) {
@@ -207,10 +253,11 @@ TEST_P(KayaWalWriteMalformed, StopsAtTheLineAndKeepsEverythingBefore) {
 INSTANTIATE_TEST_SUITE_P(
     Lines, KayaWalWriteMalformed,
     ::testing::Values(Malformed{"pt k v", "unknown command \"pt\""},
-                      Malformed{"put", "KEY is empty"},
+                      Malformed{"put", "put needs KEY, a space and VALUE"},
+                      Malformed{"put ", "put needs KEY, a space and VALUE"},
                       Malformed{"put k", "put needs KEY, a space and VALUE"},
-                      Malformed{"put  v", "KEY is empty"},
-                      Malformed{"delete", "KEY is empty"},
+                      Malformed{"delete", "delete needs a space and KEY"},
+                      Malformed{"delete  k", "unexpected text after KEY at column 8"},
                       Malformed{"delete a b", "unexpected text after KEY at column 9"},
                       Malformed{"noop x", "noop takes no argument"},
                       Malformed{"bytes", "bytes needs a space"},
@@ -346,6 +393,81 @@ TEST(KayaWalDump, CorruptionShowsTheValidPrefixThenTheError) {
   EXPECT_THAT(d.err, HasSubstr("0000000000000001.wal"));
 }
 
+// Nine 60-byte Puts (LSN i + 1 is "put key-i value-i"), three per 180-byte segment.
+std::string nine_records_in_three_segments(const std::string& dir) {
+  std::string input;
+  for (int i = 0; i < 9; ++i) {
+    input += "put key-" + std::to_string(i) + " value-" + std::to_string(i) + "\n";
+  }
+  ToolResult w = write(dir, input, {"--segment-max-bytes", "180"});
+  EXPECT_EQ(w.exit_code, kOk) << w.describe();
+  EXPECT_TRUE(std::filesystem::exists(segment_file(dir, 3)));
+  return input;
+}
+
+// What recovery moved aside can be printed for salvage: a segment file in wal/lost/,
+// or any copy of a segment, dumps like a log, with a note that it was read alone.
+TEST(KayaWalDump, ASegmentFileOnItsOwnIsPrintedWithANote) {
+  TempDir tmp;
+  nine_records_in_three_segments(tmp.path());
+  const std::string copy = tmp.path() + "/copy-of-segment-1";
+  write_file(copy, read_file(segment_file(tmp.path(), 1)));
+  // A missing segment at or below the recovery point is corruption; point-in-time
+  // recovery keeps segment 1 and moves segment 3 to wal/lost/.
+  std::filesystem::remove(segment_file(tmp.path(), 2));
+  ToolResult pit = run_tool({"recover", tmp.path(), "--mode", "point-in-time"});
+  ASSERT_EQ(pit.exit_code, kOk) << pit.describe();
+  const std::string lost = tmp.path() + "/wal/lost/0000000000000003.wal";
+  ASSERT_TRUE(std::filesystem::exists(lost)) << pit.describe();
+
+  ToolResult d = run_tool({"dump", lost});
+  ASSERT_EQ(d.exit_code, kOk) << d.describe();
+  EXPECT_THAT(lines_of(d.out),
+              ElementsAre("lsn=7 sequence=7 put key=key-6 value=value-6",
+                          "lsn=8 sequence=8 put key=key-7 value=value-7",
+                          "lsn=9 sequence=9 put key=key-8 value=value-8"));
+  EXPECT_EQ(d.err, "note: " + lost +
+                       " was read on its own as one segment file: LSN continuity with "
+                       "other files is not checked\n");
+  ToolResult j = run_tool({"dump", lost, "--json", "--from-lsn", "8"});
+  ASSERT_EQ(j.exit_code, kOk) << j.describe();
+  std::vector<Json> records = json_lines(j.out);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["lsn"].u64(), 8u);
+  EXPECT_EQ(records[0]["key"].str(), "key-7");
+  EXPECT_EQ(records[1]["value"].str(), "value-8");
+
+  // The name does not matter: a copy of segment 1 elsewhere.
+  ToolResult c = run_tool({"dump", copy});
+  ASSERT_EQ(c.exit_code, kOk) << c.describe();
+  EXPECT_THAT(lines_of(c.out), ElementsAre(StartsWith("lsn=1 "), StartsWith("lsn=2 "),
+                                           StartsWith("lsn=3 ")));
+}
+
+// Damage inside the file: the records before it, then the error naming the file and
+// offset (exit 3), as for a log; an LSN out of order within the file is damage too.
+TEST(KayaWalDump, DamageInASegmentFileIsReportedWithItsOffset) {
+  TempDir tmp;
+  nine_records_in_three_segments(tmp.path());
+  const std::string file = tmp.path() + "/damaged.wal";
+  std::string bytes = read_file(segment_file(tmp.path(), 1));
+  bytes[60 + 50] ^= 0x01;  // in the payload of the second record
+  write_file(file, bytes);
+  ToolResult d = run_tool({"dump", file});
+  EXPECT_EQ(d.exit_code, kCorruption) << d.describe();
+  EXPECT_EQ(d.out, "lsn=1 sequence=1 put key=key-0 value=value-0\n");
+  EXPECT_TRUE(one_error_line(d, file + ": corrupt at offset 60: bad payload checksum"));
+
+  // Segment 1's first record, then segment 3's: LSN 1 then 7.
+  const std::string spliced = tmp.path() + "/spliced.wal";
+  write_file(spliced, read_file(segment_file(tmp.path(), 1)).substr(0, 60) +
+                          read_file(segment_file(tmp.path(), 3)));
+  ToolResult o = run_tool({"dump", spliced});
+  EXPECT_EQ(o.exit_code, kCorruption) << o.describe();
+  EXPECT_EQ(o.out, "lsn=1 sequence=1 put key=key-0 value=value-0\n");
+  EXPECT_TRUE(one_error_line(o, spliced + ": corrupt at offset 60"));
+}
+
 TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
   ToolResult top = run_tool({"--help"});
   ASSERT_EQ(top.exit_code, kOk);
@@ -357,6 +479,24 @@ TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
     EXPECT_EQ(help.err, "");
   }
   EXPECT_THAT(run_tool({"write", "--help"}).out, HasSubstr("\\xHH"));
+}
+
+// -h and `help` are --help, at the top and for every command.
+TEST(KayaWalCli, ShortHelpFlagPrintsTheSameUsage) {
+  const ToolResult top = run_tool({"--help"});
+  ASSERT_EQ(top.exit_code, kOk) << top.describe();
+  EXPECT_THAT(top.out, HasSubstr("[--help | -h]"));
+  for (const char* flag : {"-h", "help"}) {
+    ToolResult r = run_tool({flag});
+    EXPECT_EQ(r.exit_code, kOk) << flag << r.describe();
+    EXPECT_EQ(r.out, top.out) << flag;
+    EXPECT_EQ(r.err, "") << flag;
+  }
+  for (const char* command : {"write", "dump", "inspect", "verify", "recover", "bench"}) {
+    ToolResult r = run_tool({command, "-h"});
+    EXPECT_EQ(r.exit_code, kOk) << command << r.describe();
+    EXPECT_EQ(r.out, run_tool({command, "--help"}).out) << command;
+  }
 }
 
 // `--version` and `version` print the library's version and record format.
@@ -411,10 +551,16 @@ TEST(KayaWalCli, MissingLogIsNotFoundAndAFileInsteadOfADirectoryIsIo) {
   }
   const std::string file = tmp.path() + "/plain-file";
   write_file(file, "x");
-  for (const char* command : {"write", "dump", "verify", "recover"}) {
+  for (const char* command : {"write", "verify", "recover"}) {
     ToolResult r = run_tool({command, file}, "noop\n");
     EXPECT_EQ(r.exit_code, kIo) << command << r.describe();
     EXPECT_TRUE(one_error_line(r, file));
+  }
+  // dump and inspect read a file as one segment: this one is none.
+  for (const char* command : {"dump", "inspect"}) {
+    ToolResult r = run_tool({command, file});
+    EXPECT_EQ(r.exit_code, kInvalid) << command << r.describe();
+    EXPECT_TRUE(one_error_line(r, file + ": not a kaya segment"));
   }
 }
 

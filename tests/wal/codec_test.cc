@@ -188,6 +188,22 @@ TEST(CodecTest, SpecExampleIs57Bytes) {
   EXPECT_EQ(get_le(rec, format::kSequenceOffset, 8), 1u);
 }
 
+// An empty key (and an empty value) is valid: the format allows length 0, and logs
+// with empty keys exist.
+TEST(CodecTest, EmptyKeysAndValuesRoundTrip) {
+  for (const Payload& p : {Payload::put("", "v"), Payload::put("", ""),
+                           Payload::put("k", ""), Payload::del("")}) {
+    Bytes buf = encode_or_die(p, 1, 1);
+    ASSERT_EQ(buf.size(), format::kHeaderLen + (p.type == RecordType::kPut ? 8 : 4) +
+                              p.key.size() + p.value.size());
+    Decoded d = decode(buf, 0, buf.size());
+    ASSERT_TRUE(d.ok()) << d.detail;
+    EXPECT_EQ(d.record.type, p.type);
+    EXPECT_EQ(d.record.key, p.key);
+    EXPECT_EQ(d.record.value, p.value);
+  }
+}
+
 TEST(CodecTest, SealWritesOnlyLsnSequenceAndHeaderCrc) {
   const Payload p = Payload::put("k", "v");
   Bytes unsealed(p.encoded_len());

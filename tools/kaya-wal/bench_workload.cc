@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 using AppendFn = std::function<Status(int thread, uint64_t index)>;
 
 // Runs the workload's appends on its threads, timing each one; stops every thread at
-// the first error and returns it.
+// the first error and returns it, or when w.stop is set (then the measurement covers
+// the appends done).
 Result<Measurement> run_threads(const Workload& w, const std::string& label,
                                 const AppendFn& append) {
   std::atomic<uint64_t> done{0};
@@ -36,6 +37,10 @@ Result<Measurement> run_threads(const Workload& w, const std::string& label,
   std::optional<Error> error;
   std::vector<Histogram> latency(static_cast<size_t>(w.threads));
   std::vector<std::thread> pool;
+  auto stopped = [&] {
+    return failed.load(std::memory_order_relaxed) ||
+           (w.stop != nullptr && w.stop->load(std::memory_order_relaxed));
+  };
   const auto start = Clock::now();
   {
     ProgressMeter meter(w.progress, label, w.records, done);
@@ -44,7 +49,7 @@ Result<Measurement> run_threads(const Workload& w, const std::string& label,
       const uint64_t share = w.records / static_cast<uint64_t>(w.threads) +
                              (static_cast<uint64_t>(t) < w.records % w.threads ? 1 : 0);
       pool.emplace_back([&, t, share] {
-        for (uint64_t i = 0; i < share && !failed.load(std::memory_order_relaxed); ++i) {
+        for (uint64_t i = 0; i < share && !stopped(); ++i) {
           const auto begin = Clock::now();
           Status s = append(t, i);
           if (!s.ok()) {

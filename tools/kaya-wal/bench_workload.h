@@ -3,6 +3,7 @@
 // latency.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,9 @@ struct Workload {
   uint64_t record_bytes = 0;  // encoded size of each record (header included)
   DurabilityMode mode = DurabilityMode::kStrict;
   ProgressStyle progress = ProgressStyle::kNone;
+  // When set (e.g. by StopOnSignal), every thread stops before its next append and the
+  // run ends with the records appended so far. Optional; must outlive the run.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // The smallest record_bytes: a Put's 40-byte header and 8 bytes of lengths.

@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <sys/vfs.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "bench_workload.h"
 #include "cli.h"
@@ -17,12 +21,13 @@
 #include "kaya/wal/metrics.h"
 #include "kaya/wal/recovery.h"
 #include "log_location.h"
+#include "stop_on_signal.h"
 
 namespace kaya::tool {
 namespace {
 
-// Defaults sized for ~10 s on a small VM (2 cores, a virtio disk doing ~3k fsyncs/s
-// from one thread): ~5 s of kaya appends, the rest for the baseline.
+// Defaults: a fixed workload of about 8 s on a small VM (2 cores, a virtio disk doing
+// ~3k fsyncs/s from one thread): ~3 s of kaya appends, ~5 s for the baseline.
 constexpr int kDefaultThreads = 16;
 constexpr uint64_t kDefaultRecords = 50000;
 constexpr uint64_t kDefaultRecordBytes = 128;
@@ -44,10 +49,16 @@ Prints records/s, MB/s (10^6 bytes), fsyncs, records per fsync and commit latenc
 the ratio of their records/s. Progress goes to stderr: a live bar on a terminal, a
 line per second otherwise, nothing with --json.
 
+SIGINT (Ctrl-C) or SIGTERM stops the run: the appends in flight finish, the log is
+closed, the temporary directory is removed (with --dir: the baseline file only; the
+log stays), a note on stderr says which, and bench exits with 128 + the signal (130,
+143) without figures. A second signal exits at once, removing what it can.
+
 flags:
   --dir DIR          write the log into DIR and keep it (`kaya-wal inspect DIR`
                      afterwards); DIR must not hold a log yet. Default: a temporary
-                     directory (under $TMPDIR or /tmp), removed afterwards.
+                     directory (under $TMPDIR or /tmp), removed at exit (also when
+                     a signal stops the run)
   --threads T        appending threads (default 16)
   --records N        records in total (default 50000)
   --size BYTES       encoded record size, at least 48 (default 128)
@@ -65,7 +76,10 @@ flags:
 
 struct Settings {
   std::string dir;
-  bool keep = false;
+  bool keep = false;  // DIR is the user's (--dir): the log stays
+  // Where the baseline writes: `dir`, or a temporary directory when `dir` is a RADOS
+  // location.
+  std::string baseline_dir;
   Workload workload;
   bool json = false;
 };
@@ -90,16 +104,31 @@ Result<Settings> parse_settings(const Args& args) {
   return s;
 }
 
-// The directory to write into: DIR (created when absent, refused when it holds a log
-// already: the bench must not append to real data) or a new temporary one.
-Status prepare_dir(Settings& s) {
+// A new directory under $TMPDIR (or /tmp) named `prefix` and a unique suffix.
+Result<std::string> make_temp_dir(std::string_view prefix) {
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    return Error(ErrorKind::kIo, "no directory for temporary files (TMPDIR=" +
+                                     std::string(tmpdir ? tmpdir : "") +
+                                     "): " + ec.message() + "; set TMPDIR or use --dir");
+  }
+  std::string tmpl = (parent / (std::string(prefix) + "-XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl + ": " +
+                                     std::strerror(errno));
+  }
+  return tmpl;
+}
+
+// The directories to write into: DIR (created when absent, refused when it holds a
+// log already: the bench must not append to real data) or a new temporary one; and
+// the baseline's.
+Status prepare_dirs(Settings& s) {
   if (!s.keep) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kaya-bench-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl);
-    }
-    s.dir = tmpl;
+    KAYA_ASSIGN_OR_RETURN(s.dir, make_temp_dir("kaya-bench"));
+    s.baseline_dir = s.dir;
     return ok_status();
   }
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_for_write(s.dir));
@@ -109,7 +138,41 @@ Status prepare_dir(Settings& s) {
                  s.dir + " already holds a log (" + std::to_string(ids.size()) +
                      " segments); bench writes only into a new or empty directory");
   }
+  s.baseline_dir = s.dir;
+  // A RADOS log has no local directory: the baseline runs in a temporary one.
+  if (io::is_rados_location(s.dir)) {
+    KAYA_ASSIGN_OR_RETURN(s.baseline_dir, make_temp_dir("kaya-bench-baseline"));
+    if (!s.json) {
+      std::fprintf(stderr, "note: the baseline runs on the local file system (%s)\n",
+                   s.baseline_dir.c_str());
+    }
+  }
   return ok_status();
+}
+
+std::string baseline_file(const Settings& s) { return s.baseline_dir + "/baseline.dat"; }
+
+// Removes what the run created that is not the user's: the temporary log directory,
+// the baseline's temporary directory, and the baseline file in the user's DIR (which
+// run_baseline removes itself unless a second signal cut it short). Returns the error
+// of removing the temporary log directory (none when there is none).
+std::error_code remove_temporary(const Settings& s) {
+  std::error_code ec, ignored;
+  if (s.baseline_dir.empty()) return ec;  // nothing was created
+  if (s.baseline_dir != s.dir) {
+    std::filesystem::remove_all(s.baseline_dir, ignored);
+  } else {
+    std::filesystem::remove(baseline_file(s), ignored);
+  }
+  if (!s.keep) std::filesystem::remove_all(s.dir, ec);
+  return ec;
+}
+
+// What happened to DIR, for the header: exact, since it is printed after the fact.
+std::string dir_fate(const Settings& s, const std::error_code& removal) {
+  if (s.keep) return "kept";
+  if (!removal) return "removed";
+  return "temporary, but left behind: " + removal.message();
 }
 
 // `method` (the baseline's) comes first when given. Histograms and the writer's
@@ -146,13 +209,14 @@ void print_row(const char* name, const Measurement& m) {
               static_cast<unsigned long long>(h.max()));
 }
 
-void print_text(const Settings& s, const Measurement& kaya, const Measurement& base) {
+void print_text(const Settings& s, const std::string& fate, const Measurement& kaya,
+                const Measurement& base) {
   const Workload& w = s.workload;
   const bool strict = w.mode == DurabilityMode::kStrict;
   std::printf("%llu %s appends of %llu bytes from %d threads, dir %s (%s)\n\n",
               static_cast<unsigned long long>(w.records), strict ? "strict" : "relaxed",
               static_cast<unsigned long long>(w.record_bytes), w.threads, s.dir.c_str(),
-              s.keep ? "kept" : "removed");
+              fate.c_str());
   std::printf("%-18s %11s %8s %9s %9s %8s %8s %8s %8s\n", "", "records/s", "MB/s",
               "fsyncs", "rec/fsync", "p50 us", "p99 us", "p99.9 us", "max us");
   print_row(strict ? "kaya strict" : "kaya relaxed", kaya);
@@ -189,22 +253,13 @@ int run_bench(const CommandArgs& argv) {
   Result<Settings> settings = parse_settings(*args);
   if (!settings.ok()) return usage_error("bench", settings.error());
   Settings& s = *settings;
-  if (Status st = prepare_dir(s); !st.ok()) return report_error(st.error());
-  // A RADOS log has no local directory: the baseline runs in a temporary one.
-  std::string baseline_dir = s.dir;
-  if (io::is_rados_location(s.dir)) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kaya-bench-baseline-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return report_error(
-          Error(ErrorKind::kIo, "cannot create a temporary directory " + tmpl));
-    }
-    baseline_dir = tmpl;
-    if (!s.json) {
-      std::fprintf(stderr, "note: the baseline runs on the local file system (%s)\n",
-                   baseline_dir.c_str());
-    }
-  }
+  // Before any thread starts and before anything is created: from here on SIGINT and
+  // SIGTERM stop the run, and what it created is removed before the process exits.
+  StopOnSignal signals;
+  s.workload.stop = &signals.stop_requested();
+  // (DIR, created when absent, is the user's: nothing to remove on failure.)
+  if (Status st = prepare_dirs(s); !st.ok()) return report_error(st.error());
+  signals.on_second_signal([copy = s] { (void)remove_temporary(copy); });
   if (!s.json && !io::is_rados_location(s.dir) && on_tmpfs(s.dir)) {
     std::fprintf(stderr,
                  "note: %s is on tmpfs, where fdatasync costs nothing; use --dir on the "
@@ -213,16 +268,26 @@ int run_bench(const CommandArgs& argv) {
   }
 
   Result<Measurement> kaya = run_kaya(s.workload, s.dir);
-  Result<Measurement> base =
-      kaya.ok() ? run_baseline(s.workload, baseline_dir + "/baseline.dat")
-                : Result<Measurement>(kaya.error());
-  if (baseline_dir != s.dir) {
-    std::error_code ec;
-    std::filesystem::remove_all(baseline_dir, ec);
+  Result<Measurement> base = Measurement{};  // run after a complete kaya run only
+  if (kaya.ok() && !signals.stop_requested().load()) {
+    base = run_baseline(s.workload, baseline_file(s));
   }
-  if (!s.keep) {
-    std::error_code ec;
-    std::filesystem::remove_all(s.dir, ec);
+  const std::error_code removal = remove_temporary(s);
+  if (signals.signal_number() != 0) {
+    if (!kaya.ok()) (void)report_error(kaya.error(), "bench (kaya)");
+    std::string held;
+    if (s.keep && kaya.ok()) {
+      held = " (its log holds the " + std::to_string(kaya->records) +
+             " records appended before the stop)";
+    }
+    std::fprintf(stderr, "note: bench stopped by %s; dir %s %s%s\n",
+                 signals.signal_name(), s.dir.c_str(), dir_fate(s, removal).c_str(),
+                 held.c_str());
+    return signals.exit_code();
+  }
+  if (removal) {
+    std::fprintf(stderr, "note: cannot remove the temporary directory %s: %s\n",
+                 s.dir.c_str(), removal.message().c_str());
   }
   if (!kaya.ok()) return report_error(kaya.error(), "bench (kaya)");
   if (!base.ok()) return report_error(base.error(), "bench (baseline)");
@@ -231,7 +296,7 @@ int run_bench(const CommandArgs& argv) {
     const Workload& w = s.workload;
     std::printf("%s\n", JsonObject()
                             .str("dir", s.dir)
-                            .boolean("kept", s.keep)
+                            .boolean("kept", s.keep || removal)
                             .num("threads", static_cast<uint64_t>(w.threads))
                             .num("records", w.records)
                             .num("record_bytes", w.record_bytes)
@@ -242,7 +307,7 @@ int run_bench(const CommandArgs& argv) {
                             .build()
                             .c_str());
   } else {
-    print_text(s, *kaya, *base);
+    print_text(s, dir_fate(s, removal), *kaya, *base);
   }
   return kExitOk;
 }

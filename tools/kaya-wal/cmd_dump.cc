@@ -10,15 +10,22 @@
 #include "kaya/wal/inspect.h"
 #include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
+#include "segment_file.h"
 
 namespace kaya::tool {
 namespace {
 
 constexpr std::string_view kHelp =
-    R"(usage: kaya-wal dump DIR [--from-lsn N] [--json] [--max-record-bytes N]
+    R"(usage: kaya-wal dump DIR|FILE [--from-lsn N] [--json] [--max-record-bytes N]
 
 Prints every record of the log in DIR in LSN order, one line each, starting at the
 log's first LSN (or at --from-lsn N). Reads only: changes no byte, takes no lock.
+
+FILE: one segment file read on its own, e.g. one that recovery moved to wal/lost/:
+its records in file order, judged as the last segment of a log without a recovery
+point, as `inspect FILE` judges it (a file that is not a kaya segment: exit 4). LSNs
+are checked within the file only, not against other files (a note on stderr says
+so); --from-lsn N then only skips the records below N.
 
 plain lines (KEY and VALUE escaped as for `write`: \\ \n \t \r \xHH; bytes 0x80-0xff
 as \xHH; a space in a KEY as \x20; VALUE runs to the end of the line):
@@ -97,6 +104,30 @@ void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool 
   std::fflush(stdout);
 }
 
+// dump FILE: the records of one segment file read on its own (e.g. one that recovery
+// moved to wal/lost/), through the scan `inspect FILE` uses, so that its damage is
+// judged and reported as inspect judges it.
+int dump_segment_file(const std::string& file, const WalConfig& config, Lsn from,
+                      bool json) {
+  Result<wal::SegmentInspection> s = inspect_segment_file(
+      file, config, [&](uint64_t, uint64_t, const wal::RecordView& r) {
+        if (r.lsn >= from) print_record(r.to_record(), json);
+        return ok_status();
+      });
+  std::fflush(stdout);  // the valid records first, then the error
+  if (!s.ok()) return report_error(s.error());
+  std::fprintf(stderr,
+               "note: %s was read on its own as one segment file: LSN continuity with "
+               "other files is not checked\n",
+               file.c_str());
+  if (auto e = segment_file_error(*s, file)) return report_error(*e);
+  if (s->state != wal::SegmentState::kClean) {
+    std::fprintf(stderr, "note: the file ends early: %s: %s\n", file.c_str(),
+                 s->state_string().c_str());
+  }
+  return kExitOk;
+}
+
 // Says so on stderr when the reader stopped on bytes that are not a record (a torn
 // tail, records after a hole), which it treats as the end of the log.
 void note_stall(const wal::LogReader& reader) {
@@ -120,8 +151,14 @@ int run_dump(const CommandArgs& argv) {
   Result<uint64_t> from_flag = args->u64("from-lsn", 0, 1);
   if (!from_flag.ok()) return usage_error("dump", from_flag.error());
   const bool json = args->has("json");
+  const std::string& path = args->positional()[0];
+  if (is_segment_file_path(path)) {
+    // Only a filter here: a lone file has no released LSNs and no end to be past.
+    return dump_segment_file(path, *config, Lsn(args->has("from-lsn") ? *from_flag : 0),
+                             json);
+  }
 
-  auto disk = open_log_dir(args->positional()[0]);
+  auto disk = open_log_dir(path);
   if (!disk.ok()) return report_error(disk.error());
   Result<Lsn> from = args->has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
                                            : wal::first_lsn(*config, **disk);

@@ -1,8 +1,4 @@
 // kaya-wal inspect: per-segment description of a log or of one segment file.
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -12,10 +8,9 @@
 #include "commands.h"
 #include "inspection_text.h"
 #include "json.h"
-#include "kaya/io/file_disk.h"
 #include "kaya/io/rados_disk.h"
-#include "kaya/wal/format.h"
 #include "kaya/wal/inspect.h"
+#include "segment_file.h"
 
 namespace kaya::tool {
 namespace {
@@ -63,38 +58,10 @@ flags:
   --max-record-bytes N  the writer's record limit, when it was raised above 32 MiB
 )";
 
-// Inspects one segment file through a FileDisk rooted at its directory.
+// One segment file, as a one-segment log without a recovery point.
 Result<wal::LogInspection> inspect_file(const std::string& file,
                                         const WalConfig& config) {
-  namespace fs = std::filesystem;
-  const fs::path p(file);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::FileDisk> disk,
-                        io::FileDisk::open(dir, /*create=*/false));
-  KAYA_ASSIGN_OR_RETURN(io::RelativePath path,
-                        io::RelativePath::parse(p.filename().string()));
-  KAYA_ASSIGN_OR_RETURN(wal::SegmentInspection s,
-                        wal::inspect_segment(*disk, path, config.max_record_bytes, true));
-  // A file whose first bytes are neither the start of a record's magic nor zeros
-  // (preallocated space), and that holds no valid record anywhere, was never a kaya
-  // segment: calling its content a torn tail would mislead. (An empty, all-zero or
-  // torn-first-record file, and a segment whose first record is damaged but followed
-  // by valid ones, are judged as segments.)
-  if (s.records == 0 && s.state == wal::SegmentState::kTornTail) {
-    std::array<uint8_t, 4> head{};
-    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(*disk, path, 0, head));
-    std::array<uint8_t, 4> magic{};
-    for (size_t i = 0; i < magic.size(); ++i) {
-      magic[i] = static_cast<uint8_t>(wal::format::kMagic >> (8 * i));
-    }
-    const auto end = head.begin() + static_cast<std::ptrdiff_t>(n);
-    const bool zeros = std::all_of(head.begin(), end, [](uint8_t b) { return b == 0; });
-    if (n > 0 && !zeros && !std::equal(head.begin(), end, magic.begin())) {
-      return Error(ErrorKind::kInvalidArgument,
-                   file + ": not a kaya segment (no valid record, and its first bytes " +
-                       "are neither a record's magic \"AYAK\" nor zeros)");
-    }
-  }
+  KAYA_ASSIGN_OR_RETURN(wal::SegmentInspection s, inspect_segment_file(file, config));
   return single_segment_log(std::move(s));
 }
 
@@ -125,8 +92,7 @@ int run_inspect(const CommandArgs& argv) {
   if (!io::is_rados_location(path) && !std::filesystem::exists(status)) {
     return fail(Error(ErrorKind::kNotFound, path + ": no such file or directory"));
   }
-  const bool is_dir =
-      io::is_rados_location(path) || std::filesystem::is_directory(status);
+  const bool is_dir = !is_segment_file_path(path);
   Result<wal::LogInspection> log =
       is_dir ? inspect_dir(path, *config) : inspect_file(path, *config);
   if (!log.ok()) return fail(log.error());
@@ -152,15 +118,9 @@ int run_inspect(const CommandArgs& argv) {
                 inspection_table(*log, is_dir).c_str());
   }
   std::fflush(stdout);
-  if (!is_dir) {
-    // A lone file may not be named like a segment: its state names no segment id.
-    const wal::SegmentInspection& seg = log->segments.front();
-    if (auto e = recovery_error(*log, path)) {
-      return report_error(Error(e->kind(), path + ": " + seg.state_string()));
-    }
-  } else if (auto e = recovery_error(*log, path)) {
-    return report_error(*e);
-  }
+  const std::optional<Error> e = is_dir ? recovery_error(*log, path)
+                                        : segment_file_error(log->segments.front(), path);
+  if (e) return report_error(*e);
   return kExitOk;
 }
 

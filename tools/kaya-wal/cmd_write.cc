@@ -33,8 +33,12 @@ Lines:
   bytes DATA      Bytes record (kaya extension): DATA is the rest of the line.
   Empty lines and lines starting with '#' are skipped.
 
-KEY is not empty and contains no space. In KEY, VALUE and DATA a backslash starts an
-escape, so that any byte can be written:
+KEY contains no space (write one as \x20). KEY may be empty, written as nothing
+between the separators: "put  VALUE" (two spaces) puts the empty key, "delete "
+(trailing space) deletes it; "put", "put KEY" and "delete" without those spaces are
+refused, so that a forgotten KEY or VALUE is not silently empty. This is how dump
+prints such records (key= value=...), so its lines are valid write input. In KEY,
+VALUE and DATA a backslash starts an escape, so that any byte can be written:
   \\  backslash   \n  line feed   \t  tab   \r  carriage return   \xHH  any byte
 Raw control bytes (0x00-0x1f, 0x7f; e.g. the CR of a CRLF line end) are refused.
 

@@ -10,18 +10,17 @@ Error bad_line(std::string message) {
   return Error(ErrorKind::kInvalidArgument, std::move(message));
 }
 
-// KEY up to the next space (which must exist when `needs_rest`), then the rest.
+// KEY up to the next space (which must exist when `needs_rest`), then the rest. KEY
+// may be empty (the format allows it, and engines have such keys): nothing between
+// the command's space and the next one.
 Status split_key(std::string_view text, size_t column, bool needs_rest, Line& out,
                  std::string_view* rest) {
   const size_t space = text.find(' ');
   const std::string_view key = text.substr(0, space);
-  if (key.empty()) {
-    return bad_line("KEY is empty at column " + std::to_string(column + 1));
-  }
   if (needs_rest && space == std::string_view::npos) {
     return bad_line(
         "put needs KEY, a space and VALUE (\"put KEY \" with a trailing space writes "
-        "an empty value)");
+        "an empty value, \"put  VALUE\" with two spaces an empty KEY)");
   }
   if (!needs_rest && space != std::string_view::npos) {
     return bad_line("unexpected text after KEY at column " +
@@ -46,6 +45,12 @@ Result<std::optional<Line>> parse_line(std::string_view text) {
     if (space != std::string_view::npos) return bad_line("noop takes no argument");
     line.type = wal::RecordType::kNoop;
   } else if (word == "delete") {
+    // As for put: a forgotten KEY must not silently delete the empty key.
+    if (space == std::string_view::npos) {
+      return bad_line(
+          "delete needs a space and KEY (\"delete \" with a trailing space deletes the "
+          "empty KEY)");
+    }
     line.type = wal::RecordType::kDelete;
     KAYA_RETURN_IF_ERROR(split_key(arg, arg_column, false, line, nullptr));
   } else if (word == "put") {

@@ -1,5 +1,8 @@
 // The stdin line format of `kaya-wal write` (see its --help): one record per line,
 // "put KEY VALUE", "delete KEY", "noop" or "bytes DATA", with the escapes of escape.h.
+// KEY and VALUE may be empty: "put  VALUE" (two spaces) puts the empty KEY, "put KEY "
+// (trailing space) writes an empty VALUE, "delete " deletes the empty KEY; "put",
+// "put KEY" and "delete" without those spaces are refused.
 // Pure: no I/O, so the tests and fuzz/write_parser_fuzzer.cc can call it directly.
 #pragma once
 

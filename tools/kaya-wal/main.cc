@@ -15,12 +15,14 @@ namespace {
 constexpr std::string_view kUsage =
     R"(kaya-wal: inspect, check, repair and exercise a kaya write-ahead log
 
-usage: kaya-wal COMMAND [ARGS...] [--help]
+usage: kaya-wal COMMAND [ARGS...] [--help | -h]
+       kaya-wal --help      (or -h, or `kaya-wal help`): this text
        kaya-wal --version   (or `kaya-wal version`)
 
 commands:
   write DIR     append records read from stdin (put/delete/noop lines), one ack per line
-  dump DIR      print the records of a log in LSN order (--json: one object per line)
+  dump PATH     print the records of a log in LSN order, or of one segment file (e.g.
+                one in wal/lost/); --json: one object per line
   inspect PATH  describe each segment of a log, or one segment file
   verify DIR    check a log, read-only: would it recover without loss?
   recover DIR   run recovery (or --dry-run) and print its report

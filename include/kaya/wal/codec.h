@@ -22,11 +22,12 @@ struct KAYA_API Payload {
   std::string_view key;                 ///< Put, Delete
   std::string_view value;               ///< Put: the value; Bytes: the opaque payload
 
-  /// Put `key` = `value`.
+  /// Put `key` = `value`. Either may be empty: the format allows a length of 0, and
+  /// an empty key is a key like any other.
   static Payload put(std::string_view key, std::string_view value) {
     return {RecordType::kPut, key, value};
   }
-  /// Delete `key`.
+  /// Delete `key` (which may be empty).
   static Payload del(std::string_view key) { return {RecordType::kDelete, key, {}}; }
   /// A record without content (it still takes an LSN and a sequence number).
   static Payload noop() { return {RecordType::kNoop, {}, {}}; }

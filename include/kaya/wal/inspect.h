@@ -122,12 +122,17 @@ struct KAYA_API LogInspection {
 /// Scans one segment file on its own, judged as in a log without a recovery point.
 /// `is_last` says whether it is the last segment of its log: only there can a bad
 /// record be a torn tail. Checks every record and that LSNs are contiguous within the
-/// segment. Errors: NotFound when the file does not exist, I/O errors; problems in the
-/// data are reported in the result, not as errors.
+/// segment. `visitor`, when given, is called for each record the scan accepts (the
+/// ones `records` counts: valid and in LSN order, before the first problem), in file
+/// order, with the segment id (0 for a file not named like a segment) and the record's
+/// offset; an error it returns stops the scan and is returned. Errors: NotFound when
+/// the file does not exist, I/O errors; problems in the data are reported in the
+/// result, not as errors.
 KAYA_API Result<SegmentInspection> inspect_segment(io::Disk& disk,
                                                    const io::RelativePath& path,
                                                    uint64_t max_record_bytes,
-                                                   bool is_last);
+                                                   bool is_last,
+                                                   const RecordVisitor& visitor = {});
 
 /// Scans every segment of the log under `disk` (an empty or absent wal/ directory is
 /// an empty log), judging with its recovery point. InvalidArgument for an invalid
