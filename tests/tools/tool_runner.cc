@@ -100,13 +100,23 @@ std::string ToolResult::describe() const {
          "\n--- stdout:\n" + out + "--- stderr:\n" + err;
 }
 
-ToolResult run_tool(const std::vector<std::string>& args, const std::string& stdin_data) {
+namespace {
+
+// run_tool(), with stdout captured (`stdout_path` empty) or written to a file.
+ToolResult run_child(const std::vector<std::string>& args, const std::string& stdin_data,
+                     const std::string& stdout_path) {
   // Writing to a child that exited must fail with EPIPE, not kill the test.
   ::signal(SIGPIPE, SIG_IGN);
   int in[2], out[2], err[2];
   check(::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
             ::pipe2(err, O_CLOEXEC) == 0,
         "pipe2");
+  int out_file = -1;
+  if (!stdout_path.empty()) {
+    out_file =
+        ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    check(out_file >= 0, "open the stdout file");
+  }
   std::vector<std::string> argv_storage = tool_argv(args);
   std::vector<char*> argv = pointers(argv_storage);
 
@@ -115,7 +125,7 @@ ToolResult run_tool(const std::vector<std::string>& args, const std::string& std
   if (pid == 0) {
     // Only async-signal-safe calls between fork and exec.
     ::dup2(in[0], STDIN_FILENO);
-    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(out_file >= 0 ? out_file : out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -123,12 +133,29 @@ ToolResult run_tool(const std::vector<std::string>& args, const std::string& std
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
+  if (out_file >= 0) {
+    ::close(out_file);
+    ::close(out[0]);
+    out[0] = -1;
+  }
   ToolResult r;
   pump(in[1], stdin_data, out[0], err[0], r);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) check(errno == EINTR, "waitpid");
   set_status(status, r);
   return r;
+}
+
+}  // namespace
+
+ToolResult run_tool(const std::vector<std::string>& args, const std::string& stdin_data) {
+  return run_child(args, stdin_data, "");
+}
+
+ToolResult run_tool_to_file(const std::vector<std::string>& args,
+                            const std::string& stdin_data,
+                            const std::string& stdout_path) {
+  return run_child(args, stdin_data, stdout_path);
 }
 
 BackgroundTool::BackgroundTool(const std::vector<std::string>& args,

@@ -24,6 +24,11 @@ struct ToolResult {
 // Runs `kaya-wal args...` with `stdin_data` on its stdin (closed after it).
 ToolResult run_tool(const std::vector<std::string>& args,
                     const std::string& stdin_data = "");
+// run_tool with the child's stdout written to the file `stdout_path` (e.g. /dev/full)
+// instead of captured: the result's `out` stays empty.
+ToolResult run_tool_to_file(const std::vector<std::string>& args,
+                            const std::string& stdin_data,
+                            const std::string& stdout_path);
 
 // kaya-wal started in the background, for a test that signals it while it runs:
 // stdout and stderr go to files in `output_dir`; `env` ("NAME=value") is added to the

@@ -1,11 +1,14 @@
 #include "cli.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include "escape.h"
 #include "json.h"
 #include "kaya/io/rados_disk.h"
 #include "kaya/wal/format.h"
@@ -32,7 +35,48 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
+// The errno of the first failed write to stdout, kept because later calls overwrite
+// errno; 0 until one fails.
+int stdout_errno = 0;
+// Whether report_stdout_error() already printed it.
+bool stdout_error_reported = false;
+
+Error stdout_error() {
+  return Error(ErrorKind::kIo,
+               std::string("writing to stdout: ") + std::strerror(stdout_errno));
+}
+
 }  // namespace
+
+Status stdout_status() {
+  if (!std::ferror(stdout)) return ok_status();
+  if (stdout_errno == 0) stdout_errno = errno != 0 ? errno : EIO;
+  return stdout_error();
+}
+
+Status flush_stdout() {
+  if (std::fflush(stdout) != 0 && stdout_errno == 0) stdout_errno = errno;
+  return stdout_status();
+}
+
+int report_stdout_error(std::string_view context) {
+  Status status = stdout_status();
+  if (status.ok()) status = Error(ErrorKind::kIo, "writing to stdout failed");
+  stdout_error_reported = true;
+  return report_error(status.error(), context);
+}
+
+int finish_stdout(int code) {
+  Status status = flush_stdout();
+  if (status.ok() && std::fclose(stdout) != 0) {
+    if (stdout_errno == 0) stdout_errno = errno != 0 ? errno : EIO;
+    status = stdout_error();
+  }
+  if (status.ok()) return code;
+  if (stdout_error_reported) return code != kExitOk ? code : exit_code(ErrorKind::kIo);
+  const int io_code = report_error(status.error());
+  return code != kExitOk ? code : io_code;
+}
 
 Result<Args> Args::parse(const std::vector<std::string>& argv,
                          std::initializer_list<FlagSpec> flags, size_t min_positional,
@@ -107,8 +151,13 @@ Result<uint64_t> Args::u64(std::string_view name, uint64_t fallback, uint64_t mi
   uint64_t v = 0;
   const char* end = text->data() + text->size();
   auto [ptr, ec] = std::from_chars(text->data(), end, v);
+  if (ec == std::errc::result_out_of_range && ptr == end) {
+    return invalid("--" + std::string(name) + " " + quote_input(*text) +
+                   " is out of range [" + std::to_string(min) + ", " +
+                   std::to_string(max) + "]");
+  }
   if (text->empty() || ec != std::errc() || ptr != end) {
-    return invalid("--" + std::string(name) + " \"" + *text +
+    return invalid("--" + std::string(name) + " \"" + quote_input(*text) +
                    "\" is not a non-negative decimal integer");
   }
   if (v < min || v > max) {
@@ -128,7 +177,8 @@ Result<std::string> Args::choice(std::string_view name,
     if (c == *text) return *text;
     list += (list.empty() ? "" : ", ") + std::string(c);
   }
-  return invalid("--" + std::string(name) + " \"" + *text + "\" is not one of " + list);
+  return invalid("--" + std::string(name) + " \"" + quote_input(*text) +
+                 "\" is not one of " + list);
 }
 
 int report_error(const Error& error, std::string_view context) {

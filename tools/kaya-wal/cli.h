@@ -63,6 +63,22 @@ int report_error(const Error& error, std::string_view context = {});
 int report_error_json(const Error& error, std::string_view context,
                       std::string_view path);
 
+// Standard output. Every command's output is checked: a write, flush or close that
+// fails (a full disk, /dev/full, a closed pipe reader's EIO) is an error, never a
+// silent exit 0.
+// Io "writing to stdout: <reason>" when a write to stdout has failed so far (cheap:
+// no flush); a loop that prints much calls it to stop at the first failure.
+Status stdout_status();
+// Flushes stdout, then stdout_status().
+Status flush_stdout();
+// report_error() of the stdout error with `context`; finish_stdout() then does not
+// report it a second time.
+int report_stdout_error(std::string_view context);
+// Run by main() after every command: flushes and closes stdout. When that fails, prints
+// the error and returns the Io exit code (1), or `code` when the command had already
+// failed; otherwise returns `code`.
+int finish_stdout(int code);
+
 // For usage mistakes: prints "error: kaya-wal <command>: <message> (see kaya-wal
 // <command> --help)" and returns the InvalidArgument exit code (4).
 int usage_error(std::string_view command, const Error& error);

@@ -98,7 +98,7 @@ void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool 
   auto report = wal::recover(config, disk, options,
                              [&](uint64_t, uint64_t, const wal::RecordView& r) {
                                if (r.lsn >= from) print_record(r.to_record(), json);
-                               return ok_status();
+                               return stdout_status();  // stop writing on failure
                              });
   (void)report;  // the caller reports the reader's error, which names the damage
   std::fflush(stdout);
@@ -112,9 +112,10 @@ int dump_segment_file(const std::string& file, const WalConfig& config, Lsn from
   Result<wal::SegmentInspection> s = inspect_segment_file(
       file, config, [&](uint64_t, uint64_t, const wal::RecordView& r) {
         if (r.lsn >= from) print_record(r.to_record(), json);
-        return ok_status();
+        return stdout_status();  // stops the scan at the first failed write
       });
   std::fflush(stdout);  // the valid records first, then the error
+  if (!stdout_status().ok()) return report_stdout_error("dump " + file);
   if (!s.ok()) return report_error(s.error());
   std::fprintf(stderr,
                "note: %s was read on its own as one segment file: LSN continuity with "
@@ -178,6 +179,10 @@ int run_dump(const CommandArgs& argv) {
     }
     if (!*r) break;
     print_record(**r, json);
+    if (!stdout_status().ok()) {  // stop at the first record that cannot be written
+      return report_stdout_error("dump " + path + " at LSN " +
+                                 std::to_string(r->value().lsn.value()));
+    }
   }
   std::fflush(stdout);
   note_stall(**reader);

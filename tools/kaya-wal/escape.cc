@@ -55,6 +55,12 @@ std::string escape_text(std::string_view bytes, bool escape_space) {
   return out;
 }
 
+std::string quote_input(std::string_view bytes, size_t max_bytes) {
+  if (bytes.size() <= max_bytes) return escape_text(bytes, false);
+  return escape_text(bytes.substr(0, max_bytes), false) + "... (" +
+         std::to_string(bytes.size()) + " bytes)";
+}
+
 Result<std::string> unescape_text(std::string_view text, size_t column_base) {
   std::string out;
   out.reserve(text.size());

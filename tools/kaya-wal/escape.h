@@ -25,6 +25,11 @@ namespace kaya::tool {
 // delimited by spaces).
 std::string escape_text(std::string_view bytes, bool escape_space);
 
+// Text the user gave, for an error message: escape_text(), cut to at most `max_bytes`
+// of the input with "... (N bytes)" appended when longer, so that a 100 MB word on
+// stdin never becomes a 100 MB error line.
+std::string quote_input(std::string_view bytes, size_t max_bytes = 64);
+
 // Reverses escape_text() (and accepts what a user types, see above). InvalidArgument
 // naming the 1-based column, counted from `column_base` + 1, of a bad escape or a raw
 // control byte.

@@ -64,8 +64,16 @@ Result<std::optional<Line>> parse_line(std::string_view text) {
     }
     line.type = wal::RecordType::kBytes;
     KAYA_ASSIGN_OR_RETURN(line.value, unescape_text(arg, arg_column));
+  } else if (text.find_first_not_of(' ') == std::string_view::npos) {
+    return bad_line(
+        "the line holds only spaces (a blank line must be empty; a comment starts with "
+        "#)");
+  } else if (word.empty()) {
+    return bad_line(
+        "the line starts with a space: the command (put, delete, noop or bytes) comes "
+        "first");
   } else {
-    return bad_line("unknown command \"" + escape_text(word, true) +
+    return bad_line("unknown command \"" + quote_input(word) +
                     "\" (expected put, delete, noop or bytes)");
   }
   return std::optional<Line>(std::move(line));

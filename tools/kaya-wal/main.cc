@@ -5,7 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cli.h"
 #include "commands.h"
+#include "escape.h"
 #include "kaya/core/status.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
@@ -53,7 +55,9 @@ constexpr Command kCommands[] = {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   const int usage_exit = kaya::exit_code(kaya::ErrorKind::kInvalidArgument);
   if (argc < 2) {
     std::fprintf(stderr, "error: kaya-wal: missing command (see kaya-wal --help)\n");
@@ -82,6 +86,14 @@ int main(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "error: kaya-wal: unknown command \"%s\" (see kaya-wal --help)\n",
-               argv[1]);
+               kaya::tool::quote_input(name).c_str());
   return usage_exit;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Whatever the command printed must have reached stdout: a failed write, flush or
+  // close turns exit 0 into an I/O error.
+  return kaya::tool::finish_stdout(run(argc, argv));
 }
