@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ namespace kaya::io {
 
 struct FileDisk::Impl {
   std::string root;
+  size_t max_open_files = 0;
   std::shared_ptr<FileTable> files;  // shared with the maps, which may outlive the disk
 
   std::string full(const RelativePath& path) const {
@@ -33,6 +35,17 @@ struct FileDisk::Impl {
 
   Result<FileRef> get(const RelativePath& path, Access access) {
     return files->get(path.str(), full(path), access);
+  }
+  // A directory's descriptor, or -1 with errno set. Out of descriptors, it closes the
+  // cached ones it may and tries again: the cache must not starve fsync_dir().
+  int open_dir(const std::string& full_path) {
+    for (int attempt = 0;; ++attempt) {
+      int fd;
+      do fd = ::open(full_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      while (fd < 0 && errno == EINTR);
+      if (fd >= 0 || attempt > 0 || !out_of_descriptors(errno)) return fd;
+      files->shed();
+    }
   }
   static Status refresh_end(OpenFile& file, const std::string& full_path);
 };
@@ -83,11 +96,21 @@ Result<std::unique_ptr<FileDisk>> FileDisk::open(const std::string& root,
   }
   auto impl = std::make_unique<Impl>();
   impl->root = std::move(normalised);
-  impl->files = std::make_shared<FileTable>(options.max_open_files);
+  // At most a quarter of what the process may open, so that the cache leaves room for
+  // the rest of the process (and for this disk's own directory descriptors).
+  impl->max_open_files = options.max_open_files;
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    impl->max_open_files = std::min<uint64_t>(impl->max_open_files,
+                                              std::max<uint64_t>(1, limit.rlim_cur / 4));
+  }
+  impl->files = std::make_shared<FileTable>(impl->max_open_files);
   return std::unique_ptr<FileDisk>(new FileDisk(std::move(impl)));
 }
 
 const std::string& FileDisk::root() const { return impl_->root; }
+
+size_t FileDisk::max_open_files() const { return impl_->max_open_files; }
 
 std::string FileDisk::describe(const RelativePath& path) const {
   return impl_->full(path);
@@ -278,9 +301,7 @@ Status FileDisk::fsync_file(const RelativePath& path) {
 
 Status FileDisk::fsync_dir(const RelativePath& dir) {
   const std::string full_path = impl_->full(dir);
-  int fd;
-  do fd = ::open(full_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
+  const int fd = impl_->open_dir(full_path);
   if (fd < 0) return path_error("open directory", full_path, errno);
   int rc = ::fsync(fd);
   int err = errno;
@@ -292,8 +313,14 @@ Status FileDisk::fsync_dir(const RelativePath& dir) {
 
 Result<std::vector<std::string>> FileDisk::list_dir(const RelativePath& dir) {
   const std::string full_path = impl_->full(dir);
-  DIR* d = ::opendir(full_path.c_str());
-  if (d == nullptr) return path_error("list directory", full_path, errno);
+  const int fd = impl_->open_dir(full_path);
+  if (fd < 0) return path_error("list directory", full_path, errno);
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    return os_error("list directory", full_path, err);
+  }
   std::vector<std::string> names;
   for (;;) {
     errno = 0;

@@ -19,27 +19,18 @@ int open_retrying(const std::string& path, int flags) {
   return fd;
 }
 
-// Reads open O_RDONLY: a reader needs no write permission (immutable or append-only
-// segments read as `cat` reads them) and its close raises no IN_CLOSE_WRITE.
-Result<int> open_for(const std::string& path, Access access) {
-  if (access == Access::kRead) {
-    const int fd = open_retrying(path, O_RDONLY);
-    if (fd < 0) return path_error("open", path, errno);
-    return fd;
-  }
-  int fd = -1;
+// The descriptor, or -1 with errno set. Reads open O_RDONLY: a reader needs no write
+// permission (immutable or append-only segments read as `cat` reads them) and its
+// close raises no IN_CLOSE_WRITE.
+int open_for(const std::string& path, Access access) {
+  if (access == Access::kRead) return open_retrying(path, O_RDONLY);
   if (access == Access::kCreate) {
     // O_NOFOLLOW, so that O_CREAT never creates the target of a dangling symbolic
     // link; a link (ELOOP) is then opened as it stands, without creating anything.
-    fd = open_retrying(path, O_RDWR | O_CREAT | O_NOFOLLOW);
-    if (fd >= 0 || errno != ELOOP) {
-      if (fd < 0) return path_error("open", path, errno);
-      return fd;
-    }
+    const int fd = open_retrying(path, O_RDWR | O_CREAT | O_NOFOLLOW);
+    if (fd >= 0 || errno != ELOOP) return fd;
   }
-  fd = open_retrying(path, O_RDWR);
-  if (fd < 0) return path_error("open", path, errno);
-  return fd;
+  return open_retrying(path, O_RDWR);
 }
 
 }  // namespace
@@ -65,7 +56,12 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
       epoch = names_epoch_;
     }
     // open() runs outside the lock: it can be slow and must not stall other files.
-    KAYA_ASSIGN_OR_RETURN(int fd, open_for(full_path, access));
+    int fd = open_for(full_path, access);
+    if (fd < 0 && out_of_descriptors(errno)) {
+      shed();
+      fd = open_for(full_path, access);
+    }
+    if (fd < 0) return path_error("open", full_path, errno);
     auto file = std::make_shared<OpenFile>(fd, need_writable);
     std::vector<std::shared_ptr<OpenFile>> closing;  // closed after the lock
     std::lock_guard<std::mutex> lock(mu_);
@@ -87,7 +83,7 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
       touch_locked(it->second);
     }
     FileRef ref = use_locked(std::move(file), access);
-    trim_locked(closing);
+    trim_locked(max_clean_, closing);
     return ref;
   }
 }
@@ -105,7 +101,7 @@ void FileTable::release(OpenFile& file, bool write) {
   file.users_--;
   // Counted when the write ends, so that only a sync that begins after it covers it.
   if (write) file.writes_done_++;
-  if (lru_.size() > max_clean_) trim_locked(closing);
+  if (lru_.size() > max_clean_) trim_locked(max_clean_, closing);
 }
 
 uint64_t FileTable::begin_sync(const FileRef& ref) {
@@ -161,10 +157,16 @@ void FileTable::renamed(const std::string& from, const std::string& to,
   lru_.erase(entry);
 }
 
-void FileTable::trim_locked(std::vector<std::shared_ptr<OpenFile>>& out) {
+void FileTable::shed() {
+  std::vector<std::shared_ptr<OpenFile>> closing;
+  std::lock_guard<std::mutex> lock(mu_);
+  trim_locked(0, closing);
+}
+
+void FileTable::trim_locked(size_t keep, std::vector<std::shared_ptr<OpenFile>>& out) {
   size_t clean = 0;
   for (const Entry& entry : lru_) clean += dirty(*entry.second) ? 0 : 1;
-  for (auto it = lru_.end(); clean > max_clean_ && it != lru_.begin();) {
+  for (auto it = lru_.end(); clean > keep && it != lru_.begin();) {
     --it;
     const OpenFile& file = *it->second;
     if (file.users_ > 0 || dirty(file)) continue;

@@ -9,12 +9,14 @@
 // an fdatasync that began after the write ended has succeeded on it, and only clean
 // descriptors that no call is using are ever closed.
 //
-// The bound: at most `max_clean` cached descriptors are clean; dirty ones are kept in
+// The bound: at most `max_clean` cached descriptors are clean (fewer for a moment when
+// the process runs out of descriptors: see shed()); dirty ones are kept in
 // addition (a writer has few: its active segment and the recovery point), and a
 // descriptor in use by a call (or a map) stays open until that call returns (or the
 // map is destroyed), even when it left the cache meanwhile.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -61,6 +63,9 @@ class OpenFile {
 
  private:
   friend class FileTable;
+
+  // EMFILE or ENFILE: the process (or the system) has no descriptor left.
+  inline bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
   const int fd_;
   const bool writable_;
   // Guarded by the table's mutex.
@@ -70,6 +75,9 @@ class OpenFile {
 };
 
 class FileTable;
+
+// EMFILE or ENFILE: the process (or the system) has no descriptor left.
+inline bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
 
 // A descriptor in use, from FileTable::get(); releasing it ends the use (and, for a
 // write, the write: the descriptor is dirty until a later sync). Movable.
@@ -88,6 +96,9 @@ class FileRef {
 
  private:
   friend class FileTable;
+
+  // EMFILE or ENFILE: the process (or the system) has no descriptor left.
+  inline bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
   FileRef(std::shared_ptr<FileTable> table, std::shared_ptr<OpenFile> file, bool write)
       : table_(std::move(table)), file_(std::move(file)), write_(write) {}
   std::shared_ptr<FileTable> table_;  // a map may outlive the disk
@@ -110,6 +121,10 @@ class FileTable : public std::enable_shared_from_this<FileTable> {
   uint64_t begin_sync(const FileRef& ref);
   void synced(const FileRef& ref, uint64_t covered);
 
+  // Closes every cached descriptor that is clean and unused: for when the process ran
+  // out of descriptors (get() does it itself before it gives up on an open()).
+  void shed();
+
   // `key` was removed: its descriptor leaves the table (closed once unused).
   void forget(const std::string& key);
   // `from` was renamed to `to`: from's descriptor, if it still denotes the file now at
@@ -130,8 +145,8 @@ class FileTable : public std::enable_shared_from_this<FileTable> {
   void touch_locked(Lru::iterator it) { lru_.splice(lru_.begin(), lru_, it); }
   void erase_locked(const std::string& key, std::vector<std::shared_ptr<OpenFile>>& out);
   // Moves the least recently used clean, unused descriptors to `out` (closed by the
-  // caller, outside the lock) until at most max_clean_ are clean.
-  void trim_locked(std::vector<std::shared_ptr<OpenFile>>& out);
+  // caller, outside the lock) until at most `keep` are clean.
+  void trim_locked(size_t keep, std::vector<std::shared_ptr<OpenFile>>& out);
 
   const size_t max_clean_;
   std::mutex mu_;

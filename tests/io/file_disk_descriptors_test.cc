@@ -3,6 +3,7 @@
 // open files read-only.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <random>
 #include <string>
@@ -43,6 +44,68 @@ TEST(FileDiskDescriptors, MaxOpenFilesMustBePositive) {
   ASSERT_FALSE(disk.ok());
   EXPECT_EQ(disk.error().kind(), ErrorKind::kInvalidArgument);
   EXPECT_NE(disk.error().message().find("max_open_files"), std::string::npos);
+}
+
+// Lowers the soft limit of open files for the scope.
+class FileLimit {
+ public:
+  explicit FileLimit(rlim_t soft) {
+    ok_ = ::getrlimit(RLIMIT_NOFILE, &saved_) == 0;
+    rlimit lowered = saved_;
+    lowered.rlim_cur = soft;
+    ok_ = ok_ && ::setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+  }
+  ~FileLimit() { (void)::setrlimit(RLIMIT_NOFILE, &saved_); }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+TEST(FileDiskDescriptors, TheBoundIsAtMostAQuarterOfTheFileLimit) {
+  kaya::testing::TempDir dir;
+  {
+    FileLimit limit(40);
+    ASSERT_TRUE(limit.ok());
+    auto disk = open_disk(dir.path(), 64);
+    ASSERT_TRUE(disk);
+    EXPECT_EQ(disk->max_open_files(), 10u);
+    auto few = open_disk(dir.path(), 3);
+    ASSERT_TRUE(few);
+    EXPECT_EQ(few->max_open_files(), 3u);
+  }
+  FileLimit limit(2);
+  ASSERT_TRUE(limit.ok());
+  auto disk = open_disk(dir.path(), 64);
+  ASSERT_TRUE(disk);
+  EXPECT_EQ(disk->max_open_files(), 1u);
+}
+
+// Out of descriptors (the limit lowered after the disk was opened), the disk closes
+// the cached ones it may and goes on: reads, directory syncs and listings succeed.
+TEST(FileDiskDescriptors, OutOfDescriptorsTheCacheGivesWay) {
+  kaya::testing::TempDir dir;
+  constexpr int kFiles = 60;
+  auto disk = open_disk(dir.path(), 64);
+  ASSERT_TRUE(disk);
+  for (int i = 0; i < kFiles; ++i) {
+    KAYA_ASSERT_OK(disk->append(file(i), B("x")));
+    KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+  }
+  disk = open_disk(dir.path(), 64);  // a fresh cache
+  ASSERT_TRUE(disk);
+  // Room for 8 more descriptors (numbers are handed out lowest first).
+  FileLimit limit(static_cast<rlim_t>(kaya::testing::open_fds().rbegin()->first + 9));
+  ASSERT_TRUE(limit.ok());
+  uint8_t buf[1];
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kFiles; ++i) {
+      KAYA_ASSERT_OK(disk->read_at(file(i), 0, buf));
+      KAYA_ASSERT_OK(disk->fsync_dir(RelativePath()));
+      KAYA_ASSERT_OK(disk->list_dir(RelativePath()));
+    }
+  }
 }
 
 // Many files written, synced and read in a random order: the process never holds more

@@ -16,14 +16,17 @@ struct KAYA_API FileDiskOptions {
   /// Create the root directory (and its parents) when absent.
   bool create = true;
   /// How many descriptors of files without unsynced writes the disk keeps open (at
-  /// least 1); see FileDisk for what else it keeps open.
+  /// least 1), and never more than a quarter of the soft RLIMIT_NOFILE when the disk
+  /// is opened; see FileDisk for what else it keeps open.
   size_t max_open_files = 64;
 };
 
 /// Files under a root directory.
 ///
 /// Descriptors: kept open between calls in a cache, least recently used out first, so
-/// that a log of any number of segments needs a bounded number of them. A descriptor
+/// that a log of any number of segments needs a bounded number of them. When an open
+/// fails for want of descriptors (EMFILE, ENFILE), the disk closes every cached
+/// descriptor it may and tries once more. A descriptor
 /// is closed only when every write through it (append, write_at, truncate, stores
 /// through a map) is covered by an fsync_file() that succeeded on it: a writeback error
 /// is reported to the descriptors open when it happened, and an fsync through a
@@ -69,6 +72,9 @@ class KAYA_API FileDisk final : public Disk {
 
   /// The root directory, as given to open().
   const std::string& root() const;
+  /// The bound in effect: FileDiskOptions::max_open_files, lowered to a quarter of the
+  /// soft RLIMIT_NOFILE at open() (at least 1).
+  size_t max_open_files() const;
 
   using Disk::append;
   Result<uint64_t> append(const RelativePath& path,
