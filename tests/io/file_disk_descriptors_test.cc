@@ -3,7 +3,6 @@
 // open files read-only.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
 #include <random>
 #include <string>
@@ -18,6 +17,7 @@ namespace kaya::io {
 namespace {
 
 using kaya::testing::fds_open_on;
+using kaya::testing::FileLimit;
 using kaya::testing::open_fd_count;
 
 RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
@@ -36,6 +36,12 @@ std::unique_ptr<FileDisk> open_disk(const std::string& root, size_t max_open_fil
 
 RelativePath file(int i) { return P("f" + std::to_string(i)); }
 
+// Appends `bytes` to `path` and syncs it: the file's descriptor is clean afterwards.
+Status append_synced(Disk& disk, const RelativePath& path, const std::string& bytes) {
+  KAYA_RETURN_IF_ERROR(disk.append(path, B(bytes)).status());
+  return disk.fsync_file(path);
+}
+
 TEST(FileDiskDescriptors, MaxOpenFilesMustBePositive) {
   kaya::testing::TempDir dir;
   FileDiskOptions options;
@@ -45,23 +51,6 @@ TEST(FileDiskDescriptors, MaxOpenFilesMustBePositive) {
   EXPECT_EQ(disk.error().kind(), ErrorKind::kInvalidArgument);
   EXPECT_NE(disk.error().message().find("max_open_files"), std::string::npos);
 }
-
-// Lowers the soft limit of open files for the scope.
-class FileLimit {
- public:
-  explicit FileLimit(rlim_t soft) {
-    ok_ = ::getrlimit(RLIMIT_NOFILE, &saved_) == 0;
-    rlimit lowered = saved_;
-    lowered.rlim_cur = soft;
-    ok_ = ok_ && ::setrlimit(RLIMIT_NOFILE, &lowered) == 0;
-  }
-  ~FileLimit() { (void)::setrlimit(RLIMIT_NOFILE, &saved_); }
-  bool ok() const { return ok_; }
-
- private:
-  rlimit saved_{};
-  bool ok_ = false;
-};
 
 TEST(FileDiskDescriptors, TheBoundIsAtMostAQuarterOfTheFileLimit) {
   kaya::testing::TempDir dir;
@@ -90,8 +79,7 @@ TEST(FileDiskDescriptors, OutOfDescriptorsTheCacheGivesWay) {
   auto disk = open_disk(dir.path(), 64);
   ASSERT_TRUE(disk);
   for (int i = 0; i < kFiles; ++i) {
-    KAYA_ASSERT_OK(disk->append(file(i), B("x")));
-    KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+    KAYA_ASSERT_OK(append_synced(*disk, file(i), "x"));
   }
   disk = open_disk(dir.path(), 64);  // a fresh cache
   ASSERT_TRUE(disk);
@@ -125,8 +113,7 @@ TEST(FileDiskDescriptors, OpenDescriptorsStayWithinTheBound) {
     ASSERT_LE(now, kBound) << "after " << after;
   };
   for (int i = 0; i < kFiles; ++i) {
-    KAYA_ASSERT_OK(disk->append(file(i), B("record " + std::to_string(i))));
-    KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+    KAYA_ASSERT_OK(append_synced(*disk, file(i), "record " + std::to_string(i)));
     ASSERT_NO_FATAL_FAILURE(check("append and sync"));
   }
   std::mt19937_64 rng(kaya::testing::seed_from_env(42));
@@ -139,8 +126,7 @@ TEST(FileDiskDescriptors, OpenDescriptorsStayWithinTheBound) {
     KAYA_ASSERT_OK(disk->file_len(file(i)));
     if (round % 7 == 0) {
       // A write to a file opened for reading upgrades it; synced, it is clean again.
-      KAYA_ASSERT_OK(disk->append(file(i), B("+")));
-      KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+      KAYA_ASSERT_OK(append_synced(*disk, file(i), "+"));
     }
     ASSERT_NO_FATAL_FAILURE(check("reads"));
   }
@@ -159,8 +145,7 @@ TEST(FileDiskDescriptors, ConcurrentUseStaysWithinTheBoundPlusCallsInFlight) {
   auto disk = open_disk(dir.path(), kBound);
   ASSERT_TRUE(disk);
   for (int i = 0; i < kFiles; ++i) {
-    KAYA_ASSERT_OK(disk->append(file(i), B("0123456789")));
-    KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+    KAYA_ASSERT_OK(append_synced(*disk, file(i), "0123456789"));
   }
   const size_t baseline = open_fd_count();
   std::vector<std::thread> threads;
@@ -194,8 +179,7 @@ TEST(FileDiskDescriptors, AFileWithUnsyncedWritesKeepsItsDescriptorUntilSynced) 
   ASSERT_TRUE(disk);
   const size_t baseline = open_fd_count();
   for (int i = 0; i < 50; ++i) {
-    KAYA_ASSERT_OK(disk->append(P("r" + std::to_string(i)), B("x")));
-    KAYA_ASSERT_OK(disk->fsync_file(P("r" + std::to_string(i))));
+    KAYA_ASSERT_OK(append_synced(*disk, P("r" + std::to_string(i)), "x"));
   }
   // More unsynced files than the bound: every one stays open.
   for (int i = 0; i < kDirty; ++i) {
@@ -248,8 +232,7 @@ TEST(FileDiskDescriptors, AMappedFileKeepsItsDescriptorUntilSyncedAfterTheUnmap)
   KAYA_ASSERT_OK(map);
   auto read_others = [&] {
     for (int i = 0; i < 5; ++i) {
-      KAYA_ASSERT_OK(disk->append(file(i), B("x")));
-      KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+      KAYA_ASSERT_OK(append_synced(*disk, file(i), "x"));
     }
   };
   (*map)->data()[0] = 'a';
@@ -293,8 +276,7 @@ TEST(FileDiskDescriptors, RenameKeepsADescriptorWithUnsyncedWrites) {
   KAYA_ASSERT_OK(disk->append(P("tmp"), B("new")));
   KAYA_ASSERT_OK(disk->rename(P("tmp"), P("cur")));
   for (int i = 0; i < 5; ++i) {
-    KAYA_ASSERT_OK(disk->append(file(i), B("x")));
-    KAYA_ASSERT_OK(disk->fsync_file(file(i)));
+    KAYA_ASSERT_OK(append_synced(*disk, file(i), "x"));
   }
   EXPECT_EQ(fds_open_on(disk->describe(P("cur"))), 1u);
   auto off = disk->append(P("cur"), B("er"));
@@ -309,8 +291,7 @@ TEST(FileDiskDescriptors, ReadsOpenReadOnlyAndWritesUpgrade) {
   {
     auto writer = open_disk(dir.path(), 8);
     ASSERT_TRUE(writer);
-    KAYA_ASSERT_OK(writer->append(P("f"), B("abc")));
-    KAYA_ASSERT_OK(writer->fsync_file(P("f")));
+    KAYA_ASSERT_OK(append_synced(*writer, P("f"), "abc"));
   }
   auto disk = open_disk(dir.path(), 8);
   ASSERT_TRUE(disk);

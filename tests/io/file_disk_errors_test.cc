@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "kaya/io/file_disk.h"
+#include "testing/proc_fds.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
@@ -119,35 +119,6 @@ TEST_F(FileDiskErrors, CreateDirOverAFileSaysWhatIsThere) {
       << created.error().message();
 }
 
-// Runs `body` without the privilege to bypass permissions (as user nobody in a child
-// when the test runs as root) and returns what it returned.
-std::string unprivileged(const std::function<std::string()>& body) {
-  if (::geteuid() != 0) return body();
-  int out[2];
-  if (::pipe(out) != 0) return "pipe failed";
-  const pid_t child = ::fork();
-  if (child < 0) return "fork failed";
-  if (child == 0) {
-    ::close(out[0]);
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
-    const std::string text = body();
-    const bool written =
-        ::write(out[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::_exit(written ? 0 : 1);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "child failed: " + text;
-  return text;
-}
-
 std::string result_text(const Error& error) { return error.to_string() + "\n"; }
 
 // Permission denied on a directory on the way is reported as that, with the path: not
@@ -161,7 +132,7 @@ TEST_F(FileDiskErrors, PermissionDeniedIsReportedAsSuch) {
   ASSERT_EQ(::mkdir(full("closed").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir(full("closed/root").c_str(), 0755), 0);
   const std::string root = dir_.path();
-  const std::string text = unprivileged([&] {
+  const std::string text = kaya::testing::run_unprivileged([&] {
     std::string out;
     auto disk = FileDisk::open(root, /*create=*/false);
     if (!disk.ok()) return "open: " + result_text(disk.error());

@@ -10,38 +10,21 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "testing/proc_fds.h"
 #include "testing/test_util.h"
 #include "tools/tool_runner.h"
 
 namespace kaya::tool::testing {
 namespace {
 
+using kaya::testing::FileLimit;
 using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 
 constexpr int kOk = 0, kIo = 1;
-
-// Lowers this process's soft limit of open files (which the tool, a child process,
-// inherits) for the scope.
-class FileLimit {
- public:
-  explicit FileLimit(rlim_t soft) {
-    ok_ = ::getrlimit(RLIMIT_NOFILE, &saved_) == 0;
-    rlimit lowered = saved_;
-    lowered.rlim_cur = soft;
-    ok_ = ok_ && ::setrlimit(RLIMIT_NOFILE, &lowered) == 0;
-  }
-  ~FileLimit() { (void)::setrlimit(RLIMIT_NOFILE, &saved_); }
-  bool ok() const { return ok_; }
-
- private:
-  rlimit saved_{};
-  bool ok_ = false;
-};
 
 // `count` puts whose records never fit twice in 60 bytes: one segment each.
 std::string puts(int count) {
@@ -193,35 +176,17 @@ TEST(DiskErrors, ADanglingSymbolicLinkAsASegmentIsAnErrorEverywhere) {
   EXPECT_FALSE(std::filesystem::exists(gone)) << "a command created the link's target";
 }
 
-// Runs the tool as user nobody when the test runs as root (who may read anything).
+// Runs the tool as user nobody when the test runs as root (who may read anything):
+// its exit code and stderr.
 ToolResult run_unprivileged(const std::vector<std::string>& args) {
-  if (::geteuid() != 0) return run_tool(args);
-  int out[2];
-  if (::pipe(out) != 0) return ToolResult{};
-  const pid_t child = ::fork();
-  if (child < 0) return ToolResult{};
-  if (child == 0) {
-    ::close(out[0]);
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(1);
+  const std::string text = kaya::testing::run_unprivileged([&] {
     const ToolResult r = run_tool(args);
-    const std::string text = std::to_string(r.exit_code) + "\n" + r.err;
-    const bool written =
-        ::write(out[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::_exit(written ? 0 : 1);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) {
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+    return std::to_string(r.exit_code) + "\n" + r.err;
+  });
   ToolResult r;
   const size_t eol = text.find('\n');
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || eol == std::string::npos) {
-    r.err = "the unprivileged child failed: " + text;
+  if (eol == std::string::npos || text.starts_with("the unprivileged child failed")) {
+    r.err = text;
     return r;
   }
   r.exit_code = std::stoi(text.substr(0, eol));
