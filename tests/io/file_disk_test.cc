@@ -1,7 +1,6 @@
 // FileDisk specifics (the Disk contract itself is in disk_contract_test.cc).
 #include "kaya/io/file_disk.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing/proc_fds.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
@@ -29,16 +29,6 @@ std::unique_ptr<FileDisk> open_disk(const std::string& root) {
   auto disk = FileDisk::open(root);
   EXPECT_TRUE(disk.ok()) << disk.error().to_string();
   return disk.ok() ? std::move(disk).value() : nullptr;
-}
-
-// Open descriptors of this process.
-size_t open_fd_count() {
-  size_t count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
-  while (readdir(dir) != nullptr) ++count;
-  closedir(dir);
-  return count;
 }
 
 // Minor page faults this thread has taken.
@@ -195,7 +185,7 @@ TEST(FileDiskTest, KeepsOneDescriptorPerFileAcrossCalls) {
   kaya::testing::TempDir dir;
   auto disk = open_disk(dir.path());
   ASSERT_TRUE(disk);
-  const size_t baseline = open_fd_count();
+  const size_t baseline = kaya::testing::open_fd_count();
   ASSERT_GT(baseline, 0u) << "/proc/self/fd is not readable";
 
   uint8_t buf[4];
@@ -204,11 +194,12 @@ TEST(FileDiskTest, KeepsOneDescriptorPerFileAcrossCalls) {
     KAYA_ASSERT_OK(disk->read_at(P("seg"), static_cast<uint64_t>(i) * 4, buf));
     if (i % 100 == 0) KAYA_ASSERT_OK(disk->fsync_file(P("seg")));
   }
-  EXPECT_EQ(open_fd_count(), baseline + 1);
+  EXPECT_EQ(kaya::testing::open_fd_count(), baseline + 1);
   EXPECT_EQ(*disk->file_len(P("seg")), 2000u);
 
   KAYA_ASSERT_OK(disk->remove_file(P("seg")));
-  EXPECT_EQ(open_fd_count(), baseline) << "remove_file must close the descriptor";
+  EXPECT_EQ(kaya::testing::open_fd_count(), baseline)
+      << "remove_file must close the descriptor";
 }
 
 TEST(FileDiskTest, CachedDescriptorOutlivesAnExternalUnlink) {

@@ -1,5 +1,7 @@
 #include "testing/test_util.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -8,9 +10,12 @@
 
 namespace kaya::testing {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kaya-test-XXXXXX";
+TempDir::TempDir() : TempDir("") {}
+
+TempDir::TempDir(const std::string& base) {
+  const char* env = std::getenv("TMPDIR");
+  const std::string dir = !base.empty() ? base : env && *env ? env : "/tmp";
+  std::string tmpl = dir + "/kaya-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed: " + tmpl);
   path_ = tmpl;
@@ -19,6 +24,15 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string memory_temp_base() {
+  const char* shm = "/dev/shm";
+  std::error_code ec;
+  if (std::filesystem::is_directory(shm, ec) && ::access(shm, W_OK | X_OK) == 0) {
+    return shm;
+  }
+  return "";
 }
 
 static uint64_t env_u64(const char* name, uint64_t fallback) {

@@ -14,6 +14,8 @@ namespace kaya::testing {
 class TempDir {
  public:
   TempDir();
+  // Under `base` instead (the default when `base` is empty).
+  explicit TempDir(const std::string& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -22,6 +24,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A directory in memory (tmpfs: /dev/shm) when there is a writable one, else "": for
+// tests whose subject is not the storage but that sync thousands of times, which costs
+// milliseconds each on a disk and nothing in memory.
+std::string memory_temp_base();
 
 // The seed for randomised tests: $KAYA_SEED when set (to replay a failure), else
 // `fallback`. Tests print the seed they use in their failure messages.

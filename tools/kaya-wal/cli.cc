@@ -220,11 +220,19 @@ Result<DurabilityMode> parse_durability(const Args& args) {
   return mode == "strict" ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
 }
 
+Status status_error(const std::string& path, const std::error_code& ec) {
+  if (!ec || ec == std::errc::no_such_file_or_directory) return ok_status();
+  return Error(ErrorKind::kIo, path + ": " + ec.message());
+}
+
 Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
   if (io::is_rados_location(dir)) return open_rados_log(dir);
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
+  // Only a missing path is "no such file": permission denied or a symbolic link loop
+  // on the way is said as such.
+  KAYA_RETURN_IF_ERROR(status_error(dir, ec));
   if (!fs::exists(st)) {
     return Error(ErrorKind::kNotFound, dir + ": no such file or directory");
   }
@@ -232,7 +240,10 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
     return Error(ErrorKind::kIo, dir + " is not a directory");
   }
   // Without this check a typo would read as an empty, healthy log.
-  if (!fs::is_directory(fs::path(dir) / wal::format::kSegmentDir, ec)) {
+  const fs::path wal_dir = fs::path(dir) / wal::format::kSegmentDir;
+  const fs::file_status wal_st = fs::status(wal_dir, ec);
+  KAYA_RETURN_IF_ERROR(status_error(wal_dir.string(), ec));
+  if (!fs::is_directory(wal_st)) {
     std::string hint;
     if (fs::path(dir).lexically_normal().filename() == wal::format::kSegmentDir ||
         (dir.ends_with("/") &&

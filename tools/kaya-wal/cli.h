@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "kaya/core/config.h"
@@ -88,9 +89,14 @@ Result<DurabilityMode> parse_durability(const Args& args);
 
 // Opens an existing log directory (a Disk root holding wal/) without creating or
 // changing anything. NotFound when `dir` does not exist or holds no wal/ directory
-// (with a hint when `dir` itself is the wal/ directory); Io when it is not a directory.
+// (with a hint when `dir` itself is the wal/ directory); Io when it is not a directory
+// or cannot be examined (permission denied, a symbolic link loop: named with the path).
 // A RADOS location (rados://POOL/PREFIX) opens a RadosDisk instead.
 Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir);
+
+// For std::filesystem::status(path, ec): Io naming `path` and the error when `ec` is
+// set and is not "no such file or directory" (which the caller reports itself).
+Status status_error(const std::string& path, const std::error_code& ec);
 
 // The WalConfig a reading command uses: defaults, with --max-record-bytes when given
 // (a log written with larger records must be read with at least that limit).

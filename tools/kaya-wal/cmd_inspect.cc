@@ -89,6 +89,9 @@ int run_inspect(const CommandArgs& argv) {
   };
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
+  if (!io::is_rados_location(path)) {
+    if (Status s = status_error(path, ec); !s.ok()) return fail(s.error());
+  }
   if (!io::is_rados_location(path) && !std::filesystem::exists(status)) {
     return fail(Error(ErrorKind::kNotFound, path + ": no such file or directory"));
   }

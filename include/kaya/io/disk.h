@@ -171,10 +171,24 @@ class KAYA_API Disk {
 
   /// Takes an exclusive lock on `path` (creating the file). LockConflict when another
   /// holder has it, in this process or another. A process that dies releases it.
+  /// Removing or replacing the file while the lock is held never lets two holders
+  /// modify the disk.
+  /// What each Disk locks:
+  /// - FileDisk: flock on the file, opened without following a symbolic link (a link
+  ///   there is an error), and on its directory, both through descriptors held until
+  ///   release: the directory's lock outlives the file's name. Two lock files in one
+  ///   directory therefore conflict.
+  /// - SimDisk: the path, in a table of the disk's, independent of the file; crash()
+  ///   releases every lock.
+  /// - RadosDisk: an exclusive RADOS lock with a duration, renewed, on the object.
+  ///   Removing the object drops that lock and another writer may take it, but the
+  ///   first is fenced: its renewal and its next modification (each asserts its lock
+  ///   on the object it modifies, which the new holder breaks) fail with LockConflict.
   virtual Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) = 0;
   /// Whether a holder has the lock on `path` (lock_file()) right now, found without
   /// taking it (so a writer opening meanwhile never conflicts with the question): a
-  /// snapshot that may change at once. false when `path` does not exist. The default
+  /// snapshot that may change at once. false when nothing holds it (for FileDisk:
+  /// neither the file, if it exists, nor its directory is locked). The default
   /// answers InvalidArgument (this Disk cannot tell).
   virtual Result<bool> lock_held(const RelativePath& path);
 

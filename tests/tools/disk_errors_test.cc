@@ -1,0 +1,223 @@
+// kaya-wal on a file system that gets in the way: a log of thousands of segments under
+// a low limit of open files, and errors that name the real problem (permission
+// denied, a symbolic link loop, a dangling symbolic link where a segment should be).
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "testing/proc_fds.h"
+#include "testing/test_util.h"
+#include "tools/tool_runner.h"
+
+namespace kaya::tool::testing {
+namespace {
+
+using kaya::testing::FileLimit;
+using kaya::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr int kOk = 0, kIo = 1;
+
+// `count` puts whose records never fit twice in 60 bytes: one segment each.
+std::string puts(int count) {
+  std::string input;
+  for (int i = 1; i <= count; ++i) input += "put k" + std::to_string(i) + " value\n";
+  return input;
+}
+
+size_t segment_count(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/wal")) {
+    n += entry.path().extension() == ".wal" ? 1 : 0;
+  }
+  return n;
+}
+
+// The issue's scenario: with 64 files allowed, one `write` rotates 5,000 times, and
+// every command reads the 5,000 segments.
+TEST(DiskErrors, FiveThousandSegmentsUnderALimitOf64OpenFiles) {
+  constexpr int kRecords = 5000;
+  TempDir tmp(kaya::testing::memory_temp_base());  // 5,000 rotations sync 20,000 times
+  const std::string dir = tmp.path() + "/log";
+  FileLimit limit(64);
+  ASSERT_TRUE(limit.ok());
+
+  ToolResult w = run_tool({"write", dir, "--segment-max-bytes", "60"}, puts(kRecords));
+  ASSERT_EQ(w.exit_code, kOk) << w.describe().substr(0, 2000);
+  EXPECT_THAT(w.out, HasSubstr("OK lsn=5000 "));
+  ASSERT_EQ(segment_count(dir), static_cast<size_t>(kRecords));
+
+  ToolResult dump = run_tool({"dump", dir});
+  ASSERT_EQ(dump.exit_code, kOk) << dump.err;
+  EXPECT_EQ(lines_of(dump.out).size(), static_cast<size_t>(kRecords));
+  EXPECT_THAT(dump.out, HasSubstr("lsn=5000 sequence=5000 put key=k5000 value=value"));
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"inspect", dir},
+                                             {"verify", dir},
+                                             {"recover", dir, "--dry-run", "--full"},
+                                             {"recover", dir, "--full"}}) {
+    ToolResult r = run_tool(args);
+    EXPECT_EQ(r.exit_code, kOk) << args[0] << " " << args.back() << "\n" << r.err;
+  }
+  // A writer continues the log.
+  ToolResult more = run_tool({"write", dir, "--segment-max-bytes", "60"}, puts(3));
+  EXPECT_EQ(more.exit_code, kOk) << more.err;
+  EXPECT_THAT(more.out, HasSubstr("OK lsn=5003 "));
+}
+
+// Runs `kaya-wal args...` with at most `files` open files (set in the child, which
+// starts with its standard streams only: run_tool's parent needs more for its pipes).
+// stdout and stderr go through files in `scratch`.
+ToolResult run_with_file_limit(const std::vector<std::string>& args, rlim_t files,
+                               const std::string& scratch) {
+  std::vector<std::string> argv_storage = {KAYA_WAL_BIN};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string out_path = scratch + "/stdout", err_path = scratch + "/stderr";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int in = ::open("/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || in < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
+        ::dup2(in, 0) < 0) {
+      ::_exit(126);
+    }
+    ::close(out);
+    ::close(err);
+    ::close(in);
+    const rlimit limit = {files, files};
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ToolResult r;
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+// With 8 files allowed (three of them the standard streams) a log of a few segments
+// still dumps.
+TEST(DiskErrors, ASmallLogDumpsUnderALimitOf8OpenFiles) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/log";
+  ToolResult w = run_tool({"write", dir, "--segment-max-bytes", "60"}, puts(7));
+  ASSERT_EQ(w.exit_code, kOk) << w.err;
+  ASSERT_EQ(segment_count(dir), 7u);
+  ToolResult dump = run_with_file_limit({"dump", dir}, 8, tmp.path());
+  EXPECT_EQ(dump.exit_code, kOk) << dump.err;
+  EXPECT_EQ(lines_of(dump.out).size(), 7u) << dump.out;
+}
+
+TEST(DiskErrors, ASymbolicLinkLoopIsNamedAsSuch) {
+  TempDir tmp;
+  const std::string loop = tmp.path() + "/loop";
+  ASSERT_EQ(::symlink("loop", loop.c_str()), 0);
+  const std::string log = tmp.path() + "/log";
+  ASSERT_TRUE(std::filesystem::create_directory(log));
+  ASSERT_EQ(::symlink("wal", (log + "/wal").c_str()), 0);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"dump", loop},
+                                             {"verify", loop},
+                                             {"inspect", loop},
+                                             {"dump", log},
+                                             {"verify", log},
+                                             {"inspect", log},
+                                             {"recover", log, "--dry-run"},
+                                             {"write", log}}) {
+    ToolResult r = run_tool(args, "put k v\n");
+    EXPECT_EQ(r.exit_code, kIo) << args[0] << " " << args[1] << "\n" << r.describe();
+    EXPECT_TRUE(one_error_line(r, "Too many levels of symbolic links"))
+        << args[0] << " " << args[1];
+    EXPECT_THAT(r.err, HasSubstr(args[1])) << args[0];
+  }
+}
+
+// A dangling link as the last segment: every command fails naming it (before, dump
+// exited 0 without the segment's records).
+TEST(DiskErrors, ADanglingSymbolicLinkAsASegmentIsAnErrorEverywhere) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/log";
+  ToolResult w = run_tool({"write", dir, "--segment-max-bytes", "60"}, puts(3));
+  ASSERT_EQ(w.exit_code, kOk) << w.err;
+  const std::string last = segment_file(dir, 3);
+  const std::string target = tmp.path() + "/moved-away.wal";
+  ASSERT_EQ(::rename(last.c_str(), target.c_str()), 0);
+  const std::string gone = tmp.path() + "/gone.wal";
+  ASSERT_EQ(::symlink(gone.c_str(), last.c_str()), 0);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"dump", dir},
+                                             {"inspect", dir},
+                                             {"verify", dir},
+                                             {"recover", dir, "--dry-run"},
+                                             {"recover", dir},
+                                             {"write", dir}}) {
+    ToolResult r = run_tool(args, "put k v\n");
+    EXPECT_EQ(r.exit_code, kIo) << args[0] << "\n" << r.describe();
+    EXPECT_TRUE(one_error_line(r, last)) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("dangling symbolic link")) << args[0];
+    EXPECT_THAT(r.err, HasSubstr(gone)) << args[0];
+  }
+  EXPECT_FALSE(std::filesystem::exists(gone)) << "a command created the link's target";
+}
+
+// Runs the tool as user nobody when the test runs as root (who may read anything):
+// its exit code and stderr.
+ToolResult run_unprivileged(const std::vector<std::string>& args) {
+  const std::string text = kaya::testing::run_unprivileged([&] {
+    const ToolResult r = run_tool(args);
+    return std::to_string(r.exit_code) + "\n" + r.err;
+  });
+  ToolResult r;
+  const size_t eol = text.find('\n');
+  if (eol == std::string::npos || text.starts_with("the unprivileged child failed")) {
+    r.err = text;
+    return r;
+  }
+  r.exit_code = std::stoi(text.substr(0, eol));
+  r.err = text.substr(eol + 1);
+  return r;
+}
+
+// Permission denied on the way to the log, or on wal/, is said as such: not "no such
+// file or directory" (NotFound).
+TEST(DiskErrors, PermissionDeniedIsReportedAsSuch) {
+  TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  const std::string closed = tmp.path() + "/closed";
+  ASSERT_TRUE(std::filesystem::create_directory(closed));
+  const std::string hidden = closed + "/log";
+  const std::string open_log = tmp.path() + "/log";
+  for (const std::string& dir : {hidden, open_log}) {
+    ToolResult w = run_tool({"write", dir}, "put k v\n");
+    ASSERT_EQ(w.exit_code, kOk) << w.err;
+  }
+  ASSERT_EQ(::chmod(closed.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod((open_log + "/wal").c_str(), 0700), 0);
+  for (const std::string& dir : {hidden, open_log}) {
+    for (const char* command : {"dump", "inspect", "verify"}) {
+      ToolResult r = run_unprivileged({command, dir});
+      EXPECT_EQ(r.exit_code, kIo) << command << " " << dir << "\n" << r.describe();
+      EXPECT_TRUE(one_error_line(r, "Permission denied")) << command << " " << dir;
+      EXPECT_THAT(r.err, HasSubstr(dir)) << command;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kaya::tool::testing
