@@ -2,7 +2,8 @@
 # scripts/run.sh (the main job) says what becomes of its log directory, and does it:
 # without DIR the temporary directory is removed when the script ends and the last
 # line says so; with DIR the log stays and nothing claims it was removed. Runs the
-# real script in a copy of the tree's layout whose install and build steps are stubs,
+# real scripts (run.sh, release-build.sh) in a copy of the tree's layout whose install
+# step and cmake are stubs,
 # with the kaya-wal built for the tests (bench on a small workload).
 # usage: run_sh_test.sh SOURCE_DIR KAYA_WAL
 set -euo pipefail
@@ -17,7 +18,7 @@ fail() {
 
 root="$work/root"
 mkdir -p "$root/scripts" "$root/build/release/tools/kaya-wal" "$work/bin" "$work/tmp"
-cp "$src/scripts/run.sh" "$root/scripts/run.sh"
+cp "$src/scripts/run.sh" "$src/scripts/release-build.sh" "$root/scripts/"
 printf '#!/bin/sh\nexit 0\n' >"$root/scripts/install-deps.sh"
 printf '#!/bin/sh\nexit 0\n' >"$work/bin/cmake"
 cat >"$root/build/release/tools/kaya-wal/kaya-wal" <<EOF
