@@ -101,7 +101,13 @@ void FileTable::release(OpenFile& file, bool write) {
   file.users_--;
   // Counted when the write ends, so that only a sync that begins after it covers it.
   if (write) file.writes_done_++;
-  if (lru_.size() > max_clean_) trim_locked(max_clean_, closing);
+  // A descriptor becomes evictable only here, when its last user leaves it clean (a
+  // sync makes it clean while in use): only then can the cache hold one clean
+  // descriptor too many. A write leaves its file dirty, so the append path never
+  // walks the cache.
+  if (file.users_ == 0 && !dirty(file) && lru_.size() > max_clean_) {
+    trim_locked(max_clean_, closing);
+  }
 }
 
 uint64_t FileTable::begin_sync(const FileRef& ref) {

@@ -11,6 +11,7 @@
 
 #include "kaya/io/file_disk.h"
 #include "testing/proc_fds.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
@@ -34,7 +35,7 @@ std::unique_ptr<FileDisk> open_disk(const std::string& root, size_t max_open_fil
   return disk.ok() ? std::move(disk).value() : nullptr;
 }
 
-RelativePath file(int i) { return P("f" + std::to_string(i)); }
+RelativePath file(int i) { return P(kaya::testing::cat("f", std::to_string(i))); }
 
 // Appends `bytes` to `path` and syncs it: the file's descriptor is clean afterwards.
 Status append_synced(Disk& disk, const RelativePath& path, const std::string& bytes) {
@@ -113,7 +114,8 @@ TEST(FileDiskDescriptors, OpenDescriptorsStayWithinTheBound) {
     ASSERT_LE(now, kBound) << "after " << after;
   };
   for (int i = 0; i < kFiles; ++i) {
-    KAYA_ASSERT_OK(append_synced(*disk, file(i), "record " + std::to_string(i)));
+    KAYA_ASSERT_OK(
+        append_synced(*disk, file(i), kaya::testing::cat("record ", std::to_string(i))));
     ASSERT_NO_FATAL_FAILURE(check("append and sync"));
   }
   std::mt19937_64 rng(kaya::testing::seed_from_env(42));
@@ -179,22 +181,26 @@ TEST(FileDiskDescriptors, AFileWithUnsyncedWritesKeepsItsDescriptorUntilSynced) 
   ASSERT_TRUE(disk);
   const size_t baseline = open_fd_count();
   for (int i = 0; i < 50; ++i) {
-    KAYA_ASSERT_OK(append_synced(*disk, P("r" + std::to_string(i)), "x"));
+    KAYA_ASSERT_OK(
+        append_synced(*disk, P(kaya::testing::cat("r", std::to_string(i))), "x"));
   }
   // More unsynced files than the bound: every one stays open.
   for (int i = 0; i < kDirty; ++i) {
-    KAYA_ASSERT_OK(disk->append(P("d" + std::to_string(i)), B("unsynced")));
+    KAYA_ASSERT_OK(
+        disk->append(P(kaya::testing::cat("d", std::to_string(i))), B("unsynced")));
   }
   KAYA_ASSERT_OK(disk->write_at(P("r0"), 0, B("y")));  // a write to a clean file
   KAYA_ASSERT_OK(disk->truncate(P("r1"), 0));          // a truncate too
   uint8_t buf[8];
   for (int round = 0; round < 3; ++round) {
     for (int i = 2; i < 50; ++i) {
-      KAYA_ASSERT_OK(disk->read_at(P("r" + std::to_string(i)), 0, buf));
+      KAYA_ASSERT_OK(
+          disk->read_at(P(kaya::testing::cat("r", std::to_string(i))), 0, buf));
     }
   }
   for (int i = 0; i < kDirty; ++i) {
-    EXPECT_EQ(fds_open_on(disk->describe(P("d" + std::to_string(i)))), 1u)
+    EXPECT_EQ(fds_open_on(disk->describe(P(kaya::testing::cat("d", std::to_string(i))))),
+              1u)
         << "file d" << i << " was closed before its writes were synced";
   }
   EXPECT_EQ(fds_open_on(disk->describe(P("r0"))), 1u) << "after write_at";
@@ -206,16 +212,17 @@ TEST(FileDiskDescriptors, AFileWithUnsyncedWritesKeepsItsDescriptorUntilSynced) 
   EXPECT_EQ(fds_open_on(disk->describe(P("d0"))), 1u);
   // Synced, they are ordinary cached files: reading others evicts them.
   for (int i = 0; i < kDirty; ++i) {
-    KAYA_ASSERT_OK(disk->fsync_file(P("d" + std::to_string(i))));
+    KAYA_ASSERT_OK(disk->fsync_file(P(kaya::testing::cat("d", std::to_string(i)))));
   }
   KAYA_ASSERT_OK(disk->fsync_file(P("r0")));
   KAYA_ASSERT_OK(disk->fsync_file(P("r1")));
   for (int i = 2; i < 50; ++i) {
-    KAYA_ASSERT_OK(disk->read_at(P("r" + std::to_string(i)), 0, buf));
+    KAYA_ASSERT_OK(disk->read_at(P(kaya::testing::cat("r", std::to_string(i))), 0, buf));
   }
   EXPECT_LE(open_fd_count(), baseline + kBound);
   for (int i = 0; i < kDirty; ++i) {
-    EXPECT_EQ(fds_open_on(disk->describe(P("d" + std::to_string(i)))), 0u);
+    EXPECT_EQ(fds_open_on(disk->describe(P(kaya::testing::cat("d", std::to_string(i))))),
+              0u);
   }
 }
 
