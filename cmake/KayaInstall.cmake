@@ -67,12 +67,12 @@ install(FILES ${PROJECT_BINARY_DIR}/kayaConfig.cmake
 
 # pkg-config: the prefix is found from the .pc file's own place (${pcfiledir}), so the
 # installed tree can be moved.
-# A RADOS build's static library needs librados at link time (Libs.private, which
-# `pkg-config --static` adds); the shared one carries it as its own dependency.
+# A RADOS build's static library needs the dynamic loader (Libs.private, which
+# `pkg-config --static` adds), never librados: kaya loads it at run time.
 string(REGEX REPLACE "[^/]+" ".." KAYA_PC_UP "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 set(KAYA_PC_LIBS_PRIVATE "-pthread")
-if(KAYA_HAVE_RADOS)
-  string(APPEND KAYA_PC_LIBS_PRIVATE " -lrados")
+if(KAYA_HAVE_RADOS AND CMAKE_DL_LIBS)
+  string(APPEND KAYA_PC_LIBS_PRIVATE " -l${CMAKE_DL_LIBS}")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/kaya.pc.in ${PROJECT_BINARY_DIR}/kaya.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/kaya.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig

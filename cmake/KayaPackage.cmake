@@ -5,13 +5,13 @@
 # component (cmake/KayaInstall.cmake):
 # - libkaya0.2 (runtime): libkaya.so.0.2*; named after the SONAME so that the runtime
 #   packages of two 0.x versions install side by side. Its dependencies (libc,
-#   libstdc++, librados in a RADOS build) are computed by dpkg-shlibdeps; it ships a
-#   shlibs file and runs ldconfig.
+#   libstdc++) are computed by dpkg-shlibdeps; it ships a shlibs file and runs
+#   ldconfig. A RADOS build suggests librados2: kaya loads it only when a program
+#   opens a rados:// log.
 # - libkaya-dev (dev): headers, libkaya.a, the libkaya.so link, the CMake package and
-#   kaya.pc; depends on exactly this version of libkaya0.2 (and librados-dev in a RADOS
-#   build, for the static library).
+#   kaya.pc; depends on exactly this version of libkaya0.2.
 # - kaya-wal (tool): the tool, linked with the static library; dpkg-shlibdeps computes
-#   its dependencies.
+#   its dependencies; a RADOS build suggests librados2 like the library.
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr -DKAYA_DEB_LAYOUT=ON (Debian's multiarch
 # library directory and per-package documentation); scripts/package.sh does.
 set(CPACK_GENERATOR DEB)
@@ -34,6 +34,10 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)  # only the runtime package has one
 # A program built against 0.2.0 runs with any later 0.2.x (same SONAME, same ABI).
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+if(KAYA_HAVE_RADOS)
+  set(CPACK_DEBIAN_RUNTIME_PACKAGE_SUGGESTS librados2)
+  set(CPACK_DEBIAN_TOOL_PACKAGE_SUGGESTS librados2)
+endif()
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
     "kaya write-ahead log library: the shared library (SONAME libkaya.so.${KAYA_SOVERSION})")
 
@@ -41,9 +45,6 @@ set(CPACK_DEBIAN_DEV_PACKAGE_NAME ${KAYA_DEB_PACKAGE_dev})
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${KAYA_DEB_PACKAGE_runtime} (= ${PROJECT_VERSION})")
-if(KAYA_HAVE_RADOS)
-  string(APPEND CPACK_DEBIAN_DEV_PACKAGE_DEPENDS ", librados-dev")
-endif()
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "kaya write-ahead log library: headers, static library, CMake and pkg-config files")
 

@@ -6,9 +6,10 @@
 #    kaya.pc, exactly the public headers of include/kaya/ plus the generated
 #    kaya/core/build_config.h;
 # 2. the shared library exports the public API and nothing internal (nm -D);
-# 3. the RADOS backend: build_config.h, the CMake package, kaya.pc and the libraries
-#    agree on whether the build has it, and without it rados_disk.h declares no
-#    RadosDisk (a use fails to compile, not to link);
+# 3. the RADOS backend: build_config.h, the CMake package and the libraries agree on
+#    whether the build has it; no library, kaya.pc or package links or depends on
+#    librados (a RADOS build loads it at run time and its packages suggest it); without
+#    it rados_disk.h declares no RadosDisk (a use fails to compile, not to link);
 # 4. examples/consumer built with find_package against the shared library
 #    (kaya::kaya) and the static one (kaya::kaya_static), and run;
 # 5. find_package's version rules: 0.MINOR is accepted, other minors and 1.0 refused;
@@ -106,12 +107,16 @@ have=$(sed -n 's/^#define KAYA_HAVE_RADOS \([01]\)$/\1/p' "$prefix/include/kaya/
 [ -n "$have" ] || fail "build_config.h does not define KAYA_HAVE_RADOS as 0 or 1"
 grep -q "^set(kaya_HAVE_RADOS $have)$" "$libdir/cmake/kaya/kayaConfig.cmake" ||
   fail "kayaConfig.cmake does not say kaya_HAVE_RADOS $have"
-pc_rados=0
-grep -q '^Libs.private:.* -lrados' "$libdir/pkgconfig/kaya.pc" && pc_rados=1
-[ "$pc_rados" = "$have" ] || fail "kaya.pc's Libs.private disagrees with KAYA_HAVE_RADOS=$have"
+# librados is loaded when a RadosDisk opens, never linked: a program that does not use
+# RADOS does not need Ceph installed, nor loads it.
+! grep -q -- '-lrados' "$libdir/pkgconfig/kaya.pc" || fail "kaya.pc links librados"
+for f in "$libdir/libkaya.so.$version" "$prefix/bin/kaya-wal"; do
+  ! readelf -d "$f" | grep -q 'NEEDED.*\[librados' || fail "$f links librados"
+done
+# Only RADOS builds can say librados.so.2 (the name they load).
 so_rados=0
-readelf -d "$libdir/libkaya.so.$version" | grep -q 'NEEDED.*\[librados' && so_rados=1
-[ "$so_rados" = "$have" ] || fail "libkaya.so's librados dependency disagrees with KAYA_HAVE_RADOS=$have"
+grep -q 'librados\.so\.2' "$libdir/libkaya.so.$version" && so_rados=1
+[ "$so_rados" = "$have" ] || fail "libkaya.so's use of librados.so.2 disagrees with KAYA_HAVE_RADOS=$have"
 # rados_disk.h declares RadosDisk exactly when the build has it: checked against the
 # installed headers, and against a copy whose build_config.h says the other thing.
 uses_rados='#include "kaya/io/rados_disk.h"
@@ -216,9 +221,10 @@ depends() { dpkg-deb -f "$(deb "$1")" Depends; }
 for p in "$runtime" kaya-wal; do
   [[ "$(depends "$p")" == *"libc6 ("* && "$(depends "$p")" == *"libstdc++6 ("* ]] ||
     fail "$p's dependencies were not computed: '$(depends "$p")'"
-  rados_dep=0
-  [[ "$(depends "$p")" == *librados2* ]] && rados_dep=1
-  [ "$rados_dep" = "$have" ] || fail "$p's librados dependency disagrees with KAYA_HAVE_RADOS=$have"
+  [[ "$(depends "$p")" != *librados* ]] || fail "$p depends on librados: '$(depends "$p")'"
+  rados_suggested=0
+  [[ "$(dpkg-deb -f "$(deb "$p")" Suggests)" == *librados2* ]] && rados_suggested=1
+  [ "$rados_suggested" = "$have" ] || fail "$p's Suggests disagrees with KAYA_HAVE_RADOS=$have"
 done
 # The runtime package holds versioned files only, so that two minor versions' runtime
 # packages install side by side.

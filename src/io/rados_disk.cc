@@ -14,28 +14,28 @@ namespace {
 constexpr size_t kMaxReadBytes = 16u << 20;
 
 struct WriteOp {
-  WriteOp() : op(rados_create_write_op()) {}
-  ~WriteOp() { rados_release_write_op(op); }
+  WriteOp() : op(librados().rados_create_write_op()) {}
+  ~WriteOp() { librados().rados_release_write_op(op); }
   WriteOp(const WriteOp&) = delete;
   WriteOp& operator=(const WriteOp&) = delete;
   rados_write_op_t op;
 };
 
 struct Completion {
-  Completion() { (void)rados_aio_create_completion2(nullptr, nullptr, &c); }
-  ~Completion() { rados_aio_release(c); }
+  Completion() { (void)librados().rados_aio_create_completion2(nullptr, nullptr, &c); }
+  ~Completion() { librados().rados_aio_release(c); }
   Completion(const Completion&) = delete;
   Completion& operator=(const Completion&) = delete;
   int wait() {
-    rados_aio_wait_for_complete(c);
-    return rados_aio_get_return_value(c);
+    librados().rados_aio_wait_for_complete(c);
+    return librados().rados_aio_get_return_value(c);
   }
   rados_completion_t c = nullptr;
 };
 
 Result<uint64_t> conf_u64(rados_t cluster, const char* name) {
   char buf[64] = {};
-  int rc = rados_conf_get(cluster, name, buf, sizeof buf);
+  int rc = librados().rados_conf_get(cluster, name, buf, sizeof buf);
   if (rc < 0)
     return rados_error(std::string("read the setting ") + name + " of", "the client", rc);
   return std::strtoull(buf, nullptr, 10);
@@ -56,8 +56,8 @@ Error rados_error(std::string_view what, const std::string& where, int rc) {
 }
 
 RadosDisk::Impl::~Impl() {
-  if (io != nullptr) rados_ioctx_destroy(io);
-  if (cluster != nullptr) rados_shutdown(cluster);
+  if (io != nullptr) librados().rados_ioctx_destroy(io);
+  if (cluster != nullptr) librados().rados_shutdown(cluster);
 }
 
 std::string RadosDisk::Impl::describe(const RelativePath& path) const {
@@ -81,25 +81,25 @@ void RadosDisk::Impl::forget(const std::string& oid) {
 }
 
 int RadosDisk::Impl::stat(const std::string& oid, uint64_t* size, uint64_t* version) {
-  rados_read_op_t op = rados_create_read_op();
+  rados_read_op_t op = librados().rados_create_read_op();
   int stat_rc = 0;
   time_t mtime = 0;
-  rados_read_op_stat(op, size, &mtime, &stat_rc);
+  librados().rados_read_op_stat(op, size, &mtime, &stat_rc);
   Completion done;
-  int rc = rados_aio_read_op_operate(op, io, done.c, oid.c_str(), 0);
+  int rc = librados().rados_aio_read_op_operate(op, io, done.c, oid.c_str(), 0);
   if (rc == 0) rc = done.wait();
   if (rc == 0) rc = stat_rc;
-  if (rc == 0) *version = rados_aio_get_version(done.c);
-  rados_release_read_op(op);
+  if (rc == 0) *version = librados().rados_aio_get_version(done.c);
+  librados().rados_release_read_op(op);
   return rc;
 }
 
 int RadosDisk::Impl::operate(rados_write_op_t op, const std::string& oid,
                              uint64_t* version) {
   Completion done;
-  int rc = rados_aio_write_op_operate(op, io, done.c, oid.c_str(), nullptr, 0);
+  int rc = librados().rados_aio_write_op_operate(op, io, done.c, oid.c_str(), nullptr, 0);
   if (rc == 0) rc = done.wait();
-  if (rc == 0) *version = rados_aio_get_version(done.c);
+  if (rc == 0) *version = librados().rados_aio_get_version(done.c);
   return rc;
 }
 
@@ -142,13 +142,13 @@ Status RadosDisk::Impl::modify(RadosObject& obj, const std::string& oid,
   int lock_rc = 0;
   WriteOp op;
   if (obj.locked) {
-    rados_write_op_exec(op.op, "lock", "assert_locked", assertion.data(),
-                        assertion.size(), &lock_rc);
+    librados().rados_write_op_exec(op.op, "lock", "assert_locked", assertion.data(),
+                                   assertion.size(), &lock_rc);
   }
   if (obj.exists) {
-    rados_write_op_assert_version(op.op, obj.version);
+    librados().rados_write_op_assert_version(op.op, obj.version);
   } else {
-    rados_write_op_create(op.op, LIBRADOS_CREATE_EXCLUSIVE, nullptr);
+    librados().rados_write_op_create(op.op, LIBRADOS_CREATE_EXCLUSIVE, nullptr);
   }
   add(op.op);
   uint64_t version = 0;
@@ -233,12 +233,12 @@ Status RadosDisk::Impl::take_object(RadosObject& obj, const std::string& oid,
   // No duration: the object lock marks who owns the object until the next holder of
   // the log lock takes it over. Taking it creates the object.
   const std::string description = "kaya log object";
-  int rc = rados_lock_exclusive(io, oid.c_str(), kRadosLockName, cookie.c_str(),
-                                description.c_str(), nullptr, 0);
+  int rc = librados().rados_lock_exclusive(
+      io, oid.c_str(), kRadosLockName, cookie.c_str(), description.c_str(), nullptr, 0);
   if (rc == -EBUSY) {
     KAYA_RETURN_IF_ERROR(break_other_locks(oid, cookie));
-    rc = rados_lock_exclusive(io, oid.c_str(), kRadosLockName, cookie.c_str(),
-                              description.c_str(), nullptr, 0);
+    rc = librados().rados_lock_exclusive(io, oid.c_str(), kRadosLockName, cookie.c_str(),
+                                         description.c_str(), nullptr, 0);
   }
   if (rc < 0 && rc != -EEXIST) return rados_error("lock", describe(path), rc);
   obj.known = false;  // the lock changed the version
@@ -264,13 +264,14 @@ Result<std::unique_ptr<RadosDisk>> RadosDisk::open(const RadosDiskOptions& optio
   if (options.pool.empty()) {
     return Error(ErrorKind::kInvalidArgument, "RadosDisk: the pool name is empty");
   }
+  KAYA_RETURN_IF_ERROR(load_librados());
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->base = options.prefix.empty() ? "" : options.prefix + "/";
   const std::string where = "the Ceph cluster";
-  int rc = rados_create(&impl->cluster, options.client_id.c_str());
+  int rc = librados().rados_create(&impl->cluster, options.client_id.c_str());
   if (rc < 0) return rados_error("create a client of", where, rc);
-  rc = rados_conf_read_file(
+  rc = librados().rados_conf_read_file(
       impl->cluster, options.conf_path.empty() ? nullptr : options.conf_path.c_str());
   if (rc < 0) {
     return Error(ErrorKind::kIo,
@@ -280,18 +281,19 @@ Result<std::unique_ptr<RadosDisk>> RadosDisk::open(const RadosDiskOptions& optio
                      : "cannot read the Ceph configuration " + options.conf_path + ": " +
                            std::system_category().message(-rc));
   }
-  (void)rados_conf_parse_env(impl->cluster, nullptr);
+  (void)librados().rados_conf_parse_env(impl->cluster, nullptr);
   const std::string timeout = std::to_string(options.connect_timeout_s);
-  (void)rados_conf_set(impl->cluster, "client_mount_timeout", timeout.c_str());
-  (void)rados_conf_set(impl->cluster, "rados_mon_op_timeout", timeout.c_str());
-  rc = rados_connect(impl->cluster);
+  (void)librados().rados_conf_set(impl->cluster, "client_mount_timeout", timeout.c_str());
+  (void)librados().rados_conf_set(impl->cluster, "rados_mon_op_timeout", timeout.c_str());
+  rc = librados().rados_connect(impl->cluster);
   if (rc < 0) {
     char mon_host[256] = {};
-    (void)rados_conf_get(impl->cluster, "mon_host", mon_host, sizeof mon_host - 1);
+    (void)librados().rados_conf_get(impl->cluster, "mon_host", mon_host,
+                                    sizeof mon_host - 1);
     return rados_error("connect to", where + " (mon_host " + mon_host + ")", rc)
         .with_context("is the cluster running and CEPH_CONF right?");
   }
-  rc = rados_ioctx_create(impl->cluster, options.pool.c_str(), &impl->io);
+  rc = librados().rados_ioctx_create(impl->cluster, options.pool.c_str(), &impl->io);
   if (rc == -ENOENT) {
     return Error(ErrorKind::kNotFound, "the RADOS pool \"" + options.pool +
                                            "\" does not exist (create it with `ceph "
@@ -299,9 +301,9 @@ Result<std::unique_ptr<RadosDisk>> RadosDisk::open(const RadosDiskOptions& optio
                                            options.pool + "`)");
   }
   if (rc < 0) return rados_error("open the pool " + options.pool + " of", where, rc);
-  rados_ioctx_set_namespace(impl->io, options.object_namespace.empty()
-                                          ? nullptr
-                                          : options.object_namespace.c_str());
+  librados().rados_ioctx_set_namespace(impl->io, options.object_namespace.empty()
+                                                     ? nullptr
+                                                     : options.object_namespace.c_str());
   if (impl->options.max_object_bytes == 0) {
     KAYA_ASSIGN_OR_RETURN(impl->options.max_object_bytes,
                           conf_u64(impl->cluster, "osd_max_object_size"));
@@ -385,7 +387,7 @@ Result<uint64_t> RadosDisk::append(const RelativePath& path,
     KAYA_RETURN_IF_ERROR(impl_->modify(
         *obj, oid, path, "append at offset " + std::to_string(offset) + " to",
         [&](rados_write_op_t op) {
-          rados_write_op_write(op, bytes.data() + done, n, offset);
+          librados().rados_write_op_write(op, bytes.data() + done, n, offset);
         },
         offset + n));
     done += n;
@@ -396,8 +398,8 @@ Result<uint64_t> RadosDisk::append(const RelativePath& path,
 Result<size_t> RadosDisk::read_at(const RelativePath& path, uint64_t offset,
                                   std::span<uint8_t> out) {
   const size_t len = std::min(out.size(), kMaxReadBytes);
-  const int rc = rados_read(impl_->io, impl_->oid(path).c_str(),
-                            reinterpret_cast<char*>(out.data()), len, offset);
+  const int rc = librados().rados_read(impl_->io, impl_->oid(path).c_str(),
+                                       reinterpret_cast<char*>(out.data()), len, offset);
   if (rc < 0) {
     return rados_error("read at offset " + std::to_string(offset) + " from",
                        impl_->describe(path), rc);
@@ -422,8 +424,8 @@ Status RadosDisk::write_at(const RelativePath& path, uint64_t offset, ByteView b
   return impl_->modify(
       *obj, oid, path, what,
       [&](rados_write_op_t op) {
-        rados_write_op_write(op, reinterpret_cast<const char*>(bytes.data()),
-                             bytes.size(), offset);
+        librados().rados_write_op_write(op, reinterpret_cast<const char*>(bytes.data()),
+                                        bytes.size(), offset);
       },
       std::max(obj->size, offset + bytes.size()));
 }
@@ -446,7 +448,7 @@ Status RadosDisk::truncate(const RelativePath& path, uint64_t len) {
   KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
   return impl_->modify(
       *obj, oid, path, what,
-      [&](rados_write_op_t op) { rados_write_op_truncate(op, len); }, len);
+      [&](rados_write_op_t op) { librados().rados_write_op_truncate(op, len); }, len);
 }
 
 Status RadosDisk::fsync_file(const RelativePath& path) {
@@ -473,19 +475,19 @@ Result<std::vector<std::string>> RadosDisk::list_dir(const RelativePath& dir) {
   if (!exists) return rados_error("list directory", impl_->describe(dir), -ENOENT);
   const std::string prefix = dir.is_root() ? impl_->base : impl_->dir_marker(dir);
   rados_list_ctx_t ctx = nullptr;
-  int rc = rados_nobjects_list_open(impl_->io, &ctx);
+  int rc = librados().rados_nobjects_list_open(impl_->io, &ctx);
   if (rc < 0) return rados_error("list directory", impl_->describe(dir), rc);
   std::set<std::string> names;
   for (;;) {
     const char* entry = nullptr;
-    rc = rados_nobjects_list_next(ctx, &entry, nullptr, nullptr);
+    rc = librados().rados_nobjects_list_next(ctx, &entry, nullptr, nullptr);
     if (rc < 0) break;
     std::string_view name = entry;
     if (name.substr(0, prefix.size()) != prefix || name.size() == prefix.size()) continue;
     std::string_view rest = name.substr(prefix.size());
     names.emplace(rest.substr(0, rest.find('/')));
   }
-  rados_nobjects_list_close(ctx);
+  librados().rados_nobjects_list_close(ctx);
   if (rc != -ENOENT) return rados_error("list directory", impl_->describe(dir), rc);
   return std::vector<std::string>(names.begin(), names.end());
 }
@@ -500,7 +502,7 @@ Status RadosDisk::create_dir(const RelativePath& dir) {
                      impl_->describe(dir.parent()) + " does not exist");
   }
   WriteOp op;
-  rados_write_op_create(op.op, LIBRADOS_CREATE_IDEMPOTENT, nullptr);
+  librados().rados_write_op_create(op.op, LIBRADOS_CREATE_IDEMPOTENT, nullptr);
   uint64_t version = 0;
   const int rc = impl_->operate(op.op, impl_->dir_marker(dir), &version);
   if (rc < 0) return rados_error("create directory", impl_->describe(dir), rc);
@@ -533,7 +535,7 @@ Status RadosDisk::rename(const RelativePath& from, const RelativePath& to) {
     KAYA_RETURN_IF_ERROR(impl_->modify(
         *obj, oid, to, "rename " + impl_->describe(from) + " to",
         [&](rados_write_op_t op) {
-          rados_write_op_write_full(op, bytes.data(), bytes.size());
+          librados().rados_write_op_write_full(op, bytes.data(), bytes.size());
         },
         bytes.size()));
   }
@@ -549,8 +551,8 @@ Status RadosDisk::remove_file(const RelativePath& path) {
     if (!obj->exists) return rados_error("remove", impl_->describe(path), -ENOENT);
     KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
     KAYA_RETURN_IF_ERROR(impl_->modify(
-        *obj, oid, path, "remove", [](rados_write_op_t op) { rados_write_op_remove(op); },
-        0));
+        *obj, oid, path, "remove",
+        [](rados_write_op_t op) { librados().rados_write_op_remove(op); }, 0));
     obj->known = false;  // anyone still holding this entry stats again
     obj->exists_hint = false;
   }

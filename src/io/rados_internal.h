@@ -4,8 +4,6 @@
 // rados_lock.cc the locks.
 #pragma once
 
-#include <rados/librados.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -17,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "io/librados.h"
 #include "kaya/io/rados_disk.h"
 
 namespace kaya::io {

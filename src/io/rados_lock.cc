@@ -69,7 +69,8 @@ class RadosLock final : public FileLock {
     cv_.notify_all();
     renewer_.join();
     disk_.release_objects(cookie_);
-    (void)rados_unlock(disk_.io, oid_.c_str(), kRadosLockName, cookie_.c_str());
+    (void)librados().rados_unlock(disk_.io, oid_.c_str(), kRadosLockName,
+                                  cookie_.c_str());
   }
 
  private:
@@ -82,9 +83,9 @@ class RadosLock final : public FileLock {
       lock.unlock();
       const auto sent = RadosDisk::Impl::Clock::now();
       // MUST_RENEW: fails when the lock is no longer ours instead of taking it anew.
-      const int rc =
-          rados_lock_exclusive(disk_.io, oid_.c_str(), kRadosLockName, cookie_.c_str(),
-                               "kaya writer", &duration, LIBRADOS_LOCK_FLAG_MUST_RENEW);
+      const int rc = librados().rados_lock_exclusive(
+          disk_.io, oid_.c_str(), kRadosLockName, cookie_.c_str(), "kaya writer",
+          &duration, LIBRADOS_LOCK_FLAG_MUST_RENEW);
       lock.lock();
       if (stop_) return;
       if (rc < 0) {
@@ -133,7 +134,7 @@ Result<std::vector<RadosLocker>> RadosDisk::Impl::lockers(const std::string& oid
     std::string tag(cap, '\0'), clients(cap, '\0'), cookies(cap, '\0'), addrs(cap, '\0');
     size_t tag_len = cap, clients_len = cap, cookies_len = cap, addrs_len = cap;
     int exclusive = 0;
-    const ssize_t n = rados_list_lockers(
+    const ssize_t n = librados().rados_list_lockers(
         io, oid.c_str(), kRadosLockName, &exclusive, tag.data(), &tag_len, clients.data(),
         &clients_len, cookies.data(), &cookies_len, addrs.data(), &addrs_len);
     if (n == -ERANGE) {
@@ -161,8 +162,8 @@ Status RadosDisk::Impl::break_other_locks(const std::string& oid,
   KAYA_ASSIGN_OR_RETURN(std::vector<RadosLocker> holders, std::move(listed));
   for (const RadosLocker& holder : holders) {
     if (holder.cookie == cookie) continue;
-    const int rc = rados_break_lock(io, oid.c_str(), kRadosLockName,
-                                    holder.client.c_str(), holder.cookie.c_str());
+    const int rc = librados().rados_break_lock(
+        io, oid.c_str(), kRadosLockName, holder.client.c_str(), holder.cookie.c_str());
     if (rc < 0 && rc != -ENOENT) {
       return rados_error("break " + holder.client + "'s lock on", oid, rc);
     }
@@ -181,7 +182,7 @@ void RadosDisk::Impl::release_objects(const std::string& cookie) {
     std::lock_guard<std::mutex> lock(obj->mu);
     if (!obj->locked || obj->lock_cookie != cookie) continue;
     // Best effort: a lock left behind is broken by the next holder of the log lock.
-    (void)rados_unlock(io, oid.c_str(), kRadosLockName, cookie.c_str());
+    (void)librados().rados_unlock(io, oid.c_str(), kRadosLockName, cookie.c_str());
     obj->locked = false;
     obj->known = false;  // unlocking changed the version
   }
@@ -203,8 +204,8 @@ Result<std::unique_ptr<FileLock>> RadosDisk::lock_file(const RelativePath& path)
   const std::string cookie = make_cookie();
   timeval duration = to_timeval(impl_->options.lock_duration_ms);
   const auto sent = Impl::Clock::now();
-  int rc = rados_lock_exclusive(impl_->io, oid.c_str(), kRadosLockName, cookie.c_str(),
-                                "kaya writer", &duration, 0);
+  int rc = librados().rados_lock_exclusive(impl_->io, oid.c_str(), kRadosLockName,
+                                           cookie.c_str(), "kaya writer", &duration, 0);
   if (rc == -EBUSY || rc == -EEXIST) {
     std::string holder = "another client";
     auto holders = impl_->lockers(oid);
