@@ -656,13 +656,15 @@ Status Writer::sync() {
 
 Status Writer::close() {
   Lock lock(mu_);
-  if (closed_) return ok_status();
+  // A poisoned writer reports its poisoning on every close, the first included.
+  if (closed_) return poison_ ? usable_locked() : ok_status();
   // Admit no new append, then let every admitted one be written and synced, and wait
   // for all I/O in flight: the lock is released only once no byte can reach the log
-  // from this writer any more.
+  // from this writer any more. A poisoned writer issues no more I/O: after a failure
+  // nothing it still holds may be made durable, nor any file cut (docs/durability.md).
   closed_ = true;
   cv_waiters_++;
-  Status s = wait_written(lock, next_lsn_ - 1);
+  Status s = poison_ ? usable_locked() : wait_written(lock, next_lsn_ - 1);
   if (s.ok()) s = wait_durable(lock, next_lsn_ - 1, false, nullptr);
   if (!lock.owns_lock()) lock.lock();
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
@@ -677,6 +679,8 @@ Status Writer::close() {
     if (rp_thread_.joinable()) rp_thread_.join();
     lock.lock();
   }
+  // The syncer or the recovery point thread may have failed meanwhile.
+  if (s.ok() && poison_) s = usable_locked();
   if (s.ok() && mapped_) {
     s = finish_mapped_locked();
     if (!s.ok()) poison_locked(s.error());

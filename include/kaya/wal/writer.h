@@ -196,7 +196,9 @@ class Writer {
   /// Makes every record appended before the call durable.
   KAYA_API Status sync();
 
-  /// Syncs, then releases the log; later appends fail with InvalidArgument.
+  /// Syncs, then releases the log; later appends fail with InvalidArgument. A poisoned
+  /// writer fails with its poisoning error (on every call) and issues no more I/O: no
+  /// sync, no cut of the active segment; it only releases the lock.
   KAYA_API Status close();
 
   /// Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
