@@ -484,15 +484,21 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
                                const RecoveryOptions& options,
                                const RecordVisitor& visitor) {
-  // A repair must not race a live writer. A log without segments needs no repair (and
-  // may not even have the wal/ directory the lock file lives in).
-  std::unique_ptr<io::FileLock> lock;
-  if (!options.dry_run) {
-    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
-    if (!ids.empty()) {
-      KAYA_ASSIGN_OR_RETURN(
-          lock, disk.lock_file(io::RelativePath::parse(format::kLockFile).value()));
-    }
+  if (options.dry_run) return recover_locked(config, disk, options, visitor, true);
+  KAYA_RETURN_IF_ERROR(config.validate());
+  // A repair must not race a live writer: the lock comes before anything of the log is
+  // looked at. (Listed first, a writer creating the first segment between the listing
+  // and the scan had its first record cut as a torn tail by an unlocked repair.)
+  auto lock = disk.lock_file(io::RelativePath::parse(format::kLockFile).value());
+  if (!lock.ok()) {
+    if (lock.error().kind() != ErrorKind::kNotFound) return std::move(lock).error();
+    // No wal/ directory for the lock file, so no segment: nothing to read or repair.
+    // (What a writer creates from now on is its own, under its lock.)
+    RecoveryReport report;
+    report.mode = options.mode;
+    report.next_lsn = Lsn(1);
+    report.full_scan = true;
+    return report;
   }
   return recover_locked(config, disk, options, visitor, /*persist=*/true);
 }

@@ -148,9 +148,10 @@ struct KAYA_API RecoveryReport {
 using RecordVisitor =
     std::function<Status(uint64_t segment_id, uint64_t offset, const RecordView& record)>;
 
-/// Recovers the log under `disk`. Unless dry_run, takes the log's lock for the duration
-/// (LockConflict while a writer has the log open), and creates the recovery point when
-/// the log has none. Errors: Corruption (default and absolute modes; also a recovery
+/// Recovers the log under `disk`. Unless dry_run, takes the log's lock before anything
+/// of the log is read and holds it for the duration (LockConflict while a writer has
+/// the log open; a log without a wal/ directory is empty, and nothing is created), and
+/// creates the recovery point when the log has none. Errors: Corruption (default and absolute modes; also a recovery
 /// point that is unreadable or does not match the log), UnsupportedVersion and
 /// InvalidArgument (a record this library cannot or may not read: every mode, nothing
 /// changed), I/O errors, LockConflict. In point-in-time mode, damage is reported in the
