@@ -67,6 +67,13 @@ Result<bool> Disk::lock_held(const RelativePath& path) {
       "lock_held(" + describe(path) + "): this disk cannot tell whether a lock is held");
 }
 
+Result<bool> Disk::still_linked(const RelativePath& path) {
+  auto len = file_len(path);
+  if (len.ok()) return true;
+  if (len.error().kind() == ErrorKind::kNotFound) return false;
+  return std::move(len).error();
+}
+
 Result<size_t> read_full(Disk& disk, const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) {
   size_t done = 0;

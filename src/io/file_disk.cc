@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -369,6 +370,23 @@ Status FileDisk::remove_file(const RelativePath& path) {
   if (::unlink(full_path.c_str()) != 0) return os_error("remove", full_path, errno);
   impl_->files->forget(path.str());
   return ok_status();
+}
+
+Result<bool> FileDisk::still_linked(const RelativePath& path) {
+  // An unlinked file keeps taking writes through an open descriptor, and fdatasync
+  // succeeds on it, so only its link count tells. Asked of the descriptor the writes
+  // went through while the cache holds it (it names the file written even when a new
+  // file took the name), else of the path; never opens a descriptor, so the check
+  // cannot push the cache past its bound or evict one.
+  const std::string full_path = impl_->full(path);
+  struct stat st;
+  if (std::optional<FileRef> ref = impl_->files->cached(path.str())) {
+    if (::fstat(ref->fd(), &st) != 0) return os_error("stat", full_path, errno);
+  } else if (::stat(full_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return os_error("stat", full_path, errno);
+  }
+  return st.st_nlink > 0;
 }
 
 Result<bool> FileDisk::lock_held(const RelativePath& path) {

@@ -501,6 +501,14 @@ Status SimDisk::remove_file(const RelativePath& path) {
   return ok_status();
 }
 
+Result<bool> SimDisk::still_linked(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  auto file = state_->find_file(path, "stat");
+  if (file.ok()) return true;
+  if (file.error().kind() == ErrorKind::kNotFound) return false;
+  return std::move(file).error();
+}
+
 Result<bool> SimDisk::lock_held(const RelativePath& path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   LockTable& table = *state_->locks;

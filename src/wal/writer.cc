@@ -386,6 +386,7 @@ Status Writer::rotate_locked(Lock& lock) {
   Status s = timed_fsync(old_segment, &us);
   record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
+  KAYA_RETURN_IF_ERROR(check_linked(old_segment));
   mark_durable_locked(written_lsn_, written_bytes_, written_pos_);
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   if (old_segment == UINT64_MAX) {
@@ -486,6 +487,21 @@ Status Writer::timed_fsync(uint64_t segment, uint64_t* us) {
   Status s = disk_.fsync_file(segment_path(segment));
   *us = micros_since(start);
   return s;
+}
+
+Status Writer::check_linked(uint64_t segment) {
+  // An fsync of a file that was unlinked (rm -r wal/ under the writer) succeeds, and so
+  // do writes through its open descriptor: only this check keeps the writer from
+  // acknowledging records that are in no file any more.
+  const io::RelativePath path = segment_path(segment);
+  KAYA_ASSIGN_OR_RETURN(bool linked, disk_.still_linked(path));
+  if (linked) return ok_status();
+  return Error(ErrorKind::kNotFound,
+               disk_.describe(path) +
+                   " was removed while the writer had it open (the segment or its "
+                   "directory was deleted): records written to it are in no file; "
+                   "restore the log from a copy, or reopen it to continue after what "
+                   "is left");
 }
 
 void Writer::record_fsync_locked(uint64_t us, bool ok) {
@@ -620,8 +636,11 @@ void Writer::sync_as_leader(Lock& lock) {
   lock.unlock();
   uint64_t us;
   Status s = timed_fsync(segment, &us);
+  const bool synced = s.ok();
+  // One cheap check per round (FileDisk: an fstat), before anything is acknowledged.
+  if (synced) s = check_linked(segment);
   lock.lock();
-  record_fsync_locked(us, s.ok());
+  record_fsync_locked(us, synced);
   if (!s.ok()) {
     poison_locked(s.error().with_context("fsync covering LSN " +
                                          std::to_string(durable_lsn_ + 1) + ".." +
@@ -681,6 +700,11 @@ Status Writer::close() {
   }
   // The syncer or the recovery point thread may have failed meanwhile.
   if (s.ok() && poison_) s = usable_locked();
+  // A log removed after the last round: close() must not report it closed cleanly.
+  if (s.ok()) {
+    s = check_linked(tail_segment_id_);
+    if (!s.ok()) poison_locked(s.error());
+  }
   if (s.ok() && mapped_) {
     s = finish_mapped_locked();
     if (!s.ok()) poison_locked(s.error());

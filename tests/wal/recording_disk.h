@@ -105,6 +105,10 @@ class RecordingDisk final : public io::Disk {
     record("lock_held", path);
     return inner_.lock_held(path);
   }
+  Result<bool> still_linked(const io::RelativePath& path) override {
+    record("still_linked", path);
+    return inner_.still_linked(path);
+  }
   std::string describe(const io::RelativePath& path) const override {
     return inner_.describe(path);
   }

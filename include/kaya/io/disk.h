@@ -192,6 +192,15 @@ class KAYA_API Disk {
   /// answers InvalidArgument (this Disk cannot tell).
   virtual Result<bool> lock_held(const RelativePath& path);
 
+  /// Whether the file at `path` (which this disk wrote or read before) is still linked
+  /// into the file system: false once it, or a directory above it, was removed (e.g.
+  /// `rm -r wal/` under a running writer: writes through an open descriptor then land
+  /// in a file no one can find again). A writer asks once per sync round, so it must be
+  /// cheap. The default asks file_len() (NotFound: false); FileDisk checks the link count
+  /// of the descriptor it keeps open for the file (one fstat, no path lookup), or of the
+  /// path when it keeps none.
+  virtual Result<bool> still_linked(const RelativePath& path);
+
   /// How `path` should be named in messages (e.g. the full file-system path).
   virtual std::string describe(const RelativePath& path) const = 0;
 };

@@ -31,7 +31,8 @@
 ///   whose writes are durable, where it is written once per interval):
 ///   docs/durability.md.
 ///
-/// Failures poison the writer: after a failed write or fsync, the appends waiting on it
+/// Failures poison the writer: after a failed write or fsync (or a segment found removed
+/// under the writer after an fsync: Disk::still_linked), the appends waiting on it
 /// and every later append fail (with the original error kind), the fsync is never
 /// retried, and no record is acknowledged until the log is reopened (which recovers
 /// what really is on disk). An append that failed may or may not be in the log after
@@ -289,6 +290,9 @@ class Writer {
   Status write_out(uint64_t segment, uint64_t offset, std::span<const uint8_t> bytes);
   // fsync_file of a segment, timing it into *us (no lock needed).
   Status timed_fsync(uint64_t segment, uint64_t* us);
+  // NotFound when the segment was removed under the writer (Disk::still_linked); no
+  // lock needed.
+  Status check_linked(uint64_t segment);
   // Counts an fsync of `us` microseconds in the stats (and as the last one when ok).
   void record_fsync_locked(uint64_t us, bool ok);
   void sync_as_leader(Lock& lock);
