@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/guard.h"
 #include "kaya/core/crc32c.h"
 #include "wal/endian.h"
 
@@ -273,11 +274,13 @@ void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence) {
 
 Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
                                     SequenceNumber sequence) {
-  KAYA_RETURN_IF_ERROR(check_payload(payload));
-  std::vector<uint8_t> out(payload.encoded_len());
-  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, out));
-  seal(out, lsn, sequence);
-  return out;
+  return core::guard([&]() -> Result<std::vector<uint8_t>> {
+    KAYA_RETURN_IF_ERROR(check_payload(payload));
+    std::vector<uint8_t> out(payload.encoded_len());
+    KAYA_RETURN_IF_ERROR(encode_unsealed(payload, out));
+    seal(out, lsn, sequence);
+    return out;
+  });
 }
 
 std::string_view to_string(DecodeProblem problem) {

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/guard.h"
+
 namespace kaya::wal {
 namespace {
 
@@ -181,35 +183,37 @@ std::optional<ErrorKind> error_kind(Verdict verdict) {
 }
 
 std::string decision_table() {
-  std::string t =
-      "| finding | what follows | at or below the recovery point | beyond the "
-      "recovery point | no recovery point, last segment | no recovery point, other "
-      "segment |\n| --- | --- | --- | --- | --- | --- |\n";
-  for (Finding f : kAllFindings) {
-    const bool varies = needs_follows(Where::kBeyond, true, f) ||
-                        needs_follows(Where::kNoRecoveryPoint, true, f);
-    for (Follows follows : {Follows::kNothing, Follows::kValidRecord}) {
-      if (!varies && follows == Follows::kValidRecord) break;
-      // Appended piece by piece: GCC 12 misreports "literal" + std::string&& at -O3
-      // (-Wrestrict).
-      t += "| ";
-      t += to_string(f);
-      t += " | ";
-      t += varies ? to_string(follows) : std::string_view("(any)");
-      t += " |";
-      const std::pair<Where, bool> columns[] = {{Where::kCovered, true},
-                                                {Where::kBeyond, true},
-                                                {Where::kNoRecoveryPoint, true},
-                                                {Where::kNoRecoveryPoint, false}};
-      for (const auto& [where, last] : columns) {
-        t += " ";
-        t += to_string(judge(where, last, f, follows));
+  return core::guard_value([&]() -> std::string {
+    std::string t =
+        "| finding | what follows | at or below the recovery point | beyond the "
+        "recovery point | no recovery point, last segment | no recovery point, other "
+        "segment |\n| --- | --- | --- | --- | --- | --- |\n";
+    for (Finding f : kAllFindings) {
+      const bool varies = needs_follows(Where::kBeyond, true, f) ||
+                          needs_follows(Where::kNoRecoveryPoint, true, f);
+      for (Follows follows : {Follows::kNothing, Follows::kValidRecord}) {
+        if (!varies && follows == Follows::kValidRecord) break;
+        // Appended piece by piece: GCC 12 misreports "literal" + std::string&& at -O3
+        // (-Wrestrict).
+        t += "| ";
+        t += to_string(f);
+        t += " | ";
+        t += varies ? to_string(follows) : std::string_view("(any)");
         t += " |";
+        const std::pair<Where, bool> columns[] = {{Where::kCovered, true},
+                                                  {Where::kBeyond, true},
+                                                  {Where::kNoRecoveryPoint, true},
+                                                  {Where::kNoRecoveryPoint, false}};
+        for (const auto& [where, last] : columns) {
+          t += " ";
+          t += to_string(judge(where, last, f, follows));
+          t += " |";
+        }
+        t += "\n";
       }
-      t += "\n";
     }
-  }
-  return t;
+    return t;
+  });
 }
 
 }  // namespace kaya::wal

@@ -1,7 +1,12 @@
 #include "wal/segment_reader.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
+#include <new>
+#include <string>
+
+#include "core/guard.h"
 
 namespace kaya::wal {
 
@@ -14,7 +19,7 @@ SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path,
       buffer_bytes_(std::max<size_t>(buffer_bytes, format::kHeaderLen)),
       buffer_offset_(start_offset) {}
 
-Status SegmentReader::fill(size_t want) {
+Status SegmentReader::fill(size_t want, std::optional<Lsn> lsn) {
   if (pos_ > 0) {
     std::memmove(buffer_.data(), buffer_.data() + pos_, len_ - pos_);
     buffer_offset_ += pos_;
@@ -29,7 +34,28 @@ Status SegmentReader::fill(size_t want) {
   const uint64_t rest = file_len > buffer_offset_ ? file_len - buffer_offset_ : 0;
   const size_t capacity =
       std::max(want, static_cast<size_t>(std::min<uint64_t>(buffer_bytes_, rest)));
-  if (capacity > buffer_.size()) buffer_.resize(capacity);
+  if (capacity > buffer_.size()) {
+    try {
+      buffer_.resize(capacity);
+    } catch (const std::bad_alloc&) {
+      // Short of memory: the large buffer only saves system calls; what must fit is
+      // the record (or header) wanted, below.
+    }
+  }
+  if (want > buffer_.size()) {
+    try {
+      buffer_.resize(want);
+    } catch (const std::bad_alloc&) {
+      // A record larger than the memory there is: say which, so that the caller can
+      // read it where there is more.
+      return core::out_of_memory_while([&] {
+        std::string what = "reading " + std::to_string(want) + " bytes (a record";
+        if (lsn) what += " with LSN " + std::to_string(lsn->value());
+        return what + ") at offset " + std::to_string(offset()) + " of " +
+               disk_.describe(path_);
+      });
+    }
+  }
   while (len_ < buffer_.size() && !eof_) {
     KAYA_ASSIGN_OR_RETURN(size_t n,
                           io::read_full(disk_, path_, buffer_offset_ + len_,
@@ -108,7 +134,8 @@ Result<std::optional<Decoded>> SegmentReader::next() {
     // Incomplete with more file to read: read at least the whole record (or a header).
     size_t want = std::max<size_t>(d.size, format::kHeaderLen);
     want = std::max(want, (len_ - pos_) + 1);
-    KAYA_RETURN_IF_ERROR(fill(want));
+    KAYA_RETURN_IF_ERROR(
+        fill(want, d.header_verified ? std::optional<Lsn>(d.record.lsn) : std::nullopt));
   }
 }
 
@@ -116,13 +143,20 @@ Result<std::optional<Decoded>> SegmentReader::next() {
 
 namespace kaya::wal {
 
-io::RelativePath segment_path(uint64_t id) {
-  return io::RelativePath::parse(format::segment_path(id)).value();
+io::RelativePath known_path(std::string_view text) {
+  Result<io::RelativePath> path = io::RelativePath::parse(text);
+  if (!path.ok()) {
+    assert(path.error().kind() == ErrorKind::kInternal);  // "out of memory"
+    throw std::bad_alloc();
+  }
+  return std::move(path).value();
 }
 
-io::RelativePath segment_dir() {
-  return io::RelativePath::parse(format::kSegmentDir).value();
+io::RelativePath segment_path(uint64_t id) {
+  return known_path(format::segment_path(id));
 }
+
+io::RelativePath segment_dir() { return known_path(format::kSegmentDir); }
 
 Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
                                         uint64_t max_record_bytes) {

@@ -40,8 +40,9 @@ class SegmentReader {
 
  private:
   // Moves unread bytes to the front, makes room for at least `want` bytes and reads
-  // until the buffer is full or the file ends (then sets eof_).
-  Status fill(size_t want);
+  // until the buffer is full or the file ends (then sets eof_). Out of memory for the
+  // room: Internal naming the size, offset, file and `lsn` (the record's, when known).
+  Status fill(size_t want, std::optional<Lsn> lsn = std::nullopt);
   // Whether every byte from offset() to the end of the file is zero (and there is one).
   Result<bool> zeros_to_end();
   // At zero_tail_at_: whether the header there still reads as zeros (see next()).
@@ -61,6 +62,11 @@ class SegmentReader {
   // Where zeros_to_end() last found zeros running to the end of the file.
   std::optional<uint64_t> zero_tail_at_;
 };
+
+// A path kaya spells itself, so always valid ("wal/LOCK"). Parsing it can fail only for
+// want of memory: that is thrown on as std::bad_alloc, for the guard of the public call
+// (core/guard.h) to report.
+io::RelativePath known_path(std::string_view text);
 
 // The path of segment `id` ("wal/<16 hex>.wal").
 io::RelativePath segment_path(uint64_t id);

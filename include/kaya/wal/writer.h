@@ -265,6 +265,19 @@ class Writer {
                                                    std::optional<Lsn> next_lsn,
                                                    SequenceNumber next_sequence);
 
+  // The bodies of the public calls of the same names, which run them through
+  // core::guard (no exception crosses the API).
+  Result<AppendResult> append_unguarded(const Payload& payload, DurabilityMode mode);
+  Result<ReleaseReport> release_before_unguarded(Lsn lsn);
+  Result<ScrubReport> scrub_unguarded(const ScrubOptions& options);
+  Result<Lsn> wait_visible_unguarded(
+      Lsn lsn, bool durable_only, std::chrono::steady_clock::time_point deadline) const;
+  // This thread's wait slot, made on first use (append makes it before it takes an LSN,
+  // so that no allocation can fail after).
+  static SlotRef& wait_slot();
+  // Runs a thread's loop; an exception poisons the writer instead of ending the process.
+  void run_guarded(void (Writer::*loop)()) noexcept;
+
   Status usable_locked() const;
   // Mapped mode: makes sure the map covers [offset, offset + len) of the tail segment
   // (allocating a new window there when not).
@@ -303,8 +316,10 @@ class Writer {
   // The syncer thread: leads syncs back to back while appends wait for one.
   void sync_loop();
   // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
-  std::vector<SlotRef> signal_waiters_locked();
-  void poison_locked(const Error& error);
+  // Never throws: short of memory for the list, it wakes the waiters under the lock.
+  std::vector<SlotRef> signal_waiters_locked() noexcept;
+  // Never throws (short of memory for the message, the error is "out of memory").
+  void poison_locked(const Error& error) noexcept;
   void mark_durable_locked(uint64_t lsn, uint64_t bytes, const RecordPosition& pos);
   // Wakes wait_visible() callers and close() (on cv_) when any wait.
   void notify_progress_locked();
