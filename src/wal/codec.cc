@@ -8,6 +8,7 @@
 
 #include "core/guard.h"
 #include "kaya/core/crc32c.h"
+#include "wal/codec_internal.h"
 #include "wal/endian.h"
 
 namespace kaya::wal {
@@ -341,6 +342,17 @@ Error Decoded::to_error(std::string_view where) const {
     message += detail;
   }
   return Error(kind, std::move(message));
+}
+
+bool header_starts_record(const uint8_t* h) {
+  // decode() returns a record only for a verified version 1 header: what fails these
+  // checks is never one, whether its CRC matches (a newer format) or not (damage).
+  return load_u32(h + format::kMagicOffset) == format::kMagic &&
+         load_u16(h + format::kVersionOffset) == format::kVersion &&
+         load_u16(h + format::kHeaderLenOffset) == kHeaderLen &&
+         load_u16(h + format::kFlagsOffset) == format::kFlagsV1 &&
+         is_known_record_type(load_u16(h + format::kTypeOffset)) &&
+         load_u32(h + format::kHeaderCrcOffset) == header_crc(h);
 }
 
 namespace {

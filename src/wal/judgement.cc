@@ -90,7 +90,15 @@ std::string_view to_string(Where where) {
 }
 
 std::string_view to_string(Follows follows) {
-  return follows == Follows::kNothing ? "nothing follows" : "a valid record follows";
+  switch (follows) {
+    case Follows::kNothing:
+      return "nothing follows";
+    case Follows::kValidRecord:
+      return "a valid record follows";
+    case Follows::kUndetermined:
+      return "undetermined (the search gave up)";
+  }
+  return "unknown";
 }
 
 bool needs_follows(Where where, bool last_segment, Finding finding) {
@@ -100,6 +108,8 @@ bool needs_follows(Where where, bool last_segment, Finding finding) {
 }
 
 Verdict judge(Where where, bool last_segment, Finding finding, Follows follows) {
+  // What cannot be told is judged as what cuts nothing: a valid record follows.
+  if (follows == Follows::kUndetermined) follows = Follows::kValidRecord;
   // A header that verified says what the record is: it is never cut, and never read
   // as something else, wherever it is.
   if (finding == Finding::kNewerFormat) return Verdict::kNewerFormat;
@@ -139,6 +149,11 @@ std::string_view explain(Where where, bool last_segment, Finding finding,
                  : "nothing valid follows: a write cut short by a crash (no recovery "
                    "point: judged by what follows)";
     case Verdict::kLostAfterHole:
+      if (is_damage(finding) && follows == Follows::kUndetermined) {
+        return "beyond the recovery point; whether a valid record follows is "
+               "undetermined (the search gave up), so it is not cut as a torn tail: the "
+               "rest is kept in wal/lost/, not deleted";
+      }
       return "beyond the recovery point and after a hole: the records from here on "
              "were never durable; they are kept in wal/lost/, not deleted";
     case Verdict::kCorruption:
@@ -163,6 +178,10 @@ std::string_view explain(Where where, bool last_segment, Finding finding,
   }
   if (is_damage(finding) && follows == Follows::kValidRecord) {
     return "followed by a valid record: durable data is damaged";
+  }
+  if (is_damage(finding) && follows == Follows::kUndetermined) {
+    return "whether a valid record follows is undetermined (the search gave up), so it "
+           "is not cut as a torn tail: durable data may be damaged";
   }
   return "the records do not continue the log: durable data is damaged";
 }
