@@ -2,13 +2,11 @@
 // library, an append that fails for want of memory takes no LSN and leaves the writer
 // usable (or, when the memory ran out in its I/O after the LSN was taken, poisoned, like
 // a failed write), and the log never has a hole. This executable replaces the global
-// operator new so that the n-th allocation of the test's own thread fails (the writer's
-// threads are left alone: their allocations do not depend on the test's timing), or
-// every allocation above a size.
+// operator new (testing/failing_allocator.cc) so that the n-th allocation of the test's
+// own thread fails (the writer's threads are left alone: their allocations do not
+// depend on the test's timing), or every allocation above a size.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -17,64 +15,19 @@
 #include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
+#include "testing/failing_allocator.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
 namespace {
 
-// The test thread's allocations to let through before one fails; negative: none fails.
-thread_local long t_allocations_left = -1;
-// With t_fail_after: every allocation after the first failed one fails too.
-thread_local bool t_fail_after = false;
-// Allocations of more than this many bytes fail (0: no limit).
-thread_local std::size_t t_max_bytes = 0;
-// An allocation failed since the last arm().
-thread_local bool t_fired = false;
+using kaya::testing::allocation_failed;
+using kaya::testing::fail_allocations_above;
 
-void* allocate(std::size_t size) {
-  if ((t_max_bytes != 0 && size > t_max_bytes) || t_allocations_left == 0) {
-    if (t_allocations_left == 0 && !t_fail_after) t_allocations_left = -1;
-    t_fired = true;
-    throw std::bad_alloc();
-  }
-  if (t_allocations_left > 0) --t_allocations_left;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-void* allocate_or_null(std::size_t size) noexcept {
-  try {
-    return allocate(size);
-  } catch (const std::bad_alloc&) {
-    return nullptr;
-  }
-}
-
-void arm(long n, bool fail_after) {
-  t_fired = false;
-  t_fail_after = fail_after;
-  t_allocations_left = n;
-}
-void disarm() { t_allocations_left = -1; }
+void arm(long n, bool fail_after) { kaya::testing::fail_allocation_after(n, fail_after); }
+void disarm() { kaya::testing::disarm_allocation_failures(); }
 
 }  // namespace
-
-// Every form that memory from allocate() can be freed with goes to free(), so that the
-// sanitizers see malloc paired with free.
-void* operator new(std::size_t size) { return allocate(size); }
-void* operator new[](std::size_t size) { return allocate(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return allocate_or_null(size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return allocate_or_null(size);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace kaya::wal {
 namespace {
@@ -152,7 +105,7 @@ TEST(WriterOutOfMemoryTest, AppendFailsCleanlyAtEveryAllocation) {
       arm(n, c.fail_after);
       Result<AppendResult> r = w->append(payload, c.mode);
       disarm();  // no gtest macro allocates while armed
-      const bool fired = t_fired;
+      const bool fired = allocation_failed();
       if (r.ok()) {
         EXPECT_EQ(r->lsn.value(), before);
         acked.push_back(r->lsn.value());
@@ -227,7 +180,7 @@ void sweep(const char* what, Call&& call, Check&& check) {
     arm(n, false);
     auto r = call();
     disarm();
-    const bool fired = t_fired;
+    const bool fired = allocation_failed();
     if (!r.ok()) {
       ++failures;
       ASSERT_TRUE(fired) << what << ": " << r.error().to_string();
@@ -305,7 +258,7 @@ TEST(ReadOutOfMemoryTest, OpenFailsCleanlyAndTheNextOpenRepairs) {
     arm(n, false);
     auto w = Writer::open(log.config, log.disk);
     disarm();
-    const bool fired = t_fired;
+    const bool fired = allocation_failed();
     if (!w.ok()) {
       ++failures;
       ASSERT_EQ(w.error().kind(), ErrorKind::kInternal)
@@ -349,14 +302,14 @@ TEST(ReadOutOfMemoryTest, ARecordTooLargeForMemoryIsAnErrorNamingIt) {
           << "no \"" << part << "\" in: " << e.message();
     }
   };
-  t_max_bytes = 768 << 10;
+  fail_allocations_above(768 << 10);
   RecoveryOptions full;
   full.full_scan = true;
   full.dry_run = true;
   auto recovered = recover(config, disk, full);
   auto reader = LogReader::open(config, disk, Lsn(2));
   auto inspected = inspect_log(config, disk);
-  t_max_bytes = 0;
+  fail_allocations_above(0);
   ASSERT_FALSE(recovered.ok());
   expect_named(recovered.error());
   ASSERT_FALSE(reader.ok());
@@ -367,9 +320,9 @@ TEST(ReadOutOfMemoryTest, ARecordTooLargeForMemoryIsAnErrorNamingIt) {
   // The writer: refused before an LSN is taken; the next record gets the next LSN.
   auto w = Writer::open(config, disk);
   KAYA_ASSERT_OK(w);
-  t_max_bytes = 768 << 10;
+  fail_allocations_above(768 << 10);
   auto refused = (*w)->append(Payload::put("huge", huge), kStrict);
-  t_max_bytes = 0;
+  fail_allocations_above(0);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind(), ErrorKind::kInternal);
   EXPECT_NE(refused.error().message().find("out of memory encoding a record of " +
