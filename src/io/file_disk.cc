@@ -378,15 +378,23 @@ Result<bool> FileDisk::still_linked(const RelativePath& path) {
   // went through while the cache holds it (it names the file written even when a new
   // file took the name), else of the path; never opens a descriptor, so the check
   // cannot push the cache past its bound or evict one.
+  //
+  // statx asking for the link count alone, not fstat: on kernels with multigrain
+  // timestamps (6.13 and later) a query of the ctime makes the next write update it
+  // finely, which dirties the inode and cost every following fdatasync about 50 us
+  // (ext4, 128-byte strict appends: 30% of the commit). Asked for no timestamp, statx
+  // leaves that alone.
   const std::string full_path = impl_->full(path);
-  struct stat st;
+  struct statx st;
   if (std::optional<FileRef> ref = impl_->files->cached(path.str())) {
-    if (::fstat(ref->fd(), &st) != 0) return os_error("stat", full_path, errno);
-  } else if (::stat(full_path.c_str(), &st) != 0) {
+    if (::statx(ref->fd(), "", AT_EMPTY_PATH, STATX_NLINK, &st) != 0) {
+      return os_error("stat", full_path, errno);
+    }
+  } else if (::statx(AT_FDCWD, full_path.c_str(), 0, STATX_NLINK, &st) != 0) {
     if (errno == ENOENT) return false;
     return os_error("stat", full_path, errno);
   }
-  return st.st_nlink > 0;
+  return st.stx_nlink > 0;
 }
 
 Result<bool> FileDisk::lock_held(const RelativePath& path) {

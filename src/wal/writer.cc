@@ -727,7 +727,7 @@ void Writer::sync_as_leader(Lock& lock) {
   uint64_t us;
   Status s = timed_fsync(segment, &us);
   const bool synced = s.ok();
-  // One cheap check per round (FileDisk: an fstat), before anything is acknowledged.
+  // One cheap check per round (FileDisk: a statx), before anything is acknowledged.
   if (synced) s = check_linked(segment);
   lock.lock();
   record_fsync_locked(us, synced);

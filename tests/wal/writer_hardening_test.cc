@@ -95,7 +95,7 @@ TEST(WriterPoisonTest, CloseAfterAFailedRotationFailsAndTouchesNothing) {
 // Defect: deleting wal/ under a running strict writer. Writes through an open
 // descriptor and fdatasync succeed on an unlinked file, so two more records were
 // acknowledged durable=true into files nobody could find again. The writer checks at
-// every sync round (one fstat on FileDisk) and poisons itself.
+// every sync round (one statx on FileDisk) and poisons itself.
 
 void expect_removed_error(const Error& e) {
   EXPECT_EQ(e.kind(), ErrorKind::kNotFound) << e.to_string();

@@ -197,7 +197,7 @@ class KAYA_API Disk {
   /// `rm -r wal/` under a running writer: writes through an open descriptor then land
   /// in a file no one can find again). A writer asks once per sync round, so it must be
   /// cheap. The default asks file_len() (NotFound: false); FileDisk checks the link count
-  /// of the descriptor it keeps open for the file (one fstat, no path lookup), or of the
+  /// of the descriptor it keeps open for the file (one statx, no path lookup), or of the
   /// path when it keeps none.
   virtual Result<bool> still_linked(const RelativePath& path);
 

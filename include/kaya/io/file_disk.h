@@ -98,9 +98,9 @@ class KAYA_API FileDisk final : public Disk {
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
   Result<bool> lock_held(const RelativePath& path) override;
-  /// fstat of the descriptor the cache holds for `path`, else stat of the path (no
-  /// descriptor is opened): false when the link count is 0 (the file was unlinked, by
-  /// itself or with its directory) or the path names no file.
+  /// statx (link count only) of the descriptor the cache holds for `path`, else of the
+  /// path (no descriptor is opened): false when the link count is 0 (the file was
+  /// unlinked, by itself or with its directory) or the path names no file.
   Result<bool> still_linked(const RelativePath& path) override;
   std::string describe(const RelativePath& path) const override;
 
