@@ -17,6 +17,13 @@ namespace kaya::core {
 // this error allocates nothing.
 inline Error out_of_memory() { return Error(ErrorKind::kInternal, "out of memory"); }
 
+// Whether `error` says memory (or address space) ran out: Internal, its message
+// starting with "out of memory".
+inline bool is_out_of_memory(const Error& error) {
+  return error.kind() == ErrorKind::kInternal &&
+         error.message().starts_with("out of memory");
+}
+
 // Out of memory while doing `what` (e.g. "reading a record of 104857600 bytes at offset
 // 0 of wal/0000000000000001.wal"): the message names it when memory allows, and is
 // plain "out of memory" when it does not.

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/guard.h"
 #include "io/file_lock.h"
 #include "io/file_table.h"
 #include "io/posix_error.h"
@@ -280,7 +281,17 @@ Result<std::unique_ptr<WritableMap>> FileDisk::map_for_write(const RelativePath&
   const size_t mapped = static_cast<size_t>(offset + len - start);
   void* base = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(),
                       static_cast<off_t>(start));
-  if (base == MAP_FAILED) return os_error("map" + where, full_path, errno);
+  if (base == MAP_FAILED) {
+    const int err = errno;
+    // Out of address space (ulimit -v) or of mappings: memory, not the file, is short.
+    if (err == ENOMEM) {
+      return core::out_of_memory_while([&] {
+        return "mapping" + where + " " + full_path +
+               " (mmap: " + std::system_category().message(err) + ")";
+      });
+    }
+    return os_error("map" + where, full_path, err);
+  }
   std::span<uint8_t> data(static_cast<uint8_t*>(base) + (offset - start), len);
   return std::unique_ptr<WritableMap>(
       new FileMap(offset, data, base, mapped, std::move(ref)));

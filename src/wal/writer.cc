@@ -295,6 +295,17 @@ Result<AppendResult> Writer::append_unguarded(const Payload& payload,
       mapped_ && mode == DurabilityMode::kRelaxed && staged_.empty() && !writing_;
   const bool queue_strict =
       mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
+  if (mapped_) {
+    // The record's place in the segment is allocated and mapped before it takes an
+    // LSN too: a map is address space, which runs out like memory (a large record
+    // under ulimit -v: mmap fails with ENOMEM), and a record refused for want of it
+    // leaves the writer as it was. Any other failure (a full disk) poisons.
+    Status s = map_window_locked(tail_segment_bytes_, len);
+    if (!s.ok()) {
+      if (!core::is_out_of_memory(s.error())) poison_locked(s.error());
+      return s.error();
+    }
+  }
   try {
     // Room in the staging buffer and the batch queue, before the LSN is taken (the
     // lock is held from here until the record is staged).
@@ -322,13 +333,6 @@ Result<AppendResult> Writer::append_unguarded(const Payload& payload,
                            load_u32(bytes.data() + format::kHeaderCrcOffset)};
   tail_segment_bytes_ += len;
   assigned_bytes_ += len;
-  if (mapped_) {
-    Status s = map_window_locked(result.offset, len);
-    if (!s.ok()) {
-      poison_locked(s.error());
-      return s.error();
-    }
-  }
   if (store) {
     KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, pos));
   } else {
@@ -399,15 +403,25 @@ Status Writer::map_window_locked(uint64_t offset, uint64_t len) {
                             : uint64_t{0};
   const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
   map_.reset();
-  auto mapped = core::guard([&]() -> Result<std::unique_ptr<io::WritableMap>> {
-    const io::RelativePath path = segment_path(tail_segment_id_);
-    auto m = disk_.map_for_write(path, offset, window);
-    if (!m.ok() && m.error().kind() == ErrorKind::kDiskFull && window > len) {
-      // Near a full disk, space for this record alone may still be there.
-      m = disk_.map_for_write(path, offset, len);
-    }
-    return m;
-  });
+  const io::RelativePath path = segment_path(tail_segment_id_);
+  auto map = [&](uint64_t bytes) {
+    return core::guard([&] { return disk_.map_for_write(path, offset, bytes); });
+  };
+  auto mapped = map(window);
+  if (!mapped.ok() && window > len &&
+      (mapped.error().kind() == ErrorKind::kDiskFull ||
+       core::is_out_of_memory(mapped.error()))) {
+    // Near a full disk, or short of memory or address space, room for this record
+    // alone may still be there.
+    mapped = map(len);
+  }
+  if (!mapped.ok() && mapped.error().message() == core::out_of_memory().message()) {
+    return core::out_of_memory_while([&] {
+      return "mapping [" + std::to_string(offset) + ", " + std::to_string(offset + len) +
+             ") of " + disk_.describe(path) + " for a record of " + std::to_string(len) +
+             " bytes";
+    });
+  }
   KAYA_ASSIGN_OR_RETURN(map_, std::move(mapped));
   prefaulted_end_ = offset;
   return ok_status();

@@ -16,6 +16,7 @@
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 #include "testing/failing_allocator.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -136,6 +137,88 @@ TEST(WriterOutOfMemoryTest, AppendFailsCleanlyAtEveryAllocation) {
     w.reset();
     expect_contiguous(disk, config, acked);
     RecordProperty("reopens", reopens);
+  }
+}
+
+// Mapped mode: the record's place in the segment is mapped before it takes an LSN. A
+// map that cannot be had for want of memory (SimDisk: the window's buffer; FileDisk:
+// address space, mmap's ENOMEM under ulimit -v) refuses the append and leaves the
+// writer usable; it took the LSN and poisoned the writer. Every allocation of the test
+// thread above half the record fails, after appends that sized the thread's encoding
+// buffer: the map is the first allocation of the record's size.
+TEST(WriterOutOfMemoryTest, AMapOfTheRecordThatCannotBeHadRefusesTheAppend) {
+  for (const DurabilityMode mode : {kStrict, kRelaxed}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    io::SimDisk disk;
+    WalConfig config;
+    config.preallocate_bytes = 4096;  // below the record: each record maps itself alone
+    config.segment_max_bytes = 1 << 20;
+    config.max_record_bytes = 256 << 10;
+    const std::string value(48 << 10, 'm');  // within the writer's scratch buffer
+    const Payload payload = Payload::put("key", value);
+    const uint64_t len = payload.encoded_len();
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    std::vector<uint64_t> acked;
+    for (int i = 0; i < 2; ++i) {
+      auto r = (*w)->append(payload, mode);
+      KAYA_ASSERT_OK(r);
+      acked.push_back(r->lsn.value());
+    }
+    const uint64_t before = (*w)->next_lsn().value();
+    const uint64_t offset = 2 * len;
+    fail_allocations_above(len / 2);
+    auto refused = (*w)->append(payload, mode);
+    fail_allocations_above(0);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind(), ErrorKind::kInternal);
+    for (const std::string& part :
+         {kaya::testing::cat("out of memory mapping [", std::to_string(offset), ", ",
+                             std::to_string(offset + len), ") of "),
+          std::string("wal/0000000000000001.wal")}) {
+      EXPECT_NE(refused.error().message().find(part), std::string::npos)
+          << "no \"" << part << "\" in: " << refused.error().message();
+    }
+    EXPECT_FALSE((*w)->stats().poisoned);
+    EXPECT_EQ((*w)->next_lsn().value(), before);
+    // With memory, the same record gets the LSN the refused one did not take.
+    auto next = (*w)->append(payload, mode);
+    KAYA_ASSERT_OK(next);
+    EXPECT_EQ(next->lsn.value(), before);
+    EXPECT_EQ(next->offset, offset);
+    acked.push_back(next->lsn.value());
+    KAYA_ASSERT_OK((*w)->close());
+    w->reset();
+    expect_contiguous(disk, config, acked);
+  }
+}
+
+// A preallocation window that cannot be mapped for want of memory is followed by a map
+// of the record alone (as near a full disk): the append succeeds.
+TEST(WriterOutOfMemoryTest, AWindowThatCannotBeMappedFallsBackToTheRecord) {
+  for (const DurabilityMode mode : {kStrict, kRelaxed}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    io::SimDisk disk;
+    WalConfig config;
+    config.preallocate_bytes = 1 << 20;
+    config.segment_max_bytes = 4 << 20;
+    config.max_record_bytes = 256 << 10;
+    const std::string value(48 << 10, 'w');
+    const Payload payload = Payload::put("key", value);
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    fail_allocations_above(512 << 10);  // the record fits, the 1 MiB window does not
+    auto r = (*w)->append(payload, mode);
+    fail_allocations_above(0);
+    KAYA_ASSERT_OK(r);
+    EXPECT_EQ(r->lsn, Lsn(1));
+    EXPECT_FALSE((*w)->stats().poisoned);
+    auto next = (*w)->append(payload, kStrict);
+    KAYA_ASSERT_OK(next);
+    EXPECT_EQ(next->lsn, Lsn(2));
+    KAYA_ASSERT_OK((*w)->close());
+    w->reset();
+    expect_contiguous(disk, config, {1, 2});
   }
 }
 

@@ -143,7 +143,8 @@ class KAYA_API Disk {
   /// Makes `path` (which must exist) at least `offset + len` bytes long, with the space
   /// allocated so that stores into it cannot fail for lack of room (DiskFull here
   /// instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.
-  /// Internal error when can_map() is false.
+  /// Internal error when can_map() is false; Internal "out of memory ..." when memory or
+  /// address space for the map cannot be had (the file may have been extended).
   virtual Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
                                                              uint64_t offset,
                                                              uint64_t len);

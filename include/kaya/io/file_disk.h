@@ -55,8 +55,9 @@ struct KAYA_API FileDiskOptions {
 ///
 /// fsync_file() is fdatasync(); fsync_dir() fsyncs the directory itself. Loops on short
 /// reads and writes and on EINTR. errno maps to error kinds: ENOENT -> NotFound,
-/// ENOSPC/EDQUOT -> DiskFull, a failed fsync -> FsyncFailed, others -> Io; every
-/// message names the full path and the errno text.
+/// ENOSPC/EDQUOT -> DiskFull, a failed fsync -> FsyncFailed, ENOMEM from mmap (out of
+/// address space) -> Internal "out of memory mapping ...", as kaya reports memory
+/// running out, others -> Io; every message names the full path and the errno text.
 class KAYA_API FileDisk final : public Disk {
  public:
   /// Opens a disk rooted at `root`, creating that directory when `create` is set.

@@ -280,7 +280,9 @@ class Writer {
 
   Status usable_locked() const;
   // Mapped mode: makes sure the map covers [offset, offset + len) of the tail segment
-  // (allocating a new window there when not).
+  // (allocating a new window there when not; out of memory or disk space for the
+  // window, a map of the record alone). Called before the record takes its LSN; out of
+  // memory or address space is Internal "out of memory mapping ...".
   Status map_window_locked(uint64_t offset, uint64_t len);
   // Mapped mode: copies the sealed record `bytes` of `lsn` into the map at `offset`.
   Status store_mapped_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
