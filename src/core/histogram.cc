@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/guard.h"
+
 namespace kaya {
 namespace {
 
@@ -100,12 +102,15 @@ uint64_t Histogram::percentile(double p) const {
 }
 
 std::string Histogram::summary() const {
-  char buf[256];
-  std::snprintf(buf, sizeof(buf),
-                "count=%" PRIu64 " mean=%.1f p50=%" PRIu64 " p99=%" PRIu64
-                " p99.9=%" PRIu64 " max=%" PRIu64,
-                count_, mean(), percentile(50), percentile(99), percentile(99.9), max());
-  return buf;
+  return core::guard_value([&]() -> std::string {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "count=%" PRIu64 " mean=%.1f p50=%" PRIu64 " p99=%" PRIu64
+                  " p99.9=%" PRIu64 " max=%" PRIu64,
+                  count_, mean(), percentile(50), percentile(99), percentile(99.9),
+                  max());
+    return buf;
+  });
 }
 
 }  // namespace kaya

@@ -203,6 +203,10 @@ Result<bool> FaultDisk::lock_held(const RelativePath& path) {
   return inner_.lock_held(path);
 }
 
+Result<bool> FaultDisk::still_linked(const RelativePath& path) {
+  return inner_.still_linked(path);
+}
+
 std::string FaultDisk::describe(const RelativePath& path) const {
   return inner_.describe(path);
 }

@@ -88,6 +88,13 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
   }
 }
 
+std::optional<FileRef> FileTable::cached(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  return use_locked(it->second->second, Access::kRead);
+}
+
 FileRef FileTable::use_locked(std::shared_ptr<OpenFile> file, Access access) {
   file->users_++;
   const bool write = access == Access::kWrite || access == Access::kCreate;

@@ -22,6 +22,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -114,6 +115,10 @@ class FileTable : public std::enable_shared_from_this<FileTable> {
   // The descriptor of `key`, cached or opened now (see Access).
   Result<FileRef> get(const std::string& key, const std::string& full_path,
                       Access access);
+  // The cached descriptor of `key`, in use until the reference is released, or none:
+  // never opens one (for a question about the file as the disk holds it, e.g. its link
+  // count, that must not grow or churn the cache).
+  std::optional<FileRef> cached(const std::string& key);
 
   // Brackets an fdatasync through `ref` (an Access::kSync reference): begin_sync()
   // before it starts, synced() once it succeeded. A failed sync leaves the descriptor

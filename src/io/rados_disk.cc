@@ -463,6 +463,16 @@ Status RadosDisk::fsync_file(const RelativePath& path) {
   return ok_status();
 }
 
+Result<bool> RadosDisk::still_linked(const RelativePath& path) {
+  const std::string oid = impl_->oid(path);
+  if (impl_->object(oid)->exists_hint) return true;
+  uint64_t size = 0, version = 0;
+  const int rc = impl_->stat(oid, &size, &version);
+  if (rc == -ENOENT) return false;
+  if (rc < 0) return rados_error("stat", impl_->describe(path), rc);
+  return true;
+}
+
 Status RadosDisk::fsync_dir(const RelativePath& dir) {
   KAYA_RETURN_IF_ERROR(impl_->check_fence());
   KAYA_ASSIGN_OR_RETURN(bool exists, impl_->dir_exists(dir));

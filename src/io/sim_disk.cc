@@ -132,7 +132,7 @@ struct SimDisk::State {
     Node* node = root.get();
     RelativePath at;
     for (const std::string& part : components(dir)) {
-      at = *at.join(part);
+      KAYA_ASSIGN_OR_RETURN(at, at.join(part));
       auto it = node->entries.find(part);
       if (it == node->entries.end()) {
         return error(ErrorKind::kNotFound, op, dir,
@@ -161,10 +161,14 @@ struct SimDisk::State {
   }
   Result<Node*> find_or_create_file(const RelativePath& path, std::string_view op) {
     KAYA_ASSIGN_OR_RETURN(Node * dir, parent_of(path, op));
-    auto& slot = dir->entries[std::string(path.filename())];
-    if (slot == nullptr) slot = std::make_shared<Node>();
-    if (slot->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
-    return slot.get();
+    // The node is made before the entry, so that running out of memory leaves none.
+    std::string name(path.filename());
+    auto it = dir->entries.find(name);
+    if (it == dir->entries.end()) {
+      it = dir->entries.emplace(std::move(name), std::make_shared<Node>()).first;
+    }
+    if (it->second->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
+    return it->second.get();
   }
 
   // Growing writes zeros from the old end; shrinking writes no sector.
@@ -454,11 +458,14 @@ Status SimDisk::create_dir(const RelativePath& dir) {
   std::lock_guard<std::mutex> lock(state_->mu);
   if (dir.is_root()) return ok_status();
   KAYA_ASSIGN_OR_RETURN(Node * parent, state_->parent_of(dir, "create directory"));
-  auto& slot = parent->entries[std::string(dir.filename())];
-  if (slot == nullptr) {
-    slot = std::make_shared<Node>();
-    slot->is_dir = true;
+  std::string name(dir.filename());
+  auto it = parent->entries.find(name);
+  if (it == parent->entries.end()) {
+    auto node = std::make_shared<Node>();  // before the entry: see find_or_create_file
+    node->is_dir = true;
+    it = parent->entries.emplace(std::move(name), std::move(node)).first;
   }
+  const std::shared_ptr<Node>& slot = it->second;
   if (!slot->is_dir) {
     return State::error(ErrorKind::kIo, "create directory", dir, "a file has that name");
   }
@@ -501,6 +508,14 @@ Status SimDisk::remove_file(const RelativePath& path) {
   return ok_status();
 }
 
+Result<bool> SimDisk::still_linked(const RelativePath& path) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  auto file = state_->find_file(path, "stat");
+  if (file.ok()) return true;
+  if (file.error().kind() == ErrorKind::kNotFound) return false;
+  return std::move(file).error();
+}
+
 Result<bool> SimDisk::lock_held(const RelativePath& path) {
   std::lock_guard<std::mutex> lock(state_->mu);
   LockTable& table = *state_->locks;
@@ -521,7 +536,12 @@ Result<std::unique_ptr<FileLock>> SimDisk::lock_file(const RelativePath& path) {
   }
   uint64_t id = ++table.next_id;
   table.held[path.str()] = id;
-  return std::unique_ptr<FileLock>(new SimLock(state_->locks, path.str(), id));
+  try {
+    return std::unique_ptr<FileLock>(new SimLock(state_->locks, path.str(), id));
+  } catch (...) {
+    table.held.erase(path.str());  // out of memory: no holder without a lock object
+    throw;
+  }
 }
 
 }  // namespace kaya::io

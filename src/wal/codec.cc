@@ -6,7 +6,9 @@
 #include <optional>
 #include <utility>
 
+#include "core/guard.h"
 #include "kaya/core/crc32c.h"
+#include "wal/codec_internal.h"
 #include "wal/endian.h"
 
 namespace kaya::wal {
@@ -273,11 +275,13 @@ void seal(std::span<uint8_t> record, Lsn lsn, SequenceNumber sequence) {
 
 Result<std::vector<uint8_t>> encode(const Payload& payload, Lsn lsn,
                                     SequenceNumber sequence) {
-  KAYA_RETURN_IF_ERROR(check_payload(payload));
-  std::vector<uint8_t> out(payload.encoded_len());
-  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, out));
-  seal(out, lsn, sequence);
-  return out;
+  return core::guard([&]() -> Result<std::vector<uint8_t>> {
+    KAYA_RETURN_IF_ERROR(check_payload(payload));
+    std::vector<uint8_t> out(payload.encoded_len());
+    KAYA_RETURN_IF_ERROR(encode_unsealed(payload, out));
+    seal(out, lsn, sequence);
+    return out;
+  });
 }
 
 std::string_view to_string(DecodeProblem problem) {
@@ -338,6 +342,17 @@ Error Decoded::to_error(std::string_view where) const {
     message += detail;
   }
   return Error(kind, std::move(message));
+}
+
+bool header_starts_record(const uint8_t* h) {
+  // decode() returns a record only for a verified version 1 header: what fails these
+  // checks is never one, whether its CRC matches (a newer format) or not (damage).
+  return load_u32(h + format::kMagicOffset) == format::kMagic &&
+         load_u16(h + format::kVersionOffset) == format::kVersion &&
+         load_u16(h + format::kHeaderLenOffset) == kHeaderLen &&
+         load_u16(h + format::kFlagsOffset) == format::kFlagsV1 &&
+         is_known_record_type(load_u16(h + format::kTypeOffset)) &&
+         load_u32(h + format::kHeaderCrcOffset) == header_crc(h);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/guard.h"
 #include "wal/log_scan.h"
 #include "wal/segment_reader.h"
 
@@ -137,20 +138,22 @@ std::optional<Anomaly> SegmentInspection::anomaly() const {
 }
 
 std::string SegmentInspection::state_string() const {
-  switch (state) {
-    case SegmentState::kClean:
-      return "clean";
-    case SegmentState::kTornTail:
-      return "torn tail of " + num(problem_bytes()) + " bytes at offset " +
-             num(problem_offset) + ": " + reason;
-    case SegmentState::kCorrupt:
-    case SegmentState::kLostAfterHole:
-    case SegmentState::kNewerFormat:
-    case SegmentState::kOverLimit:
-      return std::string(to_string(state)) + " at offset " + num(problem_offset) + ": " +
-             reason;
-  }
-  return "unknown";
+  return core::guard_value([&]() -> std::string {
+    switch (state) {
+      case SegmentState::kClean:
+        return "clean";
+      case SegmentState::kTornTail:
+        return "torn tail of " + num(problem_bytes()) + " bytes at offset " +
+               num(problem_offset) + ": " + reason;
+      case SegmentState::kCorrupt:
+      case SegmentState::kLostAfterHole:
+      case SegmentState::kNewerFormat:
+      case SegmentState::kOverLimit:
+        return std::string(to_string(state)) + " at offset " + num(problem_offset) +
+               ": " + reason;
+    }
+    return "unknown";
+  });
 }
 
 bool LogInspection::corrupt() const {
@@ -191,11 +194,13 @@ const Anomaly* LogInspection::refusal() const {
 Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath& path,
                                           uint64_t max_record_bytes, bool is_last,
                                           const RecordVisitor& visitor) {
-  LogView view;  // a file on its own: no recovery point
-  view.max_record_bytes = max_record_bytes;
-  const uint64_t id = format::parse_segment_file_name(path.filename()).value_or(0);
-  bool reached = false;
-  return scan(disk, view, path, id, is_last, std::nullopt, &reached, visitor);
+  return core::guard([&]() -> Result<SegmentInspection> {
+    LogView view;  // a file on its own: no recovery point
+    view.max_record_bytes = max_record_bytes;
+    const uint64_t id = format::parse_segment_file_name(path.filename()).value_or(0);
+    bool reached = false;
+    return scan(disk, view, path, id, is_last, std::nullopt, &reached, visitor);
+  });
 }
 
 namespace {
@@ -261,29 +266,32 @@ constexpr int kReleaseAttempts = 8;
 }  // namespace
 
 Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
-  KAYA_RETURN_IF_ERROR(config.validate());
-  const io::RelativePath lock_path = io::RelativePath::parse(format::kLockFile).value();
-  // Asked without taking the lock, which a writer opening meanwhile would meet.
-  auto writer_holds_lock = [&] {
-    Result<bool> held = disk.lock_held(lock_path);
-    return held.ok() && *held;
-  };
-  const bool writer_at_start = writer_holds_lock();
-  for (int attempt = 1;; ++attempt) {
-    const bool last_attempt = attempt == kReleaseAttempts;
-    KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
-    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
-    const RecordPosition* rp = view.durable();
-    if (!last_attempt && rp != nullptr && !ids.empty() && rp->segment_id < ids.front()) {
-      continue;
+  return core::guard([&]() -> Result<LogInspection> {
+    KAYA_RETURN_IF_ERROR(config.validate());
+    const io::RelativePath lock_path = known_path(format::kLockFile);
+    // Asked without taking the lock, which a writer opening meanwhile would meet.
+    auto writer_holds_lock = [&] {
+      Result<bool> held = disk.lock_held(lock_path);
+      return held.ok() && *held;
+    };
+    const bool writer_at_start = writer_holds_lock();
+    for (int attempt = 1;; ++attempt) {
+      const bool last_attempt = attempt == kReleaseAttempts;
+      KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
+      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+      const RecordPosition* rp = view.durable();
+      if (!last_attempt && rp != nullptr && !ids.empty() &&
+          rp->segment_id < ids.front()) {
+        continue;
+      }
+      Result<LogInspection> log = inspect_segments(view, disk, ids);
+      if (!last_attempt && !log.ok() && log.error().kind() == ErrorKind::kNotFound) {
+        continue;
+      }
+      if (log.ok()) log->writer_active = writer_at_start || writer_holds_lock();
+      return log;
     }
-    Result<LogInspection> log = inspect_segments(view, disk, ids);
-    if (!last_attempt && !log.ok() && log.error().kind() == ErrorKind::kNotFound) {
-      continue;
-    }
-    if (log.ok()) log->writer_active = writer_at_start || writer_holds_lock();
-    return log;
-  }
+  });
 }
 
 }  // namespace kaya::wal

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/guard.h"
+
 namespace kaya::wal {
 namespace {
 
@@ -88,7 +90,15 @@ std::string_view to_string(Where where) {
 }
 
 std::string_view to_string(Follows follows) {
-  return follows == Follows::kNothing ? "nothing follows" : "a valid record follows";
+  switch (follows) {
+    case Follows::kNothing:
+      return "nothing follows";
+    case Follows::kValidRecord:
+      return "a valid record follows";
+    case Follows::kUndetermined:
+      return "undetermined (the search gave up)";
+  }
+  return "unknown";
 }
 
 bool needs_follows(Where where, bool last_segment, Finding finding) {
@@ -98,6 +108,8 @@ bool needs_follows(Where where, bool last_segment, Finding finding) {
 }
 
 Verdict judge(Where where, bool last_segment, Finding finding, Follows follows) {
+  // What cannot be told is judged as what cuts nothing: a valid record follows.
+  if (follows == Follows::kUndetermined) follows = Follows::kValidRecord;
   // A header that verified says what the record is: it is never cut, and never read
   // as something else, wherever it is.
   if (finding == Finding::kNewerFormat) return Verdict::kNewerFormat;
@@ -137,6 +149,11 @@ std::string_view explain(Where where, bool last_segment, Finding finding,
                  : "nothing valid follows: a write cut short by a crash (no recovery "
                    "point: judged by what follows)";
     case Verdict::kLostAfterHole:
+      if (is_damage(finding) && follows == Follows::kUndetermined) {
+        return "beyond the recovery point; whether a valid record follows is "
+               "undetermined (the search gave up), so it is not cut as a torn tail: the "
+               "rest is kept in wal/lost/, not deleted";
+      }
       return "beyond the recovery point and after a hole: the records from here on "
              "were never durable; they are kept in wal/lost/, not deleted";
     case Verdict::kCorruption:
@@ -162,6 +179,10 @@ std::string_view explain(Where where, bool last_segment, Finding finding,
   if (is_damage(finding) && follows == Follows::kValidRecord) {
     return "followed by a valid record: durable data is damaged";
   }
+  if (is_damage(finding) && follows == Follows::kUndetermined) {
+    return "whether a valid record follows is undetermined (the search gave up), so it "
+           "is not cut as a torn tail: durable data may be damaged";
+  }
   return "the records do not continue the log: durable data is damaged";
 }
 
@@ -181,35 +202,37 @@ std::optional<ErrorKind> error_kind(Verdict verdict) {
 }
 
 std::string decision_table() {
-  std::string t =
-      "| finding | what follows | at or below the recovery point | beyond the "
-      "recovery point | no recovery point, last segment | no recovery point, other "
-      "segment |\n| --- | --- | --- | --- | --- | --- |\n";
-  for (Finding f : kAllFindings) {
-    const bool varies = needs_follows(Where::kBeyond, true, f) ||
-                        needs_follows(Where::kNoRecoveryPoint, true, f);
-    for (Follows follows : {Follows::kNothing, Follows::kValidRecord}) {
-      if (!varies && follows == Follows::kValidRecord) break;
-      // Appended piece by piece: GCC 12 misreports "literal" + std::string&& at -O3
-      // (-Wrestrict).
-      t += "| ";
-      t += to_string(f);
-      t += " | ";
-      t += varies ? to_string(follows) : std::string_view("(any)");
-      t += " |";
-      const std::pair<Where, bool> columns[] = {{Where::kCovered, true},
-                                                {Where::kBeyond, true},
-                                                {Where::kNoRecoveryPoint, true},
-                                                {Where::kNoRecoveryPoint, false}};
-      for (const auto& [where, last] : columns) {
-        t += " ";
-        t += to_string(judge(where, last, f, follows));
+  return core::guard_value([&]() -> std::string {
+    std::string t =
+        "| finding | what follows | at or below the recovery point | beyond the "
+        "recovery point | no recovery point, last segment | no recovery point, other "
+        "segment |\n| --- | --- | --- | --- | --- | --- |\n";
+    for (Finding f : kAllFindings) {
+      const bool varies = needs_follows(Where::kBeyond, true, f) ||
+                          needs_follows(Where::kNoRecoveryPoint, true, f);
+      for (Follows follows : {Follows::kNothing, Follows::kValidRecord}) {
+        if (!varies && follows == Follows::kValidRecord) break;
+        // Appended piece by piece: GCC 12 misreports "literal" + std::string&& at -O3
+        // (-Wrestrict).
+        t += "| ";
+        t += to_string(f);
+        t += " | ";
+        t += varies ? to_string(follows) : std::string_view("(any)");
         t += " |";
+        const std::pair<Where, bool> columns[] = {{Where::kCovered, true},
+                                                  {Where::kBeyond, true},
+                                                  {Where::kNoRecoveryPoint, true},
+                                                  {Where::kNoRecoveryPoint, false}};
+        for (const auto& [where, last] : columns) {
+          t += " ";
+          t += to_string(judge(where, last, f, follows));
+          t += " |";
+        }
+        t += "\n";
       }
-      t += "\n";
     }
-  }
-  return t;
+    return t;
+  });
 }
 
 }  // namespace kaya::wal

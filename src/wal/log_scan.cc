@@ -106,15 +106,19 @@ Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
   std::string detail = detail_of(bad);
   Follows follows = Follows::kNothing;
   if (needs_follows(view.where(segment_id, bad.offset), last_segment, finding)) {
-    KAYA_ASSIGN_OR_RETURN(
-        std::optional<uint64_t> later,
-        find_valid_record(disk, path, resync_offset(bad), view.max_record_bytes));
-    if (later) {
+    const uint64_t from = resync_offset(bad);
+    KAYA_ASSIGN_OR_RETURN(Resync later,
+                          find_valid_record(disk, path, from, view.max_record_bytes));
+    if (later.found) {
       follows = Follows::kValidRecord;
-      detail += ", followed by a valid record at offset " + num(*later);
+      detail += ", followed by a valid record at offset " + num(*later.found);
     } else if (later_segments) {
       follows = Follows::kValidRecord;
       detail += ", followed by segment " + num(segment_id + 1);
+    } else if (later.gave_up) {
+      follows = Follows::kUndetermined;
+      detail += "; the search for a valid record after it, from offset " + num(from) +
+                ", " + later.gave_up_detail();
     }
   }
   return judge_spot(view, finding, segment_id, bad.offset, lsn, detail, last_segment,

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/guard.h"
 #include "core/json_text.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
@@ -394,30 +395,26 @@ Status check_distinct(std::span<const LabelledMetrics> logs,
   return ok_status();
 }
 
-// What a function that returns a Result says when an allocation fails. The message
-// fits in std::string's inline buffer, so that making the error allocates nothing.
-Error out_of_memory() { return Error(ErrorKind::kInternal, "out of memory"); }
-
 }  // namespace
 
 std::string to_prometheus(const Metrics& m) {
-  const Log log{&m, ""};
-  return render({&log, 1});
+  return core::guard_value([&] {
+    const Log log{&m, ""};
+    return render({&log, 1});
+  });
 }
 
 Result<std::string> to_prometheus(const Metrics& m, const PrometheusLabels& labels) {
-  // Every allocation is inside the try: none may throw across the API.
-  try {
+  // Every allocation is inside the guard: none may throw across the API.
+  return core::guard([&]() -> Result<std::string> {
     KAYA_ASSIGN_OR_RETURN(std::string formatted, format_labels(labels));
     const Log log{&m, std::move(formatted)};
     return render({&log, 1});
-  } catch (const std::bad_alloc&) {
-    return out_of_memory();
-  }
+  });
 }
 
 Result<std::string> to_prometheus(std::span<const LabelledMetrics> logs) {
-  try {
+  return core::guard([&]() -> Result<std::string> {
     std::vector<Log> formatted;
     formatted.reserve(logs.size());
     for (size_t i = 0; i < logs.size(); ++i) {
@@ -432,9 +429,7 @@ Result<std::string> to_prometheus(std::span<const LabelledMetrics> logs) {
     }
     KAYA_RETURN_IF_ERROR(check_distinct(logs, formatted));
     return render(formatted);
-  } catch (const std::bad_alloc&) {
-    return out_of_memory();
-  }
+  });
 }
 
 }  // namespace kaya::wal

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/guard.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/writer.h"
 #include "wal/segment_cursor.h"
@@ -12,40 +13,46 @@
 namespace kaya::wal {
 
 Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
-  std::optional<uint64_t> gone;  // the first segment, released while it was read
-  for (;;) {
-    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
-    if (ids.empty()) return Lsn::first();
-    Result<std::optional<Lsn>> lsn =
-        first_lsn_of(disk, segment_path(ids.front()), config.max_record_bytes);
-    // A release removed the first segment meanwhile: list again (each round finds a
-    // higher first segment, or the error stands).
-    if (!lsn.ok() && lsn.error().kind() == ErrorKind::kNotFound &&
-        (!gone || ids.front() > *gone)) {
-      gone = ids.front();
-      continue;
+  return core::guard([&]() -> Result<Lsn> {
+    std::optional<uint64_t> gone;  // the first segment, released while it was read
+    for (;;) {
+      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+      if (ids.empty()) return Lsn::first();
+      Result<std::optional<Lsn>> lsn =
+          first_lsn_of(disk, segment_path(ids.front()), config.max_record_bytes);
+      // A release removed the first segment meanwhile: list again (each round finds a
+      // higher first segment, or the error stands).
+      if (!lsn.ok() && lsn.error().kind() == ErrorKind::kNotFound &&
+          (!gone || ids.front() > *gone)) {
+        gone = ids.front();
+        continue;
+      }
+      KAYA_RETURN_IF_ERROR(lsn.status());
+      // LSN 0 is no LSN, and an unreadable first record has none: read from 1, and the
+      // reader reports the record.
+      if (!*lsn || (*lsn)->value() == 0) return Lsn::first();
+      return **lsn;
     }
-    KAYA_RETURN_IF_ERROR(lsn.status());
-    // LSN 0 is no LSN, and an unreadable first record has none: read from 1, and the
-    // reader reports the record.
-    if (!*lsn || (*lsn)->value() == 0) return Lsn::first();
-    return **lsn;
-  }
+  });
 }
 
 Result<std::unique_ptr<LogReader>> LogReader::open(const WalConfig& config,
                                                    io::Disk& disk, Lsn from) {
-  KAYA_RETURN_IF_ERROR(config.validate());
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<SegmentCursor> cursor,
-                        SegmentCursor::open(config, disk, from, std::nullopt));
-  return std::unique_ptr<LogReader>(new LogReader(std::move(cursor)));
+  return core::guard([&]() -> Result<std::unique_ptr<LogReader>> {
+    KAYA_RETURN_IF_ERROR(config.validate());
+    KAYA_ASSIGN_OR_RETURN(std::unique_ptr<SegmentCursor> cursor,
+                          SegmentCursor::open(config, disk, from, std::nullopt));
+    return std::unique_ptr<LogReader>(new LogReader(std::move(cursor)));
+  });
 }
 
 LogReader::LogReader(std::unique_ptr<SegmentCursor> cursor)
     : cursor_(std::move(cursor)) {}
 LogReader::~LogReader() = default;
 
-Result<std::optional<Record>> LogReader::next() { return cursor_->next(); }
+Result<std::optional<Record>> LogReader::next() {
+  return core::guard([&] { return cursor_->next(); });
+}
 
 Lsn LogReader::position() const { return cursor_->position(); }
 
@@ -55,15 +62,18 @@ const std::optional<Error>& LogReader::stalled_on() const {
 
 Result<std::unique_ptr<TailingReader>> TailingReader::open(Writer& writer, Lsn from,
                                                            TailOptions options) {
-  // Read before the cursor lists the segments: see LiveLog. The writer's next LSN
-  // makes positions valid whose records are assigned but not written yet: the reader
-  // waits for them like for any later record.
-  const WriterStats stats = writer.stats();
-  const LiveLog live{stats.next_lsn, stats.durable_lsn_end};
-  KAYA_ASSIGN_OR_RETURN(std::unique_ptr<SegmentCursor> cursor,
-                        SegmentCursor::open(writer.config(), writer.disk(), from, live));
-  return std::unique_ptr<TailingReader>(
-      new TailingReader(writer, std::move(cursor), options));
+  return core::guard([&]() -> Result<std::unique_ptr<TailingReader>> {
+    // Read before the cursor lists the segments: see LiveLog. The writer's next LSN
+    // makes positions valid whose records are assigned but not written yet: the reader
+    // waits for them like for any later record.
+    const WriterStats stats = writer.stats();
+    const LiveLog live{stats.next_lsn, stats.durable_lsn_end};
+    KAYA_ASSIGN_OR_RETURN(
+        std::unique_ptr<SegmentCursor> cursor,
+        SegmentCursor::open(writer.config(), writer.disk(), from, live));
+    return std::unique_ptr<TailingReader>(
+        new TailingReader(writer, std::move(cursor), options));
+  });
 }
 
 TailingReader::TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,
@@ -74,35 +84,37 @@ TailingReader::~TailingReader() = default;
 Lsn TailingReader::position() const { return cursor_->position(); }
 
 Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const Lsn position = cursor_->position();
-  // The writer's visibility, not the bytes in the file, decides what may be yielded:
-  // the file also holds records that are written but not durable yet.
-  KAYA_ASSIGN_OR_RETURN(
-      Lsn visible_end,
-      writer_.wait_visible(position, !options_.include_relaxed, deadline));
-  if (visible_end <= position) return std::optional<Record>();
+  return core::guard([&]() -> Result<std::optional<Record>> {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const Lsn position = cursor_->position();
+    // The writer's visibility, not the bytes in the file, decides what may be yielded:
+    // the file also holds records that are written but not durable yet.
+    KAYA_ASSIGN_OR_RETURN(
+        Lsn visible_end,
+        writer_.wait_visible(position, !options_.include_relaxed, deadline));
+    if (visible_end <= position) return std::optional<Record>();
 
-  // The writer marks a record written only once all its bytes are in the file, and
-  // creates a segment only after finishing the one before, which the cursor reads
-  // to its end before it moves on: a visible record is readable now, in full.
-  KAYA_ASSIGN_OR_RETURN(std::optional<Record> record, cursor_->next());
-  if (!record) {
-    if (cursor_->stalled_on()) return *cursor_->stalled_on();
-    return Error(ErrorKind::kInvariantViolation,
-                 "LSN " + std::to_string(position.value()) +
-                     " is visible (the writer's visible end is LSN " +
-                     std::to_string(visible_end.value()) + ") but segment " +
-                     std::to_string(cursor_->segment_id()) +
-                     " holds no complete record at offset " +
-                     std::to_string(cursor_->offset()));
-  }
-  if (record->lsn != position) {
-    return Error(ErrorKind::kInvariantViolation,
-                 "the reader expected LSN " + std::to_string(position.value()) +
-                     " and read LSN " + std::to_string(record->lsn.value()));
-  }
-  return record;
+    // The writer marks a record written only once all its bytes are in the file, and
+    // creates a segment only after finishing the one before, which the cursor reads
+    // to its end before it moves on: a visible record is readable now, in full.
+    KAYA_ASSIGN_OR_RETURN(std::optional<Record> record, cursor_->next());
+    if (!record) {
+      if (cursor_->stalled_on()) return *cursor_->stalled_on();
+      return Error(ErrorKind::kInvariantViolation,
+                   "LSN " + std::to_string(position.value()) +
+                       " is visible (the writer's visible end is LSN " +
+                       std::to_string(visible_end.value()) + ") but segment " +
+                       std::to_string(cursor_->segment_id()) +
+                       " holds no complete record at offset " +
+                       std::to_string(cursor_->offset()));
+    }
+    if (record->lsn != position) {
+      return Error(ErrorKind::kInvariantViolation,
+                   "the reader expected LSN " + std::to_string(position.value()) +
+                       " and read LSN " + std::to_string(record->lsn.value()));
+    }
+    return record;
+  });
 }
 
 }  // namespace kaya::wal

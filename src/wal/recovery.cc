@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/guard.h"
 #include "wal/log_scan.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
@@ -99,7 +100,7 @@ Status drop(io::Disk& disk, const RecoveryOptions& options,
   // is kept.
   const bool keep_aside = options.mode == RecoveryMode::kPointInTime ||
                           problem.spot.verdict != Verdict::kTornTail;
-  const io::RelativePath lost_dir = io::RelativePath::parse(kLostDir).value();
+  const io::RelativePath lost_dir = known_path(kLostDir);
   if (keep_aside && !options.dry_run) {
     KAYA_RETURN_IF_ERROR(disk.create_dir(lost_dir));
     KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
@@ -153,10 +154,12 @@ std::string_view to_string(RecoveryMode mode) {
 }
 
 std::string Anomaly::to_string() const {
-  std::string s =
-      "segment " + std::to_string(segment_id) + " offset " + std::to_string(offset);
-  if (lsn) s += " LSN " + std::to_string(lsn->value());
-  return s + ": " + std::string(wal::to_string(kind)) + ": " + reason;
+  return core::guard_value([&]() -> std::string {
+    std::string s =
+        "segment " + std::to_string(segment_id) + " offset " + std::to_string(offset);
+    if (lsn) s += " LSN " + std::to_string(lsn->value());
+    return s + ": " + std::string(wal::to_string(kind)) + ": " + reason;
+  });
 }
 
 std::vector<uint64_t> RecoveryReport::segment_ids() const {
@@ -166,36 +169,40 @@ std::vector<uint64_t> RecoveryReport::segment_ids() const {
 }
 
 std::string RecoveryReport::to_string() const {
-  std::string s = std::string(dry_run ? "dry run, " : "") + "mode " +
-                  std::string(wal::to_string(mode)) + ": " + std::to_string(records) +
-                  " records in " + std::to_string(segments.size()) + " segments (" +
-                  std::to_string(valid_bytes) + " bytes), next LSN " +
-                  std::to_string(next_lsn.value()) + ", " + std::to_string(duration_us) +
-                  " us; " +
-                  (full_scan ? "every segment read" : "read from the recovery point on") +
-                  (had_recovery_point ? "" : " (the log had no recovery point)") + "\n";
-  for (const Anomaly& a : anomalies) s += "  anomaly: " + a.to_string() + "\n";
-  for (const Dropped& d : dropped) {
-    s += "  " + std::string(applied ? "dropped" : "would drop") + " segment " +
-         std::to_string(d.segment_id) + " from offset " + std::to_string(d.offset) +
-         " (" + std::to_string(d.bytes) + " bytes)";
-    if (!d.moved_to.empty()) s += ", kept in " + d.moved_to;
-    s += "\n";
-  }
-  return s;
+  return core::guard_value([&]() -> std::string {
+    std::string s =
+        std::string(dry_run ? "dry run, " : "") + "mode " +
+        std::string(wal::to_string(mode)) + ": " + std::to_string(records) +
+        " records in " + std::to_string(segments.size()) + " segments (" +
+        std::to_string(valid_bytes) + " bytes), next LSN " +
+        std::to_string(next_lsn.value()) + ", " + std::to_string(duration_us) + " us; " +
+        (full_scan ? "every segment read" : "read from the recovery point on") +
+        (had_recovery_point ? "" : " (the log had no recovery point)") + "\n";
+    for (const Anomaly& a : anomalies) s += "  anomaly: " + a.to_string() + "\n";
+    for (const Dropped& d : dropped) {
+      s += "  " + std::string(applied ? "dropped" : "would drop") + " segment " +
+           std::to_string(d.segment_id) + " from offset " + std::to_string(d.offset) +
+           " (" + std::to_string(d.bytes) + " bytes)";
+      if (!d.moved_to.empty()) s += ", kept in " + d.moved_to;
+      s += "\n";
+    }
+    return s;
+  });
 }
 
 Result<std::vector<uint64_t>> list_segments(io::Disk& disk) {
-  auto names = disk.list_dir(segment_dir());
-  if (!names.ok()) {
-    if (names.error().kind() == ErrorKind::kNotFound) return std::vector<uint64_t>();
-    return std::move(names).error();
-  }
-  std::vector<uint64_t> ids;
-  for (const std::string& name : *names) {
-    if (auto id = format::parse_segment_file_name(name)) ids.push_back(*id);
-  }
-  return ids;  // list_dir is sorted, and so are fixed-width hex names
+  return core::guard([&]() -> Result<std::vector<uint64_t>> {
+    auto names = disk.list_dir(segment_dir());
+    if (!names.ok()) {
+      if (names.error().kind() == ErrorKind::kNotFound) return std::vector<uint64_t>();
+      return std::move(names).error();
+    }
+    std::vector<uint64_t> ids;
+    for (const std::string& name : *names) {
+      if (auto id = format::parse_segment_file_name(name)) ids.push_back(*id);
+    }
+    return ids;  // list_dir is sorted, and so are fixed-width hex names
+  });
 }
 
 namespace {
@@ -484,17 +491,25 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
                                const RecoveryOptions& options,
                                const RecordVisitor& visitor) {
-  // A repair must not race a live writer. A log without segments needs no repair (and
-  // may not even have the wal/ directory the lock file lives in).
-  std::unique_ptr<io::FileLock> lock;
-  if (!options.dry_run) {
-    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
-    if (!ids.empty()) {
-      KAYA_ASSIGN_OR_RETURN(
-          lock, disk.lock_file(io::RelativePath::parse(format::kLockFile).value()));
+  return core::guard([&]() -> Result<RecoveryReport> {
+    if (options.dry_run) return recover_locked(config, disk, options, visitor, true);
+    KAYA_RETURN_IF_ERROR(config.validate());
+    // A repair must not race a live writer: the lock comes before anything of the log is
+    // looked at. (Listed first, a writer creating the first segment between the listing
+    // and the scan had its first record cut as a torn tail by an unlocked repair.)
+    auto lock = disk.lock_file(known_path(format::kLockFile));
+    if (!lock.ok()) {
+      if (lock.error().kind() != ErrorKind::kNotFound) return std::move(lock).error();
+      // No wal/ directory for the lock file, so no segment: nothing to read or repair.
+      // (What a writer creates from now on is its own, under its lock.)
+      RecoveryReport report;
+      report.mode = options.mode;
+      report.next_lsn = Lsn(1);
+      report.full_scan = true;
+      return report;
     }
-  }
-  return recover_locked(config, disk, options, visitor, /*persist=*/true);
+    return recover_locked(config, disk, options, visitor, /*persist=*/true);
+  });
 }
 
 Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,

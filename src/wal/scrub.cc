@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/guard.h"
 #include "kaya/wal/reader.h"
 #include "kaya/wal/writer.h"
 #include "wal/segment_cursor.h"
@@ -34,6 +35,10 @@ Clock::time_point due(Clock::time_point start, uint64_t bytes,
 }  // namespace
 
 Result<ScrubReport> Writer::scrub(const ScrubOptions& options) {
+  return core::guard([&] { return scrub_unguarded(options); });
+}
+
+Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
   const Clock::time_point start = Clock::now();
   const uint64_t started_unix_ms = unix_ms_now();
   // The scrub checks the records durable now; later ones are the next scrub's.

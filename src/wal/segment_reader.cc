@@ -1,7 +1,14 @@
 #include "wal/segment_reader.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
+#include <new>
+#include <string>
+
+#include "core/guard.h"
+#include "wal/codec_internal.h"
+#include "wal/endian.h"
 
 namespace kaya::wal {
 
@@ -14,7 +21,7 @@ SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path,
       buffer_bytes_(std::max<size_t>(buffer_bytes, format::kHeaderLen)),
       buffer_offset_(start_offset) {}
 
-Status SegmentReader::fill(size_t want) {
+Status SegmentReader::fill(size_t want, std::optional<Lsn> lsn) {
   if (pos_ > 0) {
     std::memmove(buffer_.data(), buffer_.data() + pos_, len_ - pos_);
     buffer_offset_ += pos_;
@@ -29,7 +36,28 @@ Status SegmentReader::fill(size_t want) {
   const uint64_t rest = file_len > buffer_offset_ ? file_len - buffer_offset_ : 0;
   const size_t capacity =
       std::max(want, static_cast<size_t>(std::min<uint64_t>(buffer_bytes_, rest)));
-  if (capacity > buffer_.size()) buffer_.resize(capacity);
+  if (capacity > buffer_.size()) {
+    try {
+      buffer_.resize(capacity);
+    } catch (const std::bad_alloc&) {
+      // Short of memory: the large buffer only saves system calls; what must fit is
+      // the record (or header) wanted, below.
+    }
+  }
+  if (want > buffer_.size()) {
+    try {
+      buffer_.resize(want);
+    } catch (const std::bad_alloc&) {
+      // A record larger than the memory there is: say which, so that the caller can
+      // read it where there is more.
+      return core::out_of_memory_while([&] {
+        std::string what = "reading " + std::to_string(want) + " bytes (a record";
+        if (lsn) what += " with LSN " + std::to_string(lsn->value());
+        return what + ") at offset " + std::to_string(offset()) + " of " +
+               disk_.describe(path_);
+      });
+    }
+  }
   while (len_ < buffer_.size() && !eof_) {
     KAYA_ASSIGN_OR_RETURN(size_t n,
                           io::read_full(disk_, path_, buffer_offset_ + len_,
@@ -108,7 +136,8 @@ Result<std::optional<Decoded>> SegmentReader::next() {
     // Incomplete with more file to read: read at least the whole record (or a header).
     size_t want = std::max<size_t>(d.size, format::kHeaderLen);
     want = std::max(want, (len_ - pos_) + 1);
-    KAYA_RETURN_IF_ERROR(fill(want));
+    KAYA_RETURN_IF_ERROR(
+        fill(want, d.header_verified ? std::optional<Lsn>(d.record.lsn) : std::nullopt));
   }
 }
 
@@ -116,13 +145,20 @@ Result<std::optional<Decoded>> SegmentReader::next() {
 
 namespace kaya::wal {
 
-io::RelativePath segment_path(uint64_t id) {
-  return io::RelativePath::parse(format::segment_path(id)).value();
+io::RelativePath known_path(std::string_view text) {
+  Result<io::RelativePath> path = io::RelativePath::parse(text);
+  if (!path.ok()) {
+    assert(path.error().kind() == ErrorKind::kInternal);  // "out of memory"
+    throw std::bad_alloc();
+  }
+  return std::move(path).value();
 }
 
-io::RelativePath segment_dir() {
-  return io::RelativePath::parse(format::kSegmentDir).value();
+io::RelativePath segment_path(uint64_t id) {
+  return known_path(format::segment_path(id));
 }
+
+io::RelativePath segment_dir() { return known_path(format::kSegmentDir); }
 
 Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
                                         uint64_t max_record_bytes) {
@@ -132,25 +168,76 @@ Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& 
   return std::optional<Lsn>(d->record.lsn);
 }
 
-Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
-                                                  const io::RelativePath& path,
-                                                  uint64_t from,
-                                                  uint64_t max_record_bytes) {
-  constexpr size_t kChunk = 64 << 10;
-  uint8_t magic[4];
-  for (int i = 0; i < 4; ++i) magic[i] = static_cast<uint8_t>(format::kMagic >> (8 * i));
-  std::vector<uint8_t> chunk(kChunk + 3);
+std::string Resync::gave_up_detail() const {
+  return "gave up after scanning " + std::to_string(scanned_bytes) +
+         " bytes and checking " + std::to_string(candidates) +
+         " records whose headers verified (" + std::to_string(candidate_bytes) +
+         " bytes)";
+}
+
+Result<Resync> find_valid_record(io::Disk& disk, const io::RelativePath& path,
+                                 uint64_t from, uint64_t max_record_bytes,
+                                 const ResyncBudget& budget) {
+  constexpr size_t kHeader = format::kHeaderLen;
+  // Every record decode() returns starts with these 8 bytes: magic, version 1, header
+  // length 40. The search runs memchr to the byte of the header length (40, '('), which
+  // a value that repeats the magic lacks, and compares the 8 bytes around each hit: a
+  // call per candidate, not per appearance of the magic (at every fourth byte there).
+  constexpr size_t kKey = format::kHeaderLenOffset;
+  uint8_t prefix[8];
+  store_u32(prefix + format::kMagicOffset, format::kMagic);
+  store_u16(prefix + format::kVersionOffset, format::kVersion);
+  store_u16(prefix + format::kHeaderLenOffset, static_cast<uint16_t>(kHeader));
+  Resync out;
+  std::vector<uint8_t> block(kResyncBlockBytes);
+  std::vector<uint8_t> record;  // a candidate that runs past its block
   for (uint64_t base = from;;) {
-    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, base, chunk));
-    if (n < 4) return std::optional<uint64_t>();
-    for (size_t i = 0; i + 4 <= n; ++i) {
-      if (std::memcmp(chunk.data() + i, magic, 4) != 0) continue;
-      SegmentReader probe(disk, path, max_record_bytes, base + i, format::kHeaderLen);
-      KAYA_ASSIGN_OR_RETURN(auto d, probe.next());
-      if (d && d->ok()) return std::optional<uint64_t>(base + i);
+    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, path, base, block));
+    const bool at_end = n < block.size();
+    // Candidates whose header runs past the block are looked at again from the next
+    // block, which starts kHeader - 1 bytes before this one ends.
+    const size_t scan_end = at_end ? n : n - (kHeader - 1);
+    const uint8_t* data = block.data();
+    // Candidates start at [0, scan_end); their key byte lies kKey bytes further.
+    for (size_t key = kKey; key < scan_end + kKey && key < n;) {
+      const void* hit =
+          std::memchr(data + key, prefix[kKey], std::min(n, scan_end + kKey) - key);
+      if (hit == nullptr) break;
+      key = static_cast<size_t>(static_cast<const uint8_t*>(hit) - data) + 1;
+      const size_t at = key - 1 - kKey;
+      if (at + kHeader > n || std::memcmp(data + at, prefix, sizeof(prefix)) != 0 ||
+          !header_starts_record(data + at)) {
+        continue;
+      }
+      // The header verifies: the whole record must too. That is what the budget pays.
+      if (out.candidates >= budget.candidates ||
+          out.candidate_bytes >= budget.candidate_bytes) {
+        out.scanned_bytes += at;
+        out.gave_up = true;
+        return out;
+      }
+      out.candidates++;
+      Decoded d = decode(std::span<const uint8_t>(data + at, n - at), base + at,
+                         max_record_bytes);
+      if (d.outcome == DecodeOutcome::kIncomplete && !at_end) {
+        record.resize(d.size);  // bounded by max_record_bytes (checked in the header)
+        KAYA_ASSIGN_OR_RETURN(size_t got, io::read_full(disk, path, base + at, record));
+        d = decode(std::span<const uint8_t>(record.data(), got), base + at,
+                   max_record_bytes);
+      }
+      out.candidate_bytes += std::max<uint64_t>(d.size, kHeader);
+      if (d.outcome == DecodeOutcome::kRecord) {
+        out.scanned_bytes += at;
+        out.found = base + at;
+        return out;
+      }
     }
-    if (n < chunk.size()) return std::optional<uint64_t>();
-    base += n - 3;  // overlap so that a magic split across chunks is seen
+    if (at_end) {
+      out.scanned_bytes += n;
+      return out;
+    }
+    out.scanned_bytes += scan_end;
+    base += scan_end;
   }
 }
 

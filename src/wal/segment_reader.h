@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "kaya/io/disk.h"
@@ -40,8 +41,9 @@ class SegmentReader {
 
  private:
   // Moves unread bytes to the front, makes room for at least `want` bytes and reads
-  // until the buffer is full or the file ends (then sets eof_).
-  Status fill(size_t want);
+  // until the buffer is full or the file ends (then sets eof_). Out of memory for the
+  // room: Internal naming the size, offset, file and `lsn` (the record's, when known).
+  Status fill(size_t want, std::optional<Lsn> lsn = std::nullopt);
   // Whether every byte from offset() to the end of the file is zero (and there is one).
   Result<bool> zeros_to_end();
   // At zero_tail_at_: whether the header there still reads as zeros (see next()).
@@ -62,6 +64,11 @@ class SegmentReader {
   std::optional<uint64_t> zero_tail_at_;
 };
 
+// A path kaya spells itself, so always valid ("wal/LOCK"). Parsing it can fail only for
+// want of memory: that is thrown on as std::bad_alloc, for the guard of the public call
+// (core/guard.h) to report.
+io::RelativePath known_path(std::string_view text);
+
 // The path of segment `id` ("wal/<16 hex>.wal").
 io::RelativePath segment_path(uint64_t id);
 // The directory holding the segments ("wal").
@@ -72,13 +79,39 @@ io::RelativePath segment_dir();
 Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
                                         uint64_t max_record_bytes);
 
-// Looks for a valid record at or after `from` in `path` and returns its offset.
-// Candidates are the offsets where the magic appears; each is decoded in full.
-// Memory: one chunk plus one record.
-Result<std::optional<uint64_t>> find_valid_record(io::Disk& disk,
-                                                  const io::RelativePath& path,
-                                                  uint64_t from,
-                                                  uint64_t max_record_bytes);
+// What find_valid_record() may spend on candidates whose header verifies (so that their
+// payload must be checked too) beyond reading the region once: a payload that embeds
+// records could otherwise make it read up to max_record_bytes per embedded header.
+struct ResyncBudget {
+  static constexpr uint64_t kDefaultCandidateBytes = 64 << 20;
+  static constexpr uint64_t kDefaultCandidates = 4096;
+  uint64_t candidate_bytes = kDefaultCandidateBytes;  // of such records, checked
+  uint64_t candidates = kDefaultCandidates;           // such records
+};
+
+// What find_valid_record() found.
+struct Resync {
+  std::optional<uint64_t> found;  // offset of the first valid record
+  bool gave_up = false;           // the budget ran out before the end of the file
+  uint64_t scanned_bytes = 0;     // of the region, read and scanned for the magic
+  uint64_t candidates = 0;        // candidates whose header verified
+  uint64_t candidate_bytes = 0;   // their records' bytes checked
+  // "gave up after scanning N bytes and checking M records whose headers verified
+  // (K bytes)"; for a reason string.
+  std::string gave_up_detail() const;
+};
+
+// Looks for a valid record at or after `from` in `path`. Reads the region in blocks of
+// kResyncBlockBytes and looks for the magic in memory; a candidate is checked in
+// memory (header CRC, then the whole record when its header verifies), and a record
+// that runs past its block is read once, on its own. Cost: one sequential read of the
+// region while candidates fail their header CRC, plus at most the budget for those
+// whose header verifies; past it the search gives up (Resync::gave_up): undetermined,
+// never "nothing follows". Memory: one block plus one record.
+inline constexpr size_t kResyncBlockBytes = 1 << 20;
+Result<Resync> find_valid_record(io::Disk& disk, const io::RelativePath& path,
+                                 uint64_t from, uint64_t max_record_bytes,
+                                 const ResyncBudget& budget = {});
 
 // Where to look for valid data after the bad or incomplete record `bad`: past its
 // declared end when its header is intact (so that a record carried inside a payload is

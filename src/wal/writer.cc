@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/guard.h"
 #include "kaya/wal/recovery.h"
 #include "wal/endian.h"
 #include "wal/recovery_internal.h"
@@ -18,10 +19,6 @@ constexpr size_t kMaxKeptStagingBytes = 1 << 20;
 
 // Relaxed stores into the map prefault this much ahead at a time (WritableMap::prefault).
 constexpr uint64_t kPrefaultBytes = 64 << 10;
-
-io::RelativePath rel(std::string_view path) {
-  return io::RelativePath::parse(path).value();
-}
 
 // Appends hold the lock for a copy of a record (about 100 ns): a thread that finds it
 // taken retries this many times before it sleeps in the kernel, which with many
@@ -62,14 +59,17 @@ Status create_log(io::Disk& disk, uint64_t segment_id) {
 
 Result<std::unique_ptr<Writer>> Writer::open(const WalConfig& config, io::Disk& disk,
                                              const OpenOptions& options) {
-  return open_impl(config, disk, options, std::nullopt, SequenceNumber::first());
+  return core::guard([&] {
+    return open_impl(config, disk, options, std::nullopt, SequenceNumber::first());
+  });
 }
 
 Result<std::unique_ptr<Writer>> Writer::open_at(const WalConfig& config, io::Disk& disk,
                                                 Lsn next_lsn,
                                                 SequenceNumber next_sequence,
                                                 const OpenOptions& options) {
-  return open_impl(config, disk, options, next_lsn, next_sequence);
+  return core::guard(
+      [&] { return open_impl(config, disk, options, next_lsn, next_sequence); });
 }
 
 Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::Disk& disk,
@@ -92,7 +92,7 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
                  "open_at: LSN 18446744073709551615 is the last; no writer hands it out");
   }
   KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
-  KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(rel(format::kLockFile)));
+  KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(known_path(format::kLockFile)));
   RecoveryOptions recovery = options.recovery;
   if (options.replay_from) recovery.visit_from = options.replay_from;
   const auto recovery_started = std::chrono::system_clock::now();
@@ -162,7 +162,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
                                   .count());
   }
   w->recovery_report_ = std::move(report);
-  w->syncer_ = std::thread([writer = w.get()] { writer->sync_loop(); });
+  w->syncer_ =
+      std::thread([writer = w.get()] { writer->run_guarded(&Writer::sync_loop); });
   // Where a write costs a copy into the page cache (a Disk that can map files), the
   // leading thread writes the recovery point itself after waking the appenders: cheaper
   // than waking another thread every round. Elsewhere (a remote Disk, where a write is a
@@ -171,7 +172,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   w->rp_inline_ = options.recovery_point_inline || disk.can_map();
   w->rp_sync_thread_ = !options.recovery_point_inline;
   if (w->rp_sync_thread_) {
-    w->rp_thread_ = std::thread([writer = w.get()] { writer->recovery_point_loop(); });
+    w->rp_thread_ = std::thread(
+        [writer = w.get()] { writer->run_guarded(&Writer::recovery_point_loop); });
   }
   return w;
 }
@@ -195,8 +197,14 @@ Status Writer::usable_locked() const {
   return ok_status();
 }
 
-void Writer::poison_locked(const Error& error) {
-  if (!poison_) poison_ = error;
+void Writer::poison_locked(const Error& error) noexcept {
+  if (!poison_) {
+    try {
+      poison_ = error;
+    } catch (...) {
+      poison_ = core::out_of_memory();  // allocates nothing
+    }
+  }
   stats_.poisoned = true;
   staged_.clear();
   map_.reset();
@@ -210,6 +218,19 @@ void Writer::notify_progress_locked() {
 }
 
 Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode) {
+  return core::guard([&] { return append_unguarded(payload, mode); });
+}
+
+Writer::SlotRef& Writer::wait_slot() {
+  thread_local SlotRef slot;
+  if (slot == nullptr) slot = std::make_shared<WaitSlot>();
+  return slot;
+}
+
+Result<AppendResult> Writer::append_unguarded(const Payload& payload,
+                                              DurabilityMode mode) {
+  // Every allocation the record needs happens before it takes an LSN: one that fails
+  // refuses the append (Internal, "out of memory ...") and leaves the writer as it was.
   // Encoding and the payload CRC happen before the lock; only the header is sealed
   // under it, since it carries the LSN.
   const uint64_t len = payload.encoded_len();
@@ -224,14 +245,20 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   thread_local std::vector<uint8_t> scratch;
   std::vector<uint8_t> owned;
   std::span<uint8_t> bytes;
-  if (len <= kScratchMax) {
-    // Grows to the largest record this thread appended (at least a page), so memory
-    // per appending thread stays near its record size.
-    if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
-    bytes = std::span<uint8_t>(scratch.data(), len);
-  } else {
-    owned.resize(len);
-    bytes = owned;
+  try {
+    if (len <= kScratchMax) {
+      // Grows to the largest record this thread appended (at least a page), so memory
+      // per appending thread stays near its record size.
+      if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
+      bytes = std::span<uint8_t>(scratch.data(), len);
+    } else {
+      owned.resize(len);
+      bytes = owned;
+    }
+    if (mode == DurabilityMode::kStrict) wait_slot();
+  } catch (const std::bad_alloc&) {
+    return core::out_of_memory_while(
+        [&] { return "encoding a record of " + std::to_string(len) + " bytes"; });
   }
   KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
 
@@ -260,6 +287,36 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
                      std::to_string(next_lsn_) + ", next sequence " +
                      std::to_string(next_sequence_) + ")");
   }
+  // A relaxed record goes straight into the map when every earlier one is written: an
+  // append is a copy. Everything else is staged and written with one system call per
+  // batch, strict records by the sync leader right before its fsync: a store through
+  // the map into a page the last fsync cleaned would take a page fault under the lock.
+  const bool store =
+      mapped_ && mode == DurabilityMode::kRelaxed && staged_.empty() && !writing_;
+  const bool queue_strict =
+      mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
+  if (mapped_) {
+    // The record's place in the segment is allocated and mapped before it takes an
+    // LSN too: a map is address space, which runs out like memory (a large record
+    // under ulimit -v: mmap fails with ENOMEM), and a record refused for want of it
+    // leaves the writer as it was. Any other failure (a full disk) poisons.
+    Status s = map_window_locked(tail_segment_bytes_, len);
+    if (!s.ok()) {
+      if (!core::is_out_of_memory(s.error())) poison_locked(s.error());
+      return s.error();
+    }
+  }
+  try {
+    // Room in the staging buffer and the batch queue, before the LSN is taken (the
+    // lock is held from here until the record is staged).
+    if (!store && staged_.capacity() - staged_.size() < len) {
+      staged_.reserve(std::max<size_t>(staged_.size() + len, 2 * staged_.capacity()));
+    }
+    if (queue_strict) unsynced_strict_.emplace_back(next_lsn_, Clock::now());
+  } catch (const std::bad_alloc&) {
+    return core::out_of_memory_while(
+        [&] { return "staging a record of " + std::to_string(len) + " bytes"; });
+  }
   AppendResult result;
   result.lsn = Lsn(next_lsn_++);
   result.sequence = SequenceNumber(next_sequence_++);
@@ -267,9 +324,6 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   result.offset = tail_segment_bytes_;
   result.encoded_len = len;
   const uint64_t lsn = result.lsn.value();
-  if (mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0) {
-    unsynced_strict_.emplace_back(lsn, Clock::now());
-  }
   seal(bytes, result.lsn, result.sequence);
   const RecordPosition pos{result.lsn,
                            result.sequence,
@@ -279,22 +333,11 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
                            load_u32(bytes.data() + format::kHeaderCrcOffset)};
   tail_segment_bytes_ += len;
   assigned_bytes_ += len;
-  if (mapped_) {
-    Status s = map_window_locked(result.offset, len);
-    if (!s.ok()) {
-      poison_locked(s.error());
-      return s.error();
-    }
-  }
-  // A relaxed record goes straight into the map when every earlier one is written: an
-  // append is a copy. Everything else is staged and written with one system call per
-  // batch, strict records by the sync leader right before its fsync: a store through
-  // the map into a page the last fsync cleaned would take a page fault under the lock.
-  if (mapped_ && mode == DurabilityMode::kRelaxed && staged_.empty() && !writing_) {
+  if (store) {
     KAYA_RETURN_IF_ERROR(store_mapped_locked(bytes, pos));
   } else {
     if (staged_.empty()) staged_offset_ = result.offset;
-    staged_.insert(staged_.end(), bytes.begin(), bytes.end());
+    staged_.insert(staged_.end(), bytes.begin(), bytes.end());  // reserved: no allocation
     staged_last_lsn_ = lsn;
     staged_last_pos_ = pos;
     if (mode == DurabilityMode::kRelaxed) {
@@ -334,11 +377,11 @@ Status Writer::store_mapped_locked(std::span<const uint8_t> bytes,
   }
   const uint64_t at = offset - map_->offset();
   std::memcpy(map_->data().data() + at, bytes.data(), len);
-  Status s = map_->publish(at, at + len);
+  Status s = core::guard([&] { return map_->publish(at, at + len); });
   if (!s.ok()) {
-    Error e = s.error().with_context("storing LSN " + std::to_string(lsn));
-    poison_locked(e);
-    return e;
+    poison_locked(core::with_context_or_same(
+        s.error(), [&] { return "storing LSN " + std::to_string(lsn); }));
+    return usable_locked();
   }
   written_lsn_ = lsn;
   written_pos_ = pos;
@@ -361,10 +404,23 @@ Status Writer::map_window_locked(uint64_t offset, uint64_t len) {
   const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
   map_.reset();
   const io::RelativePath path = segment_path(tail_segment_id_);
-  auto mapped = disk_.map_for_write(path, offset, window);
-  if (!mapped.ok() && mapped.error().kind() == ErrorKind::kDiskFull && window > len) {
-    // Near a full disk, space for this record alone may still be there.
-    mapped = disk_.map_for_write(path, offset, len);
+  auto map = [&](uint64_t bytes) {
+    return core::guard([&] { return disk_.map_for_write(path, offset, bytes); });
+  };
+  auto mapped = map(window);
+  if (!mapped.ok() && window > len &&
+      (mapped.error().kind() == ErrorKind::kDiskFull ||
+       core::is_out_of_memory(mapped.error()))) {
+    // Near a full disk, or short of memory or address space, room for this record
+    // alone may still be there.
+    mapped = map(len);
+  }
+  if (!mapped.ok() && mapped.error().message() == core::out_of_memory().message()) {
+    return core::out_of_memory_while([&] {
+      return "mapping [" + std::to_string(offset) + ", " + std::to_string(offset + len) +
+             ") of " + disk_.describe(path) + " for a record of " + std::to_string(len) +
+             " bytes";
+    });
   }
   KAYA_ASSIGN_OR_RETURN(map_, std::move(mapped));
   prefaulted_end_ = offset;
@@ -380,12 +436,14 @@ Status Writer::rotate_locked(Lock& lock) {
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   if (mapped_) {
     map_.reset();
-    KAYA_RETURN_IF_ERROR(disk_.truncate(segment_path(old_segment), tail_segment_bytes_));
+    KAYA_RETURN_IF_ERROR(core::guard(
+        [&] { return disk_.truncate(segment_path(old_segment), tail_segment_bytes_); }));
   }
   uint64_t us;
   Status s = timed_fsync(old_segment, &us);
   record_fsync_locked(us, s.ok());
   KAYA_RETURN_IF_ERROR(s);
+  KAYA_RETURN_IF_ERROR(check_linked(old_segment));
   mark_durable_locked(written_lsn_, written_bytes_, written_pos_);
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   if (old_segment == UINT64_MAX) {
@@ -402,7 +460,8 @@ Status Writer::rotate_locked(Lock& lock) {
   KAYA_RETURN_IF_ERROR(persist_recovery_point(recovery_point_locked(), /*sync=*/true));
   rp_persisted_lsn_ = durable_pos_.lsn.value();
   stats_.dir_fsyncs++;
-  KAYA_RETURN_IF_ERROR(create_segment(disk_, old_segment + 1));
+  KAYA_RETURN_IF_ERROR(
+      core::guard([&] { return create_segment(disk_, old_segment + 1); }));
   stats_.rotations++;
   tail_segment_id_ = old_segment + 1;
   tail_segment_bytes_ = 0;
@@ -410,15 +469,17 @@ Status Writer::rotate_locked(Lock& lock) {
 }
 
 Status Writer::finish_mapped_locked() {
-  // First a sync, which fails after a simulated crash, so that a dead writer changes
-  // nothing; then the unused space goes and the cut is made durable.
-  const io::RelativePath path = segment_path(tail_segment_id_);
-  stats_.fsyncs++;
-  KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
-  map_.reset();
-  KAYA_RETURN_IF_ERROR(disk_.truncate(path, tail_segment_bytes_));
-  stats_.fsyncs++;
-  return disk_.fsync_file(path);
+  return core::guard([&]() -> Status {
+    // First a sync, which fails after a simulated crash, so that a dead writer changes
+    // nothing; then the unused space goes and the cut is made durable.
+    const io::RelativePath path = segment_path(tail_segment_id_);
+    stats_.fsyncs++;
+    KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
+    map_.reset();
+    KAYA_RETURN_IF_ERROR(disk_.truncate(path, tail_segment_bytes_));
+    stats_.fsyncs++;
+    return disk_.fsync_file(path);
+  });
 }
 
 Status Writer::wait_written(Lock& lock, uint64_t lsn) {
@@ -437,17 +498,19 @@ Status Writer::wait_written(Lock& lock, uint64_t lsn) {
 
 Status Writer::write_out(uint64_t segment, uint64_t offset,
                          std::span<const uint8_t> bytes) {
-  const io::RelativePath path = segment_path(segment);
-  // Mapped mode: the space is allocated (map_window_locked), the file already that long.
-  if (mapped_) return disk_.write_at(path, offset, bytes);
-  KAYA_ASSIGN_OR_RETURN(uint64_t at, disk_.append(path, bytes));
-  if (at != offset) {
-    return Error(ErrorKind::kInvariantViolation,
-                 disk_.describe(path) + ": records for offset " + std::to_string(offset) +
-                     " landed at " + std::to_string(at) +
-                     "; another process may be writing this log");
-  }
-  return ok_status();
+  return core::guard([&]() -> Status {
+    const io::RelativePath path = segment_path(segment);
+    // Mapped mode: the space is allocated (map_window_locked), the file that long.
+    if (mapped_) return disk_.write_at(path, offset, bytes);
+    KAYA_ASSIGN_OR_RETURN(uint64_t at, disk_.append(path, bytes));
+    if (at != offset) {
+      return Error(ErrorKind::kInvariantViolation,
+                   disk_.describe(path) + ": records for offset " +
+                       std::to_string(offset) + " landed at " + std::to_string(at) +
+                       "; another process may be writing this log");
+    }
+    return ok_status();
+  });
 }
 
 Status Writer::write_staged(Lock& lock, bool unlock) {
@@ -467,10 +530,10 @@ Status Writer::write_staged(Lock& lock, bool unlock) {
   in_flight_.clear();
   if (in_flight_.capacity() > kMaxKeptStagingBytes) in_flight_.shrink_to_fit();
   if (!s.ok()) {
-    Error e = s.error().with_context("writing LSN " + std::to_string(first) + ".." +
-                                     std::to_string(last));
-    poison_locked(e);
-    return e;
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "writing LSN " + std::to_string(first) + ".." + std::to_string(last);
+    }));
+    return usable_locked();
   }
   written_lsn_ = last;
   written_pos_ = last_pos;
@@ -483,9 +546,26 @@ Status Writer::write_staged(Lock& lock, bool unlock) {
 
 Status Writer::timed_fsync(uint64_t segment, uint64_t* us) {
   const auto start = Clock::now();
-  Status s = disk_.fsync_file(segment_path(segment));
+  Status s = core::guard([&] { return disk_.fsync_file(segment_path(segment)); });
   *us = micros_since(start);
   return s;
+}
+
+Status Writer::check_linked(uint64_t segment) {
+  // An fsync of a file that was unlinked (rm -r wal/ under the writer) succeeds, and so
+  // do writes through its open descriptor: only this check keeps the writer from
+  // acknowledging records that are in no file any more.
+  return core::guard([&]() -> Status {
+    const io::RelativePath path = segment_path(segment);
+    KAYA_ASSIGN_OR_RETURN(bool linked, disk_.still_linked(path));
+    if (linked) return ok_status();
+    return Error(ErrorKind::kNotFound,
+                 disk_.describe(path) +
+                     " was removed while the writer had it open (the segment or its "
+                     "directory was deleted): records written to it are in no file; "
+                     "restore the log from a copy, or reopen it to continue after what "
+                     "is left");
+  });
 }
 
 void Writer::record_fsync_locked(uint64_t us, bool ok) {
@@ -510,10 +590,21 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
       continue;
     }
     // Wait on this thread's slot until a sync covers `lsn` or the writer is poisoned.
-    thread_local const SlotRef slot = std::make_shared<WaitSlot>();
+    // (Made before the append took its LSN; sync() and close() make it here.)
+    SlotRef slot;
+    try {
+      slot = wait_slot();
+      durable_waiters_.push_back(slot);
+    } catch (const std::bad_alloc&) {
+      // No memory to queue up: wait for any progress instead (every sync round ends
+      // with one) and look again, leading the next round if none runs.
+      cv_waiters_++;
+      cv_.wait(lock);
+      cv_waiters_--;
+      continue;
+    }
     slot->lsn = lsn;
     slot->covered = false;
-    durable_waiters_.push_back(slot);
     lock.unlock();
     slot->ready.acquire();
     if (slot->covered) {
@@ -528,8 +619,15 @@ Status Writer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
 
 void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   syncing_ = true;
-  if (wait_for_batch) wait_for_companions(lock);
-  sync_as_leader(lock);
+  try {
+    if (wait_for_batch) wait_for_companions(lock);
+    sync_as_leader(lock);
+  } catch (...) {
+    // Out of memory on a failure path (its message): the round ends poisoned, and the
+    // leader role is given back whatever happened.
+    if (!lock.owns_lock()) lock.lock();
+    poison_locked(core::error_from_exception());
+  }
   syncing_ = false;
   // Wake exactly the waiters this sync covered, outside the writer's lock.
   std::vector<SlotRef> woken = signal_waiters_locked();
@@ -545,7 +643,8 @@ void Writer::sync_round(Lock& lock, bool wait_for_batch) {
   Status s = write_rp ? persist_recovery_point(point, /*sync=*/false) : ok_status();
   lock.lock();
   if (!s.ok()) {
-    poison_locked(s.error().with_context("updating the recovery point"));
+    poison_locked(core::with_context_or_same(
+        s.error(), [] { return "updating the recovery point"; }));
   } else if (write_rp) {
     rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
     if (rp_sync_thread_ && !rp_unsynced_) {
@@ -569,14 +668,35 @@ void Writer::sync_loop() {
   }
 }
 
-std::vector<Writer::SlotRef> Writer::signal_waiters_locked() {
+void Writer::run_guarded(void (Writer::*loop)()) noexcept {
+  // An exception leaving a thread would end the process: it poisons the writer instead
+  // (the loops keep their state consistent; only allocations fail here).
+  try {
+    (this->*loop)();
+  } catch (...) {
+    Error error = core::error_from_exception();
+    Lock lock(mu_);
+    poison_locked(error);
+  }
+}
+
+std::vector<Writer::SlotRef> Writer::signal_waiters_locked() noexcept {
   std::vector<SlotRef> woken;
+  try {
+    woken.reserve(durable_waiters_.size());
+  } catch (const std::bad_alloc&) {
+    // Out of memory: the waiters are woken right here, under the lock, instead.
+  }
   size_t kept = 0;
   for (SlotRef& slot : durable_waiters_) {
     if (poison_ || slot->lsn <= durable_lsn_) {
       slot->covered = slot->lsn <= durable_lsn_;
       slot->fsync_us = last_fsync_duration_us_;
-      woken.push_back(slot);
+      if (woken.size() < woken.capacity()) {
+        woken.push_back(slot);  // within the capacity: no allocation
+      } else {
+        slot->ready.release();
+      }
     } else {
       durable_waiters_[kept++] = slot;
     }
@@ -620,12 +740,16 @@ void Writer::sync_as_leader(Lock& lock) {
   lock.unlock();
   uint64_t us;
   Status s = timed_fsync(segment, &us);
+  const bool synced = s.ok();
+  // One cheap check per round (FileDisk: a statx), before anything is acknowledged.
+  if (synced) s = check_linked(segment);
   lock.lock();
-  record_fsync_locked(us, s.ok());
+  record_fsync_locked(us, synced);
   if (!s.ok()) {
-    poison_locked(s.error().with_context("fsync covering LSN " +
-                                         std::to_string(durable_lsn_ + 1) + ".." +
-                                         std::to_string(covered_lsn)));
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "fsync covering LSN " + std::to_string(durable_lsn_ + 1) + ".." +
+             std::to_string(covered_lsn);
+    }));
     return;
   }
   mark_durable_locked(covered_lsn, covered_bytes, covered_pos);
@@ -647,23 +771,33 @@ void Writer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
 }
 
 Status Writer::sync() {
-  Lock lock(mu_);
-  KAYA_RETURN_IF_ERROR(usable_locked());
-  const uint64_t target = next_lsn_ - 1;
-  KAYA_RETURN_IF_ERROR(wait_written(lock, target));
-  return wait_durable(lock, target, false, nullptr);
+  return core::guard([&]() -> Status {
+    Lock lock(mu_);
+    KAYA_RETURN_IF_ERROR(usable_locked());
+    const uint64_t target = next_lsn_ - 1;
+    KAYA_RETURN_IF_ERROR(wait_written(lock, target));
+    return wait_durable(lock, target, false, nullptr);
+  });
 }
 
 Status Writer::close() {
   Lock lock(mu_);
-  if (closed_) return ok_status();
+  // A poisoned writer reports its poisoning on every close, the first included.
+  auto poisoned = [&] { return core::guard([&] { return usable_locked(); }); };
+  if (closed_) return poison_ ? poisoned() : ok_status();
   // Admit no new append, then let every admitted one be written and synced, and wait
   // for all I/O in flight: the lock is released only once no byte can reach the log
-  // from this writer any more.
+  // from this writer any more. A poisoned writer issues no more I/O: after a failure
+  // nothing it still holds may be made durable, nor any file cut (docs/durability.md).
   closed_ = true;
   cv_waiters_++;
-  Status s = wait_written(lock, next_lsn_ - 1);
-  if (s.ok()) s = wait_durable(lock, next_lsn_ - 1, false, nullptr);
+  // Whatever throws (out of memory), the threads are stopped and the lock released
+  // below: every step is guarded.
+  Status s = poison_ ? poisoned()
+                     : core::guard([&] { return wait_written(lock, next_lsn_ - 1); });
+  if (s.ok()) {
+    s = core::guard([&] { return wait_durable(lock, next_lsn_ - 1, false, nullptr); });
+  }
   if (!lock.owns_lock()) lock.lock();
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   cv_waiters_--;
@@ -676,6 +810,13 @@ Status Writer::close() {
     if (syncer_.joinable()) syncer_.join();
     if (rp_thread_.joinable()) rp_thread_.join();
     lock.lock();
+  }
+  // The syncer or the recovery point thread may have failed meanwhile.
+  if (s.ok() && poison_) s = poisoned();
+  // A log removed after the last round: close() must not report it closed cleanly.
+  if (s.ok()) {
+    s = check_linked(tail_segment_id_);
+    if (!s.ok()) poison_locked(s.error());
   }
   if (s.ok() && mapped_) {
     s = finish_mapped_locked();
@@ -708,6 +849,11 @@ WriterStats Writer::stats() const {
 
 Result<Lsn> Writer::wait_visible(Lsn lsn, bool durable_only,
                                  std::chrono::steady_clock::time_point deadline) const {
+  return core::guard([&] { return wait_visible_unguarded(lsn, durable_only, deadline); });
+}
+
+Result<Lsn> Writer::wait_visible_unguarded(
+    Lsn lsn, bool durable_only, std::chrono::steady_clock::time_point deadline) const {
   Lock lock(mu_);
   for (;;) {
     // Once poisoned, written records whose fsync failed may be gone from the device
@@ -730,6 +876,10 @@ Result<Lsn> Writer::wait_visible(Lsn lsn, bool durable_only,
 }
 
 Result<ReleaseReport> Writer::release_before(Lsn lsn) {
+  return core::guard([&] { return release_before_unguarded(lsn); });
+}
+
+Result<ReleaseReport> Writer::release_before_unguarded(Lsn lsn) {
   std::lock_guard<std::mutex> release_lock(release_mu_);
   uint64_t active;
   {
@@ -819,9 +969,11 @@ Status Writer::persist_recovery_point(const RecoveryPoint& point, bool sync) {
   // a snapshot older than what the file holds is not written back.
   const bool newer = point.durable.lsn > last.durable.lsn ||
                      point.sealed_segment_id > last.sealed_segment_id;
-  if (newer) KAYA_RETURN_IF_ERROR(rp_file_->write(point));
-  if (sync) KAYA_RETURN_IF_ERROR(rp_file_->sync());
-  return ok_status();
+  return core::guard([&]() -> Status {
+    if (newer) KAYA_RETURN_IF_ERROR(rp_file_->write(point));
+    if (sync) KAYA_RETURN_IF_ERROR(rp_file_->sync());
+    return ok_status();
+  });
 }
 
 void Writer::recovery_point_loop() {
@@ -841,7 +993,8 @@ void Writer::recovery_point_loop() {
       Status s = persist_recovery_point(RecoveryPoint{}, /*sync=*/true);
       lock.lock();
       if (!s.ok()) {
-        poison_locked(s.error().with_context("syncing the recovery point"));
+        poison_locked(core::with_context_or_same(
+            s.error(), [] { return "syncing the recovery point"; }));
         return;
       }
     }
@@ -864,7 +1017,8 @@ void Writer::recovery_point_loop() {
       Status s = persist_recovery_point(point, /*sync=*/false);
       lock.lock();
       if (!s.ok()) {
-        poison_locked(s.error().with_context("updating the recovery point"));
+        poison_locked(core::with_context_or_same(
+            s.error(), [] { return "updating the recovery point"; }));
         return;
       }
       rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());
@@ -893,7 +1047,8 @@ void Writer::recovery_point_loop() {
     Status s = persist_recovery_point(point, sync);
     lock.lock();
     if (!s.ok()) {
-      poison_locked(s.error().with_context("updating the recovery point"));
+      poison_locked(core::with_context_or_same(
+          s.error(), [] { return "updating the recovery point"; }));
       return;
     }
     rp_persisted_lsn_ = std::max(rp_persisted_lsn_, point.durable.lsn.value());

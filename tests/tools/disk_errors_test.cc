@@ -1,6 +1,7 @@
 // kaya-wal on a file system that gets in the way: a log of thousands of segments under
 // a low limit of open files, and errors that name the real problem (permission
-// denied, a symbolic link loop, a dangling symbolic link where a segment should be).
+// denied, a symbolic link loop, a dangling symbolic link where a segment should be, a
+// record too large for the address space).
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "testing/proc_fds.h"
+#include "testing/strings.h"
 #include "testing/test_util.h"
 #include "tools/tool_runner.h"
 
@@ -23,6 +25,7 @@ namespace {
 using kaya::testing::FileLimit;
 using kaya::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kOk = 0, kIo = 1;
 
@@ -73,11 +76,13 @@ TEST(DiskErrors, FiveThousandSegmentsUnderALimitOf64OpenFiles) {
   EXPECT_THAT(more.out, HasSubstr("OK lsn=5003 "));
 }
 
-// Runs `kaya-wal args...` with at most `files` open files (set in the child, which
-// starts with its standard streams only: run_tool's parent needs more for its pipes).
-// stdout and stderr go through files in `scratch`.
-ToolResult run_with_file_limit(const std::vector<std::string>& args, rlim_t files,
-                               const std::string& scratch) {
+// Runs `kaya-wal args...` with `resource` limited to `limit` (set in the child, which
+// starts with its standard streams only: run_tool's parent needs more for its pipes
+// than a low RLIMIT_NOFILE allows). stdin reads `stdin_path`; stdout and stderr go
+// through files in `scratch`.
+ToolResult run_with_limit(const std::vector<std::string>& args, int resource,
+                          rlim_t limit, const std::string& scratch,
+                          const std::string& stdin_path = "/dev/null") {
   std::vector<std::string> argv_storage = {KAYA_WAL_BIN};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -89,7 +94,7 @@ ToolResult run_with_file_limit(const std::vector<std::string>& args, rlim_t file
     // Only async-signal-safe calls between fork and exec.
     const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int in = ::open("/dev/null", O_RDONLY);
+    const int in = ::open(stdin_path.c_str(), O_RDONLY);
     if (out < 0 || err < 0 || in < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
         ::dup2(in, 0) < 0) {
       ::_exit(126);
@@ -97,8 +102,8 @@ ToolResult run_with_file_limit(const std::vector<std::string>& args, rlim_t file
     ::close(out);
     ::close(err);
     ::close(in);
-    const rlimit limit = {files, files};
-    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(126);
+    const rlimit both = {limit, limit};
+    if (::setrlimit(resource, &both) != 0) ::_exit(126);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
@@ -119,9 +124,50 @@ TEST(DiskErrors, ASmallLogDumpsUnderALimitOf8OpenFiles) {
   ToolResult w = run_tool({"write", dir, "--segment-max-bytes", "60"}, puts(7));
   ASSERT_EQ(w.exit_code, kOk) << w.err;
   ASSERT_EQ(segment_count(dir), 7u);
-  ToolResult dump = run_with_file_limit({"dump", dir}, 8, tmp.path());
+  ToolResult dump = run_with_limit({"dump", dir}, RLIMIT_NOFILE, 8, tmp.path());
   EXPECT_EQ(dump.exit_code, kOk) << dump.err;
   EXPECT_EQ(lines_of(dump.out).size(), 7u) << dump.out;
+}
+
+// The sanitizers reserve terabytes of address space: under them no RLIMIT_AS can
+// leave the tool room to start.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// A 30 MB record under `ulimit -v 150000`: the memory for it (buffers, the map of its
+// place in the segment) runs out, and the append fails with out of memory before it
+// takes an LSN. It failed with "Io: map ... Cannot allocate memory" after taking one,
+// which poisoned the writer (and close then failed too).
+TEST(DiskErrors, ARecordTooLargeForTheAddressSpaceIsRefusedBeforeItsLsn) {
+  if (kSanitized) GTEST_SKIP() << "RLIMIT_AS cannot be used under a sanitizer";
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/log";
+  const std::string input = tmp.path() + "/input";
+  write_file(input, kaya::testing::cat("put k ", std::string(30000000, 'x'), "\n"));
+  ToolResult big =
+      run_with_limit({"write", dir}, RLIMIT_AS, rlim_t{150000} << 10, tmp.path(), input);
+  EXPECT_EQ(big.exit_code, kIo) << big.describe().substr(0, 2000);
+  EXPECT_TRUE(one_error_line(big, "stdin line 1: Internal: out of memory"))
+      << big.describe().substr(0, 2000);
+  EXPECT_THAT(big.err, Not(HasSubstr("poisoned")));
+  EXPECT_THAT(big.out, Not(HasSubstr("OK lsn=")));
+  // With memory, the next record gets LSN 1, and it is the log's only record.
+  ToolResult next = run_tool({"write", dir}, "put a b\n");
+  ASSERT_EQ(next.exit_code, kOk) << next.err;
+  EXPECT_THAT(next.out, HasSubstr("OK lsn=1 "));
+  ToolResult dump = run_tool({"dump", dir});
+  ASSERT_EQ(dump.exit_code, kOk) << dump.err;
+  EXPECT_EQ(lines_of(dump.out).size(), 1u) << dump.out.substr(0, 200);
+  EXPECT_THAT(dump.out, HasSubstr("lsn=1 sequence=1 put key=a value=b"));
 }
 
 TEST(DiskErrors, ASymbolicLinkLoopIsNamedAsSuch) {

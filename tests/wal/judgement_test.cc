@@ -167,6 +167,28 @@ TEST(JudgementTest, NeedsFollowsExactlyWhereTheVerdictDependsOnIt) {
   }
 }
 
+// A search for a valid record that gave up is judged as if one followed (the verdict
+// that cuts nothing, never a torn tail), and the explanation says it was undetermined.
+TEST(JudgementTest, UndeterminedIsJudgedAsAValidRecordFollowsAndSaysSo) {
+  for (Where w : kWheres) {
+    for (bool last : {true, false}) {
+      for (const Row& row : kRows) {
+        const Verdict v = judge(w, last, row.finding, Follows::kUndetermined);
+        EXPECT_EQ(to_string(v),
+                  to_string(expected(w, last, row.finding, Follows::kValidRecord)))
+            << to_string(w) << ", " << to_string(row.finding);
+        EXPECT_NE(v, Verdict::kTornTail);
+        if (needs_follows(w, last, row.finding)) {
+          const std::string_view why =
+              explain(w, last, row.finding, Follows::kUndetermined);
+          EXPECT_NE(why.find("undetermined"), std::string_view::npos) << why;
+          EXPECT_NE(why, explain(w, last, row.finding, Follows::kValidRecord));
+        }
+      }
+    }
+  }
+}
+
 TEST(JudgementTest, ErrorKindOfEachVerdict) {
   EXPECT_FALSE(error_kind(Verdict::kTornTail).has_value());
   EXPECT_FALSE(error_kind(Verdict::kLostAfterHole).has_value());

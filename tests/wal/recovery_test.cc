@@ -22,6 +22,7 @@
 #include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
+#include "wal/recording_disk.h"
 #include "wal/wal_test_util.h"
 
 namespace kaya::wal {
@@ -1150,6 +1151,46 @@ TEST(RecoveryLockTest, RepairWhileAWriterHoldsTheLogIsALockConflict) {
     Recovered after = run(*t.disk, RecoveryMode::kDefault);
     KAYA_EXPECT_OK(after.report);
   }
+}
+
+// A repairing recovery takes the log's lock before it looks at anything of the log: a
+// writer creating the first segment meanwhile must not have its record cut by an
+// unlocked repair.
+TEST(RecoveryLockTest, ARepairTakesTheLockBeforeReadingTheLog) {
+  for (RecoveryMode mode : kModes) {
+    SCOPED_TRACE(to_string(mode));
+    SimDisk sim;
+    write_log(sim);
+    truncate_segment(sim, 3, 250);  // a torn tail to repair
+    testing::RecordingDisk disk(sim);
+    Recovered r = run(disk, mode);
+    if (mode == RecoveryMode::kAbsolute) {
+      ASSERT_FALSE(r.report.ok());
+    } else {
+      ASSERT_TRUE(r.report.ok()) << r.report.error().to_string();
+      EXPECT_TRUE(r.report->applied);
+    }
+    const std::vector<testing::RecordingDisk::Call> calls = disk.calls();
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls[0].op, "lock_file")
+        << "first call: " << calls[0].op << " " << calls[0].path;
+    EXPECT_EQ(calls[0].path, format::kLockFile);
+  }
+}
+
+// While a writer holds the log, a repairing recovery fails before reading anything.
+TEST(RecoveryLockTest, ARepairNextToAWriterReadsNothing) {
+  SimDisk sim;
+  auto w = Writer::open(small_config(), sim);
+  KAYA_ASSERT_OK(w);
+  KAYA_ASSERT_OK((*w)->append(Payload::put("k", "v"), DurabilityMode::kStrict));
+  testing::RecordingDisk disk(sim);
+  Recovered r = run(disk, RecoveryMode::kDefault);
+  ASSERT_FALSE(r.report.ok());
+  EXPECT_EQ(r.report.error().kind(), ErrorKind::kLockConflict);
+  const std::vector<testing::RecordingDisk::Call> calls = disk.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].op, "lock_file");
 }
 
 TEST(RecoveryShortReadTest, LoopsOnShortReads) {

@@ -2,7 +2,11 @@
 /// Errors and results for every kaya operation.
 ///
 /// No exception crosses kaya's public API: operations return `Result<T>` (a value or
-/// an `Error`) or `Status` (`Result<void>`). Both are [[nodiscard]].
+/// an `Error`) or `Status` (`Result<void>`). Both are [[nodiscard]]. Running out of
+/// memory is an error too: Internal, with a message that starts with "out of memory"
+/// (and names what was being read or written where memory allows). Calls that return
+/// text or metrics rather than a Result (to_json, to_prometheus(metrics),
+/// decision_table, the to_string() of reports) return an empty value instead.
 #pragma once
 
 #include <cassert>

@@ -143,7 +143,8 @@ class KAYA_API Disk {
   /// Makes `path` (which must exist) at least `offset + len` bytes long, with the space
   /// allocated so that stores into it cannot fail for lack of room (DiskFull here
   /// instead), and maps [offset, offset + len) for writing. Bytes added read as zeros.
-  /// Internal error when can_map() is false.
+  /// Internal error when can_map() is false; Internal "out of memory ..." when memory or
+  /// address space for the map cannot be had (the file may have been extended).
   virtual Result<std::unique_ptr<WritableMap>> map_for_write(const RelativePath& path,
                                                              uint64_t offset,
                                                              uint64_t len);
@@ -191,6 +192,15 @@ class KAYA_API Disk {
   /// neither the file, if it exists, nor its directory is locked). The default
   /// answers InvalidArgument (this Disk cannot tell).
   virtual Result<bool> lock_held(const RelativePath& path);
+
+  /// Whether the file at `path` (which this disk wrote or read before) is still linked
+  /// into the file system: false once it, or a directory above it, was removed (e.g.
+  /// `rm -r wal/` under a running writer: writes through an open descriptor then land
+  /// in a file no one can find again). A writer asks once per sync round, so it must be
+  /// cheap. The default asks file_len() (NotFound: false); FileDisk checks the link count
+  /// of the descriptor it keeps open for the file (one statx, no path lookup), or of the
+  /// path when it keeps none.
+  virtual Result<bool> still_linked(const RelativePath& path);
 
   /// How `path` should be named in messages (e.g. the full file-system path).
   virtual std::string describe(const RelativePath& path) const = 0;

@@ -96,6 +96,7 @@ class KAYA_API FaultDisk final : public Disk {
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
   Result<bool> lock_held(const RelativePath& path) override;
+  Result<bool> still_linked(const RelativePath& path) override;
   std::string describe(const RelativePath& path) const override;
 
  private:

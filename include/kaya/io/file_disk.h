@@ -55,8 +55,9 @@ struct KAYA_API FileDiskOptions {
 ///
 /// fsync_file() is fdatasync(); fsync_dir() fsyncs the directory itself. Loops on short
 /// reads and writes and on EINTR. errno maps to error kinds: ENOENT -> NotFound,
-/// ENOSPC/EDQUOT -> DiskFull, a failed fsync -> FsyncFailed, others -> Io; every
-/// message names the full path and the errno text.
+/// ENOSPC/EDQUOT -> DiskFull, a failed fsync -> FsyncFailed, ENOMEM from mmap (out of
+/// address space) -> Internal "out of memory mapping ...", as kaya reports memory
+/// running out, others -> Io; every message names the full path and the errno text.
 class KAYA_API FileDisk final : public Disk {
  public:
   /// Opens a disk rooted at `root`, creating that directory when `create` is set.
@@ -98,6 +99,10 @@ class KAYA_API FileDisk final : public Disk {
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
   Result<bool> lock_held(const RelativePath& path) override;
+  /// statx (link count only) of the descriptor the cache holds for `path`, else of the
+  /// path (no descriptor is opened): false when the link count is 0 (the file was
+  /// unlinked, by itself or with its directory) or the path names no file.
+  Result<bool> still_linked(const RelativePath& path) override;
   std::string describe(const RelativePath& path) const override;
 
  private:

@@ -128,6 +128,11 @@ class KAYA_API RadosDisk final : public Disk {
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
   Result<bool> lock_held(const RelativePath& path) override;
+  /// No round trip while this disk's last modification of the object succeeded: every
+  /// later write asserts the object's version (and lock), so a removal by anyone else
+  /// fails the next write and nothing written after it is acknowledged. Otherwise a
+  /// stat (ENOENT: false).
+  Result<bool> still_linked(const RelativePath& path) override;
   /// "rados://POOL/PREFIX/PATH" (with "?ns=NAMESPACE" when a namespace is set).
   std::string describe(const RelativePath& path) const override;
 

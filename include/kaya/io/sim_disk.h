@@ -176,6 +176,9 @@ class KAYA_API SimDisk final : public Disk {
   Status remove_file(const RelativePath& path) override;
   Result<std::unique_ptr<FileLock>> lock_file(const RelativePath& path) override;
   Result<bool> lock_held(const RelativePath& path) override;
+  /// Whether `path` names a file now (a removed file, or one under a removed
+  /// directory, does not).
+  Result<bool> still_linked(const RelativePath& path) override;
   std::string describe(const RelativePath& path) const override;
 
  private:

@@ -60,6 +60,10 @@ enum class Finding {
 enum class Follows {
   kNothing,      ///< only zeros, garbage or the end follow
   kValidRecord,  ///< a record that verifies follows
+  /// Not known: the search gave up (past its budget of records whose headers verified
+  /// but whose payloads had to be read and did not). Judged as kValidRecord, the verdict
+  /// that cuts nothing, never as a torn tail; explained as undetermined.
+  kUndetermined,
 };
 
 /// What the spot means.
@@ -77,7 +81,7 @@ KAYA_API std::string_view to_string(Finding finding);
 KAYA_API std::string_view to_string(Verdict verdict);
 /// "at or below the recovery point", "beyond the recovery point", "no recovery point".
 KAYA_API std::string_view to_string(Where where);
-/// "nothing follows", "a valid record follows".
+/// "nothing follows", "a valid record follows", "undetermined (the search gave up)".
 KAYA_API std::string_view to_string(Follows follows);
 
 /// The decision (see the file comment). Pure.

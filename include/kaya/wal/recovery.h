@@ -148,14 +148,15 @@ struct KAYA_API RecoveryReport {
 using RecordVisitor =
     std::function<Status(uint64_t segment_id, uint64_t offset, const RecordView& record)>;
 
-/// Recovers the log under `disk`. Unless dry_run, takes the log's lock for the duration
-/// (LockConflict while a writer has the log open), and creates the recovery point when
-/// the log has none. Errors: Corruption (default and absolute modes; also a recovery
-/// point that is unreadable or does not match the log), UnsupportedVersion and
-/// InvalidArgument (a record this library cannot or may not read: every mode, nothing
-/// changed), I/O errors, LockConflict. In point-in-time mode, damage is reported in the
-/// report, not as an error. Running it twice gives the same report the second time,
-/// minus what the first one repaired.
+/// Recovers the log under `disk`. Unless dry_run, takes the log's lock before anything
+/// of the log is read and holds it for the duration (LockConflict while a writer has
+/// the log open; a log without a wal/ directory is empty, and nothing is created), and
+/// creates the recovery point when the log has none. Errors: Corruption (default and
+/// absolute modes; also a recovery point that is unreadable or does not match the log),
+/// UnsupportedVersion and InvalidArgument (a record this library cannot or may not
+/// read: every mode, nothing changed), I/O errors, LockConflict. In point-in-time mode,
+/// damage is reported in the report, not as an error. Running it twice gives the same
+/// report the second time, minus what the first one repaired.
 KAYA_API Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
                                         const RecoveryOptions& options = {},
                                         const RecordVisitor& visitor = {});

@@ -31,7 +31,8 @@
 ///   whose writes are durable, where it is written once per interval):
 ///   docs/durability.md.
 ///
-/// Failures poison the writer: after a failed write or fsync, the appends waiting on it
+/// Failures poison the writer: after a failed write or fsync (or a segment found removed
+/// under the writer after an fsync: Disk::still_linked), the appends waiting on it
 /// and every later append fail (with the original error kind), the fsync is never
 /// retried, and no record is acknowledged until the log is reopened (which recovers
 /// what really is on disk). An append that failed may or may not be in the log after
@@ -196,7 +197,9 @@ class Writer {
   /// Makes every record appended before the call durable.
   KAYA_API Status sync();
 
-  /// Syncs, then releases the log; later appends fail with InvalidArgument.
+  /// Syncs, then releases the log; later appends fail with InvalidArgument. A poisoned
+  /// writer fails with its poisoning error (on every call) and issues no more I/O: no
+  /// sync, no cut of the active segment; it only releases the lock.
   KAYA_API Status close();
 
   /// Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
@@ -262,9 +265,24 @@ class Writer {
                                                    std::optional<Lsn> next_lsn,
                                                    SequenceNumber next_sequence);
 
+  // The bodies of the public calls of the same names, which run them through
+  // core::guard (no exception crosses the API).
+  Result<AppendResult> append_unguarded(const Payload& payload, DurabilityMode mode);
+  Result<ReleaseReport> release_before_unguarded(Lsn lsn);
+  Result<ScrubReport> scrub_unguarded(const ScrubOptions& options);
+  Result<Lsn> wait_visible_unguarded(
+      Lsn lsn, bool durable_only, std::chrono::steady_clock::time_point deadline) const;
+  // This thread's wait slot, made on first use (append makes it before it takes an LSN,
+  // so that no allocation can fail after).
+  static SlotRef& wait_slot();
+  // Runs a thread's loop; an exception poisons the writer instead of ending the process.
+  void run_guarded(void (Writer::*loop)()) noexcept;
+
   Status usable_locked() const;
   // Mapped mode: makes sure the map covers [offset, offset + len) of the tail segment
-  // (allocating a new window there when not).
+  // (allocating a new window there when not; out of memory or disk space for the
+  // window, a map of the record alone). Called before the record takes its LSN; out of
+  // memory or address space is Internal "out of memory mapping ...".
   Status map_window_locked(uint64_t offset, uint64_t len);
   // Mapped mode: copies the sealed record `bytes` of `lsn` into the map at `offset`.
   Status store_mapped_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
@@ -287,6 +305,9 @@ class Writer {
   Status write_out(uint64_t segment, uint64_t offset, std::span<const uint8_t> bytes);
   // fsync_file of a segment, timing it into *us (no lock needed).
   Status timed_fsync(uint64_t segment, uint64_t* us);
+  // NotFound when the segment was removed under the writer (Disk::still_linked); no
+  // lock needed.
+  Status check_linked(uint64_t segment);
   // Counts an fsync of `us` microseconds in the stats (and as the last one when ok).
   void record_fsync_locked(uint64_t us, bool ok);
   void sync_as_leader(Lock& lock);
@@ -297,8 +318,10 @@ class Writer {
   // The syncer thread: leads syncs back to back while appends wait for one.
   void sync_loop();
   // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
-  std::vector<SlotRef> signal_waiters_locked();
-  void poison_locked(const Error& error);
+  // Never throws: short of memory for the list, it wakes the waiters under the lock.
+  std::vector<SlotRef> signal_waiters_locked() noexcept;
+  // Never throws (short of memory for the message, the error is "out of memory").
+  void poison_locked(const Error& error) noexcept;
   void mark_durable_locked(uint64_t lsn, uint64_t bytes, const RecordPosition& pos);
   // Wakes wait_visible() callers and close() (on cv_) when any wait.
   void notify_progress_locked();

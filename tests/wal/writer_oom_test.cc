@@ -1,0 +1,424 @@
+// Out of memory in the writer, recovery and the readers: no exception escapes the
+// library, an append that fails for want of memory takes no LSN and leaves the writer
+// usable (or, when the memory ran out in its I/O after the LSN was taken, poisoned, like
+// a failed write), and the log never has a hole. This executable replaces the global
+// operator new (testing/failing_allocator.cc) so that the n-th allocation of the test's
+// own thread fails (the writer's threads are left alone: their allocations do not
+// depend on the test's timing), or every allocation above a size.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kaya/io/sim_disk.h"
+#include "kaya/wal/inspect.h"
+#include "kaya/wal/reader.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/writer.h"
+#include "testing/failing_allocator.h"
+#include "testing/strings.h"
+#include "testing/test_util.h"
+#include "wal/wal_test_util.h"
+
+namespace {
+
+using kaya::testing::allocation_failed;
+using kaya::testing::fail_allocations_above;
+
+void arm(long n, bool fail_after) { kaya::testing::fail_allocation_after(n, fail_after); }
+void disarm() { kaya::testing::disarm_allocation_failures(); }
+
+}  // namespace
+
+namespace kaya::wal {
+namespace {
+
+using testing::read_log;
+
+constexpr auto kStrict = DurabilityMode::kStrict;
+constexpr auto kRelaxed = DurabilityMode::kRelaxed;
+
+// A sweep stops here at the latest (it stops earlier once a call needs fewer
+// allocations than n).
+constexpr long kMaxSweep = 3000;
+
+const std::string& big_value() {
+  static const std::string value(200 << 10, 'v');  // past the writer's scratch buffer
+  return value;
+}
+
+// The log holds exactly LSNs 1..n, with every acknowledged one among them.
+void expect_contiguous(io::Disk& disk, const WalConfig& config,
+                       const std::vector<uint64_t>& acked) {
+  auto log = read_log(disk, config);
+  KAYA_ASSERT_OK(log);
+  EXPECT_TRUE(log->report.anomalies.empty()) << log->report.to_string();
+  for (size_t i = 0; i < log->records.size(); ++i) {
+    ASSERT_EQ(log->records[i].lsn.value(), i + 1) << "a hole in the log";
+  }
+  for (uint64_t lsn : acked) {
+    EXPECT_LE(lsn, log->records.size()) << "acknowledged LSN " << lsn << " is missing";
+  }
+}
+
+struct SweepCase {
+  uint64_t preallocate_bytes;
+  DurabilityMode mode;
+  bool fail_after;
+};
+
+TEST(WriterOutOfMemoryTest, AppendFailsCleanlyAtEveryAllocation) {
+  for (const SweepCase c :
+       {SweepCase{0, kStrict, false}, SweepCase{0, kRelaxed, false},
+        SweepCase{1 << 20, kStrict, false}, SweepCase{1 << 20, kRelaxed, false},
+        SweepCase{0, kStrict, true}, SweepCase{1 << 20, kRelaxed, true}}) {
+    SCOPED_TRACE("preallocate_bytes " + std::to_string(c.preallocate_bytes) + ", " +
+                 std::string(to_string(c.mode)) +
+                 (c.fail_after ? ", every allocation after the n-th fails" : ""));
+    io::SimDisk disk;
+    WalConfig config;
+    config.preallocate_bytes = c.preallocate_bytes;
+    config.segment_max_bytes = 1 << 20;  // rotations happen within the sweep
+    config.max_record_bytes = 256 << 10;
+    auto opened = Writer::open(config, disk);
+    KAYA_ASSERT_OK(opened);
+    std::unique_ptr<Writer> w = std::move(opened).value();
+    std::vector<uint64_t> acked;
+    int failures = 0, reopens = 0;
+    long n = 0;
+    // Out of memory in the I/O after an LSN was taken poisons, as a failed write does
+    // (also after the append was acknowledged: writing the recovery point); reopening
+    // recovers a log without a hole.
+    auto reopen = [&] {
+      EXPECT_FALSE(w->close().ok());
+      w.reset();
+      ++reopens;
+      expect_contiguous(disk, config, acked);
+      auto again = Writer::open(config, disk);
+      EXPECT_TRUE(again.ok()) << again.error().to_string();
+      if (again.ok()) w = std::move(again).value();
+    };
+    for (; n < kMaxSweep && w != nullptr; ++n) {
+      if (w->stats().poisoned) reopen();
+      if (w == nullptr) break;
+      const uint64_t before = w->next_lsn().value();
+      const Payload payload = Payload::put("key", big_value());
+      arm(n, c.fail_after);
+      Result<AppendResult> r = w->append(payload, c.mode);
+      disarm();  // no gtest macro allocates while armed
+      const bool fired = allocation_failed();
+      if (r.ok()) {
+        EXPECT_EQ(r->lsn.value(), before);
+        acked.push_back(r->lsn.value());
+        if (!fired) break;  // the append needs fewer than n allocations
+        continue;
+      }
+      ++failures;
+      ASSERT_TRUE(fired) << "allocation " << n << ": " << r.error().to_string();
+      ASSERT_EQ(r.error().kind(), ErrorKind::kInternal)
+          << "allocation " << n << ": " << r.error().to_string();
+      EXPECT_NE(r.error().message().find("out of memory"), std::string::npos)
+          << r.error().to_string();
+      if (!w->stats().poisoned) {
+        // Refused before it took an LSN: the writer goes on as if it never happened.
+        EXPECT_EQ(w->next_lsn().value(), before) << "allocation " << n;
+      }
+    }
+    ASSERT_NE(w, nullptr);
+    ASSERT_LT(n, kMaxSweep) << "the append never succeeded";
+    EXPECT_GT(failures, 3);
+    // After it all, the next appends get the next LSNs.
+    const uint64_t next = w->next_lsn().value();
+    auto r = w->append(Payload::put("k", "v"), kStrict);
+    KAYA_ASSERT_OK(r);
+    EXPECT_EQ(r->lsn.value(), next);
+    acked.push_back(next);
+    KAYA_ASSERT_OK(w->close());
+    w.reset();
+    expect_contiguous(disk, config, acked);
+    RecordProperty("reopens", reopens);
+  }
+}
+
+// Mapped mode: the record's place in the segment is mapped before it takes an LSN. A
+// map that cannot be had for want of memory (SimDisk: the window's buffer; FileDisk:
+// address space, mmap's ENOMEM under ulimit -v) refuses the append and leaves the
+// writer usable; it took the LSN and poisoned the writer. Every allocation of the test
+// thread above half the record fails, after appends that sized the thread's encoding
+// buffer: the map is the first allocation of the record's size.
+TEST(WriterOutOfMemoryTest, AMapOfTheRecordThatCannotBeHadRefusesTheAppend) {
+  for (const DurabilityMode mode : {kStrict, kRelaxed}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    io::SimDisk disk;
+    WalConfig config;
+    config.preallocate_bytes = 4096;  // below the record: each record maps itself alone
+    config.segment_max_bytes = 1 << 20;
+    config.max_record_bytes = 256 << 10;
+    const std::string value(48 << 10, 'm');  // within the writer's scratch buffer
+    const Payload payload = Payload::put("key", value);
+    const uint64_t len = payload.encoded_len();
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    std::vector<uint64_t> acked;
+    for (int i = 0; i < 2; ++i) {
+      auto r = (*w)->append(payload, mode);
+      KAYA_ASSERT_OK(r);
+      acked.push_back(r->lsn.value());
+    }
+    const uint64_t before = (*w)->next_lsn().value();
+    const uint64_t offset = 2 * len;
+    fail_allocations_above(len / 2);
+    auto refused = (*w)->append(payload, mode);
+    fail_allocations_above(0);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind(), ErrorKind::kInternal);
+    for (const std::string& part :
+         {kaya::testing::cat("out of memory mapping [", std::to_string(offset), ", ",
+                             std::to_string(offset + len), ") of "),
+          std::string("wal/0000000000000001.wal")}) {
+      EXPECT_NE(refused.error().message().find(part), std::string::npos)
+          << "no \"" << part << "\" in: " << refused.error().message();
+    }
+    EXPECT_FALSE((*w)->stats().poisoned);
+    EXPECT_EQ((*w)->next_lsn().value(), before);
+    // With memory, the same record gets the LSN the refused one did not take.
+    auto next = (*w)->append(payload, mode);
+    KAYA_ASSERT_OK(next);
+    EXPECT_EQ(next->lsn.value(), before);
+    EXPECT_EQ(next->offset, offset);
+    acked.push_back(next->lsn.value());
+    KAYA_ASSERT_OK((*w)->close());
+    w->reset();
+    expect_contiguous(disk, config, acked);
+  }
+}
+
+// A preallocation window that cannot be mapped for want of memory is followed by a map
+// of the record alone (as near a full disk): the append succeeds.
+TEST(WriterOutOfMemoryTest, AWindowThatCannotBeMappedFallsBackToTheRecord) {
+  for (const DurabilityMode mode : {kStrict, kRelaxed}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    io::SimDisk disk;
+    WalConfig config;
+    config.preallocate_bytes = 1 << 20;
+    config.segment_max_bytes = 4 << 20;
+    config.max_record_bytes = 256 << 10;
+    const std::string value(48 << 10, 'w');
+    const Payload payload = Payload::put("key", value);
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    fail_allocations_above(512 << 10);  // the record fits, the 1 MiB window does not
+    auto r = (*w)->append(payload, mode);
+    fail_allocations_above(0);
+    KAYA_ASSERT_OK(r);
+    EXPECT_EQ(r->lsn, Lsn(1));
+    EXPECT_FALSE((*w)->stats().poisoned);
+    auto next = (*w)->append(payload, kStrict);
+    KAYA_ASSERT_OK(next);
+    EXPECT_EQ(next->lsn, Lsn(2));
+    KAYA_ASSERT_OK((*w)->close());
+    w->reset();
+    expect_contiguous(disk, config, {1, 2});
+  }
+}
+
+// A log of small records and large ones over three segments, the last record torn.
+struct DamagedLog {
+  io::SimDisk disk;
+  WalConfig config;
+  uint64_t records = 0;  // intact ones
+};
+
+void build(DamagedLog& log) {
+  log.config.segment_max_bytes = 512 << 10;
+  log.config.max_record_bytes = 256 << 10;
+  auto w = Writer::open(log.config, log.disk);
+  KAYA_ASSERT_OK(w);
+  for (int i = 0; i < 12; ++i) {
+    const bool big = i % 4 == 1;
+    KAYA_ASSERT_OK((*w)->append(
+        Payload::put("key" + std::to_string(i), big ? big_value() : std::string("v")),
+        i % 3 ? kRelaxed : kStrict));
+  }
+  KAYA_ASSERT_OK((*w)->close());
+  w->reset();
+  // A torn tail beyond the recovery point: the next record, cut short.
+  const auto ids = list_segments(log.disk);
+  KAYA_ASSERT_OK(ids);
+  auto next = encode(Payload::put("key12", "torn"), Lsn(13), SequenceNumber(13));
+  KAYA_ASSERT_OK(next);
+  next->resize(next->size() - 3);
+  KAYA_ASSERT_OK(log.disk.append(testing::segment(ids->back()), *next));
+  log.records = 12;
+}
+
+// Runs `call` with the n-th allocation failing, for n = 0, 1, ... until it needs fewer;
+// `check(result)` judges each outcome while disarmed.
+template <typename Call, typename Check>
+void sweep(const char* what, Call&& call, Check&& check) {
+  SCOPED_TRACE(what);
+  long n = 0;
+  int failures = 0;
+  for (; n < kMaxSweep; ++n) {
+    arm(n, false);
+    auto r = call();
+    disarm();
+    const bool fired = allocation_failed();
+    if (!r.ok()) {
+      ++failures;
+      ASSERT_TRUE(fired) << what << ": " << r.error().to_string();
+      ASSERT_EQ(r.error().kind(), ErrorKind::kInternal)
+          << "allocation " << n << ": " << r.error().to_string();
+    }
+    check(r);
+    if (r.ok() && !fired) break;
+  }
+  EXPECT_LT(n, kMaxSweep);
+  EXPECT_GT(failures, 3);
+}
+
+TEST(ReadOutOfMemoryTest, RecoveryReadersAndInspectionFailCleanly) {
+  DamagedLog log;
+  build(log);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::vector<Record> records;
+  sweep(
+      "dry-run recovery",
+      [&] {
+        records.clear();
+        RecoveryOptions options;
+        options.dry_run = true;
+        return recover(log.config, log.disk, options,
+                       [&](uint64_t, uint64_t, const RecordView& r) -> Status {
+                         records.push_back(r.to_record());
+                         return ok_status();
+                       });
+      },
+      [&](const Result<RecoveryReport>& r) {
+        if (r.ok()) {
+          EXPECT_EQ(r->records, log.records);
+          EXPECT_EQ(r->anomalies.size(), 1u);
+        }
+      });
+  ASSERT_EQ(records.size(), log.records);
+  sweep(
+      "LogReader",
+      [&]() -> Result<uint64_t> {
+        KAYA_ASSIGN_OR_RETURN(auto reader, LogReader::open(log.config, log.disk, Lsn(1)));
+        uint64_t read = 0;
+        for (;;) {
+          KAYA_ASSIGN_OR_RETURN(std::optional<Record> r, reader->next());
+          if (!r) return read;
+          if (r->lsn.value() != read + 1) {
+            return Error(ErrorKind::kInvariantViolation, "out of order");
+          }
+          ++read;
+        }
+      },
+      [&](const Result<uint64_t>& r) {
+        if (r.ok()) {
+          EXPECT_EQ(*r, log.records);
+        }
+      });
+  sweep(
+      "inspect_log", [&] { return inspect_log(log.config, log.disk); },
+      [&](const Result<LogInspection>& r) {
+        if (r.ok()) {
+          EXPECT_TRUE(r->torn_tail());
+        }
+      });
+}
+
+// Open repairs the torn tail: failing at any allocation leaves a log that the next
+// open (with memory) repairs the same way.
+TEST(ReadOutOfMemoryTest, OpenFailsCleanlyAndTheNextOpenRepairs) {
+  long n = 0;
+  int failures = 0;
+  for (; n < kMaxSweep; ++n) {
+    DamagedLog log;
+    build(log);
+    if (::testing::Test::HasFatalFailure()) return;
+    arm(n, false);
+    auto w = Writer::open(log.config, log.disk);
+    disarm();
+    const bool fired = allocation_failed();
+    if (!w.ok()) {
+      ++failures;
+      ASSERT_EQ(w.error().kind(), ErrorKind::kInternal)
+          << "allocation " << n << ": " << w.error().to_string();
+      w = Writer::open(log.config, log.disk);
+      KAYA_ASSERT_OK(w);
+    }
+    EXPECT_EQ((*w)->next_lsn().value(), log.records + 1) << "allocation " << n;
+    auto r = (*w)->append(Payload::put("k", "v"), kStrict);
+    KAYA_ASSERT_OK(r);
+    EXPECT_EQ(r->lsn.value(), log.records + 1);
+    KAYA_ASSERT_OK((*w)->close());
+    if (w.ok() && !fired) break;
+  }
+  EXPECT_LT(n, kMaxSweep);
+  EXPECT_GT(failures, 10);
+}
+
+// A record larger than the memory there is: readers and recovery say which record,
+// where and how large; an append of one is refused without taking an LSN.
+TEST(ReadOutOfMemoryTest, ARecordTooLargeForMemoryIsAnErrorNamingIt) {
+  io::SimDisk disk;
+  WalConfig config;
+  const std::string huge(1 << 20, 'h');
+  {
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    KAYA_ASSERT_OK((*w)->append(Payload::put("a", "1"), kStrict));
+    KAYA_ASSERT_OK((*w)->append(Payload::put("huge", huge), kStrict));
+    KAYA_ASSERT_OK((*w)->append(Payload::put("b", "2"), kStrict));
+    KAYA_ASSERT_OK((*w)->close());
+  }
+  const uint64_t huge_bytes = Payload::put("huge", huge).encoded_len();
+  auto expect_named = [&](const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInternal) << e.to_string();
+    for (const std::string& part :
+         {std::string("out of memory reading ") + std::to_string(huge_bytes) + " bytes",
+          std::string("LSN 2"), std::string("at offset 50"),
+          std::string("wal/0000000000000001.wal")}) {
+      EXPECT_NE(e.message().find(part), std::string::npos)
+          << "no \"" << part << "\" in: " << e.message();
+    }
+  };
+  fail_allocations_above(768 << 10);
+  RecoveryOptions full;
+  full.full_scan = true;
+  full.dry_run = true;
+  auto recovered = recover(config, disk, full);
+  auto reader = LogReader::open(config, disk, Lsn(2));
+  auto inspected = inspect_log(config, disk);
+  fail_allocations_above(0);
+  ASSERT_FALSE(recovered.ok());
+  expect_named(recovered.error());
+  ASSERT_FALSE(reader.ok());
+  expect_named(reader.error());
+  ASSERT_FALSE(inspected.ok());
+  expect_named(inspected.error());
+
+  // The writer: refused before an LSN is taken; the next record gets the next LSN.
+  auto w = Writer::open(config, disk);
+  KAYA_ASSERT_OK(w);
+  fail_allocations_above(768 << 10);
+  auto refused = (*w)->append(Payload::put("huge", huge), kStrict);
+  fail_allocations_above(0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kInternal);
+  EXPECT_NE(refused.error().message().find("out of memory encoding a record of " +
+                                           std::to_string(huge_bytes) + " bytes"),
+            std::string::npos)
+      << refused.error().to_string();
+  EXPECT_FALSE((*w)->stats().poisoned);
+  auto next = (*w)->append(Payload::put("c", "3"), kStrict);
+  KAYA_ASSERT_OK(next);
+  EXPECT_EQ(next->lsn, Lsn(4));
+  KAYA_ASSERT_OK((*w)->close());
+  expect_contiguous(disk, config, {1, 2, 3, 4});
+}
+
+}  // namespace
+}  // namespace kaya::wal
