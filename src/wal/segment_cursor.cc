@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <new>
 #include <utility>
 #include <vector>
 
+#include "core/guard.h"
 #include "kaya/wal/recovery.h"
 
 namespace kaya::wal {
@@ -221,9 +223,22 @@ Result<std::optional<Record>> SegmentCursor::advance() {
     if (*d && (*d)->ok()) {
       KAYA_ASSIGN_OR_RETURN(bool continues, check_lsn(**d));
       if (!continues) return std::optional<Record>();
+      std::optional<Record> record;
+      try {
+        record = (*d)->record.to_record();
+      } catch (const std::bad_alloc&) {
+        // The record was read; its copy for the caller does not fit: say which.
+        return core::out_of_memory_while([&] {
+          return "copying the record with LSN " +
+                 std::to_string((*d)->record.lsn.value()) + " (" +
+                 std::to_string((*d)->record.key.size() + (*d)->record.value.size()) +
+                 " bytes of key and value) of " + describe_segment(disk_, segment_id_) +
+                 " for the caller";
+        });
+      }
       expected_ = (*d)->record.lsn.value() + 1;
       previous_released_ = false;
-      return std::optional<Record>((*d)->record.to_record());
+      return record;
     }
     // The segment after a released one held a record when the release ran: without
     // one now, we cannot tell what we missed.

@@ -170,6 +170,70 @@ TEST(DiskErrors, ARecordTooLargeForTheAddressSpaceIsRefusedBeforeItsLsn) {
   EXPECT_THAT(dump.out, HasSubstr("lsn=1 sequence=1 put key=a value=b"));
 }
 
+// A log holding a 100 MB record read under `ulimit -v 150000` (it aborted with an
+// uncaught std::bad_alloc, exit 134): verify, inspect and recover stream the record and
+// need no copy of it, so they succeed; dump, which needs a copy of it (and then its
+// escaped text), says it ran out of memory, naming the record's LSN, after printing
+// the ones before.
+// No reader changes the log.
+TEST(DiskErrors, ARecordTooLargeForTheAddressSpaceIsNamedByEveryReader) {
+  if (kSanitized) GTEST_SKIP() << "RLIMIT_AS cannot be used under a sanitizer";
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/log";
+  const std::string input = tmp.path() + "/input";
+  write_file(input, kaya::testing::cat("put a b\nput k ", std::string(100000000, 'x'),
+                                       "\nput c d\n"));
+  ToolResult w = run_with_limit({"write", dir, "--segment-max-bytes", "268435456",
+                                 "--max-record-bytes", "134217728"},
+                                RLIMIT_NOFILE, 64, tmp.path(), input);
+  ASSERT_EQ(w.exit_code, kOk) << w.describe().substr(0, 2000);
+  ASSERT_THAT(w.out, HasSubstr("OK lsn=3 "));
+  const std::string before = read_file(segment_file(dir, 1));
+  constexpr rlim_t kLimit = rlim_t{150000} << 10;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"verify", dir}, {"inspect", dir}, {"recover", dir, "--dry-run"}}) {
+    SCOPED_TRACE(args[0]);
+    ToolResult r = run_with_limit(args, RLIMIT_AS, kLimit, tmp.path());
+    EXPECT_EQ(r.exit_code, kOk) << r.describe().substr(0, 2000);
+    EXPECT_THAT(r.out, HasSubstr("3 records")) << r.describe().substr(0, 2000);
+  }
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"dump", dir}, {"dump", dir, "--json"}}) {
+    SCOPED_TRACE(args.back());
+    ToolResult r = run_with_limit(args, RLIMIT_AS, kLimit, tmp.path());
+    EXPECT_EQ(r.exit_code, kIo) << r.describe().substr(0, 2000);
+    EXPECT_TRUE(one_error_line(r, "LSN 2")) << r.describe().substr(0, 2000);
+    EXPECT_THAT(r.err, HasSubstr("out of memory")) << r.describe().substr(0, 2000);
+    EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out.substr(0, 200);
+  }
+  EXPECT_TRUE(read_file(segment_file(dir, 1)) == before) << "a reader changed the log";
+  ToolResult dump = run_tool({"dump", dir});
+  ASSERT_EQ(dump.exit_code, kOk) << dump.err.substr(0, 2000);
+  EXPECT_EQ(lines_of(dump.out).size(), 3u);
+}
+
+// A 200 MB line on write's stdin under `ulimit -v 150000`: the tool's own reading runs
+// out of memory; the records before the line stay acknowledged, the exit is an error
+// (it aborted with an uncaught std::bad_alloc, exit 134).
+TEST(DiskErrors, AStdinLineTooLargeForTheAddressSpaceIsAnErrorNotAnAbort) {
+  if (kSanitized) GTEST_SKIP() << "RLIMIT_AS cannot be used under a sanitizer";
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/log";
+  const std::string input = tmp.path() + "/input";
+  write_file(input,
+             kaya::testing::cat("put a b\nput k ", std::string(200000000, 'x'), "\n"));
+  ToolResult w =
+      run_with_limit({"write", dir}, RLIMIT_AS, rlim_t{150000} << 10, tmp.path(), input);
+  EXPECT_EQ(w.term_signal, 0) << w.describe().substr(0, 2000);
+  EXPECT_EQ(w.exit_code, kIo) << w.describe().substr(0, 2000);
+  EXPECT_THAT(w.out, HasSubstr("OK lsn=1 "));
+  EXPECT_TRUE(one_error_line(w, "stdin line 2: out of memory reading the line"))
+      << w.describe().substr(0, 2000);
+  ToolResult dump = run_tool({"dump", dir});
+  ASSERT_EQ(dump.exit_code, kOk) << dump.err;
+  EXPECT_EQ(lines_of(dump.out).size(), 1u) << dump.out.substr(0, 200);
+}
+
 TEST(DiskErrors, ASymbolicLinkLoopIsNamedAsSuch) {
   TempDir tmp;
   const std::string loop = tmp.path() + "/loop";

@@ -362,6 +362,47 @@ TEST(ReadOutOfMemoryTest, OpenFailsCleanlyAndTheNextOpenRepairs) {
 
 // A record larger than the memory there is: readers and recovery say which record,
 // where and how large; an append of one is refused without taking an LSN.
+// The reader holds the record in its buffer but the copy it returns does not fit: the
+// error names the record; a new reader reads it once memory is back.
+TEST(ReadOutOfMemoryTest, ACopyForTheCallerThatDoesNotFitNamesTheRecord) {
+  io::SimDisk disk;
+  WalConfig config;
+  const std::string huge(1 << 20, 'h');
+  {
+    auto w = Writer::open(config, disk);
+    KAYA_ASSERT_OK(w);
+    KAYA_ASSERT_OK((*w)->append(Payload::put("first", huge), kStrict));
+    KAYA_ASSERT_OK((*w)->append(Payload::put("second", huge), kStrict));
+    KAYA_ASSERT_OK((*w)->close());
+  }
+  auto reader = LogReader::open(config, disk, Lsn(1));
+  KAYA_ASSERT_OK(reader);
+  // The first read grows the reader's buffer to a record; the second record, the same
+  // size, is read into that buffer and only its copy needs a large allocation.
+  auto first = (*reader)->next();
+  KAYA_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  fail_allocations_above(768 << 10);
+  auto second = (*reader)->next();
+  fail_allocations_above(0);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().kind(), ErrorKind::kInternal);
+  EXPECT_NE(second.error().message().find(
+                "out of memory copying the record with LSN 2 (" +
+                std::to_string(6 + huge.size()) + " bytes of key and value)"),
+            std::string::npos)
+      << second.error().to_string();
+  EXPECT_NE(second.error().message().find("wal/0000000000000001.wal"), std::string::npos)
+      << second.error().to_string();
+  auto again = LogReader::open(config, disk, Lsn(2));
+  KAYA_ASSERT_OK(again);
+  auto read = (*again)->next();
+  KAYA_ASSERT_OK(read);
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->lsn, Lsn(2));
+  EXPECT_EQ((*read)->value, huge);
+}
+
 TEST(ReadOutOfMemoryTest, ARecordTooLargeForMemoryIsAnErrorNamingIt) {
   io::SimDisk disk;
   WalConfig config;

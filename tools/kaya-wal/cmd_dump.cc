@@ -1,5 +1,6 @@
 // kaya-wal dump: prints the records of a log in LSN order, through LogReader.
 #include <cstdio>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -82,10 +83,21 @@ std::string json_line(const wal::Record& r) {
   return o.build();
 }
 
-void print_record(const wal::Record& r, bool json) {
-  const std::string line = json ? json_line(r) : plain_line(r);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
+// Prints one record; then whether stdout still works. A record too large to format in
+// the memory left (its escaped text is built whole) is an error naming it.
+Status print_record(const wal::Record& r, bool json) {
+  try {
+    const std::string line = json ? json_line(r) : plain_line(r);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    return Error(ErrorKind::kInternal, "out of memory formatting the record at LSN " +
+                                           std::to_string(r.lsn.value()) + " (" +
+                                           std::to_string(r.key.size() + r.value.size()) +
+                                           " bytes of key and value)");
+  }
+  return stdout_status();
 }
 
 // LogReader refuses a log with a hole (a missing segment) before it reads anything, yet
@@ -95,11 +107,11 @@ void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool 
   wal::RecoveryOptions options;
   options.mode = wal::RecoveryMode::kPointInTime;
   options.dry_run = true;
-  auto report = wal::recover(config, disk, options,
-                             [&](uint64_t, uint64_t, const wal::RecordView& r) {
-                               if (r.lsn >= from) print_record(r.to_record(), json);
-                               return stdout_status();  // stop writing on failure
-                             });
+  auto report = wal::recover(
+      config, disk, options, [&](uint64_t, uint64_t, const wal::RecordView& r) {
+        // stop at the first record that cannot be printed
+        return r.lsn >= from ? print_record(r.to_record(), json) : ok_status();
+      });
   (void)report;  // the caller reports the reader's error, which names the damage
   std::fflush(stdout);
 }
@@ -111,8 +123,8 @@ int dump_segment_file(const std::string& file, const WalConfig& config, Lsn from
                       bool json) {
   Result<wal::SegmentInspection> s = inspect_segment_file(
       file, config, [&](uint64_t, uint64_t, const wal::RecordView& r) {
-        if (r.lsn >= from) print_record(r.to_record(), json);
-        return stdout_status();  // stops the scan at the first failed write
+        // stops the scan at the first record that cannot be printed
+        return r.lsn >= from ? print_record(r.to_record(), json) : ok_status();
       });
   std::fflush(stdout);  // the valid records first, then the error
   if (!stdout_status().ok()) return report_stdout_error("dump " + file);
@@ -178,8 +190,9 @@ int run_dump(const CommandArgs& argv) {
       return report_error(r.error());
     }
     if (!*r) break;
-    print_record(**r, json);
-    if (!stdout_status().ok()) {  // stop at the first record that cannot be written
+    Status printed = print_record(**r, json);
+    if (!printed.ok() && stdout_status().ok()) return report_error(printed.error());
+    if (!printed.ok()) {  // stop at the first record that cannot be written
       return report_stdout_error("dump " + path + " at LSN " +
                                  std::to_string(r->value().lsn.value()));
     }

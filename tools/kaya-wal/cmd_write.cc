@@ -1,6 +1,8 @@
 // kaya-wal write: appends records read from stdin, one per line, through Writer.
 #include <cstdio>
+#include <ios>
 #include <iostream>
+#include <new>
 #include <string>
 
 #include "cli.h"
@@ -93,8 +95,20 @@ Result<WalConfig> write_config(const Args& args) {
 // Appends every line of stdin; returns the exit code.
 int append_lines(wal::Writer& writer, DurabilityMode mode, bool json) {
   std::string text;
-  for (uint64_t line_no = 1; std::getline(std::cin, text); ++line_no) {
+  // A failed read throws instead of looking like the end of the input, so that a line
+  // larger than the memory left is named as such.
+  std::cin.exceptions(std::ios::badbit);
+  for (uint64_t line_no = 1;; ++line_no) {
     const std::string where = "stdin line " + std::to_string(line_no);
+    try {
+      if (!std::getline(std::cin, text)) break;
+    } catch (const std::bad_alloc&) {
+      return report_error(Error(ErrorKind::kInternal,
+                                where + ": out of memory reading the line (" +
+                                    std::to_string(text.size()) + " bytes read so far)"));
+    } catch (const std::ios_base::failure&) {
+      return report_error(Error(ErrorKind::kIo, where + ": reading stdin failed"));
+    }
     Result<std::optional<Line>> line = parse_line(text);
     if (!line.ok()) return report_error(line.error(), where);
     if (!*line) continue;
@@ -124,9 +138,6 @@ int append_lines(wal::Writer& writer, DurabilityMode mode, bool json) {
       return report_stdout_error("acknowledging " + where + " (LSN " +
                                  std::to_string(r->lsn.value()) + ")");
     }
-  }
-  if (std::cin.bad()) {
-    return report_error(Error(ErrorKind::kIo, "reading stdin failed"));
   }
   return kExitOk;
 }

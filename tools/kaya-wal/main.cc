@@ -1,6 +1,8 @@
 // kaya-wal: inspect, check, repair and exercise a kaya write-ahead log.
 // Usage and formats: `kaya-wal --help`, `kaya-wal COMMAND --help`, docs/tool.md.
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,7 +95,21 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No exception leaves the library; the tool's own code (reading a huge stdin line,
+  // building its output) can still run out of memory: that is an error, not an abort.
+  // Everything acknowledged before it stays acknowledged (the writer is closed as the
+  // stack unwinds).
+  int code = 1;
+  try {
+    code = run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fputs("error: Internal: out of memory\n", stderr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: Internal: %s\n", e.what());
+  } catch (...) {
+    std::fputs("error: Internal: unknown exception\n", stderr);
+  }
   // Whatever the command printed must have reached stdout: a failed write, flush or
   // close turns exit 0 into an I/O error.
-  return kaya::tool::finish_stdout(run(argc, argv));
+  return kaya::tool::finish_stdout(code);
 }

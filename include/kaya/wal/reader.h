@@ -42,7 +42,9 @@ class LogReader {
   /// The next record, or nullopt at the end of the log (an incomplete record at the end
   /// of the last segment, a write in progress or a torn tail, reads as the end).
   /// Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
-  /// order; NotFound when the segment being read was released meanwhile.
+  /// order; NotFound when the segment being read was released meanwhile; Internal
+  /// "out of memory ...", naming the record, when it does not fit in the memory left.
+  /// After an error, open a new reader at the LSN wanted to try again.
   KAYA_API Result<std::optional<Record>> next();
 
   /// The LSN of the record next() returns next.
