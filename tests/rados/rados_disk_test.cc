@@ -30,8 +30,14 @@ ByteView B(const std::string& s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-wal::Payload put(uint64_t i) {
-  return wal::Payload::put("key" + std::to_string(i), "value" + std::to_string(i));
+// A record that owns its key and value (a Payload only views them): append
+// put(i).payload(), which lives until the append returns.
+wal::Record put(uint64_t i) {
+  wal::Record r;
+  r.type = wal::RecordType::kPut;
+  r.key = "key" + std::to_string(i);
+  r.value = "value" + std::to_string(i);
+  return r;
 }
 
 // Every key of the log, via a dry-run recovery through a fresh client.
@@ -76,7 +82,7 @@ TEST(RadosDiskTest, RecoveryPointIsWrittenOncePerIntervalAndAtClose) {
   KAYA_ASSERT_OK(writer);
   constexpr uint64_t kRecords = 40;
   for (uint64_t i = 1; i <= kRecords; ++i) {
-    KAYA_ASSERT_OK((*writer)->append(put(i), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), DurabilityMode::kStrict));
   }
   auto reader = open_test_disk(options);  // another client
   KAYA_ASSERT_OK(reader);
@@ -98,7 +104,7 @@ TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {
   KAYA_ASSERT_OK(disk_a);
   auto writer_a = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer_a);
-  KAYA_ASSERT_OK((*writer_a)->append(put(1), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_a)->append(put(1).payload(), DurabilityMode::kStrict));
 
   auto disk_b = open_test_disk(options);  // another client, as another process would be
   KAYA_ASSERT_OK(disk_b);
@@ -113,12 +119,12 @@ TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {
       << "the holder's cookie names its process: " << message;
 
   // The first writer is unaffected, and once it closes the second one may open.
-  KAYA_ASSERT_OK((*writer_a)->append(put(2), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_a)->append(put(2).payload(), DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*writer_a)->close());
   writer_a->reset();
   auto reopened = wal::Writer::open({}, **disk_b);
   KAYA_ASSERT_OK(reopened);
-  KAYA_ASSERT_OK((*reopened)->append(put(3), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*reopened)->append(put(3).payload(), DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*reopened)->close());
   EXPECT_EQ(keys_of(options), keys(1, 3));
 }
@@ -130,7 +136,7 @@ TEST(RadosDiskTest, WriterThatLostItsLockAcknowledgesNothingMore) {
   auto writer = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer);
   for (uint64_t i = 1; i <= 5; ++i) {
-    KAYA_ASSERT_OK((*writer)->append(put(i), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), DurabilityMode::kStrict));
   }
   // An operator breaks the lock from another client (`rados lock break`).
   auto breaker = open_test_disk(options);
@@ -139,7 +145,7 @@ TEST(RadosDiskTest, WriterThatLostItsLockAcknowledgesNothingMore) {
   ASSERT_TRUE(wait_fenced(**disk_a)) << "the renewal never noticed the lost lock";
 
   for (auto mode : {DurabilityMode::kStrict, DurabilityMode::kRelaxed}) {
-    auto r = (*writer)->append(put(6), mode);
+    auto r = (*writer)->append(put(6).payload(), mode);
     ASSERT_FALSE(r.ok()) << "a writer without its lock acknowledged a record";
     EXPECT_EQ(r.error().kind(), ErrorKind::kLockConflict) << r.error().to_string();
   }
@@ -154,7 +160,7 @@ TEST(RadosDiskTest, TakeoverFencesTheOldWriterAtOnce) {
   auto writer_a = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer_a);
   for (uint64_t i = 1; i <= 3; ++i) {
-    KAYA_ASSERT_OK((*writer_a)->append(put(i), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer_a)->append(put(i).payload(), DurabilityMode::kStrict));
   }
   // A second writer that believes the first one dead breaks its lock and takes over.
   auto disk_b = open_test_disk(options);
@@ -162,16 +168,16 @@ TEST(RadosDiskTest, TakeoverFencesTheOldWriterAtOnce) {
   KAYA_ASSERT_OK((*disk_b)->break_lock(P("wal/LOCK")));
   auto writer_b = wal::Writer::open({}, **disk_b);
   KAYA_ASSERT_OK(writer_b);
-  KAYA_ASSERT_OK((*writer_b)->append(put(4), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_b)->append(put(4).payload(), DurabilityMode::kStrict));
 
   // The old writer's very next write fails: B's object lock is asserted by each write,
   // not only noticed at the next renewal.
-  auto late = (*writer_a)->append(put(99), DurabilityMode::kRelaxed);
+  auto late = (*writer_a)->append(put(99).payload(), DurabilityMode::kRelaxed);
   ASSERT_FALSE(late.ok()) << "the old writer wrote into the log after the takeover";
   EXPECT_EQ(late.error().kind(), ErrorKind::kLockConflict) << late.error().to_string();
   EXPECT_TRUE((*disk_a)->fenced());
 
-  KAYA_ASSERT_OK((*writer_b)->append(put(5), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_b)->append(put(5).payload(), DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*writer_b)->close());
   EXPECT_EQ(keys_of(options), keys(1, 5));
 }
@@ -185,7 +191,7 @@ TEST(RadosDiskTest, LockIsRenewedPastItsDuration) {
   auto writer = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer);
   std::this_thread::sleep_for(std::chrono::milliseconds(4000));  // > 2 durations
-  KAYA_ASSERT_OK((*writer)->append(put(1), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer)->append(put(1).payload(), DurabilityMode::kStrict));
   EXPECT_FALSE((*disk_a)->fenced());
   auto disk_b = open_test_disk(options);
   KAYA_ASSERT_OK(disk_b);
