@@ -67,9 +67,15 @@ write_conf() {
 fsid = $fsid
 mon host = v2:127.0.0.1:$port
 public addr = 127.0.0.1
+# The cluster (replication) and heartbeat sockets bind here too: nothing listens beyond
+# loopback (start() checks it).
+cluster addr = 127.0.0.1
 ms bind ipv6 = false
 ms bind port min = $((port + 10))
 ms bind port max = $((port + 99))
+# cephx off: the cluster is a throw-away one for tests, reachable only on loopback
+# (checked at start), so keys would protect nothing another local process could not
+# read from this directory anyway, and would cost each test client a key exchange.
 auth cluster required = none
 auth service required = none
 auth client required = none
@@ -139,7 +145,28 @@ start() {
     sleep 0.5
   done
   timeout 10 rados -c "$conf" -p "$pool" rm kaya-cluster-probe
+  check_loopback_only
   log "ready: $osds OSD(s), pool $pool, CEPH_CONF=$conf"
+}
+
+# Fails (and stops the cluster) when a socket listening on this cluster's ports
+# (port..port+99) is bound to anything but 127.0.0.1: with authentication off, such a
+# daemon would accept anyone on the network. Reads /proc/net/tcp{,6} (state 0A: listen;
+# local address as hex IP:port, 0100007F:... for 127.0.0.1).
+check_loopback_only() {
+  local exposed="" local_addr
+  for local_addr in $(awk 'FNR > 1 && $4 == "0A" { print $2 }' /proc/net/tcp /proc/net/tcp6); do
+    local p=$((16#${local_addr##*:}))
+    if [ "$p" -ge "$port" ] && [ "$p" -le $((port + 99)) ] &&
+      [ "${local_addr%:*}" != "0100007F" ]; then
+      exposed+=" $local_addr"
+    fi
+  done
+  if [ -n "$exposed" ]; then
+    log "a daemon listens beyond loopback (local address:port in hex):$exposed"
+    stop
+    exit 1
+  fi
 }
 
 env_lines() {
