@@ -32,7 +32,17 @@ conf="$dir/ceph.conf"
 log() { echo "ceph-cluster: $*" >&2; }
 
 # The daemons' PIDs, one file each: stop kills exactly these.
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether the process of PID file $1 runs. A zombie (exited, not reaped yet by a parent
+# that is still alive) answers kill -0 but is not running: waiting for it is waiting for
+# nothing.
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid state
+  pid="$(cat "$1")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 
 stop() {
   [ -d "$dir/pids" ] || return 0
@@ -42,8 +52,9 @@ stop() {
     pid="$(cat "$f")"
     if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
   done
-  # Give them five seconds to exit, then SIGKILL the same PIDs.
-  for _ in $(seq 50); do
+  # Give them a second to exit, then SIGKILL the same PIDs: nothing of the cluster is
+  # kept, and an OSD takes 4-5 s to shut down on SIGTERM.
+  for _ in $(seq 10); do
     local alive=0
     for f in "$dir"/pids/*.pid; do
       [ -f "$f" ] || continue
