@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
 # A throw-away Ceph cluster on 127.0.0.1 for kaya's RADOS tests and benchmarks: one
-# monitor and three OSDs (memstore: data lives in the OSD processes' memory), cephx
-# off, pool size 3 / min_size 2 replicated across the OSDs of this one host, no
-# manager. Ready in a few seconds.
+# monitor and three OSDs (memstore: data lives in the OSD processes' memory; or
+# BlueStore on a sparse file per OSD), cephx off, pool size 3 / min_size 2 replicated
+# across the OSDs of this one host, no manager. Ready in a few seconds.
 #
-#   scripts/ceph-cluster.sh start   creates and starts the cluster in $KAYA_CEPH_DIR
-#   scripts/ceph-cluster.sh env     prints the exports the tests and the tool need
-#   scripts/ceph-cluster.sh stop    stops the daemons this script started (by the PIDs
-#                                   in $KAYA_CEPH_DIR/pids) and removes the directory
+#   scripts/ceph-cluster.sh start          creates and starts the cluster in
+#                                          $KAYA_CEPH_DIR
+#   scripts/ceph-cluster.sh env            prints the exports the tests and the tool need
+#   scripts/ceph-cluster.sh stop           stops the daemons this script started (by the
+#                                          PIDs in $KAYA_CEPH_DIR/pids), removes the
+#                                          directory
+#   scripts/ceph-cluster.sh kill-osd N     SIGKILLs osd.N (by its PID) and waits until it
+#                                          is gone
+#   scripts/ceph-cluster.sh restart-osd N  starts osd.N again (SIGKILLing it first if it
+#                                          runs); memstore comes back empty and is
+#                                          refilled by recovery, BlueStore keeps its data
+#   scripts/ceph-cluster.sh wait-clean [S] waits up to S seconds (default 120) until every
+#                                          OSD is up and every placement group of the
+#                                          pool is active+clean; prints how long it took
+#   scripts/ceph-cluster.sh heal [S]       restart-osd for every OSD that does not run,
+#                                          then wait-clean: the state each test starts from
+#   scripts/ceph-cluster.sh primary OBJECT [NAMESPACE]
+#                                          prints the id of the OSD acting as primary for
+#                                          OBJECT in the pool
+#   scripts/ceph-cluster.sh objects N [NAMESPACE]
+#                                          lists the objects (of NAMESPACE) that the
+#                                          stopped osd.N keeps in its BlueStore file
 #
 # Settings (environment):
 #   KAYA_CEPH_DIR        cluster directory (default build/ceph-cluster)
@@ -15,6 +33,8 @@
 #                        (default 13300; give parallel clusters different bases)
 #   KAYA_CEPH_OSDS       number of OSDs (default 3; with 1, the pool has size 1)
 #   KAYA_CEPH_POOL       the pool created for kaya (default kaya)
+#   KAYA_CEPH_STORE      memstore (default) or bluestore (a 2 GiB sparse file per OSD,
+#                        data that survives an OSD restart)
 #
 # Without a manager `ceph df`, `rados df` and `ceph pg stat` hang: readiness is checked
 # with a real `rados put`.
@@ -28,8 +48,15 @@ port="${KAYA_CEPH_PORT_BASE:-13300}"
 osds="${KAYA_CEPH_OSDS:-3}"
 pool="${KAYA_CEPH_POOL:-kaya}"
 conf="$dir/ceph.conf"
+# A running cluster's store is the one it was started with.
+if [ -f "$conf" ]; then
+  store="$(sed -n 's/^osd objectstore = //p' "$conf")"
+else
+  store="${KAYA_CEPH_STORE:-memstore}"
+fi
 
 log() { echo "ceph-cluster: $*" >&2; }
+cli() { timeout 30 ceph -c "$conf" --connect-timeout 20 "$@"; }
 
 # The daemons' PIDs, one file each: stop kills exactly these.
 # Whether the process of PID file $1 runs. A zombie (exited, not reaped yet by a parent
@@ -71,6 +98,31 @@ stop() {
   log "stopped"
 }
 
+# The object store's settings: memstore keeps objects in the OSD's memory (nothing
+# survives its restart); BlueStore writes them to a sparse file in the OSD's directory
+# with O_DIRECT, as on a real device.
+store_conf() {
+  case "$store" in
+    memstore)
+      echo "osd objectstore = memstore"
+      echo "memstore device bytes = 2147483648"
+      ;;
+    bluestore)
+      echo "osd objectstore = bluestore"
+      echo "bluestore block create = true"
+      echo "bluestore block size = 2147483648"
+      echo "bluestore fsck on mkfs = false"
+      echo "bluestore fsck on mount = false"
+      echo "bluestore cache autotune = false"
+      echo "bluestore cache size = 134217728"
+      ;;
+    *)
+      log "KAYA_CEPH_STORE=$store: expected memstore or bluestore"
+      exit 4
+      ;;
+  esac
+}
+
 write_conf() {
   local fsid="$1"
   cat >"$conf" <<EOF
@@ -106,8 +158,7 @@ mon warn on pool no redundancy = false
 paxos propose interval = 0.1
 mon data = $dir/mon/\$name
 osd data = $dir/osd/\$id
-osd objectstore = memstore
-memstore device bytes = 2147483648
+$(store_conf)
 osd op num shards = 2
 osd op num threads per shard = 1
 # A stopped OSD is marked down at once by its own shutdown message; one that dies is
@@ -116,6 +167,12 @@ osd heartbeat grace = 6
 osd heartbeat interval = 1
 mon osd down out interval = 600
 EOF
+}
+
+# Starts the daemon of osd.$1 (made by start) and records its PID.
+start_osd() {
+  ceph-osd -c "$conf" -i "$1" -f >>"$dir/log/osd.$1.out" 2>&1 &
+  echo $! >"$dir/pids/osd.$1.pid"
 }
 
 start() {
@@ -127,24 +184,25 @@ start() {
   local fsid
   fsid="$(uuidgen)"
   write_conf "$fsid"
+  # Every Ceph tool below reads this cluster's configuration, not one named by the
+  # caller's environment (another cluster's, or one already removed).
+  export CEPH_CONF="$conf"
   ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port]" "$dir/monmap" >/dev/null
   ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring"
   ceph-mon -c "$conf" -i a -f >>"$dir/log/mon.a.out" 2>&1 &
   echo $! >"$dir/pids/mon.a.pid"
 
-  local cli=(timeout 30 ceph -c "$conf" --connect-timeout 20)
   for ((i = 0; i < osds; i++)); do
     local uuid id
     uuid="$(uuidgen)"
-    id="$("${cli[@]}" osd new "$uuid")"
+    id="$(cli osd new "$uuid")"
     mkdir -p "$dir/osd/$id"
     ceph-osd -c "$conf" -i "$id" --mkfs --osd-uuid "$uuid" >>"$dir/log/osd.$id.out" 2>&1
-    ceph-osd -c "$conf" -i "$id" -f >>"$dir/log/osd.$id.out" 2>&1 &
-    echo $! >"$dir/pids/osd.$id.pid"
+    start_osd "$id"
   done
-  "${cli[@]}" osd pool create "$pool" 8 8 replicated >/dev/null 2>&1
-  "${cli[@]}" osd pool application enable "$pool" rados >/dev/null 2>&1
+  cli osd pool create "$pool" 8 8 replicated >/dev/null 2>&1
+  cli osd pool application enable "$pool" rados >/dev/null 2>&1
 
   # Ready when a real write to the pool succeeds (all PGs of a size-3 pool active).
   local deadline=$((SECONDS + 60))
@@ -180,18 +238,100 @@ check_loopback_only() {
   fi
 }
 
+# The PID file of osd.$1, which must be one of this cluster's OSDs.
+osd_pid_file() {
+  if ! [[ "$1" =~ ^[0-9]+$ ]] || ! [ -d "$dir/osd/$1" ]; then
+    log "no osd.$1 in the cluster of $dir"
+    exit 4
+  fi
+  echo "$dir/pids/osd.$1.pid"
+}
+
+kill_osd() {
+  local f
+  f="$(osd_pid_file "$1")"
+  if pid_alive "$f"; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi
+  local deadline=$((SECONDS + 30))
+  while pid_alive "$f"; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "osd.$1 (PID $(cat "$f")) still runs 30 s after SIGKILL"
+      exit 1
+    fi
+    sleep 0.05
+  done
+  log "osd.$1 killed"
+}
+
+# Starts osd.$1 again and waits until the monitor has it up: its new up_from epoch
+# tells the restarted daemon from the one before, which the map may still show up.
+restart_osd() {
+  local before
+  osd_pid_file "$1" >/dev/null
+  before="$(state up-from "$1")"
+  kill_osd "$1"
+  start_osd "$1"
+  state wait-booted "$1" "$before" 60
+  log "osd.$1 started and up (PID $(cat "$dir/pids/osd.$1.pid"))"
+}
+
+# Questions to the cluster over one librados connection (scripts/ceph-cluster-state.py).
+state() { timeout 600 /usr/bin/python3 scripts/ceph-cluster-state.py "$conf" "$pool" "$@"; }
+
+wait_clean() {
+  local took
+  took="$(state wait-clean "${1:-120}")"
+  log "clean: every OSD up, every placement group of $pool active+clean (waited $took s)"
+}
+
+heal() {
+  local f id
+  for f in "$dir"/pids/osd.*.pid; do
+    [ -f "$f" ] || continue
+    id="${f##*/osd.}"
+    id="${id%.pid}"
+    pid_alive "$f" || restart_osd "$id"
+  done
+  wait_clean "${1:-120}"
+}
+
+# The objects (of namespace $2) stored by the stopped osd.$1, one name per line, read
+# from its BlueStore file with ceph-objectstore-tool (which reads its configuration
+# from CEPH_CONF: given with -c, the listing comes out empty).
+objects() {
+  local f
+  f="$(osd_pid_file "$1")"
+  if [ "$store" != bluestore ]; then
+    log "objects: the cluster runs $store, which keeps nothing outside the OSD process"
+    exit 4
+  fi
+  if pid_alive "$f"; then
+    log "objects: osd.$1 runs; its store can be read only while it is stopped"
+    exit 4
+  fi
+  local listing
+  listing="$(CEPH_CONF="$conf" ceph-objectstore-tool --no-mon-config --data-path "$dir/osd/$1" --op list 2>>"$dir/log/objectstore-tool.log")"
+  jq -r --arg ns "${2:-}" '.[1] | select(.namespace == $ns) | .oid' <<<"$listing" | sort -u
+}
+
 env_lines() {
   echo "export CEPH_CONF=$conf"
   echo "export KAYA_CEPH_POOL=$pool"
   echo "export KAYA_CEPH_DIR=$dir"
+  echo "export KAYA_CEPH_STORE=$store"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   env) env_lines ;;
+  kill-osd) kill_osd "${2:?usage: kill-osd N}" ;;
+  restart-osd) restart_osd "${2:?usage: restart-osd N}" ;;
+  wait-clean) wait_clean "${2:-120}" ;;
+  heal) heal "${2:-120}" ;;
+  primary) state primary "${2:?usage: primary OBJECT [NAMESPACE]}" "${3:-}" ;;
+  objects) objects "${2:?usage: objects N [NAMESPACE]}" "${3:-}" ;;
   *)
-    echo "usage: scripts/ceph-cluster.sh start|stop|env" >&2
+    echo "usage: scripts/ceph-cluster.sh start|stop|env|kill-osd N|restart-osd N|wait-clean [S]|heal [S]|primary OBJECT [NS]|objects N [NS]" >&2
     exit 4
     ;;
 esac
