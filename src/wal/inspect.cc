@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/guard.h"
+#include "wal/log_dir.h"
 #include "wal/log_scan.h"
 #include "wal/segment_reader.h"
 
@@ -220,13 +221,13 @@ Result<LogInspection> inspect_segments(const LogView& view, io::Disk& disk,
     const bool last = i + 1 == ids.size();
     // Log-level problems sit at offset 0 of this segment: recovery keeps none of it.
     bool log_problem = false;
-    if (i > 0 && ids[i] != ids[i - 1] + 1) {
+    if (log_dir::hole_before(ids, i)) {
       const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
       log.anomalies.push_back(spot.anomaly());
       log_problem = true;
       previous.reset();
     }
-    KAYA_ASSIGN_OR_RETURN(SegmentInspection s, scan(disk, view, segment_path(ids[i]),
+    KAYA_ASSIGN_OR_RETURN(SegmentInspection s, scan(disk, view, log_dir::segment(ids[i]),
                                                     ids[i], last, previous, &reached_rp));
     // A problem inside the segment still leaves recovery the records before it.
     if (!stopped && !log_problem) {
@@ -268,17 +269,16 @@ constexpr int kReleaseAttempts = 8;
 Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
   return core::guard([&]() -> Result<LogInspection> {
     KAYA_RETURN_IF_ERROR(config.validate());
-    const io::RelativePath lock_path = known_path(format::kLockFile);
     // Asked without taking the lock, which a writer opening meanwhile would meet.
     auto writer_holds_lock = [&] {
-      Result<bool> held = disk.lock_held(lock_path);
+      Result<bool> held = log_dir::locked(disk);
       return held.ok() && *held;
     };
     const bool writer_at_start = writer_holds_lock();
     for (int attempt = 1;; ++attempt) {
       const bool last_attempt = attempt == kReleaseAttempts;
       KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
-      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
       const RecordPosition* rp = view.durable();
       if (!last_attempt && rp != nullptr && !ids.empty() &&
           rp->segment_id < ids.front()) {

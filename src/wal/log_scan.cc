@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "wal/log_dir.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
@@ -203,7 +204,7 @@ Spot ends_early_spot(const LogView& view, uint64_t id, uint64_t offset) {
 }
 
 std::string describe_segment(io::Disk& disk, uint64_t id) {
-  return "segment " + num(id) + " (" + disk.describe(segment_path(id)) + ")";
+  return "segment " + num(id) + " (" + disk.describe(log_dir::segment(id)) + ")";
 }
 
 }  // namespace kaya::wal

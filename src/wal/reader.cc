@@ -7,6 +7,7 @@
 #include "core/guard.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/writer.h"
+#include "wal/log_dir.h"
 #include "wal/segment_cursor.h"
 #include "wal/segment_reader.h"
 
@@ -16,10 +17,10 @@ Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
   return core::guard([&]() -> Result<Lsn> {
     std::optional<uint64_t> gone;  // the first segment, released while it was read
     for (;;) {
-      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+      KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
       if (ids.empty()) return Lsn::first();
       Result<std::optional<Lsn>> lsn =
-          first_lsn_of(disk, segment_path(ids.front()), config.max_record_bytes);
+          log_dir::first_lsn(disk, ids.front(), config.max_record_bytes);
       // A release removed the first segment meanwhile: list again (each round finds a
       // higher first segment, or the error stands).
       if (!lsn.ok() && lsn.error().kind() == ErrorKind::kNotFound &&

@@ -3,15 +3,13 @@
 #include <chrono>
 
 #include "core/guard.h"
+#include "wal/log_dir.h"
 #include "wal/log_scan.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
 namespace {
-
-// Where the cut-off data of recovery is kept.
-constexpr std::string_view kLostDir = "wal/lost";
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
@@ -63,35 +61,6 @@ bool recoverable(const Spot& spot, RecoveryMode mode) {
   return false;
 }
 
-// A name under wal/lost/ that is not taken yet.
-Result<io::RelativePath> lost_name(io::Disk& disk, uint64_t id, uint64_t offset) {
-  std::string base =
-      std::string(kLostDir) + "/" + std::string(segment_path(id).filename());
-  if (offset > 0) base += ".from-" + std::to_string(offset);
-  for (int n = 0;; ++n) {
-    KAYA_ASSIGN_OR_RETURN(
-        io::RelativePath p,
-        io::RelativePath::parse(n == 0 ? base : base + "." + std::to_string(n)));
-    auto len = disk.file_len(p);
-    if (!len.ok() && len.error().kind() == ErrorKind::kNotFound) return p;
-    if (!len.ok()) return std::move(len).error();
-  }
-}
-
-// Copies bytes [offset, end) of `from` into the new file `to`, durably.
-Status copy_tail(io::Disk& disk, const io::RelativePath& from, uint64_t offset,
-                 const io::RelativePath& to) {
-  std::vector<uint8_t> buf(1 << 20);
-  KAYA_RETURN_IF_ERROR(disk.append(to, io::ByteView()).status());
-  for (;;) {
-    KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(disk, from, offset, buf));
-    if (n == 0) break;
-    KAYA_RETURN_IF_ERROR(disk.append(to, io::ByteView(buf.data(), n)).status());
-    offset += n;
-  }
-  return disk.fsync_file(to);
-}
-
 // Plans (and unless dry_run, carries out) what `problem` makes recovery drop.
 Status drop(io::Disk& disk, const RecoveryOptions& options,
             const std::vector<uint64_t>& ids, const Problem& problem,
@@ -100,40 +69,32 @@ Status drop(io::Disk& disk, const RecoveryOptions& options,
   // is kept.
   const bool keep_aside = options.mode == RecoveryMode::kPointInTime ||
                           problem.spot.verdict != Verdict::kTornTail;
-  const io::RelativePath lost_dir = known_path(kLostDir);
   if (keep_aside && !options.dry_run) {
-    KAYA_RETURN_IF_ERROR(disk.create_dir(lost_dir));
-    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
+    KAYA_RETURN_IF_ERROR(log_dir::create_lost_dir(disk));
   }
   for (size_t i = problem.segment_index; i < ids.size(); ++i) {
     const uint64_t id = ids[i];
-    const io::RelativePath path = segment_path(id);
     Dropped d;
     d.segment_id = id;
     d.offset = i == problem.segment_index ? problem.spot.offset : 0;
-    KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(path));
+    KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(log_dir::segment(id)));
     d.bytes = len - d.offset;
     if (keep_aside) {
-      KAYA_ASSIGN_OR_RETURN(io::RelativePath to, lost_name(disk, id, d.offset));
+      KAYA_ASSIGN_OR_RETURN(io::RelativePath to, log_dir::lost_name(disk, id, d.offset));
       d.moved_to = to.str();
       if (!options.dry_run) {
-        if (d.offset == 0) {
-          KAYA_RETURN_IF_ERROR(disk.rename(path, to));
-        } else {
-          KAYA_RETURN_IF_ERROR(copy_tail(disk, path, d.offset, to));
-        }
+        KAYA_RETURN_IF_ERROR(log_dir::set_aside(disk, id, d.offset, to));
       }
     }
     if (!options.dry_run && (d.offset > 0 || !keep_aside)) {
-      KAYA_RETURN_IF_ERROR(disk.truncate(path, d.offset));
-      KAYA_RETURN_IF_ERROR(disk.fsync_file(path));
+      KAYA_RETURN_IF_ERROR(log_dir::cut_segment(disk, id, d.offset));
     }
     report.bytes_dropped += d.bytes;
     report.dropped.push_back(std::move(d));
   }
   if (!options.dry_run) {
-    if (keep_aside) KAYA_RETURN_IF_ERROR(disk.fsync_dir(lost_dir));
-    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
+    KAYA_RETURN_IF_ERROR(keep_aside ? log_dir::sync_after_set_aside(disk)
+                                    : log_dir::sync_dir(disk));
     report.applied = true;
   }
   return ok_status();
@@ -191,18 +152,7 @@ std::string RecoveryReport::to_string() const {
 }
 
 Result<std::vector<uint64_t>> list_segments(io::Disk& disk) {
-  return core::guard([&]() -> Result<std::vector<uint64_t>> {
-    auto names = disk.list_dir(segment_dir());
-    if (!names.ok()) {
-      if (names.error().kind() == ErrorKind::kNotFound) return std::vector<uint64_t>();
-      return std::move(names).error();
-    }
-    std::vector<uint64_t> ids;
-    for (const std::string& name : *names) {
-      if (auto id = format::parse_segment_file_name(name)) ids.push_back(*id);
-    }
-    return ids;  // list_dir is sorted, and so are fixed-width hex names
-  });
+  return core::guard([&] { return log_dir::list_segments(disk); });
 }
 
 namespace {
@@ -290,7 +240,7 @@ class RecoveryScan {
       for (; idx > 0; --idx) {
         KAYA_ASSIGN_OR_RETURN(
             std::optional<Lsn> first,
-            first_lsn_of(disk_, segment_path(ids_[idx]), view_.max_record_bytes));
+            log_dir::first_lsn(disk_, ids_[idx], view_.max_record_bytes));
         if (first && *first <= *options_.visit_from) break;
       }
       start_index_ = idx;
@@ -303,7 +253,7 @@ class RecoveryScan {
   // The log's first record, when the scan does not start there: one header read.
   Status probe_first_record() {
     const uint64_t id = ids_[0];
-    SegmentReader reader(disk_, segment_path(id), view_.max_record_bytes, 0,
+    SegmentReader reader(disk_, log_dir::segment(id), view_.max_record_bytes, 0,
                          format::kHeaderLen);
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) {
@@ -311,8 +261,9 @@ class RecoveryScan {
       return ok_status();
     }
     if (!d->ok()) {
-      KAYA_ASSIGN_OR_RETURN(Spot spot, judge_bad_record(disk_, view_, segment_path(id),
-                                                        id, false, true, *d));
+      KAYA_ASSIGN_OR_RETURN(
+          Spot spot,
+          judge_bad_record(disk_, view_, log_dir::segment(id), id, false, true, *d));
       set_problem(std::move(spot), 0);
       return ok_status();
     }
@@ -343,7 +294,7 @@ class RecoveryScan {
       report_.segments.push_back(summary);
       return ok_status();
     }
-    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(segment_path(id)));
+    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(log_dir::segment(id)));
     summary.valid_bytes = summary.bytes;
     if (summary.bytes == 0) {
       set_problem(*sealed_segment_spot(view_, id, 0, 0), i);
@@ -373,7 +324,7 @@ class RecoveryScan {
 
   // False (and the problem set) when segment i does not follow segment i-1.
   bool check_contiguous(size_t i) {
-    if (i == 0 || ids_[i] == ids_[i - 1] + 1) return true;
+    if (!log_dir::hole_before(ids_, i)) return true;
     set_problem(missing_segment_spot(view_, ids_[i - 1], ids_[i]), i);
     return false;
   }
@@ -384,10 +335,10 @@ class RecoveryScan {
     if (!check_contiguous(i)) return ok_status();
     SegmentSummary summary;
     summary.id = id;
-    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(segment_path(id)));
+    KAYA_ASSIGN_OR_RETURN(summary.bytes, disk_.file_len(log_dir::segment(id)));
     summary.valid_bytes = from;
     if (from == 0) last_scan_whole_ = id;
-    SegmentReader reader(disk_, segment_path(id), view_.max_record_bytes, from,
+    SegmentReader reader(disk_, log_dir::segment(id), view_.max_record_bytes, from,
                          options_.buffer_bytes);
     for (;;) {
       KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
@@ -396,8 +347,9 @@ class RecoveryScan {
         break;
       }
       if (!d->ok()) {
-        KAYA_ASSIGN_OR_RETURN(Spot spot, judge_bad_record(disk_, view_, segment_path(id),
-                                                          id, last, !last, *d));
+        KAYA_ASSIGN_OR_RETURN(
+            Spot spot,
+            judge_bad_record(disk_, view_, log_dir::segment(id), id, last, !last, *d));
         set_problem(std::move(spot), i);
         break;
       }
@@ -497,7 +449,7 @@ Result<RecoveryReport> recover(const WalConfig& config, io::Disk& disk,
     // A repair must not race a live writer: the lock comes before anything of the log is
     // looked at. (Listed first, a writer creating the first segment between the listing
     // and the scan had its first record cut as a torn tail by an unlocked repair.)
-    auto lock = disk.lock_file(known_path(format::kLockFile));
+    auto lock = log_dir::lock(disk);
     if (!lock.ok()) {
       if (lock.error().kind() != ErrorKind::kNotFound) return std::move(lock).error();
       // No wal/ directory for the lock file, so no segment: nothing to read or repair.
@@ -527,7 +479,7 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   KAYA_ASSIGN_OR_RETURN(LogView view,
                         open_log_view(disk, config, options.rebuild_recovery_point));
   report.had_recovery_point = view.rp.has_value();
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
   RecoveryScan scan(disk, view, options, visitor, ids, report);
   KAYA_RETURN_IF_ERROR(scan.run());
 
@@ -569,9 +521,7 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   if (write_rp) {
     // What a crashed process left with the OS is made durable before the recovery
     // point says it is.
-    const io::RelativePath tail = segment_path(rp->durable.segment_id);
-    KAYA_RETURN_IF_ERROR(disk.fsync_file(tail));
-    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
+    KAYA_RETURN_IF_ERROR(log_dir::sync_segment(disk, rp->durable.segment_id));
     KAYA_RETURN_IF_ERROR(create_recovery_point(disk, *rp));
     report.recovery_point_written = true;
   }

@@ -9,6 +9,7 @@
 #include "kaya/core/crc32c.h"
 #include "kaya/wal/format.h"
 #include "wal/endian.h"
+#include "wal/log_dir.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
@@ -128,7 +129,7 @@ Result<RecoveryPoint> decode_slot(std::span<const uint8_t> slot, std::string_vie
 
 Result<std::optional<RecoveryPoint>> read_recovery_point(io::Disk& disk) {
   return core::guard([&]() -> Result<std::optional<RecoveryPoint>> {
-    const io::RelativePath path = known_path(rf::kFile);
+    const io::RelativePath path = log_dir::recovery_point();
     const std::string where = disk.describe(path);
     auto len = disk.file_len(path);
     if (!len.ok() && len.error().kind() == ErrorKind::kNotFound) {
@@ -182,8 +183,8 @@ Status create_recovery_point(io::Disk& disk, const RecoveryPoint& point) {
       encode_slot(point,
                   std::span<uint8_t>(bytes).subspan(i * rf::kSlotBytes, rf::kSlotBytes));
     }
-    const io::RelativePath tmp = known_path(rf::kTempFile);
-    const io::RelativePath path = known_path(rf::kFile);
+    const io::RelativePath tmp = log_dir::recovery_point_temp();
+    const io::RelativePath path = log_dir::recovery_point();
     // A temporary file left by an earlier crash is replaced.
     Status removed = disk.remove_file(tmp);
     if (!removed.ok() && removed.error().kind() != ErrorKind::kNotFound) return removed;
@@ -207,7 +208,7 @@ Status RecoveryPointFile::write(RecoveryPoint point) {
     std::array<uint8_t, rf::kSlotBytes> slot{};
     encode_slot(point, slot);
     KAYA_RETURN_IF_ERROR(
-        disk_.write_at(known_path(rf::kFile), write_slot_ * rf::kSlotBytes, slot));
+        disk_.write_at(log_dir::recovery_point(), write_slot_ * rf::kSlotBytes, slot));
     last_ = point;
     dirty_ = true;
     return ok_status();
@@ -217,7 +218,7 @@ Status RecoveryPointFile::write(RecoveryPoint point) {
 Status RecoveryPointFile::sync() {
   return core::guard([&]() -> Status {
     if (!dirty_) return ok_status();
-    KAYA_RETURN_IF_ERROR(disk_.fsync_file(known_path(rf::kFile)));
+    KAYA_RETURN_IF_ERROR(disk_.fsync_file(log_dir::recovery_point()));
     dirty_ = false;
     // The slot just synced holds the durable value: later writes go to the other one.
     write_slot_ = (write_slot_ + 1) % rf::kSlots;

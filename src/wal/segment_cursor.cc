@@ -8,6 +8,7 @@
 
 #include "core/guard.h"
 #include "kaya/wal/recovery.h"
+#include "wal/log_dir.h"
 
 namespace kaya::wal {
 namespace {
@@ -32,14 +33,14 @@ struct Start {
 // meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
 // is the active one, empty or with its first write in progress).
 Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from) {
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk));
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
   if (ids.empty()) return std::optional<Start>(Start{});
   // The index of each probed segment's first LSN.
   std::map<size_t, std::optional<uint64_t>> first_lsns;
   auto probe = [&](size_t i) -> Result<std::optional<uint64_t>> {
     if (auto it = first_lsns.find(i); it != first_lsns.end()) return it->second;
-    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn, first_lsn_of(disk, segment_path(ids[i]),
-                                                               view.max_record_bytes));
+    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn,
+                          log_dir::first_lsn(disk, ids[i], view.max_record_bytes));
     if (!lsn && i + 1 < ids.size()) {
       return Error(ErrorKind::kCorruption,
                    describe_segment(disk, ids[i]) +
@@ -83,7 +84,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
   // hole anywhere (readers move from segment to segment by id: a hole would read as
   // the end), and no empty segment below the one reading starts in.
   for (size_t i = 1; i < ids.size(); ++i) {
-    if (ids[i] != ids[i - 1] + 1) {
+    if (log_dir::hole_before(ids, i)) {
       const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
       // Beyond the recovery point the segments after the hole are not part of the
       // log (recovery moves them aside): reading ends at the hole.
@@ -97,7 +98,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     }
   }
   for (size_t i = 0; i < lo; ++i) {
-    auto len = disk.file_len(segment_path(ids[i]));
+    auto len = disk.file_len(log_dir::segment(ids[i]));
     if (!len.ok() && len.error().kind() == ErrorKind::kNotFound) {
       return std::optional<Start>();  // released meanwhile: list again
     }
@@ -119,7 +120,7 @@ SegmentCursor::SegmentCursor(const WalConfig& config, LogView view, io::Disk& di
       disk_(disk),
       segment_id_(segment_id),
       segment_listed_(segment_listed),
-      reader_(std::make_unique<SegmentReader>(disk, segment_path(segment_id),
+      reader_(std::make_unique<SegmentReader>(disk, log_dir::segment(segment_id),
                                               view_.max_record_bytes)),
       expected_(expected),
       from_(from) {}
@@ -300,12 +301,12 @@ void SegmentCursor::enter_segment(uint64_t id, bool previous_released) {
   segment_id_ = id;
   segment_listed_ = true;
   previous_released_ = previous_released;
-  reader_ =
-      std::make_unique<SegmentReader>(disk_, segment_path(id), view_.max_record_bytes);
+  reader_ = std::make_unique<SegmentReader>(disk_, log_dir::segment(id),
+                                            view_.max_record_bytes);
 }
 
 Result<bool> SegmentCursor::segment_exists(uint64_t id) {
-  auto len = disk_.file_len(segment_path(id));
+  auto len = disk_.file_len(log_dir::segment(id));
   if (len.ok()) return true;
   if (len.error().kind() == ErrorKind::kNotFound) return false;
   return std::move(len).error();

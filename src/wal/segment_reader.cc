@@ -1,7 +1,6 @@
 #include "wal/segment_reader.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <new>
 #include <string>
@@ -144,29 +143,6 @@ Result<std::optional<Decoded>> SegmentReader::next() {
 }  // namespace kaya::wal
 
 namespace kaya::wal {
-
-io::RelativePath known_path(std::string_view text) {
-  Result<io::RelativePath> path = io::RelativePath::parse(text);
-  if (!path.ok()) {
-    assert(path.error().kind() == ErrorKind::kInternal);  // "out of memory"
-    throw std::bad_alloc();
-  }
-  return std::move(path).value();
-}
-
-io::RelativePath segment_path(uint64_t id) {
-  return known_path(format::segment_path(id));
-}
-
-io::RelativePath segment_dir() { return known_path(format::kSegmentDir); }
-
-Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
-                                        uint64_t max_record_bytes) {
-  SegmentReader reader(disk, path, max_record_bytes, 0, format::kHeaderLen);
-  KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
-  if (!d || !d->ok()) return std::optional<Lsn>();
-  return std::optional<Lsn>(d->record.lsn);
-}
 
 std::string Resync::gave_up_detail() const {
   return "gave up after scanning " + std::to_string(scanned_bytes) +

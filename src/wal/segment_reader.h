@@ -64,21 +64,6 @@ class SegmentReader {
   std::optional<uint64_t> zero_tail_at_;
 };
 
-// A path kaya spells itself, so always valid ("wal/LOCK"). Parsing it can fail only for
-// want of memory: that is thrown on as std::bad_alloc, for the guard of the public call
-// (core/guard.h) to report.
-io::RelativePath known_path(std::string_view text);
-
-// The path of segment `id` ("wal/<16 hex>.wal").
-io::RelativePath segment_path(uint64_t id);
-// The directory holding the segments ("wal").
-io::RelativePath segment_dir();
-
-// LSN of the first record of a segment; nullopt when the segment holds no complete
-// valid record at offset 0.
-Result<std::optional<Lsn>> first_lsn_of(io::Disk& disk, const io::RelativePath& path,
-                                        uint64_t max_record_bytes);
-
 // What find_valid_record() may spend on candidates whose header verifies (so that their
 // payload must be checked too) beyond reading the region once: a payload that embeds
 // records could otherwise make it read up to max_record_bytes per embedded header.

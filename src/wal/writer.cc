@@ -7,6 +7,7 @@
 #include "core/guard.h"
 #include "kaya/wal/recovery.h"
 #include "wal/endian.h"
+#include "wal/log_dir.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
 
@@ -40,19 +41,6 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - start)
                                    .count());
-}
-
-// Creates wal/ (durably) and an empty first segment when the log has none.
-// Creates segment `id`, empty, with a durable directory entry.
-Status create_segment(io::Disk& disk, uint64_t id) {
-  KAYA_RETURN_IF_ERROR(disk.append(segment_path(id), io::ByteView()).status());
-  return disk.fsync_dir(segment_dir());
-}
-
-Status create_log(io::Disk& disk, uint64_t segment_id) {
-  KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
-  KAYA_RETURN_IF_ERROR(disk.fsync_dir(io::RelativePath()));
-  return create_segment(disk, segment_id);
 }
 
 }  // namespace
@@ -91,8 +79,8 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
     return Error(ErrorKind::kInvalidArgument,
                  "open_at: LSN 18446744073709551615 is the last; no writer hands it out");
   }
-  KAYA_RETURN_IF_ERROR(disk.create_dir(segment_dir()));
-  KAYA_ASSIGN_OR_RETURN(auto lock, disk.lock_file(known_path(format::kLockFile)));
+  KAYA_RETURN_IF_ERROR(log_dir::ensure_dir(disk));
+  KAYA_ASSIGN_OR_RETURN(auto lock, log_dir::lock(disk));
   RecoveryOptions recovery = options.recovery;
   if (options.replay_from) recovery.visit_from = options.replay_from;
   const auto recovery_started = std::chrono::system_clock::now();
@@ -117,20 +105,14 @@ Result<std::unique_ptr<Writer>> Writer::open_impl(const WalConfig& config, io::D
   const uint64_t segment = ids.empty() ? format::kFirstSegmentId : ids.back();
   uint64_t segment_bytes = 0;
   if (ids.empty()) {
-    KAYA_RETURN_IF_ERROR(create_log(disk, segment));
+    KAYA_RETURN_IF_ERROR(log_dir::create(disk, segment));
   } else {
-    // Space a crashed writer had preallocated past its last record is cut off, so
-    // that appends continue right after that record.
-    const uint64_t data_end = report.segments.back().valid_bytes;
-    KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(segment_path(segment)));
-    if (len > data_end) {
-      KAYA_RETURN_IF_ERROR(disk.truncate(segment_path(segment), data_end));
-    }
-    segment_bytes = data_end;
-    // Records a crashed process left with the OS become durable before any new one
-    // is acknowledged, so a later power loss cannot open a hole before them.
-    KAYA_RETURN_IF_ERROR(disk.fsync_file(segment_path(segment)));
-    KAYA_RETURN_IF_ERROR(disk.fsync_dir(segment_dir()));
+    // Appends continue right after the last record: space a crashed writer had
+    // preallocated past it goes, and records a crashed process left with the OS become
+    // durable before any new one is acknowledged, so a later power loss cannot open a
+    // hole before them.
+    segment_bytes = report.segments.back().valid_bytes;
+    KAYA_RETURN_IF_ERROR(log_dir::trim_tail(disk, segment, segment_bytes));
   }
   // The recovery point, written anew: every record kept is durable now.
   RecoveryPoint rp = report.recovery_point.value_or(RecoveryPoint{});
@@ -403,7 +385,7 @@ Status Writer::map_window_locked(uint64_t offset, uint64_t len) {
                             : uint64_t{0};
   const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
   map_.reset();
-  const io::RelativePath path = segment_path(tail_segment_id_);
+  const io::RelativePath path = log_dir::segment(tail_segment_id_);
   auto map = [&](uint64_t bytes) {
     return core::guard([&] { return disk_.map_for_write(path, offset, bytes); });
   };
@@ -436,8 +418,9 @@ Status Writer::rotate_locked(Lock& lock) {
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   if (mapped_) {
     map_.reset();
-    KAYA_RETURN_IF_ERROR(core::guard(
-        [&] { return disk_.truncate(segment_path(old_segment), tail_segment_bytes_); }));
+    KAYA_RETURN_IF_ERROR(core::guard([&] {
+      return disk_.truncate(log_dir::segment(old_segment), tail_segment_bytes_);
+    }));
   }
   uint64_t us;
   Status s = timed_fsync(old_segment, &us);
@@ -461,7 +444,7 @@ Status Writer::rotate_locked(Lock& lock) {
   rp_persisted_lsn_ = durable_pos_.lsn.value();
   stats_.dir_fsyncs++;
   KAYA_RETURN_IF_ERROR(
-      core::guard([&] { return create_segment(disk_, old_segment + 1); }));
+      core::guard([&] { return log_dir::create_segment(disk_, old_segment + 1); }));
   stats_.rotations++;
   tail_segment_id_ = old_segment + 1;
   tail_segment_bytes_ = 0;
@@ -472,7 +455,7 @@ Status Writer::finish_mapped_locked() {
   return core::guard([&]() -> Status {
     // First a sync, which fails after a simulated crash, so that a dead writer changes
     // nothing; then the unused space goes and the cut is made durable.
-    const io::RelativePath path = segment_path(tail_segment_id_);
+    const io::RelativePath path = log_dir::segment(tail_segment_id_);
     stats_.fsyncs++;
     KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
     map_.reset();
@@ -499,7 +482,7 @@ Status Writer::wait_written(Lock& lock, uint64_t lsn) {
 Status Writer::write_out(uint64_t segment, uint64_t offset,
                          std::span<const uint8_t> bytes) {
   return core::guard([&]() -> Status {
-    const io::RelativePath path = segment_path(segment);
+    const io::RelativePath path = log_dir::segment(segment);
     // Mapped mode: the space is allocated (map_window_locked), the file that long.
     if (mapped_) return disk_.write_at(path, offset, bytes);
     KAYA_ASSIGN_OR_RETURN(uint64_t at, disk_.append(path, bytes));
@@ -546,7 +529,7 @@ Status Writer::write_staged(Lock& lock, bool unlock) {
 
 Status Writer::timed_fsync(uint64_t segment, uint64_t* us) {
   const auto start = Clock::now();
-  Status s = core::guard([&] { return disk_.fsync_file(segment_path(segment)); });
+  Status s = core::guard([&] { return disk_.fsync_file(log_dir::segment(segment)); });
   *us = micros_since(start);
   return s;
 }
@@ -556,7 +539,7 @@ Status Writer::check_linked(uint64_t segment) {
   // do writes through its open descriptor: only this check keeps the writer from
   // acknowledging records that are in no file any more.
   return core::guard([&]() -> Status {
-    const io::RelativePath path = segment_path(segment);
+    const io::RelativePath path = log_dir::segment(segment);
     KAYA_ASSIGN_OR_RETURN(bool linked, disk_.still_linked(path));
     if (linked) return ok_status();
     return Error(ErrorKind::kNotFound,
@@ -887,7 +870,7 @@ Result<ReleaseReport> Writer::release_before_unguarded(Lsn lsn) {
     KAYA_RETURN_IF_ERROR(usable_locked());
     active = tail_segment_id_;
   }
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, list_segments(disk_));
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk_));
   // The recovery point must not name a record in a segment about to go: it is brought
   // up to the durable end first (which lies in a segment that stays).
   RecoveryPoint rp;
@@ -904,16 +887,15 @@ Result<ReleaseReport> Writer::release_before_unguarded(Lsn lsn) {
       report.stopped_because = "segment " + std::to_string(id) + " is the active segment";
       break;
     }
-    if (i + 1 >= ids.size() || ids[i + 1] != id + 1) {
-      return Error(ErrorKind::kCorruption, disk_.describe(segment_path(id + 1)) +
+    if (i + 1 >= ids.size() || log_dir::hole_before(ids, i + 1)) {
+      return Error(ErrorKind::kCorruption, disk_.describe(log_dir::segment(id + 1)) +
                                                " is missing: the log has a hole " +
                                                "after segment " + std::to_string(id) +
                                                "; nothing more was released");
     }
     // Segment `id` holds LSNs below the first LSN of the segment after it.
-    KAYA_ASSIGN_OR_RETURN(
-        std::optional<Lsn> next_first,
-        first_lsn_of(disk_, segment_path(id + 1), config_.max_record_bytes));
+    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> next_first,
+                          log_dir::first_lsn(disk_, id + 1, config_.max_record_bytes));
     if (!next_first) {
       report.stopped_because = "segment " + std::to_string(id + 1) +
                                " has no record yet, so the end of " + "segment " +
@@ -937,11 +919,10 @@ Result<ReleaseReport> Writer::release_before_unguarded(Lsn lsn) {
                                ") is not durable yet; sync() first";
       break;
     }
-    KAYA_ASSIGN_OR_RETURN(uint64_t bytes, disk_.file_len(segment_path(id)));
-    KAYA_RETURN_IF_ERROR(disk_.remove_file(segment_path(id)));
-    // One directory sync per segment: removals become durable oldest first, so a crash
-    // can never leave a hole in the middle of the log.
-    KAYA_RETURN_IF_ERROR(disk_.fsync_dir(segment_dir()));
+    KAYA_ASSIGN_OR_RETURN(uint64_t bytes, disk_.file_len(log_dir::segment(id)));
+    // Removals become durable one by one, oldest first: a crash can never leave a hole
+    // in the middle of the log.
+    KAYA_RETURN_IF_ERROR(log_dir::remove_segment(disk_, id));
     report.segments_removed++;
     report.bytes_released += bytes;
     Lock lock(mu_);
@@ -949,8 +930,8 @@ Result<ReleaseReport> Writer::release_before_unguarded(Lsn lsn) {
     stats_.bytes_released += bytes;
   }
   if (i < ids.size()) {
-    KAYA_ASSIGN_OR_RETURN(report.first_lsn_kept, first_lsn_of(disk_, segment_path(ids[i]),
-                                                              config_.max_record_bytes));
+    KAYA_ASSIGN_OR_RETURN(report.first_lsn_kept,
+                          log_dir::first_lsn(disk_, ids[i], config_.max_record_bytes));
   }
   return report;
 }
