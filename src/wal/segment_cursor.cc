@@ -250,7 +250,14 @@ Result<std::optional<Record>> SegmentCursor::advance() {
     }
     if (!*d) {
       // A clean end of the segment.
-      if (!*next_exists) return std::optional<Record>();
+      if (!*next_exists) {
+        // The end of the log, unless a release removed this segment (and the next
+        // one) after the read that met its end. Releases remove the oldest first: if
+        // this segment still exists, the next one did not when we asked.
+        KAYA_ASSIGN_OR_RETURN(bool here, segment_exists(segment_id_));
+        if (!here) return released_error();
+        return std::optional<Record>();
+      }
       enter_segment(segment_id_ + 1, false);
       next_exists.reset();
       continue;

@@ -966,6 +966,36 @@ TEST(ReleaseTest, ReaderInAReleasedSegmentStopsWithNotFound) {
                {"was released while being read", "next LSN " + std::to_string(next)});
 }
 
+// A reader met the end of segment 1 (its last read found no more bytes); before it
+// asks whether segment 2 exists, a release removes segments 1 to 3. Segment 2 missing
+// does not make segment 1 the end of the log: the reader says its segment was
+// released, instead of reporting the end of the log early.
+TEST(ReleaseTest, ReaderAtTheEndOfASegmentReleasedWithTheNextOneStopsWithNotFound) {
+  SimDisk base;
+  InterposingDisk disk(base);
+  const WalConfig config = small_segments();
+  auto w = open_writer(config, base);
+  Log log;
+  append_n(*w, 50, kStrict, log);
+  auto reader = open_reader(config, disk, Lsn(1));
+  ASSERT_NE(reader, nullptr);
+  for (uint64_t lsn = 1; lsn <= log.last_of(1); ++lsn) {
+    auto r = reader->next();
+    KAYA_ASSERT_OK(r);
+    ASSERT_TRUE(r->has_value());
+  }
+  bool fired = false;
+  disk.before_file_len = [&](const io::RelativePath& p) {
+    if (fired || p != segment(2)) return;
+    fired = true;
+    ASSERT_TRUE(w->release_before(Lsn(log.first_of(4))).ok());
+  };
+  expect_error(
+      reader->next(), ErrorKind::kNotFound,
+      {"was released while being read", "next LSN " + std::to_string(log.first_of(2))});
+  EXPECT_TRUE(fired);
+}
+
 TEST(ReleaseTest, ReaderThatFinishedAReleasedSegmentGoesOn) {
   SimDisk disk;
   const WalConfig config = small_segments();

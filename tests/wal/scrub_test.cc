@@ -14,6 +14,7 @@
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/metrics.h"
+#include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 #include "testing/prometheus_text.h"
@@ -331,8 +332,19 @@ TEST(ScrubTest, RunsBesideAppendsAndReleases) {
     auto report = w->scrub(unlimited());
     ASSERT_TRUE(report.ok()) << report.error().to_string();
     EXPECT_TRUE(report->complete);
-    ASSERT_TRUE(report->last_lsn.has_value());
-    EXPECT_GE(report->last_lsn->value() + 1, durable_end.value());
+    // Releases may overtake the scrub and remove what it had still to read: then the
+    // log starts past the durable end at the scrub's start (the first LSN only grows,
+    // so asking afterwards tells). Otherwise the scrub read up to that end.
+    auto first = first_lsn(small_config(), **disk);
+    KAYA_ASSERT_OK(first);
+    if (first->value() < durable_end.value()) {
+      ASSERT_TRUE(report->last_lsn.has_value());
+      EXPECT_GE(report->last_lsn->value() + 1, durable_end.value());
+    }
+    if (!report->last_lsn) {
+      EXPECT_EQ(report->records, 0u);
+      continue;
+    }
     EXPECT_LT(report->last_lsn.value(), w->stats().durable_lsn_end);
     // Fewer when a release overtook the scrub (it skips what was released).
     EXPECT_LE(report->records,
