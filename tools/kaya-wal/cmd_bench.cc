@@ -49,21 +49,32 @@ offset from a shared counter, pwrite()ing its record there and, in strict mode,
 fdatasync()ing before its next one (one fsync per record, no group commit; relaxed
 mode: pwrite only).
 
+With DIR a RADOS location (rados://POOL/PREFIX[?ns=NAMESPACE]) the baseline is raw
+RADOS instead, through librados.so.2 directly (not kaya's RADOS code): each thread
+calls the synchronous rados_append() with its record, all threads on one object
+"PREFIX/bench-baseline-<pid>-<random>-0" in the log's pool and namespace (as a
+segment is one object; a new one every 64 MiB), each call returning once every OSD
+of the acting set has the record; the same in relaxed mode, as RADOS has no
+unreplicated write. The objects are removed afterwards. There is no fsync: the
+baseline's fsyncs and records per fsync are n/a (0 in JSON).
+
 Prints records/s, MB/s (10^6 bytes), fsyncs, records per fsync and commit latency
 (p50, p99, p99.9, max: from the call to the acknowledgement, per append) of both, and
 the ratio of their records/s. Progress goes to stderr: a live bar on a terminal, a
 line per second otherwise, nothing with --json.
 
 SIGINT (Ctrl-C) or SIGTERM stops the run: the appends in flight finish, the log is
-closed, the temporary directory is removed (with --dir: the baseline file only; the
-log stays), a note on stderr says which, and bench exits with 128 + the signal (130,
-143) without figures. A second signal exits at once, removing what it can.
+closed, the temporary directory is removed (with --dir: the baseline file or RADOS
+objects only; the log stays), a note on stderr says which, and bench exits with
+128 + the signal (130, 143) without figures. A second signal exits at once, removing
+what it can.
 
 flags:
-  --dir DIR          write the log into DIR and keep it (`kaya-wal inspect DIR`
-                     afterwards); DIR must not hold a log yet. Default: a temporary
-                     directory (under $TMPDIR or /tmp), removed at exit (also when
-                     a signal stops the run)
+  --dir DIR          write the log into DIR (a directory or a RADOS location) and
+                     keep it (`kaya-wal inspect DIR` afterwards); DIR must not
+                     hold a log yet. Default: a temporary directory (under
+                     $TMPDIR or /tmp), removed at exit (also when a signal stops
+                     the run)
   --threads T        appending threads (default 16)
   --records N        records in total (default 50000)
   --size BYTES       encoded record size, at least 48 (default 128)
@@ -73,7 +84,8 @@ flags:
                       "kaya":{...},"baseline":{...,"method"},"ratio"}; each of
                      kaya/baseline: {"seconds","records","bytes","records_per_s",
                      "mb_per_s","fsyncs","records_per_fsync","latency_us"}, and
-                     kaya also "writer" (the writer's statistics). latency_us
+                     kaya also "writer" (the writer's statistics); a RADOS
+                     baseline has fsyncs and records_per_fsync 0. latency_us
                      and writer use the metrics JSON of docs/metrics.md: a
                      histogram is {"count","sum","min","max","mean","p50","p90",
                      "p99","p999","buckets"}
