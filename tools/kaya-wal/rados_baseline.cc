@@ -98,7 +98,12 @@ struct RadosBaseline::Impl {
 
 RadosBaseline::RadosBaseline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-RadosBaseline::~RadosBaseline() { (void)remove_objects(); }
+RadosBaseline::~RadosBaseline() {
+  try {
+    (void)remove_objects();
+  } catch (...) {  // out of memory for a name or a message: nothing more to do here
+  }
+}
 
 Result<std::unique_ptr<RadosBaseline>> RadosBaseline::connect(
     const std::string& location) {
