@@ -1,14 +1,26 @@
-// kaya-wal on a RADOS location: the commands work as on a directory, and a second
-// writer exits with code 6 naming the holder of the log.
+// kaya-wal on a RADOS location: the commands work as on a directory, a second writer
+// exits with code 6 naming the holder of the log, and bench sets kaya against raw
+// rados_append calls and leaves no baseline object behind.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
 #include "testing/test_util.h"
+#include "tools/json_lite.h"
 #include "tools/tool_runner.h"
 
 namespace kaya::tool::testing {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string location_of(const io::RadosDiskOptions& options) {
   return "rados://" + options.pool + "/" + options.prefix +
@@ -53,6 +65,62 @@ TEST(RadosToolTest, SecondWriterExitsWithLockConflict) {
     EXPECT_TRUE(one_error_line(r, "is locked by client.")) << command;
   }
   KAYA_ASSERT_OK((*writer)->append(wal::Payload::put("k", "v"), DurabilityMode::kStrict));
+}
+
+// What the log's root holds once bench is done: the log's wal/ and nothing of the
+// baseline (whose objects sit beside it, "<prefix>/bench-baseline-...").
+std::vector<std::string> root_entries(const io::RadosDiskOptions& options) {
+  auto disk = rados_testing::open_test_disk(options);
+  EXPECT_TRUE(disk.ok()) << disk.error().to_string();
+  if (!disk.ok()) return {};
+  auto entries = (*disk)->list_dir(io::RelativePath());
+  EXPECT_TRUE(entries.ok()) << entries.error().to_string();
+  if (!entries.ok()) return {};
+  return *entries;
+}
+
+TEST(RadosToolTest, BenchBaselineIsRawRadosAppendToOneObject) {
+  const io::RadosDiskOptions options = rados_testing::test_options("tool-bench");
+  ToolResult r = run_tool({"bench", "--dir", location_of(options), "--threads", "4",
+                           "--records", "400", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.err, "") << "--json must print nothing else";
+  std::string error;
+  std::optional<Json> j = Json::parse(r.out, &error);
+  ASSERT_TRUE(j.has_value()) << error << "\n" << r.describe();
+  EXPECT_EQ((*j)["kaya"]["records"].u64(), 400u);
+  const Json& base = (*j)["baseline"];
+  EXPECT_EQ(base["records"].u64(), 400u);
+  EXPECT_EQ(base["bytes"].u64(), 400u * 128u);
+  EXPECT_EQ(base["latency_us"]["count"].u64(), 400u);
+  EXPECT_THAT(base["method"].str(), HasSubstr("4 threads"));
+  EXPECT_THAT(base["method"].str(), HasSubstr("rados_append of 128 bytes"));
+  EXPECT_THAT(base["method"].str(), HasSubstr("to one object"));
+  // No fsync on RADOS: the keys stay, at 0.
+  EXPECT_EQ(base["fsyncs"].u64(), 0u);
+  EXPECT_EQ(base["records_per_fsync"].number(), 0.0);
+  EXPECT_GT((*j)["ratio"].number(), 0);
+  EXPECT_THAT(root_entries(options), ElementsAre("wal"));
+  ToolResult v = run_tool({"verify", location_of(options)});
+  EXPECT_EQ(v.exit_code, 0) << v.describe();
+}
+
+TEST(RadosToolTest, BenchTextHasARadosAppendRow) {
+  const io::RadosDiskOptions options = rados_testing::test_options("tool-bench-text");
+  ToolResult r = run_tool(
+      {"bench", "--dir", location_of(options), "--threads", "2", "--records", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::vector<std::string> lines = lines_of(r.out);
+  const auto row = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.rfind("rados_append ", 0) == 0;
+  });
+  ASSERT_NE(row, lines.end()) << r.out;
+  EXPECT_THAT(*row, HasSubstr(" n/a ")) << "no fsync column for RADOS";
+  EXPECT_THAT(r.out, Not(HasSubstr("pwrite")));
+  EXPECT_THAT(r.out, HasSubstr("baseline: the same 100 records, 2 threads, each a "
+                               "synchronous rados_append of 128 bytes to one object"));
+  EXPECT_THAT(r.err, Not(HasSubstr("local file system")));
+  EXPECT_THAT(root_entries(options), ElementsAre("wal"));
 }
 
 }  // namespace

@@ -17,6 +17,9 @@
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/writer.h"
 #include "log_location.h"
+#if KAYA_HAVE_RADOS
+#include "rados_baseline.h"
+#endif
 
 namespace kaya::tool {
 namespace {
@@ -146,5 +149,18 @@ Result<Measurement> run_baseline(const Workload& w, const std::string& file) {
   if (m.ok() && w.mode == DurabilityMode::kStrict) m->fsyncs = m->records;
   return m;
 }
+
+#if KAYA_HAVE_RADOS
+Result<Measurement> run_rados_baseline(const Workload& w, RadosBaseline& store) {
+  const std::string record(w.record_bytes, 'v');
+  std::atomic<uint64_t> next_offset{0};
+  auto append = [&](int, uint64_t) -> Status {
+    return store.append(next_offset.fetch_add(w.record_bytes), record);
+  };
+  KAYA_ASSIGN_OR_RETURN(Measurement m, run_threads(w, "baseline", append));
+  m.has_fsyncs = false;
+  return m;
+}
+#endif
 
 }  // namespace kaya::tool

@@ -1,6 +1,6 @@
 // The measuring part of `kaya-wal bench`: a fixed number of appends split over
-// threads, through kaya's Writer and through raw pwrite (+ fdatasync), with per-append
-// latency.
+// threads, through kaya's Writer and through the raw store (pwrite (+ fdatasync) on a
+// directory, rados_append on a RADOS location), with per-append latency.
 #pragma once
 
 #include <atomic>
@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "kaya/core/build_config.h"
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
@@ -35,6 +36,7 @@ struct Measurement {
   uint64_t records = 0;
   uint64_t bytes = 0;
   uint64_t fsyncs = 0;      // real fdatasync calls on record data
+  bool has_fsyncs = true;   // false for a store without fsync (RADOS): fsyncs stays 0
   uint64_t dir_fsyncs = 0;  // directory fsyncs (kaya: new segments)
   Histogram latency_us;     // per append: call to acknowledgement
   // kaya: the writer's statistics when the run ended (before the close).
@@ -58,5 +60,18 @@ Result<Measurement> run_kaya(const Workload& w, const std::string& dir);
 // in strict mode, fdatasync()s before the next one — one fsync per record, no group
 // commit. The file is removed afterwards.
 Result<Measurement> run_baseline(const Workload& w, const std::string& file);
+
+#if KAYA_HAVE_RADOS
+class RadosBaseline;
+
+// The same records appended to RADOS objects through `store` (rados_baseline.h): each
+// thread takes the next offset from a shared counter and calls rados_append() with its
+// record, which returns once every OSD of the acting set has it; one object takes the
+// records until it holds RadosBaseline::kObjectBytes, as one segment would. There is no
+// fsync (has_fsyncs false) and no relaxed form: every RADOS write is acknowledged only
+// once replicated, so w.mode changes nothing. The caller removes the objects
+// (store.remove_objects()).
+Result<Measurement> run_rados_baseline(const Workload& w, RadosBaseline& store);
+#endif
 
 }  // namespace kaya::tool
