@@ -106,6 +106,10 @@ store_conf() {
     memstore)
       echo "osd objectstore = memstore"
       echo "memstore device bytes = 2147483648"
+      # Pages, not the list of buffers written: without it a write to an object costs
+      # more the more writes the object took (one-object appends: 709/s falling to
+      # 88/s over 10,000), which a real store does not do.
+      echo "memstore page set = true"
       ;;
     bluestore)
       echo "osd objectstore = bluestore"
