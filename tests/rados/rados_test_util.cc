@@ -89,14 +89,17 @@ Result<std::string> run(const std::vector<std::string>& verb_and_args) {
   std::string command = shell_quote(KAYA_CEPH_CLUSTER_SCRIPT);
   std::string described = "scripts/ceph-cluster.sh";
   for (const std::string& arg : verb_and_args) {
-    command += " " + shell_quote(arg);
-    described += " " + arg;
+    command += ' ';
+    command += shell_quote(arg);
+    described += ' ';
+    described += arg;
   }
   char errors[] = "/tmp/kaya-ceph-cluster-XXXXXX";
   const int fd = ::mkstemp(errors);
   if (fd < 0) return Error(ErrorKind::kIo, "mkstemp for " + described);
   ::close(fd);
-  command += " 2>" + shell_quote(errors);
+  command += " 2>";
+  command += shell_quote(errors);
   std::string out;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
