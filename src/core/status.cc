@@ -1,5 +1,8 @@
 #include "kaya/core/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace kaya {
 
 std::string_view to_string(ErrorKind kind) {
@@ -64,4 +67,22 @@ Error Error::with_context(std::string_view context) const {
   return Error(kind_, std::move(message));
 }
 
+namespace detail {
+
+void bad_result_access(const char* accessor, const Error* error) noexcept {
+  // No allocation: the process may be out of memory.
+  if (error != nullptr) {
+    const std::string_view kind = to_string(error->kind());
+    std::fprintf(stderr,
+                 "kaya: %s called on a Result holding an error (%.*s: %s); check ok() "
+                 "first\n",
+                 accessor, static_cast<int>(kind.size()), kind.data(),
+                 error->message().c_str());
+  } else {
+    std::fprintf(stderr, "kaya: %s called on a Result holding no error\n", accessor);
+  }
+  std::abort();
+}
+
+}  // namespace detail
 }  // namespace kaya

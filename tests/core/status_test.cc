@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
 namespace kaya {
 namespace {
 
@@ -57,6 +60,47 @@ TEST(StatusTest, ReturnIfErrorPropagates) {
   Status s = check_both(1, -2);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message(), "not positive");
+}
+
+TEST(StatusTest, ValueOrGivesTheValueOrTheFallback) {
+  EXPECT_EQ(quarter(8).value_or(-1), 2);
+  EXPECT_EQ(quarter(6).value_or(-1), -1);
+  const Result<std::string> text = std::string("kept");
+  EXPECT_EQ(text.value_or("fallback"), "kept");
+  const Result<std::string> none = Error(ErrorKind::kNotFound, "gone");
+  EXPECT_EQ(none.value_or("fallback"), "fallback");
+  // Move-only values leave an rvalue Result.
+  Result<std::unique_ptr<int>> owned = std::make_unique<int>(7);
+  std::unique_ptr<int> got = std::move(owned).value_or(nullptr);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got, 7);
+  Result<std::unique_ptr<int>> missing = Error(ErrorKind::kNotFound, "no int");
+  EXPECT_EQ(std::move(missing).value_or(nullptr), nullptr);
+}
+
+// Asking a Result for what it does not hold is the API's one abort, in every build
+// (this suite also runs in the optimised build, where an assert would be gone): a
+// message naming the call and the error held, then abort.
+TEST(StatusDeathTest, ValueOfAnErrorAbortsNamingTheError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Result<int> bad = quarter(6);
+  EXPECT_DEATH((void)bad.value(),
+               "kaya: Result::value\\(\\) called on a Result holding an error "
+               "\\(InvalidArgument: odd: 3\\); check ok\\(\\) first");
+  Result<std::string> moved = Error(ErrorKind::kNotFound, "gone");
+  EXPECT_DEATH((void)std::move(moved).value(), "holding an error \\(NotFound: gone\\)");
+  EXPECT_DEATH((void)*quarter(2),
+               "Result::value\\(\\) called on a Result holding an error");
+}
+
+TEST(StatusDeathTest, ErrorOfASuccessAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Result<int> good = quarter(8);
+  EXPECT_DEATH((void)good.error(),
+               "kaya: Result::error\\(\\) called on a Result holding no error");
+  const Status fine = ok_status();
+  EXPECT_DEATH((void)fine.error(),
+               "kaya: Status::error\\(\\) called on a Result holding no error");
 }
 
 }  // namespace

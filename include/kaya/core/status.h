@@ -7,9 +7,13 @@
 /// (and names what was being read or written where memory allows). Calls that return
 /// text or metrics rather than a Result (to_json, to_prometheus(metrics),
 /// decision_table, the to_string() of reports) return an empty value instead.
+///
+/// The one abort: asking a Result for what it does not hold (value() of an error,
+/// error() of a success) is a programming error. It prints what was asked and, for
+/// value(), the error the Result holds, on stderr, and aborts, in every build. Check
+/// ok() first, or use value_or().
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +71,15 @@ class KAYA_API Error {
 template <typename T>
 class Result;
 
+/// @cond INTERNAL
+namespace detail {
+// Prints "kaya: <accessor> called on a Result holding <what>" on stderr and aborts (the
+// file comment's one abort). `error` is the error held, or null for a success.
+[[noreturn]] KAYA_API void bad_result_access(const char* accessor,
+                                             const Error* error) noexcept;
+}  // namespace detail
+/// @endcond
+
 /// Success or an Error.
 template <>
 class [[nodiscard]] Result<void> {
@@ -80,14 +93,16 @@ class [[nodiscard]] Result<void> {
   bool ok() const { return !failed_; }
   /// ok().
   explicit operator bool() const { return ok(); }
-  /// The error; only when !ok().
+  /// The error; only when !ok() (else aborts: see the file comment).
   const Error& error() const& {
-    assert(!ok());
+    if (!failed_) [[unlikely]]
+      detail::bad_result_access("Status::error()", nullptr);
     return error_;
   }
-  /// The error, moved out; only when !ok().
+  /// The error, moved out; only when !ok() (else aborts).
   Error&& error() && {
-    assert(!ok());
+    if (!failed_) [[unlikely]]
+      detail::bad_result_access("Status::error()", nullptr);
     return std::move(error_);
   }
 
@@ -113,20 +128,35 @@ class [[nodiscard]] Result {
   /// ok().
   explicit operator bool() const { return ok(); }
 
-  /// The value; only when ok() (asserted).
+  /// The value; only when ok() (else aborts, naming the error: see the file comment).
   T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
+    if (!ok()) [[unlikely]]
+      detail::bad_result_access("Result::value()", std::get_if<1>(&v_));
+    return *std::get_if<0>(&v_);
   }
-  /// The value; only when ok() (asserted).
+  /// The value; only when ok() (else aborts).
   const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
+    if (!ok()) [[unlikely]]
+      detail::bad_result_access("Result::value()", std::get_if<1>(&v_));
+    return *std::get_if<0>(&v_);
   }
-  /// The value, moved out; only when ok() (asserted).
+  /// The value, moved out; only when ok() (else aborts).
   T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
+    if (!ok()) [[unlikely]]
+      detail::bad_result_access("Result::value()", std::get_if<1>(&v_));
+    return std::move(*std::get_if<0>(&v_));
+  }
+  /// The value when ok(), else `fallback`.
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    if (ok()) return *std::get_if<0>(&v_);
+    return static_cast<T>(std::forward<U>(fallback));
+  }
+  /// The value moved out when ok(), else `fallback`.
+  template <typename U>
+  T value_or(U&& fallback) && {
+    if (ok()) return std::move(*std::get_if<0>(&v_));
+    return static_cast<T>(std::forward<U>(fallback));
   }
   /// value().
   T& operator*() & { return value(); }
@@ -137,15 +167,17 @@ class [[nodiscard]] Result {
   /// &value().
   const T* operator->() const { return &value(); }
 
-  /// The error; only when !ok() (asserted).
+  /// The error; only when !ok() (else aborts).
   const Error& error() const& {
-    assert(!ok());
-    return std::get<1>(v_);
+    if (ok()) [[unlikely]]
+      detail::bad_result_access("Result::error()", nullptr);
+    return *std::get_if<1>(&v_);
   }
-  /// The error, moved out; only when !ok() (asserted).
+  /// The error, moved out; only when !ok() (else aborts).
   Error&& error() && {
-    assert(!ok());
-    return std::get<1>(std::move(v_));
+    if (ok()) [[unlikely]]
+      detail::bad_result_access("Result::error()", nullptr);
+    return std::move(*std::get_if<1>(&v_));
   }
 
   /// The outcome without the value.
