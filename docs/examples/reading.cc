@@ -21,16 +21,15 @@ int main() {
     if (!r.ok()) return fail(r.error());
   }
   // [doc]
-  // Read the log from LSN 3 to its end; a writer may be appending meanwhile.
+  // Read the log from LSN 3 to its end; a writer may be appending meanwhile. The range
+  // ends at the end of the log or at the first error, which error() then holds.
   auto reader = kaya::wal::LogReader::open(kaya::WalConfig{}, **disk, kaya::Lsn(3));
   if (!reader.ok()) return fail(reader.error());
-  for (;;) {
-    auto record = (*reader)->next();
-    if (!record.ok()) return fail(record.error());  // corruption, or released
-    if (!*record) break;                            // the end of the log
-    std::printf("lsn %llu: %s\n", static_cast<unsigned long long>((*record)->lsn.value()),
-                (*record)->value.c_str());
+  for (const kaya::wal::Record& record : (*reader)->records()) {
+    std::printf("lsn %llu: %s\n", static_cast<unsigned long long>(record.lsn.value()),
+                record.value.c_str());
   }
+  if ((*reader)->error()) return fail(*(*reader)->error());  // corruption, or released
 
   // Follow the live log from the writer's next LSN: next() waits for a record to become
   // durable, up to a timeout (then it returns nullopt).

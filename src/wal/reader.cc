@@ -61,6 +61,27 @@ const std::optional<Error>& LogReader::stalled_on() const {
   return cursor_->stalled_on();
 }
 
+namespace {
+
+// One step of a RecordRange over `next`: the record, or nullopt with `error` set when
+// next() failed (and cleared when it ended without one).
+template <typename Next>
+std::optional<Record> range_step(std::optional<Error>& error, Next&& next) {
+  Result<std::optional<Record>> r = next();
+  if (!r.ok()) {
+    error = std::move(r).error();
+    return std::nullopt;
+  }
+  error.reset();
+  return std::move(*r);
+}
+
+}  // namespace
+
+std::optional<Record> LogReader::range_step() {
+  return wal::range_step(error_, [&] { return next(); });
+}
+
 Result<std::unique_ptr<TailingReader>> TailingReader::open(Writer& writer, Lsn from,
                                                            TailOptions options) {
   return core::guard([&]() -> Result<std::unique_ptr<TailingReader>> {
@@ -83,6 +104,10 @@ TailingReader::TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> curs
 TailingReader::~TailingReader() = default;
 
 Lsn TailingReader::position() const { return cursor_->position(); }
+
+std::optional<Record> TailingReader::range_step() {
+  return wal::range_step(error_, [&] { return next(range_timeout_); });
+}
 
 Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds timeout) {
   return core::guard([&]() -> Result<std::optional<Record>> {

@@ -423,6 +423,39 @@ TEST(ReaderTest, DamagedRecordFollowedByAValidOneIsCorruption) {
        "followed by a valid record at offset " + std::to_string(log.acks[3].offset)});
 }
 
+// range-for over a LogReader: every record in order to the end of the log, and an
+// error ends the range with the records before it, the error kept in error().
+TEST(ReaderTest, RangeForReadsToTheEndOrStopsAtTheError) {
+  SimDisk disk;
+  const WalConfig config = small_segments();
+  auto w = open_writer(config, disk);
+  Log log;
+  append_n(*w, 40, kStrict, log);
+  auto reader = open_reader(config, disk, Lsn(5));
+  ASSERT_NE(reader, nullptr);
+  std::vector<Record> got;
+  for (const Record& r : reader->records()) got.push_back(r);
+  EXPECT_FALSE(reader->error().has_value());
+  EXPECT_EQ(got, log.from(5));
+  EXPECT_EQ(reader->position(), Lsn(41));
+  // At the end: an empty range, still no error.
+  for (const Record& r : reader->records()) ADD_FAILURE() << "LSN " << r.lsn.value();
+  EXPECT_FALSE(reader->error().has_value());
+
+  const AppendResult& bad = log.acks[log.last_of(2) - 1];
+  flip_byte(disk, 2, bad.offset + format::kLsnOffset);
+  auto damaged = open_reader(config, disk, Lsn(1));
+  ASSERT_NE(damaged, nullptr);
+  got.clear();
+  for (const Record& r : damaged->records()) got.push_back(r);
+  ASSERT_TRUE(damaged->error().has_value());
+  EXPECT_EQ(damaged->error()->kind(), ErrorKind::kCorruption);
+  EXPECT_NE(damaged->error()->message().find("segment 2 "), std::string::npos)
+      << damaged->error()->message();
+  EXPECT_EQ(got, std::vector<Record>(log.records.begin(),
+                                     log.records.begin() + bad.lsn.value() - 1));
+}
+
 TEST(ReaderTest, LsnGapBetweenSegmentsIsCorruption) {
   SimDisk disk;
   const WalConfig config = small_segments();
@@ -770,6 +803,30 @@ TEST(TailingReaderTest, PoisonedWriterFailsTheWaitingReader) {
   ASSERT_EQ(waiting.wait_for(kLiveness * 2), std::future_status::ready);
   expect_error(waiting.get(), ErrorKind::kFsyncFailed, {"poisoned"});
   expect_error((*tailer)->next(1ms), ErrorKind::kFsyncFailed, {"poisoned"});
+}
+
+// range-for over a TailingReader: the visible records, ending when none comes within
+// the timeout (no error); after the writer closed, the range ends with its error.
+TEST(TailingReaderTest, RangeForYieldsWhatBecomesVisibleAndEndsAtTheTimeout) {
+  SimDisk disk;
+  auto w = open_writer(small_segments(), disk);
+  Log log;
+  append_n(*w, 30, kStrict, log);
+  auto tailer = TailingReader::open(*w, Lsn(1));
+  KAYA_ASSERT_OK(tailer);
+  std::vector<Record> got;
+  for (const Record& r : (*tailer)->records(1ms)) got.push_back(r);
+  EXPECT_FALSE((*tailer)->error().has_value());
+  EXPECT_EQ(got, log.records);
+
+  append_n(*w, 5, kStrict, log);
+  KAYA_ASSERT_OK(w->close());
+  got.clear();
+  for (const Record& r : (*tailer)->records(kLiveness)) got.push_back(r);
+  EXPECT_EQ(got, log.from(31));
+  ASSERT_TRUE((*tailer)->error().has_value());
+  EXPECT_EQ((*tailer)->error()->kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE((*tailer)->error()->message().find("closed"), std::string::npos);
 }
 
 TEST(TailingReaderTest, ClosedWriterFailsTheReaderAfterTheLastRecord) {

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "kaya/core/config.h"
 #include "kaya/core/export.h"
@@ -18,6 +21,67 @@ namespace kaya::wal {
 
 class Writer;
 class SegmentCursor;
+
+/// The records of a reader as a single-pass range, for range-for:
+///
+///     for (const Record& r : reader->records()) apply(r);
+///     if (reader->error()) return *reader->error();
+///
+/// Each step calls the reader's next(). The range ends where next() returns nullopt
+/// (the end of the log for a LogReader; no record within the timeout for a
+/// TailingReader) or an error, which the reader's error() then holds. Made by the
+/// readers' records(); valid while the reader lives.
+template <typename Reader>
+class RecordRange {
+ public:
+  /// An input iterator over the records.
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = Record;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Record*;
+    using reference = const Record&;
+
+    iterator() = default;
+    /// The record read last.
+    reference operator*() const { return record_; }
+    pointer operator->() const { return &record_; }
+    /// Reads the next record (or ends the range).
+    iterator& operator++() {
+      step();
+      return *this;
+    }
+    void operator++(int) { step(); }
+    /// True once the range has ended.
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return it.reader_ == nullptr;
+    }
+
+   private:
+    friend class RecordRange;
+    explicit iterator(Reader* reader) : reader_(reader) { step(); }
+    void step() {
+      std::optional<Record> next = reader_->range_step();
+      if (next) {
+        record_ = std::move(*next);
+      } else {
+        reader_ = nullptr;
+      }
+    }
+    Reader* reader_ = nullptr;
+    Record record_;
+  };
+
+  /// Reads the first record.
+  iterator begin() { return iterator(&reader_); }
+  std::default_sentinel_t end() const { return {}; }
+
+ private:
+  friend Reader;
+  explicit RecordRange(Reader& reader) : reader_(reader) {}
+  Reader& reader_;
+};
 
 /// The LSN of the log's first record (segments below it may have been released), from
 /// the first segment's first header. LSN 1 for a log without records, and when that
@@ -56,9 +120,19 @@ class LogReader {
   /// nullopt at a clean end.
   KAYA_API const std::optional<Error>& stalled_on() const;
 
+  /// The records from position() to the end of the log, for range-for (RecordRange).
+  RecordRange<LogReader> records() { return RecordRange<LogReader>(*this); }
+  /// The error that ended the last records() range; nullopt when it ended at the end
+  /// of the log (see stalled_on() for why there).
+  const std::optional<Error>& error() const { return error_; }
+
  private:
+  friend class RecordRange<LogReader>::iterator;
   explicit LogReader(std::unique_ptr<SegmentCursor> cursor);
+  // next() for the range: nullopt at the end or on an error (kept in error_).
+  KAYA_API std::optional<Record> range_step();
   std::unique_ptr<SegmentCursor> cursor_;
+  std::optional<Error> error_;
 };
 
 /// How a TailingReader follows the log.
@@ -91,12 +165,28 @@ class TailingReader {
   /// The LSN of the record next() returns next.
   KAYA_API Lsn position() const;
 
+  /// The records from position() on, for range-for (RecordRange): each waits up to
+  /// `timeout`; the range ends when none becomes visible in time, or on an error.
+  RecordRange<TailingReader> records(std::chrono::microseconds timeout) {
+    range_timeout_ = timeout;
+    return RecordRange<TailingReader>(*this);
+  }
+  /// The error that ended the last records() range; nullopt when it ended because no
+  /// record came within the timeout.
+  const std::optional<Error>& error() const { return error_; }
+
  private:
+  friend class RecordRange<TailingReader>::iterator;
   TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,
                 TailOptions options);
+  // next(range_timeout_) for the range: nullopt at the timeout or on an error (kept in
+  // error_).
+  KAYA_API std::optional<Record> range_step();
   Writer& writer_;
   std::unique_ptr<SegmentCursor> cursor_;
   TailOptions options_;
+  std::chrono::microseconds range_timeout_{0};
+  std::optional<Error> error_;
 };
 
 }  // namespace kaya::wal
