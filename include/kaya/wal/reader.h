@@ -37,21 +37,23 @@ class RecordRange {
   /// An input iterator over the records.
   class iterator {
    public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = Record;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Record*;
-    using reference = const Record&;
+    using iterator_category = std::input_iterator_tag;  ///< single pass
+    using value_type = Record;                          ///< what it yields
+    using difference_type = std::ptrdiff_t;             ///< as iterators have
+    using pointer = const Record*;                      ///< operator->()
+    using reference = const Record&;                    ///< operator*()
 
     iterator() = default;
     /// The record read last.
     reference operator*() const { return record_; }
+    /// The record read last.
     pointer operator->() const { return &record_; }
     /// Reads the next record (or ends the range).
     iterator& operator++() {
       step();
       return *this;
     }
+    /// Reads the next record (or ends the range).
     void operator++(int) { step(); }
     /// True once the range has ended.
     friend bool operator==(const iterator& it, std::default_sentinel_t) {
@@ -75,6 +77,7 @@ class RecordRange {
 
   /// Reads the first record.
   iterator begin() { return iterator(&reader_); }
+  /// Where the range ends (compared with an iterator).
   std::default_sentinel_t end() const { return {}; }
 
  private:
