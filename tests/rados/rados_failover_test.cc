@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "kaya/wal/format.h"
+#include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
 #include "testing/strings.h"
@@ -113,26 +115,14 @@ int64_t ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
-// The object of the newest segment of the log under `disk` ("<prefix>/wal/<name>").
-Result<std::string> newest_segment_object(Disk& disk, const RadosDiskOptions& options) {
-  KAYA_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                        disk.list_dir(*RelativePath::parse("wal")));
-  std::vector<std::string> segments;
-  for (const std::string& name : names) {
-    if (name.ends_with(".wal")) segments.push_back(name);
-  }
-  if (segments.empty()) return Error(ErrorKind::kNotFound, "the log has no segment yet");
-  return options.prefix + "/wal/" + segments.back();
-}
-
-// Every segment object of the log under `disk`.
+// The objects of the log's segments under `disk`, oldest first
+// ("<prefix>/wal/<segment>.wal").
 Result<std::vector<std::string>> segment_objects(Disk& disk,
                                                  const RadosDiskOptions& options) {
-  KAYA_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                        disk.list_dir(*RelativePath::parse("wal")));
+  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, wal::list_segments(disk));
   std::vector<std::string> objects;
-  for (const std::string& name : names) {
-    if (name.ends_with(".wal")) objects.push_back(options.prefix + "/wal/" + name);
+  for (uint64_t id : ids) {
+    objects.push_back(options.prefix + "/" + wal::format::segment_path(id));
   }
   return objects;
 }
@@ -158,9 +148,10 @@ TEST_F(RadosFailoverTest, EachOsdKilledAndRestartedInTurnLosesNoAcknowledgedReco
       << "the writer acknowledged nothing on a healthy cluster";
 
   // The primary of the segment being written goes first, then the others.
-  auto object = newest_segment_object(**observer, options);
-  KAYA_ASSERT_OK(object);
-  auto first = cluster::primary(*object, options.object_namespace);
+  auto objects = segment_objects(**observer, options);
+  KAYA_ASSERT_OK(objects);
+  ASSERT_FALSE(objects->empty()) << "the log has no segment yet";
+  auto first = cluster::primary(objects->back(), options.object_namespace);
   KAYA_ASSERT_OK(first);
   std::vector<int> victims{*first};
   for (int id : *osds) {
