@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds kaya's libFuzzer targets (fuzz/) with clang, replays fuzz/regressions/, then
-# fuzzes each target for SECONDS (default 20) on a scratch copy of its committed corpus
-# fuzz/corpus/<target>/ (so the committed corpus does not churn). Prints the executions
-# per target; fails if a target crashes. A crash input is copied to
+# fuzzes each target for SECONDS (default 20; the targets run side by side, one per
+# core) on a scratch copy of its committed corpus fuzz/corpus/<target>/ (so the
+# committed corpus does not churn). Prints the executions per target; fails if a
+# target crashes. A crash input is copied to
 # fuzz/regressions/<target>/ so that every later run replays it (see fuzz/README.md).
 # Needs clang and libclang-rt-14-dev (scripts/install-deps.sh). The build directory is
 # build/fuzz unless KAYA_FUZZ_BUILD_DIR says otherwise.
@@ -42,20 +43,32 @@ for t in "${targets[@]}"; do
   fi
 done
 
-echo "== fuzz ${seconds}s per target"
-for t in "${targets[@]}"; do
-  corpus="$work/$t/corpus"
-  artifacts="$work/$t/artifacts"
-  rm -rf "$work/$t"
+echo "== fuzz ${seconds}s per target, $(nproc) at a time"
+# Runs one target for SECONDS on a scratch copy of its corpus; writes the fuzzer's exit
+# status to $work-<target>.status.
+fuzz_one() {
+  local t="$1" corpus="$work/$1/corpus" artifacts="$work/$1/artifacts" status=0
+  rm -rf "${work:?}/$t"
   mkdir -p "$corpus" "$artifacts"
   cp fuzz/corpus/"$t"/* "$corpus"/
-  log="$work/$t/fuzz.log"
-  status=0
   "$build/$t" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || status=$?
+    -artifact_prefix="$artifacts/" "$corpus" >"$work-$t-fuzz.log" 2>&1 || status=$?
+  echo "$status" >"$work-$t.status"
+}
+# Each target keeps its whole time; the targets run side by side, one per core.
+rm -f "$work"-*.status
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+for t in "${targets[@]}"; do
+  artifacts="$work/$t/artifacts"
+  log="$work-$t-fuzz.log"
+  status=$(cat "$work-$t.status" 2>/dev/null || echo "?")
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   echo "$t: ${runs:-?} executions in ${seconds}s, exit $status"
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" != 0 ]; then
     grep -m 1 -E "ERROR|invariant violated|runtime error" "$log" >&2 || true
     mkdir -p fuzz/regressions/"$t"
     for a in "$artifacts"/*; do
