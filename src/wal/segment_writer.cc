@@ -96,6 +96,8 @@ Status SegmentWriter::remap_locked(uint64_t offset, uint64_t len) {
   }
   KAYA_ASSIGN_OR_RETURN(map_, std::move(mapped));
   prefaulted_end_ = offset;
+  // The Disk maps what it was asked (Disk::map_for_write): the record fits.
+  KAYA_ASSERT(map_->offset() == offset && map_->data().size() >= len);
   return ok_status();
 }
 
