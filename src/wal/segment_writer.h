@@ -7,9 +7,11 @@
 // segment's id, its size once every record assigned to it is written, the map window)
 // is guarded by the writer's mutex, Sequencer::mu_: every member named *_locked
 // REQUIRES that mutex and returns with it still held, never releasing it. The I/O
-// members write(), fsync() and check_linked() take the segment's id, touch no member
-// state and are called WITHOUT the mutex (a write or an fsync never stalls the
-// appends). open() runs before any other thread sees the writer.
+// members write(), fsync() and check_linked() take the segment's id and touch no
+// member state, so they need no lock: the sequencer calls them with the mutex released
+// on the append path (a write or an fsync never stalls the appends), and with it held
+// only at rotation and close, once per segment. open() runs before any other thread
+// sees the writer.
 //
 // Invariants (asserted): records are assigned at the end of the tail, which grows past
 // segment_max_bytes only when it holds one record alone; a store lies inside the map
