@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/assert.h"
 #include "core/guard.h"
 #include "wal/log_dir.h"
 #include "wal/log_scan.h"
@@ -78,6 +79,7 @@ Status drop(io::Disk& disk, const RecoveryOptions& options,
     d.segment_id = id;
     d.offset = i == problem.segment_index ? problem.spot.offset : 0;
     KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(log_dir::segment(id)));
+    KAYA_ASSERT(d.offset <= len);  // a problem is found inside the file it names
     d.bytes = len - d.offset;
     if (keep_aside) {
       KAYA_ASSIGN_OR_RETURN(io::RelativePath to, log_dir::lost_name(disk, id, d.offset));
@@ -378,6 +380,10 @@ class RecoveryScan {
 
   Status keep(uint64_t id, const Decoded& d, SegmentSummary& summary) {
     const Lsn lsn = d.record.lsn;
+    // What is kept is a prefix: LSNs contiguous (judge_lsn() passed), records back to
+    // back from where the scan of the segment started.
+    KAYA_ASSERT(!previous_ || lsn.value() == *previous_ + 1);
+    KAYA_ASSERT(d.offset == summary.valid_bytes && d.size >= format::kHeaderLen);
     previous_ = lsn.value();
     last_ = RecordPosition{
         lsn,         d.record.sequence, id, d.offset, static_cast<uint32_t>(d.size),
@@ -484,6 +490,7 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   KAYA_RETURN_IF_ERROR(scan.run());
 
   report.next_lsn = Lsn(scan.last_lsn() ? *scan.last_lsn() + 1 : 1);
+  KAYA_ASSERT(!report.first_lsn || *report.first_lsn < report.next_lsn);
   if (report.first_lsn && !report.full_scan) {
     report.records = report.next_lsn.value() - report.first_lsn->value();
   } else {
@@ -499,6 +506,9 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
     next.sealed_segment_bytes = 0;
     next.sealed_last_lsn = Lsn(0);
     scan.sealed_facts(next);
+    // The point names the last record kept, the one before the writer's next LSN.
+    KAYA_ASSERT(next.durable.lsn.value() == 0 ||
+                next.durable.lsn.value() + 1 == report.next_lsn.value());
     rp = next;
   }
   bool write_rp =

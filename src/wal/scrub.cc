@@ -1,16 +1,17 @@
 // Writer::scrub(): reading the whole live log back, at a bounded rate, so that damage
 // to sealed segments (which open no longer reads) is found while the writer runs.
 
+#include "wal/scrub.h"
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "core/guard.h"
 #include "kaya/wal/reader.h"
-#include "kaya/wal/writer.h"
 #include "wal/segment_cursor.h"
+#include "wal/sequencer.h"
 
 namespace kaya::wal {
 namespace {
@@ -34,42 +35,26 @@ Clock::time_point due(Clock::time_point start, uint64_t bytes,
 
 }  // namespace
 
-Result<ScrubReport> Writer::scrub(const ScrubOptions& options) {
-  return core::guard([&] { return scrub_unguarded(options); });
-}
-
-Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
+Result<ScrubReport> scrub(const WalConfig& config, io::Disk& disk, Sequencer& sequencer,
+                          const ScrubOptions& options) {
   const Clock::time_point start = Clock::now();
   const uint64_t started_unix_ms = unix_ms_now();
   // The scrub checks the records durable now; later ones are the next scrub's.
-  LiveLog live;
-  {
-    Lock lock(mu_);
-    KAYA_RETURN_IF_ERROR(usable_locked());
-    live = LiveLog{Lsn(next_lsn_), Lsn(durable_lsn_ + 1)};
-  }
+  KAYA_ASSIGN_OR_RETURN(const LiveLog live, sequencer.live_log());
   const Lsn end = live.start_if_empty;
 
   ScrubReport report;
-  auto finish = [&](bool complete) {
+  // Counts the scrub (a corruption found too) and reports how it ended.
+  auto finish = [&](bool complete, bool corruption) {
     report.complete = complete;
     report.duration_us = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
             .count());
-    Lock lock(mu_);
-    stats_.scrub_bytes += report.bytes;
-    if (complete) {
-      stats_.full_checks++;
-      stats_.last_full_check_unix_ms = started_unix_ms;
-    }
+    sequencer.count_scrub(report.bytes, complete, started_unix_ms, corruption);
     return report;
   };
   auto failed = [&](const Error& error) {
-    finish(false);
-    if (error.kind() == ErrorKind::kCorruption) {
-      Lock lock(mu_);
-      stats_.scrub_corruptions++;
-    }
+    finish(false, error.kind() == ErrorKind::kCorruption);
     return error;
   };
   auto closed_error = [&](Lsn at) {
@@ -78,7 +63,7 @@ Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
         "the writer was closed while the scrub was at LSN " + std::to_string(at.value()));
   };
 
-  Result<Lsn> first = first_lsn(config_, disk_);
+  Result<Lsn> first = first_lsn(config, disk);
   if (!first.ok()) return failed(first.error());
   Lsn position = *first;
   std::unique_ptr<SegmentCursor> cursor;
@@ -88,14 +73,14 @@ Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
   auto reopen = [&](std::optional<Error> not_found) -> std::optional<Error> {
     for (;;) {
       if (not_found) {
-        Result<Lsn> now_first = first_lsn(config_, disk_);
+        Result<Lsn> now_first = first_lsn(config, disk);
         if (!now_first.ok()) return now_first.error();
         if (*now_first <= position) return not_found;
         position = *now_first;
       }
       if (position >= end) return std::nullopt;
       Result<std::unique_ptr<SegmentCursor>> opened =
-          SegmentCursor::open(config_, disk_, position, live);
+          SegmentCursor::open(config, disk, position, live);
       if (opened.ok()) {
         cursor = std::move(*opened);
         return std::nullopt;
@@ -108,7 +93,7 @@ Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
 
   std::optional<uint64_t> segment;
   while (position < end) {
-    if (options.stop.stop_requested()) return finish(false);
+    if (options.stop.stop_requested()) return finish(false, false);
     Result<std::optional<Record>> record = cursor->next();
     if (!record.ok()) {
       // The segment being read was released meanwhile.
@@ -139,22 +124,9 @@ Result<ScrubReport> Writer::scrub_unguarded(const ScrubOptions& options) {
     // Pace: wait until the bytes read so far are due, waking for a close or a stop.
     if (options.bytes_per_second == 0) continue;
     const Clock::time_point until = due(start, report.bytes, options.bytes_per_second);
-    bool closed = false;
-    {
-      Lock lock(mu_);
-      while (!closed_ && !options.stop.stop_requested() && Clock::now() < until) {
-        // Slices, so that a stop request (which does not notify cv_) is seen soon.
-        const Clock::time_point slice =
-            std::min(until, Clock::now() + std::chrono::milliseconds(20));
-        cv_waiters_++;
-        cv_.wait_until(lock, slice);
-        cv_waiters_--;
-      }
-      closed = closed_;
-    }
-    if (closed) return failed(closed_error(position));
+    if (sequencer.pause(until, options.stop)) return failed(closed_error(position));
   }
-  return finish(true);
+  return finish(true, false);
 }
 
 }  // namespace kaya::wal

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/guard.h"
 #include "kaya/wal/recovery.h"
 #include "wal/log_dir.h"
@@ -66,6 +67,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
                                            num(**first));
   }
   // Invariant: first(lo) <= from, and hi == size or first(hi) > from (or unknown).
+  KAYA_ASSERT(**first <= from.value());
   size_t lo = 0;
   size_t hi = ids.size();
   while (hi - lo > 1) {
@@ -80,6 +82,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
       hi = mid;
     }
   }
+  KAYA_ASSERT(hi == lo + 1 && first_lsns.contains(lo));
   // The checks recovery makes on the segments it does not read (a stat each): no
   // hole anywhere (readers move from segment to segment by id: a hole would read as
   // the end), and no empty segment below the one reading starts in.
@@ -107,6 +110,7 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
       return sealed_segment_spot(view, ids[i], 0, 0)->to_error(disk);
     }
   }
+  KAYA_ASSERT(lo < ids.size());
   return std::optional<Start>(Start{ids[lo], true, first_lsns.at(lo)});
 }
 
@@ -237,6 +241,8 @@ Result<std::optional<Record>> SegmentCursor::advance() {
                  " for the caller";
         });
       }
+      // Records come out contiguous (check_lsn() judged this one against expected_).
+      KAYA_ASSERT(!expected_ || (*d)->record.lsn.value() == *expected_);
       expected_ = (*d)->record.lsn.value() + 1;
       previous_released_ = false;
       return record;

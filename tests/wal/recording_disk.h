@@ -37,6 +37,9 @@ class RecordingDisk final : public io::Disk {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.clear();
   }
+  // Breaks Disk::map_for_write's contract on purpose: maps at most `bytes` bytes of
+  // what is asked (the writer's invariant tests).
+  void map_at_most(uint64_t bytes) { map_at_most_ = bytes; }
 
   using io::Disk::append;
   Result<uint64_t> append(const io::RelativePath& path,
@@ -68,7 +71,7 @@ class RecordingDisk final : public io::Disk {
                                                          uint64_t offset,
                                                          uint64_t len) override {
     record("map_for_write", path);
-    return inner_.map_for_write(path, offset, len);
+    return inner_.map_for_write(path, offset, std::min(len, map_at_most_));
   }
   Status check_config(const WalConfig& config) const override {
     return inner_.check_config(config);
@@ -122,6 +125,7 @@ class RecordingDisk final : public io::Disk {
   io::Disk& inner_;
   mutable std::mutex mu_;
   std::vector<Call> calls_;
+  uint64_t map_at_most_ = UINT64_MAX;
 };
 
 }  // namespace kaya::wal::testing

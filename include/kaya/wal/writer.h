@@ -39,20 +39,12 @@
 /// recovery; one that succeeded is.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <semaphore>
-#include <span>
 #include <stop_token>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "kaya/core/config.h"
 #include "kaya/core/export.h"
@@ -62,7 +54,6 @@
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 #include "kaya/wal/recovery.h"
-#include "kaya/wal/recovery_point.h"
 
 namespace kaya::wal {
 
@@ -161,7 +152,8 @@ struct WriterStats {
   uint64_t scrub_corruptions = 0;  ///< scrub() runs that ended on Corruption
 };
 
-/// The log writer (see the file comment for its contract).
+/// The log writer (see the file comment for its contract). Its state is private to the
+/// library (one pointer here): a change inside the writer changes no user's layout.
 class Writer {
  public:
   /// Opens the log under `disk`'s root: takes the lock, recovers the log, and continues
@@ -228,11 +220,11 @@ class Writer {
   /// The LSN the next append gets.
   KAYA_API Lsn next_lsn() const;
   /// What recovery found when the writer was opened.
-  const RecoveryReport& recovery_report() const { return recovery_report_; }
+  KAYA_API const RecoveryReport& recovery_report() const;
   /// The configuration the writer was opened with.
-  const WalConfig& config() const { return config_; }
+  KAYA_API const WalConfig& config() const;
   /// The disk the log is on.
-  io::Disk& disk() const { return disk_; }
+  KAYA_API io::Disk& disk() const;
 
   /// For readers that follow the log. Waits until the record `lsn` is visible —
   /// durable, or written when `durable_only` is false — or `deadline` passes, and
@@ -242,168 +234,9 @@ class Writer {
                                     std::chrono::steady_clock::time_point deadline) const;
 
  private:
-  // A strict append waiting for a sync leader: one per appending thread (a thread_local
-  // shared_ptr; durable_waiters_ and the leader waking it hold references, so it
-  // outlives a thread that exits right after its wait). The leader records the outcome
-  // under mu_, then releases the semaphore: a covered append returns without taking
-  // the writer's lock again.
-  struct WaitSlot {
-    std::binary_semaphore ready{0};
-    // Under the writer's mu_:
-    uint64_t lsn = 0;
-    bool covered = false;  // lsn is durable (else the writer was poisoned)
-    uint64_t fsync_us = 0;
-  };
-  using SlotRef = std::shared_ptr<WaitSlot>;
-  using Lock = std::unique_lock<std::mutex>;
-  using Clock = std::chrono::steady_clock;
-
-  Writer(const WalConfig& config, io::Disk& disk, std::unique_ptr<io::FileLock> lock);
-  static Result<std::unique_ptr<Writer>> open_impl(const WalConfig& config,
-                                                   io::Disk& disk,
-                                                   const OpenOptions& options,
-                                                   std::optional<Lsn> next_lsn,
-                                                   SequenceNumber next_sequence);
-
-  // The bodies of the public calls of the same names, which run them through
-  // core::guard (no exception crosses the API).
-  Result<AppendResult> append_unguarded(const Payload& payload, DurabilityMode mode);
-  Result<ReleaseReport> release_before_unguarded(Lsn lsn);
-  Result<ScrubReport> scrub_unguarded(const ScrubOptions& options);
-  Result<Lsn> wait_visible_unguarded(
-      Lsn lsn, bool durable_only, std::chrono::steady_clock::time_point deadline) const;
-  // This thread's wait slot, made on first use (append makes it before it takes an LSN,
-  // so that no allocation can fail after).
-  static SlotRef& wait_slot();
-  // Runs a thread's loop; an exception poisons the writer instead of ending the process.
-  void run_guarded(void (Writer::*loop)()) noexcept;
-
-  Status usable_locked() const;
-  // Mapped mode: makes sure the map covers [offset, offset + len) of the tail segment
-  // (allocating a new window there when not; out of memory or disk space for the
-  // window, a map of the record alone). Called before the record takes its LSN; out of
-  // memory or address space is Internal "out of memory mapping ...".
-  Status map_window_locked(uint64_t offset, uint64_t len);
-  // Mapped mode: copies the sealed record `bytes` of `lsn` into the map at `offset`.
-  Status store_mapped_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
-  // Closes the tail segment (its records written, cut to them when mapped, synced) and
-  // starts `tail_segment_id_ + 1`. Holds the lock throughout; needs !writing_.
-  Status rotate_locked(Lock& lock);
-  // Mapped mode: makes the active segment durable and cuts its unused space off.
-  Status finish_mapped_locked();
-  // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
-  Status wait_written(Lock& lock, uint64_t lsn);
-  // Makes `lsn` durable, leading an fsync or waiting for the one in progress. Returns
-  // with `lock` held, except after a wait on its slot that ended covered (then
-  // released: check lock.owns_lock()).
-  Status wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
-                      uint64_t* fsync_duration_us);
-  // The writing role (needs !writing_): one write of everything staged. With `unlock`
-  // the lock is released during the write; returns with it held, poisoned on failure.
-  Status write_staged(Lock& lock, bool unlock);
-  // One write of `bytes` at `offset` of segment `segment` (no lock needed).
-  Status write_out(uint64_t segment, uint64_t offset, std::span<const uint8_t> bytes);
-  // fsync_file of a segment, timing it into *us (no lock needed).
-  Status timed_fsync(uint64_t segment, uint64_t* us);
-  // NotFound when the segment was removed under the writer (Disk::still_linked); no
-  // lock needed.
-  Status check_linked(uint64_t segment);
-  // Counts an fsync of `us` microseconds in the stats (and as the last one when ok).
-  void record_fsync_locked(uint64_t us, bool ok);
-  void sync_as_leader(Lock& lock);
-  void wait_for_companions(Lock& lock);
-  bool batch_full_locked() const;
-  // One sync (the caller holds the leader role for it), then wakes those it covered.
-  void sync_round(Lock& lock, bool wait_for_batch);
-  // The syncer thread: leads syncs back to back while appends wait for one.
-  void sync_loop();
-  // Signals the waiters that durable_lsn_ (or poison) covers; returns them.
-  // Never throws: short of memory for the list, it wakes the waiters under the lock.
-  std::vector<SlotRef> signal_waiters_locked() noexcept;
-  // Never throws (short of memory for the message, the error is "out of memory").
-  void poison_locked(const Error& error) noexcept;
-  void mark_durable_locked(uint64_t lsn, uint64_t bytes, const RecordPosition& pos);
-  // Wakes wait_visible() callers and close() (on cv_) when any wait.
-  void notify_progress_locked();
-  // The recovery point as the writer knows it now.
-  RecoveryPoint recovery_point_locked() const;
-  // Writes `point` to the recovery point file (and syncs it with `sync`) unless a newer
-  // one is there already. Takes rp_mu_ (never while waiting for mu_).
-  Status persist_recovery_point(const RecoveryPoint& point, bool sync);
-  // The recovery point thread: syncs the recovery point every
-  // config_.recovery_point_sync_ms while it changes, and (when the leading threads do
-  // not, rp_inline_ false) writes it after every sync round, off the commit path.
-  void recovery_point_loop();
-
-  const WalConfig config_;
-  io::Disk& disk_;
-  std::unique_ptr<io::FileLock> file_lock_;
-  const bool mapped_;  // records go through a map of the segment (see WalConfig)
-
-  RecoveryReport recovery_report_;
-  std::mutex release_mu_;  // one release at a time
-
-  mutable std::mutex mu_;
-  // For wait_visible(), close() and a sync leader waiting for companions; appenders
-  // wait on their own WaitSlot instead, so a sync wakes exactly those it covers.
-  mutable std::condition_variable cv_;
-  mutable uint64_t cv_waiters_ = 0;
-  // Assignment: the next record's numbers and where it will go.
-  uint64_t next_lsn_ = 1;
-  uint64_t next_sequence_ = 1;
-  uint64_t tail_segment_id_ = 0;     // segment the next record goes to
-  uint64_t tail_segment_bytes_ = 0;  // its size once every assigned record is written
-  std::unique_ptr<io::WritableMap> map_;  // mapped mode: window of the tail segment
-  uint64_t prefaulted_end_ = 0;           // file offset: map_ prefaulted up to here
-  // Records assigned but not yet with the OS: sealed, contiguous, for the tail segment
-  // at staged_offset_, the last one staged_last_lsn_. The writing role swaps the
-  // buffer with in_flight_ and writes that outside the lock.
-  std::vector<uint8_t> staged_;
-  std::vector<uint8_t> in_flight_;
-  uint64_t staged_offset_ = 0;
-  uint64_t staged_last_lsn_ = 0;
-  // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable.
-  uint64_t written_lsn_ = 0;
-  uint64_t durable_lsn_ = 0;
-  uint64_t last_fsync_duration_us_ = 0;
-  bool writing_ = false;  // a thread is writing in_flight_
-  bool syncing_ = false;  // a leader is syncing
-  bool closed_ = false;
-  std::optional<Error> poison_;
-  std::vector<SlotRef> durable_waiters_;
-  // Acknowledged strict appends (counted without the lock; WriterStats::strict_records).
-  std::atomic<uint64_t> strict_acked_{0};
-  std::condition_variable syncer_cv_;
-  bool syncer_run_ = false;  // waiters were left by a sync: the syncer takes over
-  bool stop_syncer_ = false;
-  std::thread syncer_;  // started by open once the writer is complete
-  // Strict records not yet durable, oldest first, with the time they were queued
-  // (only kept when batch.flush_interval_us > 0).
-  std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
-  // Where the last record staged, written and made durable are (for the recovery
-  // point), under mu_.
-  RecordPosition staged_last_pos_;
-  RecordPosition written_pos_;
-  RecordPosition durable_pos_;
-  // The recovery point's other facts (limits, the newest sealed segment), under mu_.
-  RecoveryPoint rp_base_;
-  uint64_t rp_persisted_lsn_ = 0;  // durable LSN the file holds, under mu_
-  std::mutex rp_mu_;               // guards rp_file_; taken after mu_, never before
-  std::unique_ptr<RecoveryPointFile> rp_file_;
-  bool rp_inline_ = false;  // the leading thread writes the recovery point
-  bool rp_sync_thread_ =
-      false;                  // rp_thread_ runs (not OpenOptions::recovery_point_inline)
-  bool rp_unsynced_ = false;  // inline: written since the thread's last sync
-  std::condition_variable rp_cv_;  // wakes the recovery point thread
-  // Under mu_: the recovery point thread waits for the durable end to move (a round
-  // wakes it only then: while it waits out its interval, no round pays a wake-up).
-  bool rp_waits_for_change_ = false;
-  bool stop_rp_ = false;
-  std::thread rp_thread_;
-  uint64_t assigned_bytes_ = 0;  // bytes ever assigned
-  uint64_t durable_bytes_ = 0;   // of which durable
-  uint64_t written_bytes_ = 0;   // of which written
-  WriterStats stats_;
+  struct Impl;  // the sequencer, the segment writer, retention (src/wal/writer.cc)
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace kaya::wal

@@ -1,0 +1,217 @@
+// Sequencer, part two: group commit. A strict append leads a sync round itself when
+// none runs (no hand-off to another thread, which matters when appends come one at a
+// time) and otherwise waits on its own slot; the syncer thread leads the rounds back
+// to back while appends wait. A round covers everything assigned when it starts,
+// writes what is staged, fsyncs once and wakes exactly the waiters it covered.
+
+#include <algorithm>
+#include <string>
+
+#include "core/assert.h"
+#include "core/guard.h"
+#include "wal/sequencer.h"
+
+namespace kaya::wal {
+namespace {
+
+uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
+}  // namespace
+
+Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
+                               uint64_t* fsync_duration_us) {
+  while (durable_lsn_ < lsn) {
+    if (poison_) return usable_locked();
+    if (!syncing_) {
+      // No sync runs: this append leads one itself. Whoever arrives while it runs
+      // waits; if anyone does, the syncer thread takes over for the next round.
+      sync_round(lock, wait_for_batch);
+      if (!durable_waiters_.empty() && !poison_) {
+        syncer_run_ = true;
+        syncer_cv_.notify_one();
+      }
+      continue;
+    }
+    // Wait on this thread's slot until a sync covers `lsn` or the writer is poisoned.
+    // (Made before the append took its LSN; sync() and close() make it here.)
+    SlotRef slot;
+    try {
+      slot = wait_slot();
+      durable_waiters_.push_back(slot);
+    } catch (const std::bad_alloc&) {
+      // No memory to queue up: wait for any progress instead (every sync round ends
+      // with one) and look again, leading the next round if none runs.
+      wait_progress(lock);
+      continue;
+    }
+    slot->lsn = lsn;
+    slot->covered = false;
+    lock.unlock();
+    slot->ready.acquire();
+    if (slot->covered) {
+      if (fsync_duration_us) *fsync_duration_us = slot->fsync_us;
+      return ok_status();  // nothing more to do under the lock: it is not taken again
+    }
+    lock.lock();
+  }
+  if (fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
+  return ok_status();
+}
+
+void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
+  syncing_ = true;
+  try {
+    if (wait_for_batch) wait_for_companions(lock);
+    sync_as_leader(lock);
+  } catch (...) {
+    // Out of memory on a failure path (its message): the round ends poisoned, and the
+    // leader role is given back whatever happened.
+    if (!lock.owns_lock()) lock.lock();
+    poison_locked(core::error_from_exception());
+  }
+  syncing_ = false;
+  // Wake exactly the waiters this sync covered, outside the writer's lock.
+  std::vector<SlotRef> woken = signal_waiters_locked();
+  notify_progress_locked();
+  const bool write_rp =
+      !poison_ && rp_.due_after_round_locked(durable_position_lsn_locked());
+  const RecoveryPoint point = write_rp ? recovery_point_locked() : RecoveryPoint{};
+  lock.unlock();
+  for (const SlotRef& slot : woken) slot->ready.release();
+  woken.clear();  // drops the references outside the lock too
+  // Inline: the recovery point follows now, after the covered appenders are woken;
+  // the recovery point thread syncs it within recovery_point_sync_ms.
+  Status s = write_rp ? rp_.persist(point, /*sync=*/false) : ok_status();
+  lock.lock();
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(
+        s.error(), [] { return "updating the recovery point"; }));
+  } else if (write_rp) {
+    rp_.written_locked(point.durable.lsn.value());
+  }
+}
+
+void Sequencer::sync_as_leader(Lock& lock) {
+  // Cover everything queued when the sync starts (but not what keeps arriving, so a
+  // stream of relaxed appends cannot starve it).
+  const uint64_t target = next_lsn_ - 1;
+  if (!wait_written(lock, target).ok()) return;
+  const uint64_t covered_lsn = written_lsn_;
+  const uint64_t covered_bytes = written_bytes_;
+  const RecordPosition covered_pos = written_pos_;
+  const uint64_t segment = segment_.id_locked();
+  if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
+  lock.unlock();
+  uint64_t us;
+  Status s = segment_.fsync(segment, &us);
+  const bool synced = s.ok();
+  // One cheap check per round (FileDisk: a statx), before anything is acknowledged.
+  if (synced) s = segment_.check_linked(segment);
+  lock.lock();
+  record_fsync_locked(us, synced);
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "fsync covering LSN " + std::to_string(durable_lsn_ + 1) + ".." +
+             std::to_string(covered_lsn);
+    }));
+    return;
+  }
+  // The fsync covered the records of one segment only: the earlier ones were made
+  // durable when their segment was sealed.
+  KAYA_ASSERT_ELSE(covered_pos.segment_id == segment, poison_locked);
+  Status marked = mark_durable_locked(covered_lsn, covered_bytes, covered_pos);
+  if (!marked.ok()) poison_locked(marked.error());
+}
+
+Status Sequencer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
+                                      const RecordPosition& pos) {
+  if (lsn <= durable_lsn_) return ok_status();
+  // Only records with the OS are made durable: durable <= written < next.
+  KAYA_ASSERT(lsn <= written_lsn_ && written_lsn_ < next_lsn_);
+  KAYA_ASSERT(bytes <= written_bytes_ && bytes >= durable_bytes_);
+  KAYA_ASSERT(pos.lsn.value() == lsn);
+  stats_.records_per_fsync.record(lsn - durable_lsn_);
+  durable_lsn_ = lsn;
+  durable_bytes_ = bytes;
+  durable_pos_ = pos;
+  // The recovery point follows, off the path.
+  rp_.on_durable_locked();
+  while (!unsynced_strict_.empty() && unsynced_strict_.front().first <= lsn) {
+    unsynced_strict_.pop_front();
+  }
+  notify_progress_locked();
+  return ok_status();
+}
+
+void Sequencer::record_fsync_locked(uint64_t us, bool ok) {
+  stats_.fsyncs++;
+  stats_.fsync_duration_us.record(us);
+  if (ok) last_fsync_duration_us_ = us;
+}
+
+bool Sequencer::batch_full_locked() const {
+  const BatchConfig& batch = config_.batch;
+  const uint64_t records = next_lsn_ - 1 - durable_lsn_;
+  const uint64_t bytes = assigned_bytes_ - durable_bytes_;
+  return (batch.max_records > 0 && records >= batch.max_records) ||
+         (batch.max_bytes > 0 && bytes >= batch.max_bytes);
+}
+
+void Sequencer::wait_for_companions(Lock& lock) {
+  const BatchConfig& batch = config_.batch;
+  if (batch.flush_interval_us == 0 || unsynced_strict_.empty()) return;
+  const auto deadline = unsynced_strict_.front().second +
+                        std::chrono::microseconds(batch.flush_interval_us);
+  const auto start = Clock::now();
+  cv_waiters_++;
+  while (!poison_ && !batch_full_locked() && Clock::now() < deadline) {
+    cv_.wait_until(lock, deadline);
+  }
+  cv_waiters_--;
+  stats_.batch_wait_us.record(micros_since(start));
+}
+
+std::vector<Sequencer::SlotRef> Sequencer::signal_waiters_locked() noexcept {
+  std::vector<SlotRef> woken;
+  try {
+    woken.reserve(durable_waiters_.size());
+  } catch (const std::bad_alloc&) {
+    // Out of memory: the waiters are woken right here, under the lock, instead.
+  }
+  size_t kept = 0;
+  for (SlotRef& slot : durable_waiters_) {
+    if (poison_ || slot->lsn <= durable_lsn_) {
+      slot->covered = slot->lsn <= durable_lsn_;
+      slot->fsync_us = last_fsync_duration_us_;
+      if (woken.size() < woken.capacity()) {
+        woken.push_back(slot);  // within the capacity: no allocation
+      } else {
+        slot->ready.release();
+      }
+    } else {
+      durable_waiters_[kept++] = slot;
+    }
+  }
+  durable_waiters_.resize(kept);
+  return woken;
+}
+
+void Sequencer::sync_loop() {
+  // Back-to-back syncs while appends wait for them, as one I/O thread would do: no
+  // hand-off between rounds.
+  Lock lock(mu_);
+  for (;;) {
+    syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
+    if (stop_syncer_) return;
+    syncer_run_ = false;
+    while (!poison_ && !syncing_ && !durable_waiters_.empty()) {
+      sync_round(lock, /*wait_for_batch=*/true);
+    }
+  }
+}
+
+}  // namespace kaya::wal

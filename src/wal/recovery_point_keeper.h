@@ -1,0 +1,113 @@
+// The writer's recovery point (wal/RECOVERY_POINT, kaya/wal/recovery_point.h): keeps
+// the file following the durable records, off the commit path. Internal.
+//
+// Who writes it (fixed at open):
+// - inline (a Disk that can map files, or OpenOptions::recovery_point_inline): the
+//   thread that led a sync round, right after it woke the appenders the round covered
+//   (Sequencer); the keeper's thread, when it runs, syncs what they wrote at most one
+//   recovery_point_sync_ms after the first write since its last sync;
+// - otherwise the keeper's thread: after every round, or, on a Disk whose writes are
+//   durable, at most once per recovery_point_sync_ms while the durable end moves.
+// Rotation, release_before and close write and sync it themselves (persist()).
+//
+// Lock contract. The state marked "under the writer's mutex" is guarded by
+// Sequencer::mu_: every member named *_locked REQUIRES that mutex and returns with it
+// held, never releasing it. persist() takes file_mu_, a mutex of its own that guards
+// the file; it may be called with or without the writer's mutex (the order is always
+// the writer's mutex, then file_mu_, never the reverse). The thread started by
+// start() takes the writer's mutex itself and releases it around every persist().
+//
+// Invariant (asserted in persist()): a point's sealed segment ends at or below its
+// durable record.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "kaya/core/config.h"
+#include "kaya/core/status.h"
+#include "kaya/io/disk.h"
+#include "kaya/wal/recovery_point.h"
+
+namespace kaya::wal {
+
+class Sequencer;
+
+class RecoveryPointKeeper {
+ public:
+  using Lock = std::unique_lock<std::mutex>;
+
+  RecoveryPointKeeper(const WalConfig& config, io::Disk& disk);
+  RecoveryPointKeeper(const RecoveryPointKeeper&) = delete;
+  RecoveryPointKeeper& operator=(const RecoveryPointKeeper&) = delete;
+
+  // At open, before any thread runs: creates the file holding `point` (every record
+  // kept is durable then). `inline_writes`: the leading threads write it after their
+  // rounds; `own_thread`: start() runs the keeper's thread.
+  Status open(const RecoveryPoint& point, bool inline_writes, bool own_thread);
+  // Starts the keeper's thread (when open() asked for one); it reads the durable end
+  // from `sequencer` and poisons it on a failure.
+  void start(Sequencer& sequencer);
+  // Close: asks the thread to stop (REQUIRES the writer's mutex) ...
+  void stop_locked();
+  // ... and waits for it (REQUIRES the writer's mutex NOT held).
+  void join();
+
+  // The recovery point for durable records ending at `durable`.
+  RecoveryPoint point_locked(const RecordPosition& durable) const;
+  // Rotation: segment `id` is sealed at `bytes` bytes, its last record `last_lsn`.
+  void seal_locked(uint64_t id, uint64_t bytes, uint64_t last_lsn);
+  // The durable end moved to `lsn`: wakes the thread when it waits for that.
+  void on_durable_locked() {
+    if (!inline_writes_ && waits_for_change_) cv_.notify_one();
+  }
+  // Whether the leader of a round ending at durable `lsn` writes the file now.
+  bool due_after_round_locked(uint64_t lsn) const {
+    return inline_writes_ && lsn != persisted_lsn_;
+  }
+  // The leader of a round wrote a point naming durable `lsn`, not synced: the thread
+  // syncs it within recovery_point_sync_ms.
+  void written_locked(uint64_t lsn);
+  // A point naming durable `lsn` was written and synced (rotation).
+  void synced_locked(uint64_t lsn);
+  // Wakes the thread to see the writer poisoned or stopping.
+  void wake_locked() { cv_.notify_one(); }
+
+  // Writes `point` (and syncs the file with `sync`) unless the file holds a newer one
+  // already: rotation, release, close and the thread race to write it.
+  Status persist(const RecoveryPoint& point, bool sync);
+
+ private:
+  // The thread's loop for each way of writing (see the file comment).
+  void sync_inline_writes(Sequencer& sequencer, Lock& lock);
+  void write_paced(Sequencer& sequencer, Lock& lock);
+  void write_after_rounds(Sequencer& sequencer, Lock& lock);
+  bool stopped_locked(const Sequencer& sequencer) const;
+  bool behind_locked(const Sequencer& sequencer) const;
+  // persist() of the point now, with the writer's mutex released around it; poisons
+  // the writer on failure (false).
+  bool persist_unlocked(Sequencer& sequencer, Lock& lock, bool sync, const char* what);
+
+  const WalConfig& config_;
+  io::Disk& disk_;
+  bool inline_writes_ = false;  // fixed at open
+  bool own_thread_ = false;     // fixed at open
+  // Under the writer's mutex:
+  RecoveryPoint base_;  // the facts beside the durable end (limits, sealed segment)
+  uint64_t persisted_lsn_ = 0;  // durable LSN the file holds
+  bool unsynced_ = false;       // inline: written since the thread's last sync
+  // The thread waits for the durable end to move (a round wakes it only then: while it
+  // waits out its interval, no round pays a wake-up).
+  bool waits_for_change_ = false;
+  bool stop_ = false;
+  std::condition_variable cv_;  // wakes the thread
+
+  std::mutex file_mu_;  // guards file_; after the writer's mutex, never before
+  std::unique_ptr<RecoveryPointFile> file_;
+  std::thread thread_;
+};
+
+}  // namespace kaya::wal

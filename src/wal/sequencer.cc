@@ -1,0 +1,376 @@
+// Sequencer, part one: assignment, staging and the writing role, rotation, poison.
+// The sync leader, the syncer and the waiters are in group_commit.cc; close and what
+// the rest of the writer reads of the progress in sequencer_progress.cc.
+
+#include "wal/sequencer.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/assert.h"
+#include "core/guard.h"
+#include "wal/endian.h"
+
+namespace kaya::wal {
+namespace {
+
+// Staging buffers larger than this are given back after their write, so one burst of
+// large records does not pin its memory for the writer's lifetime.
+constexpr size_t kMaxKeptStagingBytes = 1 << 20;
+
+// Appends hold the lock for a copy of a record (about 100 ns): a thread that finds it
+// taken retries this many times before it sleeps in the kernel, which with many
+// appending threads costs more than the wait (relaxed, 64 threads on 2 cores: about
+// 1.4x the throughput; see bench/wal_bench.cc, case relaxed64).
+constexpr int kAppendLockSpins = 50;
+
+std::unique_lock<std::mutex> lock_spinning(std::mutex& mu) {
+  for (int i = 0; i < kAppendLockSpins; ++i) {
+    if (mu.try_lock()) return std::unique_lock<std::mutex>(mu, std::adopt_lock);
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  return std::unique_lock<std::mutex>(mu);
+}
+
+// Records up to this size are encoded into a per-thread buffer: no allocation per
+// append (they are copied into the staging buffer or the map under the lock).
+constexpr uint64_t kScratchMax = 64 << 10;
+
+}  // namespace
+
+Sequencer::Sequencer(const WalConfig& config, SegmentWriter& segment,
+                     RecoveryPointKeeper& rp, std::unique_ptr<io::FileLock> log_lock)
+    : config_(config), segment_(segment), rp_(rp), log_lock_(std::move(log_lock)) {}
+
+Sequencer::~Sequencer() {
+  if (syncer_.joinable()) {
+    {
+      Lock lock(mu_);
+      stop_syncer_ = true;
+      syncer_cv_.notify_one();
+    }
+    syncer_.join();
+  }
+}
+
+void Sequencer::start(const Start& start) {
+  next_lsn_ = start.next_lsn;
+  next_sequence_ = start.next_sequence;
+  written_lsn_ = start.next_lsn - 1;
+  durable_lsn_ = start.next_lsn - 1;
+  written_pos_ = start.durable;
+  durable_pos_ = start.durable;
+  stats_.full_checks = start.full_checks;
+  stats_.last_full_check_unix_ms = start.last_full_check_unix_ms;
+  syncer_ = std::thread([this] { run_guarded([this] { sync_loop(); }); });
+}
+
+Status Sequencer::usable_locked() const {
+  if (poison_) {
+    return Error(poison_->kind(), "the writer is poisoned by an earlier failure (" +
+                                      poison_->message() +
+                                      "); reopen the log to recover and continue");
+  }
+  if (closed_) return Error(ErrorKind::kInvalidArgument, "the writer is closed");
+  return ok_status();
+}
+
+void Sequencer::poison_locked(const Error& error) noexcept {
+  if (!poison_) {
+    try {
+      poison_ = error;
+    } catch (...) {
+      poison_ = core::out_of_memory();  // allocates nothing
+    }
+  }
+  stats_.poisoned = true;
+  staged_.clear();
+  segment_.drop_map_locked();
+  for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
+  cv_.notify_all();
+  rp_.wake_locked();
+}
+
+void Sequencer::poison_unlocked(const Error& error) noexcept {
+  Lock lock(mu_);
+  poison_locked(error);
+}
+
+Sequencer::SlotRef& Sequencer::wait_slot() {
+  thread_local SlotRef slot;
+  if (slot == nullptr) slot = std::make_shared<WaitSlot>();
+  return slot;
+}
+
+void Sequencer::wait_progress(Lock& lock) const {
+  cv_waiters_++;
+  cv_.wait(lock);
+  cv_waiters_--;
+}
+
+Result<AppendResult> Sequencer::append(const Payload& payload, DurabilityMode mode) {
+  // Every allocation the record needs happens before it takes an LSN: one that fails
+  // refuses the append (Internal, "out of memory ...") and leaves the writer as it was.
+  // Encoding and the payload CRC happen before the lock; only the header is sealed
+  // under it, since it carries the LSN.
+  const uint64_t len = payload.encoded_len();
+  if (len > config_.max_record_bytes) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "record of " + std::to_string(len) + " bytes exceeds max_record_bytes " +
+                     std::to_string(config_.max_record_bytes));
+  }
+  thread_local std::vector<uint8_t> scratch;
+  std::vector<uint8_t> owned;
+  std::span<uint8_t> bytes;
+  try {
+    if (len <= kScratchMax) {
+      // Grows to the largest record this thread appended (at least a page), so memory
+      // per appending thread stays near its record size.
+      if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
+      bytes = std::span<uint8_t>(scratch.data(), len);
+    } else {
+      owned.resize(len);
+      bytes = owned;
+    }
+    if (mode == DurabilityMode::kStrict) wait_slot();
+  } catch (const std::bad_alloc&) {
+    return core::out_of_memory_while(
+        [&] { return "encoding a record of " + std::to_string(len) + " bytes"; });
+  }
+  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
+
+  Lock lock = lock_spinning(mu_);
+  KAYA_RETURN_IF_ERROR(usable_locked());
+  KAYA_RETURN_IF_ERROR(make_room(lock, len));
+  KAYA_ASSIGN_OR_RETURN(AppendResult result, assign_and_stage(lock, bytes, mode));
+  if (mode == DurabilityMode::kRelaxed) {
+    stats_.relaxed_records++;
+    result.durable = durable_lsn_ >= result.lsn.value();
+    return result;
+  }
+  KAYA_RETURN_IF_ERROR(
+      wait_durable(std::move(lock), result.lsn.value(), true, &result.fsync_duration_us));
+  strict_acked_.fetch_add(1, std::memory_order_relaxed);
+  result.durable = true;
+  return result;
+}
+
+Status Sequencer::make_room(Lock& lock, uint64_t len) {
+  // Rotation needs every earlier record written; a write in flight finishes first
+  // (whoever wakes first rotates, the others find the new segment).
+  while (segment_.full_for_locked(len)) {
+    if (writing_) {
+      wait_progress(lock);
+      KAYA_RETURN_IF_ERROR(usable_locked());
+      continue;
+    }
+    Status s = rotate_locked(lock);
+    if (!s.ok()) {
+      poison_locked(s.error());
+      return s.error();
+    }
+  }
+  if (next_lsn_ == UINT64_MAX || next_sequence_ == UINT64_MAX) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "the log's LSN or sequence space is exhausted (next LSN " +
+                     std::to_string(next_lsn_) + ", next sequence " +
+                     std::to_string(next_sequence_) + ")");
+  }
+  return ok_status();
+}
+
+Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
+                                                 DurabilityMode mode) {
+  const uint64_t len = bytes.size();
+  // A relaxed record goes straight into the map when every earlier one is written: an
+  // append is a copy. Everything else is staged and written with one system call per
+  // batch, strict records by the sync leader right before its fsync: a store through
+  // the map into a page the last fsync cleaned would take a page fault under the lock.
+  const bool store = segment_.mapped() && mode == DurabilityMode::kRelaxed &&
+                     staged_.empty() && !writing_;
+  const bool queue_strict =
+      mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
+  if (segment_.mapped()) {
+    // The record's place in the segment is allocated and mapped before it takes an
+    // LSN too: a map is address space, which runs out like memory (a large record
+    // under ulimit -v: mmap fails with ENOMEM), and a record refused for want of it
+    // leaves the writer as it was. Any other failure (a full disk) poisons.
+    Status s = segment_.map_locked(segment_.bytes_locked(), len);
+    if (!s.ok()) {
+      if (!core::is_out_of_memory(s.error())) poison_locked(s.error());
+      return s.error();
+    }
+  }
+  try {
+    // Room in the staging buffer and the batch queue, before the LSN is taken (the
+    // lock is held from here until the record is staged).
+    if (!store && staged_.capacity() - staged_.size() < len) {
+      staged_.reserve(std::max<size_t>(staged_.size() + len, 2 * staged_.capacity()));
+    }
+    if (queue_strict) unsynced_strict_.emplace_back(next_lsn_, Clock::now());
+  } catch (const std::bad_alloc&) {
+    return core::out_of_memory_while(
+        [&] { return "staging a record of " + std::to_string(len) + " bytes"; });
+  }
+  Result<uint64_t> offset = segment_.reserve_locked(len);
+  if (!offset.ok()) return poison_with_locked(offset.error());
+  AppendResult result;
+  result.lsn = Lsn(next_lsn_++);
+  result.sequence = SequenceNumber(next_sequence_++);
+  result.segment_id = segment_.id_locked();
+  result.offset = *offset;
+  result.encoded_len = len;
+  seal(bytes, result.lsn, result.sequence);
+  const RecordPosition pos{result.lsn,
+                           result.sequence,
+                           result.segment_id,
+                           result.offset,
+                           static_cast<uint32_t>(len),
+                           load_u32(bytes.data() + format::kHeaderCrcOffset)};
+  assigned_bytes_ += len;
+  if (store) {
+    KAYA_RETURN_IF_ERROR(store_locked(bytes, pos));
+    return result;
+  }
+  KAYA_RETURN_IF_ERROR(stage_locked(bytes, pos));
+  if (mode == DurabilityMode::kRelaxed) {
+    KAYA_RETURN_IF_ERROR(wait_written(lock, pos.lsn.value()));
+  } else if (config_.batch.flush_interval_us > 0 && batch_full_locked()) {
+    notify_progress_locked();  // a leader waiting for companions has them
+  }
+  return result;
+}
+
+Status Sequencer::store_locked(std::span<const uint8_t> bytes,
+                               const RecordPosition& pos) {
+  // Under the lock, in LSN order, after every earlier record: a process killed at any
+  // instant leaves a prefix of the records (at most the last one torn), never a record
+  // after a hole.
+  KAYA_ASSERT_ELSE(pos.lsn.value() == written_lsn_ + 1, poison_with_locked);
+  KAYA_ASSERT_ELSE(pos.offset == written_end_locked(pos.segment_id), poison_with_locked);
+  Status s = segment_.store_locked(bytes, pos.offset);
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(
+        s.error(), [&] { return "storing LSN " + std::to_string(pos.lsn.value()); }));
+    return usable_locked();
+  }
+  return mark_written_locked(pos.lsn.value(), pos.lsn.value(), bytes.size(), pos);
+}
+
+Status Sequencer::stage_locked(std::span<const uint8_t> bytes,
+                               const RecordPosition& pos) {
+  if (staged_.empty()) {
+    staged_offset_ = pos.offset;
+  } else {
+    // Staged records are contiguous: one write puts them in place.
+    KAYA_ASSERT_ELSE(pos.lsn.value() == staged_last_lsn_ + 1, poison_with_locked);
+    KAYA_ASSERT_ELSE(pos.offset == staged_offset_ + staged_.size(), poison_with_locked);
+  }
+  staged_.insert(staged_.end(), bytes.begin(), bytes.end());  // reserved: no allocation
+  staged_last_lsn_ = pos.lsn.value();
+  staged_last_pos_ = pos;
+  return ok_status();
+}
+
+uint64_t Sequencer::written_end_locked(uint64_t id) const {
+  return written_pos_.segment_id == id ? written_pos_.end_offset() : 0;
+}
+
+Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
+  while (written_lsn_ < lsn) {
+    if (poison_) return usable_locked();
+    if (!writing_) {
+      KAYA_RETURN_IF_ERROR(write_staged(lock, true));
+    } else {
+      wait_progress(lock);
+    }
+  }
+  return ok_status();
+}
+
+Status Sequencer::write_staged(Lock& lock, bool unlock) {
+  if (staged_.empty()) return ok_status();
+  const uint64_t first = written_lsn_ + 1;
+  const uint64_t last = staged_last_lsn_;
+  const RecordPosition last_pos = staged_last_pos_;
+  const uint64_t offset = staged_offset_;
+  const uint64_t segment = segment_.id_locked();
+  writing_ = true;
+  in_flight_.swap(staged_);  // appends go on staging into the other buffer
+  if (unlock) lock.unlock();
+  Status s = segment_.write(segment, offset, in_flight_);
+  if (unlock) lock.lock();
+  writing_ = false;
+  const uint64_t bytes = in_flight_.size();
+  in_flight_.clear();
+  if (in_flight_.capacity() > kMaxKeptStagingBytes) in_flight_.shrink_to_fit();
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "writing LSN " + std::to_string(first) + ".." + std::to_string(last);
+    }));
+    return usable_locked();
+  }
+  // The batch went where the records before it end, and was as long as they are.
+  KAYA_ASSERT_ELSE(offset == written_end_locked(segment), poison_with_locked);
+  KAYA_ASSERT_ELSE(last_pos.end_offset() == offset + bytes, poison_with_locked);
+  return mark_written_locked(first, last, bytes, last_pos);
+}
+
+Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
+                                      const RecordPosition& last_pos) {
+  // Written in LSN order, only what was assigned: durable <= written < next.
+  KAYA_ASSERT_ELSE(first == written_lsn_ + 1 && first <= last, poison_with_locked);
+  KAYA_ASSERT_ELSE(last < next_lsn_ && last_pos.lsn.value() == last, poison_with_locked);
+  KAYA_ASSERT_ELSE(written_bytes_ + bytes <= assigned_bytes_, poison_with_locked);
+  written_lsn_ = last;
+  written_pos_ = last_pos;
+  written_bytes_ += bytes;
+  stats_.records += last - first + 1;
+  stats_.bytes += bytes;
+  notify_progress_locked();
+  return ok_status();
+}
+
+Status Sequencer::rotate_locked(Lock& lock) {
+  // The closing segment is durable (and cut to its records) before the next one
+  // receives a record, so a crash always leaves a prefix; the new segment's entry is
+  // durable before any strict acknowledgement can depend on it. Done under the lock:
+  // once per segment.
+  const uint64_t old_segment = segment_.id_locked();
+  KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
+  // Every record assigned to the segment is written before it is sealed.
+  KAYA_ASSERT(!writing_ && staged_.empty() && written_lsn_ + 1 == next_lsn_);
+  KAYA_ASSERT(written_end_locked(old_segment) == segment_.bytes_locked());
+  KAYA_RETURN_IF_ERROR(segment_.seal_locked());
+  uint64_t us;
+  Status s = segment_.fsync(old_segment, &us);
+  record_fsync_locked(us, s.ok());
+  KAYA_RETURN_IF_ERROR(s);
+  KAYA_RETURN_IF_ERROR(segment_.check_linked(old_segment));
+  KAYA_RETURN_IF_ERROR(mark_durable_locked(written_lsn_, written_bytes_, written_pos_));
+  for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
+  KAYA_RETURN_IF_ERROR(segment_.can_start_next_locked());
+  // The recovery point covers the sealed segment, durably, before the next segment
+  // exists: a segment that is not the last is then always at or below it.
+  if (written_lsn_ > 0) {
+    rp_.seal_locked(old_segment, segment_.bytes_locked(), written_lsn_);
+  }
+  KAYA_RETURN_IF_ERROR(rp_.persist(recovery_point_locked(), /*sync=*/true));
+  rp_.synced_locked(durable_pos_.lsn.value());
+  stats_.dir_fsyncs++;
+  KAYA_RETURN_IF_ERROR(segment_.start_next_locked());
+  stats_.rotations++;
+  return ok_status();
+}
+
+Status Sequencer::sync() {
+  Lock lock(mu_);
+  KAYA_RETURN_IF_ERROR(usable_locked());
+  const uint64_t target = next_lsn_ - 1;
+  KAYA_RETURN_IF_ERROR(wait_written(lock, target));
+  return wait_durable(std::move(lock), target, false, nullptr);
+}
+
+}  // namespace kaya::wal

@@ -1,0 +1,247 @@
+// Sequencing and group commit: the writer's LSN and sequence assignment, the staging
+// of records for one write per batch, the writing role, the sync leader and the syncer
+// thread, the strict appends waiting for a sync, and the writer's poison. Internal;
+// Writer (writer.cc) is its public face, SegmentWriter and RecoveryPointKeeper the
+// rooms it drives.
+//
+// Append, in order: encode and CRC outside the lock (append()); under mu_, rotate when
+// the tail is full, assign the LSN, seal, and store the record in the map or stage it
+// (assign_and_stage_locked()); a relaxed append makes it written (wait_written()); a
+// strict one leads an fsync or waits on its slot for the one in progress
+// (wait_durable(), group_commit.cc).
+//
+// Lock contract. mu_ guards everything below marked "under mu_", and the state of
+// the SegmentWriter and RecoveryPointKeeper it was given. Each function is of one of
+// four kinds, and returns in the lock state it promises whatever path it takes:
+// - no suffix, no Lock parameter (the public calls, the *_unlocked helpers): REQUIRES
+//   mu_ NOT held; takes it itself and returns without it;
+// - *_locked: REQUIRES mu_ held; never releases it;
+// - a `Lock& lock` parameter: REQUIRES `lock` held on entry; may release it while it
+//   waits or does I/O; RETURNS WITH IT HELD;
+// - wait_durable() takes the Lock by value: REQUIRES it held; RETURNS WITH IT
+//   RELEASED (a strict append woken by its sync leader never takes mu_ again).
+// Disk I/O happens with mu_ released, except rotation and close (once per segment).
+//
+// Invariants (asserted where they change): every LSN <= written_lsn_ is with the OS,
+// every LSN <= durable_lsn_ is durable, and durable_lsn_ <= written_lsn_ < next_lsn_;
+// bytes likewise (durable <= written <= assigned); staged records are contiguous in
+// LSN and offset and follow what was written; a segment is sealed only once every
+// record assigned to it is written.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <stop_token>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "core/guard.h"
+#include "kaya/core/config.h"
+#include "kaya/core/status.h"
+#include "kaya/core/types.h"
+#include "kaya/io/disk.h"
+#include "kaya/wal/codec.h"
+#include "kaya/wal/writer.h"
+#include "wal/recovery_point_keeper.h"
+#include "wal/segment_cursor.h"
+#include "wal/segment_writer.h"
+
+namespace kaya::wal {
+
+class Sequencer {
+ public:
+  using Lock = std::unique_lock<std::mutex>;
+  using Clock = std::chrono::steady_clock;
+
+  // Where a writer continues, found by recovery (writer.cc).
+  struct Start {
+    uint64_t next_lsn = 1;
+    uint64_t next_sequence = 1;
+    RecordPosition durable;  // the last record kept (the recovery point's)
+    uint64_t full_checks = 0;
+    uint64_t last_full_check_unix_ms = 0;
+  };
+
+  // `log_lock` (wal/LOCK) is released at close(), once no byte can reach the log.
+  Sequencer(const WalConfig& config, SegmentWriter& segment, RecoveryPointKeeper& rp,
+            std::unique_ptr<io::FileLock> log_lock);
+  // The threads must have been stopped (close()).
+  ~Sequencer();
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  // Sets where appends continue and starts the syncer thread (before any append).
+  void start(const Start& start);
+
+  // The public calls (writer.h has their contracts). None throws but append().
+  Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
+  Status sync();
+  Status close();
+  WriterStats stats(uint64_t recovered_segments) const;
+  Lsn next_lsn() const;
+  Result<Lsn> wait_visible(Lsn lsn, bool durable_only, Clock::time_point deadline) const;
+
+  // For release_before (retention.cc): the active segment (or the poisoning error),
+  // the recovery point now, and the count of what was released.
+  Result<uint64_t> active_segment() const;
+  RecoveryPoint recovery_point() const;
+  void count_release(uint64_t bytes);
+  // For scrub (scrub.cc): the records durable now (or the poisoning error), a pause
+  // until `until` that ends early on close or `stop` (returns whether the writer is
+  // closed), and the count of a scrub.
+  Result<LiveLog> live_log() const;
+  bool pause(Clock::time_point until, const std::stop_token& stop) const;
+  void count_scrub(uint64_t bytes, bool complete, uint64_t started_unix_ms,
+                   bool corruption);
+
+  // For the recovery point thread (recovery_point_keeper.cc).
+  std::mutex& mutex() const { return mu_; }
+  bool poisoned_locked() const { return poison_.has_value(); }
+  // The LSN of the last record known durable by its position (0 after an open_at of
+  // an empty log, until a record is made durable).
+  uint64_t durable_position_lsn_locked() const { return durable_pos_.lsn.value(); }
+  RecoveryPoint recovery_point_locked() const { return rp_.point_locked(durable_pos_); }
+  // Never throws (short of memory for the message, the error is "out of memory").
+  void poison_locked(const Error& error) noexcept;
+  // poison_locked(error), then `error`: the handler of KAYA_ASSERT_ELSE in the writer.
+  Error poison_with_locked(Error error) noexcept {
+    poison_locked(error);
+    return error;
+  }
+  // Runs a thread's body; an exception poisons the writer instead of ending the
+  // process. REQUIRES mu_ NOT held (the body takes it).
+  template <typename Body>
+  void run_guarded(Body&& body) noexcept {
+    try {
+      body();
+    } catch (...) {
+      poison_unlocked(core::error_from_exception());
+    }
+  }
+
+ private:
+  // A strict append waiting for a sync leader: one per appending thread (a
+  // thread_local shared_ptr; durable_waiters_ and the leader waking it hold
+  // references, so it outlives a thread that exits right after its wait). The leader
+  // records the outcome under mu_, then releases the semaphore: a covered append
+  // returns without taking mu_ again.
+  struct WaitSlot {
+    std::binary_semaphore ready{0};
+    // Under mu_:
+    uint64_t lsn = 0;
+    bool covered = false;  // lsn is durable (else the writer was poisoned)
+    uint64_t fsync_us = 0;
+  };
+  using SlotRef = std::shared_ptr<WaitSlot>;
+
+  void poison_unlocked(const Error& error) noexcept;
+  // This thread's wait slot, made on first use (append makes it before it takes an
+  // LSN, so that no allocation can fail after).
+  static SlotRef& wait_slot();
+
+  // sequencer.cc: assignment, staging, writing.
+  Status usable_locked() const;
+  Status make_room(Lock& lock, uint64_t len);
+  Result<AppendResult> assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
+                                        DurabilityMode mode);
+  Status store_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
+  Status stage_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
+  // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
+  Status wait_written(Lock& lock, uint64_t lsn);
+  // The writing role (needs !writing_): one write of everything staged. With
+  // `unlock` the lock is released during the write. Poisons on failure.
+  Status write_staged(Lock& lock, bool unlock);
+  // The staged bytes [first, last] are with the OS.
+  Status mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
+                             const RecordPosition& last_pos);
+  // Seals the tail (every record written, synced, recovery point updated) and starts
+  // the next segment. Holds the lock throughout; needs !writing_.
+  Status rotate_locked(Lock& lock);
+  // The end of the records written to segment `id` (0 when none is).
+  uint64_t written_end_locked(uint64_t id) const;
+  // Wakes wait_visible() callers, close() and scrub pauses (on cv_) when any wait.
+  void notify_progress_locked() {
+    if (cv_waiters_ > 0) cv_.notify_all();
+  }
+  // Waits on cv_ for any progress.
+  void wait_progress(Lock& lock) const;
+
+  // group_commit.cc: the sync leader, the syncer, the waiters.
+  Status wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
+                      uint64_t* fsync_duration_us);
+  // One sync (the caller holds the leader role for it), then wakes those it covered
+  // and (inline) writes the recovery point.
+  void sync_round(Lock& lock, bool wait_for_batch);
+  void sync_as_leader(Lock& lock);
+  void wait_for_companions(Lock& lock);
+  bool batch_full_locked() const;
+  // Records [.., lsn] are durable. Returns an InvariantViolation when they were not
+  // written (the caller poisons).
+  Status mark_durable_locked(uint64_t lsn, uint64_t bytes, const RecordPosition& pos);
+  // Counts an fsync of `us` microseconds (and as the last one when ok).
+  void record_fsync_locked(uint64_t us, bool ok);
+  // Signals the waiters that durable_lsn_ (or poison) covers; returns them. Never
+  // throws: short of memory for the list, it wakes the waiters under the lock.
+  std::vector<SlotRef> signal_waiters_locked() noexcept;
+  // The syncer thread: leads syncs back to back while appends wait for one.
+  void sync_loop();
+
+  const WalConfig& config_;
+  SegmentWriter& segment_;
+  RecoveryPointKeeper& rp_;
+  std::unique_ptr<io::FileLock> log_lock_;  // under mu_
+
+  mutable std::mutex mu_;
+  // For wait_visible(), close(), scrub pauses and a sync leader waiting for
+  // companions; appenders wait on their own WaitSlot instead, so a sync wakes exactly
+  // those it covers.
+  mutable std::condition_variable cv_;
+  mutable uint64_t cv_waiters_ = 0;
+  // Under mu_. Assignment: the next record's numbers.
+  uint64_t next_lsn_ = 1;
+  uint64_t next_sequence_ = 1;
+  // Records assigned but not yet with the OS: sealed, contiguous, for the tail segment
+  // at staged_offset_, the last one staged_last_lsn_ at staged_last_pos_. The writing
+  // role swaps the buffer with in_flight_ and writes that outside the lock.
+  std::vector<uint8_t> staged_;
+  std::vector<uint8_t> in_flight_;
+  uint64_t staged_offset_ = 0;
+  uint64_t staged_last_lsn_ = 0;
+  RecordPosition staged_last_pos_;
+  // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable;
+  // the positions of those records (for the recovery point) and the bytes.
+  uint64_t written_lsn_ = 0;
+  uint64_t durable_lsn_ = 0;
+  RecordPosition written_pos_;
+  RecordPosition durable_pos_;
+  uint64_t assigned_bytes_ = 0;  // bytes ever assigned
+  uint64_t written_bytes_ = 0;   // of which written
+  uint64_t durable_bytes_ = 0;   // of which durable
+  uint64_t last_fsync_duration_us_ = 0;
+  bool writing_ = false;  // a thread is writing in_flight_
+  bool syncing_ = false;  // a leader is syncing
+  bool closed_ = false;
+  std::optional<Error> poison_;
+  std::vector<SlotRef> durable_waiters_;
+  // Strict records not yet durable, oldest first, with the time they were queued
+  // (only kept when batch.flush_interval_us > 0).
+  std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;
+  WriterStats stats_;
+  std::condition_variable syncer_cv_;
+  bool syncer_run_ = false;  // waiters were left by a sync: the syncer takes over
+  bool stop_syncer_ = false;
+  // Acknowledged strict appends (counted without the lock;
+  // WriterStats::strict_records).
+  std::atomic<uint64_t> strict_acked_{0};
+  std::thread syncer_;
+};
+
+}  // namespace kaya::wal
