@@ -82,6 +82,8 @@ KAYA_CRC_CLMUL inline uint64_t reduce(__m128i product) {
 template <size_t... J>
 KAYA_CRC_CLMUL inline uint64_t streams(uint64_t c, const uint8_t* p, size_t words,
                                        std::index_sequence<J...>) {
+  assert(words >= kMinStreamWords && words <= kMaxStreamWords);
+  static_assert(sizeof...(J) == kStreams - 1);
   uint64_t s[kStreams] = {c};
   const size_t stride = words * 8;
   for (size_t i = 0; i < stride; i += 8) {
