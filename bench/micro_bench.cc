@@ -1,6 +1,9 @@
 // Micro benchmarks (Google Benchmark) of the parts an append is made of: CRC32C,
 // record encoding and decoding, the latency histogram, and the cost of handing a
 // record to another thread and back compared with doing the same work inline.
+// CRC32C runs through kaya's dispatch, each of kaya's paths and ISA-L's crc32_iscsi
+// (when built in: libisal-dev), whose agreement with kaya is checked first; a table
+// after the run puts each buffer size's figures next to ISA-L's.
 //
 //   micro_bench [--benchmark_min_time=0.1] [--benchmark_format=json] ...
 //
@@ -11,12 +14,19 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "core/crc32c_internal.h"
+#include "fastest_crc.h"
 #include "kaya/core/config.h"
 #include "kaya/core/crc32c.h"
 #include "kaya/core/histogram.h"
@@ -49,28 +59,24 @@ void encode_into(const Payload& payload, std::vector<uint8_t>& out, uint64_t n) 
   kaya::wal::seal(out, Lsn(n), SequenceNumber(n));
 }
 
-template <uint32_t (*Extend)(uint32_t, std::span<const uint8_t>)>
-void BM_Crc32c(benchmark::State& state) {
+// CRC32C of one buffer, again and again, each call continuing the last one's CRC.
+// Registered in main() for kaya's dispatch (what the codec calls), each of kaya's
+// paths, and ISA-L's crc32_iscsi on the same buffers (see CrcTable).
+void BM_Crc32c(benchmark::State& state,
+               uint32_t (*extend)(uint32_t, std::span<const uint8_t>),
+               const std::string& unavailable) {
+  if (!unavailable.empty()) {
+    state.SkipWithError(unavailable.c_str());
+    return;
+  }
   const std::vector<uint8_t> data = bytes_of(state.range(0));
   uint32_t crc = 0;
   for (auto _ : state) {
-    crc = Extend(crc, data);
+    crc = extend(crc, data);
     benchmark::DoNotOptimize(crc);
   }
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }
-// extend() picks the hardware path when the CPU has SSE4.2.
-BENCHMARK(BM_Crc32c<kaya::crc32c::extend>)->Arg(128)->Arg(4096)->Arg(1 << 20);
-BENCHMARK(BM_Crc32c<kaya::crc32c::extend_portable>)->Arg(128)->Arg(4096)->Arg(1 << 20);
-
-void BM_Crc32cHardware(benchmark::State& state) {
-  if (!kaya::crc32c::has_hardware()) {
-    state.SkipWithError("no SSE4.2 crc32 instruction on this CPU");
-    return;
-  }
-  BM_Crc32c<kaya::crc32c::extend_hardware>(state);
-}
-BENCHMARK(BM_Crc32cHardware)->Arg(128)->Arg(4096)->Arg(1 << 20);
 
 // What the writer does per append before its lock: encode_unsealed + seal into a
 // buffer that already exists.
@@ -201,6 +207,131 @@ void BM_QueueInline(benchmark::State& state) {
 }
 BENCHMARK(BM_QueueInline)->Arg(128)->Arg(4096)->UseRealTime();
 
+// CRC32C's contestants, in the table's column order; the last is the baseline.
+struct CrcContestant {
+  std::string name;  // the benchmark is BM_Crc32c/<name>/<bytes>
+  uint32_t (*extend)(uint32_t, std::span<const uint8_t>);
+  std::string unavailable;  // why it cannot run here; empty when it can
+};
+
+std::vector<CrcContestant> crc_contestants() {
+  namespace in = kaya::crc32c::internal;
+  std::vector<CrcContestant> all;
+  all.push_back({"kaya", kaya::crc32c::extend, ""});
+  for (in::Path p : {in::Path::kPortable, in::Path::kSse42, in::Path::kSse42Clmul}) {
+    // The paths by name; extend_with() picks one per call, these call it directly.
+    uint32_t (*fn)(uint32_t, std::span<const uint8_t>) =
+        p == in::Path::kPortable ? kaya::crc32c::extend_portable
+        : p == in::Path::kSse42  ? in::extend_sse42
+                                 : in::extend_sse42_clmul;
+    all.push_back({in::to_string(p), fn,
+                   in::available(p) ? "" : "this CPU lacks the instructions"});
+  }
+  std::string isal;
+  if (!kaya::bench::isal_built_in()) {
+    isal = "ISA-L unavailable: built without libisal-dev (scripts/install-deps.sh)";
+  } else if (std::string why = kaya::bench::isal_disagreement(); !why.empty()) {
+    isal = "error: " + why;
+    std::fprintf(stderr, "micro_bench: %s\n", isal.c_str());
+  }
+  all.push_back({"isal", kaya::bench::isal_extend, isal});
+  return all;
+}
+
+constexpr int64_t kCrcSizes[] = {64, 4096, 1 << 20};
+
+// Passes every result on to the display reporter (console or JSON, as the flags chose)
+// and keeps the CRC32C rates; at the end prints them side by side, each next to ISA-L's
+// of the same run (after a console table; to stderr after JSON, which must stay valid).
+class CrcTable : public benchmark::BenchmarkReporter {
+ public:
+  CrcTable(benchmark::BenchmarkReporter* display, std::vector<CrcContestant> contestants)
+      : display_(display), contestants_(std::move(contestants)) {}
+
+  bool ReportContext(const Context& context) override {
+    return display_->ReportContext(context);
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      const std::string name = run.benchmark_name();
+      auto rate = run.counters.find("bytes_per_second");
+      if (name.starts_with("BM_Crc32c/") && !run.error_occurred &&
+          rate != run.counters.end()) {
+        gb_per_s_[name] = rate->second.value / 1e9;
+      }
+    }
+    display_->ReportRuns(runs);
+  }
+  void Finalize() override {
+    display_->Finalize();
+    const bool console = dynamic_cast<benchmark::ConsoleReporter*>(display_) != nullptr;
+    print(console ? display_->GetOutputStream() : display_->GetErrorStream());
+  }
+
+ private:
+  void print(std::ostream& out) const {
+    char line[256];
+    out << "\nCRC32C in GB/s, same run; kaya/ISA-L target >= 0.5 at 4096 B "
+           "(kaya = crc32c::extend, "
+        << kaya::crc32c::internal::to_string(kaya::crc32c::internal::best_path())
+        << " here)\n";
+    std::snprintf(line, sizeof(line), "%-9s", "bytes");
+    out << line;
+    for (const CrcContestant& c : contestants_) {
+      std::snprintf(line, sizeof(line), " %14s", c.name.c_str());
+      out << line;
+    }
+    out << "  kaya/isal\n";
+    for (int64_t bytes : kCrcSizes) {
+      std::snprintf(line, sizeof(line), "%-9lld", static_cast<long long>(bytes));
+      out << line;
+      for (const CrcContestant& c : contestants_) {
+        const double v = rate(c.name, bytes);
+        if (v > 0) {
+          std::snprintf(line, sizeof(line), " %14.2f", v);
+        } else {
+          std::snprintf(line, sizeof(line), " %14s", "n/a");
+        }
+        out << line;
+      }
+      const double kaya = rate("kaya", bytes);
+      const double isal = rate("isal", bytes);
+      if (kaya > 0 && isal > 0) {
+        std::snprintf(line, sizeof(line), "  %8.2fx", kaya / isal);
+      } else {
+        std::snprintf(line, sizeof(line), "  %9s", "n/a");
+      }
+      out << line << "\n";
+    }
+    for (const CrcContestant& c : contestants_) {
+      if (!c.unavailable.empty()) out << c.name << ": " << c.unavailable << "\n";
+    }
+  }
+  double rate(const std::string& contestant, int64_t bytes) const {
+    auto it = gb_per_s_.find("BM_Crc32c/" + contestant + "/" + std::to_string(bytes));
+    return it == gb_per_s_.end() ? 0 : it->second;
+  }
+
+  benchmark::BenchmarkReporter* display_;
+  std::vector<CrcContestant> contestants_;
+  std::map<std::string, double> gb_per_s_;  // by benchmark name
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const std::vector<CrcContestant> contestants = crc_contestants();
+  for (const CrcContestant& c : contestants) {
+    auto* b = benchmark::RegisterBenchmark(("BM_Crc32c/" + c.name).c_str(), BM_Crc32c,
+                                           c.extend, c.unavailable);
+    for (int64_t bytes : kCrcSizes) b->Arg(bytes);
+  }
+  std::unique_ptr<benchmark::BenchmarkReporter> display(
+      benchmark::CreateDefaultDisplayReporter());
+  CrcTable table(display.get(), contestants);
+  benchmark::RunSpecifiedBenchmarks(&table);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in Release (build/release) and runs the suite: wal_bench and
 # replay_bench 3 times each (medians reported), then micro_bench. A few minutes on a
-# 2-core VM. `scripts/bench.sh --json OUTDIR` writes wal_bench.json, replay_bench.json
+# 2-core VM. Every figure comes with a baseline measured in the same run; micro_bench's
+# CRC32C rows end with a table of kaya next to ISA-L's crc32_iscsi (libisal-dev, which
+# scripts/install-deps.sh installs for the benchmarks only; without it those rows say
+# ISA-L is unavailable), and replay_bench's baseline uses the faster of the two. `scripts/bench.sh --json OUTDIR` writes wal_bench.json, replay_bench.json
 # and micro_bench.json into OUTDIR instead of printing tables.
 # KAYA_BENCH_DIR picks the directory benchmarked (default: a temporary one under
 # $TMPDIR or /tmp; use the disk you want to measure, not tmpfs).

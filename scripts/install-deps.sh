@@ -4,8 +4,10 @@
 # packages instead (scripts/install-ceph.sh uses that).
 set -euo pipefail
 
+# libisal-dev: ISA-L's crc32_iscsi, the CRC32C baseline of the benchmarks only (the
+# library does not use it).
 packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
-          libclang-rt-14-dev doxygen pkg-config make dpkg-dev file)
+          libclang-rt-14-dev doxygen pkg-config make dpkg-dev file libisal-dev)
 [ $# -gt 0 ] && packages=("$@")
 
 missing=()
