@@ -13,7 +13,7 @@ scripts/install-ceph.sh
 
 build="build/test-address"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKAYA_SANITIZE=address \
-  -DKAYA_WERROR=ON -DKAYA_WITH_RADOS=ON >/dev/null
+  -DKAYA_WERROR=ON -DKAYA_WITH_RADOS=ON -DKAYA_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
