@@ -8,7 +8,7 @@
 // - KAYA_ASSERT(cond): checked in every build, in a function that returns a Status or
 //   a Result<T>. When `cond` is false:
 //     * in a build with KAYA_ASSERT_ABORT (Debug and sanitizer builds, where the tests
-//       run: cmake/KayaHelpers.cmake), a line "kaya: invariant violated at FILE:LINE:
+//       run: src/CMakeLists.txt), a line "kaya: invariant violated at FILE:LINE:
 //       COND" on stderr, then abort();
 //     * otherwise (Release) the function returns InvariantViolation "invariant violated
 //       at FILE:LINE: COND". The writer treats it like any failure on its path: it
