@@ -19,13 +19,22 @@ function(kaya_setup_compiler)
   endif()
 endfunction()
 
-# kaya_test(NAME src1.cc [src2.cc ...]): a GoogleTest executable linked with kaya whose
-# cases are each registered with CTest (a failure names the case).
+# kaya_test(NAME src1.cc [src2.cc ...] [COST seconds]): a GoogleTest executable linked
+# with kaya whose cases are each registered with CTest (a failure names the case).
+# COST gives the seconds of its longest case in the slower sanitizer build, roughly:
+# `ctest -j` starts the costliest cases first, which matters on a fresh build tree (CI),
+# where CTest has no timings of its own yet and would start them in declaration order,
+# the longest last, with one core idle meanwhile.
 function(kaya_test name)
-  add_executable(${name} ${ARGN})
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "COST" "")
+  add_executable(${name} ${arg_UNPARSED_ARGUMENTS})
   target_link_libraries(${name} PRIVATE kaya kaya_testing GTest::gtest GTest::gmock
                                         GTest::gtest_main)
+  set(cost 0)
+  if(arg_COST)
+    set(cost ${arg_COST})
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-                       PROPERTIES TIMEOUT 300
+                       PROPERTIES TIMEOUT 300 COST ${cost}
                                   ENVIRONMENT "KAYA_GOLDEN_DIR=${PROJECT_SOURCE_DIR}/tests/golden")
 endfunction()

@@ -46,6 +46,16 @@ uint64_t seed_count_from_env(uint64_t fallback) {
   return env_u64("KAYA_SEEDS", fallback);
 }
 
+uint64_t sweep_seed_count(uint64_t full, uint64_t under_tsan) {
+#if defined(KAYA_TSAN)
+  (void)full;
+  return seed_count_from_env(under_tsan);
+#else
+  (void)under_tsan;
+  return seed_count_from_env(full);
+#endif
+}
+
 std::string read_golden(const std::string& name) {
   const char* dir = std::getenv("KAYA_GOLDEN_DIR");
   std::string path = std::string(dir ? dir : "tests/golden") + "/" + name;

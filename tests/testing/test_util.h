@@ -37,6 +37,13 @@ uint64_t seed_from_env(uint64_t fallback);
 // How many seeds a sweeping test runs: $KAYA_SEEDS when set, else `fallback`.
 uint64_t seed_count_from_env(uint64_t fallback);
 
+// The same for a seed sweep whose seeds vary the data, faults and crash points, not the
+// interleaving of threads: $KAYA_SEEDS when set, else `full`, or `under_tsan` in a
+// ThreadSanitizer build. Such a sweep finds its logic errors under AddressSanitizer and
+// in Release with every seed; under ThreadSanitizer (ten times slower) a few hundred
+// seeds exercise the same threads and locks.
+uint64_t sweep_seed_count(uint64_t full, uint64_t under_tsan);
+
 // Bytes of a file in tests/golden (directory from $KAYA_GOLDEN_DIR).
 std::string read_golden(const std::string& name);
 

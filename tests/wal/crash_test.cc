@@ -153,7 +153,7 @@ void run_seed(uint64_t seed, Totals& totals) {
 
 TEST(CrashTest, AcknowledgedRecordsSurviveAndRecoveryYieldsAPrefix) {
   const uint64_t first = kaya::testing::seed_from_env(1);
-  const uint64_t count = kaya::testing::seed_count_from_env(1000);
+  const uint64_t count = kaya::testing::sweep_seed_count(1000, 200);
   Totals totals;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed) +
