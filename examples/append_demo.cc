@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     dir = tmpl;
   }
 
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   config.segment_max_bytes = 256 << 10;  // small, so that the demo rotates segments
   config.max_record_bytes = 64 << 10;
   auto disk = check(kaya::io::FileDisk::open(dir));
@@ -86,11 +86,11 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       const auto mode =
-          t % 2 == 0 ? kaya::DurabilityMode::kStrict : kaya::DurabilityMode::kRelaxed;
+          t % 2 == 0 ? kaya::wal::DurabilityMode::kStrict : kaya::wal::DurabilityMode::kRelaxed;
       for (int i = 0; i < per_thread; ++i) {
         std::string key = "thread" + std::to_string(t) + ":" + std::to_string(i);
         check(writer->append(kaya::wal::Payload::put(key, "value of " + key), mode));
-        (mode == kaya::DurabilityMode::kStrict ? strict : relaxed)++;
+        (mode == kaya::wal::DurabilityMode::kStrict ? strict : relaxed)++;
       }
     });
   }

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/recovery.h"

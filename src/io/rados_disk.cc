@@ -322,24 +322,10 @@ const RadosDiskOptions& RadosDisk::options() const { return impl_->options; }
 
 bool RadosDisk::fenced() const { return impl_->fenced; }
 
-Status RadosDisk::check_config(const WalConfig& config) const {
-  const uint64_t limit = impl_->options.max_object_bytes;
-  auto too_big = [&](std::string_view field, uint64_t value) {
-    return Error(ErrorKind::kInvalidArgument,
-                 std::string(field) + " " + std::to_string(value) +
-                     " exceeds the RADOS object size limit of " + std::to_string(limit) +
-                     " bytes (osd_max_object_size) of " +
-                     impl_->describe(RelativePath()) +
-                     ": a segment is one object; lower " + std::string(field) +
-                     " or raise osd_max_object_size");
-  };
-  if (config.segment_max_bytes > limit) {
-    return too_big("segment_max_bytes", config.segment_max_bytes);
-  }
-  if (config.max_record_bytes > limit) {
-    return too_big("max_record_bytes", config.max_record_bytes);
-  }
-  return ok_status();
+DiskLimits RadosDisk::limits() const {
+  return DiskLimits{impl_->options.max_object_bytes,
+                    "the RADOS object size limit (osd_max_object_size) of " +
+                        impl_->describe(RelativePath())};
 }
 
 std::string RadosDisk::describe(const RelativePath& path) const {

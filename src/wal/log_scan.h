@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"

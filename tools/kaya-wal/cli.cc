@@ -214,10 +214,10 @@ int usage_error(std::string_view command, const Error& error) {
   return exit_code(ErrorKind::kInvalidArgument);
 }
 
-Result<DurabilityMode> parse_durability(const Args& args) {
+Result<wal::DurabilityMode> parse_durability(const Args& args) {
   KAYA_ASSIGN_OR_RETURN(std::string mode,
                         args.choice("durability", {"strict", "relaxed"}, "strict"));
-  return mode == "strict" ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+  return mode == "strict" ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
 }
 
 Status status_error(const std::string& path, const std::error_code& ec) {
@@ -258,10 +258,10 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
   return std::unique_ptr<io::Disk>(std::move(disk));
 }
 
-Result<WalConfig> read_config(const Args& args) {
-  WalConfig config;
+Result<wal::WalConfig> read_config(const Args& args) {
+  wal::WalConfig config;
   KAYA_ASSIGN_OR_RETURN(config.max_record_bytes,
-                        args.u64("max-record-bytes", WalConfig::kDefaultMaxRecordBytes));
+                        args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
   // Reading never rotates: let the segment limit follow so that validate() accepts
   // any record limit up to what a payload length can describe.
   config.segment_max_bytes = std::max(config.segment_max_bytes, config.max_record_bytes);

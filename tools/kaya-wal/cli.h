@@ -12,7 +12,7 @@
 #include <system_error>
 #include <vector>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/file_disk.h"
@@ -85,7 +85,7 @@ int finish_stdout(int code);
 int usage_error(std::string_view command, const Error& error);
 
 // --durability strict|relaxed.
-Result<DurabilityMode> parse_durability(const Args& args);
+Result<wal::DurabilityMode> parse_durability(const Args& args);
 
 // Opens an existing log directory (a Disk root holding wal/) without creating or
 // changing anything. NotFound when `dir` does not exist or holds no wal/ directory
@@ -98,8 +98,8 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir);
 // set and is not "no such file or directory" (which the caller reports itself).
 Status status_error(const std::string& path, const std::error_code& ec);
 
-// The WalConfig a reading command uses: defaults, with --max-record-bytes when given
+// The wal::WalConfig a reading command uses: defaults, with --max-record-bytes when given
 // (a log written with larger records must be read with at least that limit).
-Result<WalConfig> read_config(const Args& args);
+Result<wal::WalConfig> read_config(const Args& args);
 
 }  // namespace kaya::tool

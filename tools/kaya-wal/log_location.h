@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/io/disk.h"
 
 namespace kaya::tool {

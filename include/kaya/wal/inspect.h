@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"

@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"

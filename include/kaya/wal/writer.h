@@ -46,7 +46,7 @@
 #include <stop_token>
 #include <string>
 
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"

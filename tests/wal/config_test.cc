@@ -1,8 +1,8 @@
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 
 #include <gtest/gtest.h>
 
-namespace kaya {
+namespace kaya::wal {
 namespace {
 
 void expect_invalid(const WalConfig& config, const std::string& field) {
@@ -43,4 +43,4 @@ TEST(ConfigTest, NonsenseIsRefusedNamingTheField) {
 }
 
 }  // namespace
-}  // namespace kaya
+}  // namespace kaya::wal
