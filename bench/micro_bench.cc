@@ -27,10 +27,10 @@
 
 #include "core/crc32c_internal.h"
 #include "fastest_crc.h"
-#include "kaya/wal/config.h"
 #include "kaya/core/crc32c.h"
 #include "kaya/core/histogram.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 
 namespace {
 

@@ -306,7 +306,8 @@ void relaxed(const std::string& dir, int threads, double seconds, Report& report
              ManyThreadMemory& memory) {
   const double pwrite_per_s =
       raw_loop(dir, RawLog::Kind::kGrowing, kSmall, false, seconds);
-  const KayaRun k = kaya_appends(dir, threads, kSmall, wal::DurabilityMode::kRelaxed, seconds);
+  const KayaRun k =
+      kaya_appends(dir, threads, kSmall, wal::DurabilityMode::kRelaxed, seconds);
   const Details details = {{"kaya_p99_commit_us", p99(k.appends.commit_us)}};
   if (threads == 1) {
     report.add({"relaxed 1T 128 B",

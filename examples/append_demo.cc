@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      const auto mode =
-          t % 2 == 0 ? kaya::wal::DurabilityMode::kStrict : kaya::wal::DurabilityMode::kRelaxed;
+      const auto mode = t % 2 == 0 ? kaya::wal::DurabilityMode::kStrict
+                                   : kaya::wal::DurabilityMode::kRelaxed;
       for (int i = 0; i < per_thread; ++i) {
         std::string key = "thread" + std::to_string(t) + ":" + std::to_string(i);
         check(writer->append(kaya::wal::Payload::put(key, "value of " + key), mode));

@@ -23,8 +23,8 @@ int main() {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&writer] {
       for (int i = 0; i < 50; ++i) {
-        auto r =
-            (*writer)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
+        auto r = (*writer)->append(kaya::wal::Payload::noop(),
+                                   kaya::wal::DurabilityMode::kStrict);
         if (!r.ok()) return;  // poisoned: every later append fails too
       }
     });

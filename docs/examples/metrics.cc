@@ -14,7 +14,8 @@ int main() {
   auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk);
   if (!writer.ok()) return fail(writer.error());
   for (int i = 0; i < 10; ++i) {
-    auto r = (*writer)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
+    auto r =
+        (*writer)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
   // [doc]

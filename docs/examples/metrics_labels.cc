@@ -30,10 +30,12 @@ int main() {
   auto users = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **users_disk);
   if (!users.ok()) return fail(users.error());
   for (int i = 0; i < 3; ++i) {
-    auto r = (*orders)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
+    auto r =
+        (*orders)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
-  auto r = (*users)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
+  auto r =
+      (*users)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
   if (!r.ok()) return fail(r.error());
   // [doc]
   // One exposition for all the engine's logs: each family's HELP and TYPE once, then

@@ -58,7 +58,8 @@ Status WalConfig::validate(const io::DiskLimits& limits) const {
     auto too_big = [&](std::string_view field, uint64_t value) {
       return invalid(field, value,
                      "larger than the largest file the disk holds, " +
-                         std::to_string(limit) + " bytes (" + limits.max_file_bytes_source +
+                         std::to_string(limit) + " bytes (" +
+                         limits.max_file_bytes_source +
                          "): a segment is one file; lower " + std::string(field));
     };
     if (segment_max_bytes > limit) return too_big("segment_max_bytes", segment_max_bytes);

@@ -65,8 +65,9 @@ void append_loop(wal::Writer& w, const AppendArgs& args, uint64_t thread,
     const std::string key = record_key(id);
     const std::string value = record_value(args.seed, id);
     const bool strict = record_is_strict(args.seed, id);
-    auto r = w.append(wal::Payload::put(key, value),
-                      strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
+    auto r =
+        w.append(wal::Payload::put(key, value),
+                 strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
     if (!r.ok()) fail("append " + key + ": " + r.error().to_string());
     if (strict && !r->durable) fail("strict append " + key + " returned not durable");
     emit("A " + std::to_string(r->lsn.value()) + (strict ? " S " : " R ") +

@@ -345,7 +345,8 @@ class Simulation {
       r.key.clear();
       r.value.assign(600, 'x');
     }
-    const auto mode = rng_() % 2 ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
+    const auto mode =
+        rng_() % 2 ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
     const bool poisoned_before = writer_->stats().poisoned;
     const Lsn before = writer_->next_lsn();
     auto res = writer_->append(r.payload(), mode);

@@ -260,8 +260,9 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
 
 Result<wal::WalConfig> read_config(const Args& args) {
   wal::WalConfig config;
-  KAYA_ASSIGN_OR_RETURN(config.max_record_bytes,
-                        args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
+  KAYA_ASSIGN_OR_RETURN(
+      config.max_record_bytes,
+      args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
   // Reading never rotates: let the segment limit follow so that validate() accepts
   // any record limit up to what a payload length can describe.
   config.segment_max_bytes = std::max(config.segment_max_bytes, config.max_record_bytes);

@@ -12,10 +12,10 @@
 #include <system_error>
 #include <vector>
 
-#include "kaya/wal/config.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/file_disk.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::tool {
 

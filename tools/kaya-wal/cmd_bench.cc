@@ -247,7 +247,7 @@ std::string baseline_method(const Settings& s) {
 #endif
   return threads + ", each pwrite at its own offset (from a shared counter)" +
          (w.mode == wal::DurabilityMode::kStrict ? " then fdatasync: one fsync per record"
-                                            : ", no fdatasync");
+                                                 : ", no fdatasync");
 }
 
 void print_row(const char* name, const Measurement& m) {

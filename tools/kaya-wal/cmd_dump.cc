@@ -103,7 +103,8 @@ Status print_record(const wal::Record& r, bool json) {
 // LogReader refuses a log with a hole (a missing segment) before it reads anything, yet
 // the records before the damage are worth showing: a dry-run point-in-time recovery
 // streams exactly those, changing nothing.
-void print_valid_prefix(const wal::WalConfig& config, io::Disk& disk, Lsn from, bool json) {
+void print_valid_prefix(const wal::WalConfig& config, io::Disk& disk, Lsn from,
+                        bool json) {
   wal::RecoveryOptions options;
   options.mode = wal::RecoveryMode::kPointInTime;
   options.dry_run = true;

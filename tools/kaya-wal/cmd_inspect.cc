@@ -65,7 +65,8 @@ Result<wal::LogInspection> inspect_file(const std::string& file,
   return single_segment_log(std::move(s));
 }
 
-Result<wal::LogInspection> inspect_dir(const std::string& dir, const wal::WalConfig& config) {
+Result<wal::LogInspection> inspect_dir(const std::string& dir,
+                                       const wal::WalConfig& config) {
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_dir(dir));
   return wal::inspect_log(config, *disk);
 }

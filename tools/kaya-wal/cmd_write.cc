@@ -69,8 +69,9 @@ Result<wal::WalConfig> write_config(const Args& args) {
   KAYA_ASSIGN_OR_RETURN(
       c.segment_max_bytes,
       args.u64("segment-max-bytes", wal::WalConfig::kDefaultSegmentMaxBytes));
-  KAYA_ASSIGN_OR_RETURN(c.max_record_bytes,
-                        args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
+  KAYA_ASSIGN_OR_RETURN(
+      c.max_record_bytes,
+      args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
   const bool lowered = args.has("segment-max-bytes") && !args.has("max-record-bytes") &&
                        c.max_record_bytes > c.segment_max_bytes;
   if (lowered) c.max_record_bytes = c.segment_max_bytes;

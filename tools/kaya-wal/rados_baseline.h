@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "kaya/wal/config.h"
 #include "kaya/core/status.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::tool {
 

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "kaya/wal/config.h"
 #include "kaya/core/status.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/inspect.h"
 
 namespace kaya::tool {

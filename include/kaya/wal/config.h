@@ -90,7 +90,8 @@ struct KAYA_API WalConfig {
 namespace kaya {
 
 /// Deprecated: kaya::wal::DurabilityMode (removed in 0.3).
-using DurabilityMode [[deprecated("use kaya::wal::DurabilityMode")]] = wal::DurabilityMode;
+using DurabilityMode [[deprecated("use kaya::wal::DurabilityMode")]] =
+    wal::DurabilityMode;
 /// Deprecated: kaya::wal::BatchConfig (removed in 0.3).
 using BatchConfig [[deprecated("use kaya::wal::BatchConfig")]] = wal::BatchConfig;
 /// Deprecated: kaya::wal::WalConfig (removed in 0.3).
