@@ -24,7 +24,7 @@ namespace {
 
 [[noreturn]] void fail(const kaya::Error& e) {
   std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
-  std::exit(kaya::exit_code(e.kind()));
+  std::exit(1);
 }
 
 template <typename T>

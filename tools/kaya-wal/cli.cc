@@ -73,7 +73,8 @@ int finish_stdout(int code) {
     status = stdout_error();
   }
   if (status.ok()) return code;
-  if (stdout_error_reported) return code != kExitOk ? code : exit_code(ErrorKind::kIo);
+  if (stdout_error_reported)
+    return code != kExitOk ? code : exit_code_for(ErrorKind::kIo);
   const int io_code = report_error(status.error());
   return code != kExitOk ? code : io_code;
 }
@@ -187,7 +188,7 @@ int report_error(const Error& error, std::string_view context) {
   line += one_line(error.to_string());
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
-  return exit_code(error.kind());
+  return exit_code_for(error.kind());
 }
 
 int report_error_json(const Error& error, std::string_view context,
@@ -211,7 +212,7 @@ int usage_error(std::string_view command, const Error& error) {
                static_cast<int>(command.size()), command.data(),
                one_line(error.message()).c_str(), static_cast<int>(command.size()),
                command.data());
-  return exit_code(ErrorKind::kInvalidArgument);
+  return exit_code_for(ErrorKind::kInvalidArgument);
 }
 
 Result<wal::DurabilityMode> parse_durability(const Args& args) {

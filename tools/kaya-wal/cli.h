@@ -12,14 +12,13 @@
 #include <system_error>
 #include <vector>
 
+#include "exit_codes.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/config.h"
 
 namespace kaya::tool {
-
-inline constexpr int kExitOk = 0;
 
 // A flag a command accepts: "--name" alone, or "--name VALUE" / "--name=VALUE".
 struct FlagSpec {
@@ -57,7 +56,7 @@ class Args {
 };
 
 // Prints "error: <context>: <Kind>: <message>" (context optional) as ONE line on
-// stderr (newlines in the message become "; ") and returns exit_code(kind).
+// stderr (newlines in the message become "; ") and returns exit_code_for(kind).
 int report_error(const Error& error, std::string_view context = {});
 // report_error, and for a command run with --json also one JSON object on stdout:
 // {"path","ok":false,"error":{"kind","message"}} (kind: ErrorKind's name).
