@@ -112,7 +112,7 @@ BenchLog build_log(const std::string& root, uint64_t sealed_bytes, size_t record
   Records records(record_bytes);
   const auto start = Clock::now();
   for (uint64_t i = 0; i < n; ++i) {
-    auto r = (*w)->append(records.payload(i), DurabilityMode::kRelaxed);
+    auto r = (*w)->append(records.payload(i), wal::DurabilityMode::kRelaxed);
     if (!r.ok()) die(r.error().to_string());
     if (r->encoded_len != record_bytes) die("unexpected record size");
     if (((i + 1) * record_bytes) % (1ull << 30) == 0) {
@@ -149,14 +149,14 @@ ChildReport append_until_nearly_full(const std::string& root, size_t record_byte
   };
   auto disk = io::FileDisk::open(root, /*create=*/false);
   if (!disk.ok()) return fail(disk.error().to_string());
-  const WalConfig config;
+  const wal::WalConfig config;
   auto w = wal::Writer::open(config, **disk);
   if (!w.ok()) return fail(w.error().to_string());
   wal::Writer& writer = *w->release();
   disk->release();
   Records records(record_bytes);
   for (uint64_t i = writer.next_lsn().value();; ++i) {
-    auto r = writer.append(records.payload(i), DurabilityMode::kRelaxed);
+    auto r = writer.append(records.payload(i), wal::DurabilityMode::kRelaxed);
     if (!r.ok()) return fail(r.error().to_string());
     out.killed.last_lsn = r->lsn.value();
     out.killed.segment_id = r->segment_id;

@@ -27,10 +27,10 @@
 
 #include "core/crc32c_internal.h"
 #include "fastest_crc.h"
-#include "kaya/core/config.h"
 #include "kaya/core/crc32c.h"
 #include "kaya/core/histogram.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 
 namespace {
 
@@ -114,7 +114,7 @@ void BM_Decode(benchmark::State& state) {
   encode_into(payload, record, 1);
   for (auto _ : state) {
     kaya::wal::Decoded d =
-        kaya::wal::decode(record, 0, kaya::WalConfig::kDefaultMaxRecordBytes);
+        kaya::wal::decode(record, 0, kaya::wal::WalConfig::kDefaultMaxRecordBytes);
     if (!d.ok()) std::abort();
     benchmark::DoNotOptimize(d.record.value.data());
   }

@@ -98,7 +98,7 @@ Log write_log(const std::string& root, uint64_t bytes, size_t record_bytes) {
       key[k] = "0123456789abcdef"[(i >> (4 * k)) & 15];
     }
     auto r = w.append(wal::Payload::put(std::string_view(key, kKeyBytes), value),
-                      DurabilityMode::kRelaxed);
+                      wal::DurabilityMode::kRelaxed);
     if (!r.ok()) die(r.error().to_string());
     if (r->encoded_len != record_bytes) die("unexpected record size");
   }
@@ -253,7 +253,7 @@ Options parse(int argc, char** argv) {
   flags.push_back({"record-bytes", "B", "encoded size of each record (default 4096)",
                    [&o](const std::string& v) {
                      o.record_bytes = to_u64("record-bytes", v, kRecordOverhead,
-                                             WalConfig::kDefaultMaxRecordBytes);
+                                             wal::WalConfig::kDefaultMaxRecordBytes);
                    }});
   parse_flags(argc, argv,
               "usage: replay_bench [--dir DIR] [--gib G] [--record-bytes B] [--runs N] "

@@ -88,13 +88,13 @@ std::unique_ptr<io::FileDisk> fresh_disk(const std::string& root) {
   return std::move(*disk);
 }
 
-std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const WalConfig& config) {
+std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const wal::WalConfig& config) {
   auto w = wal::Writer::open(config, disk);
   if (!w.ok()) die(w.error().to_string());
   return std::move(*w);
 }
 
-void append_or_die(wal::Writer& w, const std::string& value, DurabilityMode mode) {
+void append_or_die(wal::Writer& w, const std::string& value, wal::DurabilityMode mode) {
   auto r = w.append(wal::Payload::put("", value), mode);
   if (!r.ok()) die(r.error().to_string());
 }
@@ -111,7 +111,7 @@ class KayaLog {
   KayaLog(const std::string& dir, size_t record_bytes)
       : root_(dir + "/kaya"),
         disk_(fresh_disk(root_)),
-        writer_(open_writer(*disk_, WalConfig{})),
+        writer_(open_writer(*disk_, wal::WalConfig{})),
         value_(record_bytes - kPutOverhead, 'v') {}
   ~KayaLog() {
     writer_.reset();
@@ -121,7 +121,7 @@ class KayaLog {
   KayaLog(const KayaLog&) = delete;
   KayaLog& operator=(const KayaLog&) = delete;
 
-  void append(DurabilityMode mode) { append_or_die(*writer_, value_, mode); }
+  void append(wal::DurabilityMode mode) { append_or_die(*writer_, value_, mode); }
   // Closes the writer (no appends after); returns its stats taken before close().
   wal::WriterStats finish() {
     wal::WriterStats stats = writer_->stats();
@@ -137,7 +137,7 @@ class KayaLog {
 };
 
 KayaRun kaya_appends(const std::string& dir, int threads, size_t record_bytes,
-                     DurabilityMode mode, double seconds) {
+                     wal::DurabilityMode mode, double seconds) {
   KayaRun run;
   reset_peak_rss();
   KayaLog log(dir, record_bytes);
@@ -214,7 +214,7 @@ void strict_one_thread(const std::string& dir, double seconds, Report& report) {
   for (const auto& log : raw) {
     contestants.push_back([&record, &log = *log](int) { log.append(record, true); });
   }
-  contestants.push_back([&kaya](int) { kaya.append(DurabilityMode::kStrict); });
+  contestants.push_back([&kaya](int) { kaya.append(wal::DurabilityMode::kStrict); });
   const std::vector<Throughput> totals =
       run_interleaved(1, seconds, kRounds, contestants);
   KayaRun k;
@@ -251,7 +251,7 @@ void strict_many_threads(const std::string& dir, size_t record_bytes, double sec
     const std::vector<Throughput> totals =
         run_interleaved(kManyThreads, seconds, kRounds,
                         {[&](int t) { ideal_log.append(t); },
-                         [&](int) { kaya.append(DurabilityMode::kStrict); }});
+                         [&](int) { kaya.append(wal::DurabilityMode::kStrict); }});
     ideal.appends = totals[0];
     ideal.fsyncs = ideal_log.ideal.fsyncs();
     ideal.fsync_us = ideal_log.ideal.fsync_us();
@@ -265,7 +265,7 @@ void strict_many_threads(const std::string& dir, size_t record_bytes, double sec
                  ideal_group_commit(dir, kManyThreads, record_bytes, alone).peak_rss_kib);
     memory->kaya_kib = std::max(
         memory->kaya_kib,
-        kaya_appends(dir, kManyThreads, record_bytes, DurabilityMode::kStrict, alone)
+        kaya_appends(dir, kManyThreads, record_bytes, wal::DurabilityMode::kStrict, alone)
             .peak_rss_kib);
   }
   const double kaya_per_fsync = per_fsync(k.appends.records, k.stats.fsyncs);
@@ -306,7 +306,8 @@ void relaxed(const std::string& dir, int threads, double seconds, Report& report
              ManyThreadMemory& memory) {
   const double pwrite_per_s =
       raw_loop(dir, RawLog::Kind::kGrowing, kSmall, false, seconds);
-  const KayaRun k = kaya_appends(dir, threads, kSmall, DurabilityMode::kRelaxed, seconds);
+  const KayaRun k =
+      kaya_appends(dir, threads, kSmall, wal::DurabilityMode::kRelaxed, seconds);
   const Details details = {{"kaya_p99_commit_us", p99(k.appends.commit_us)}};
   if (threads == 1) {
     report.add({"relaxed 1T 128 B",
@@ -332,7 +333,7 @@ void relaxed(const std::string& dir, int threads, double seconds, Report& report
 void memory_over_log_size(const std::string& dir, Report& report) {
   const std::string root = dir + "/kaya-memory";
   auto disk = fresh_disk(root);
-  WalConfig config;
+  wal::WalConfig config;
   config.segment_max_bytes = kMemorySegmentBytes;
   config.max_record_bytes = kMemorySegmentBytes / 8;
   reset_peak_rss();
@@ -343,7 +344,7 @@ void memory_over_log_size(const std::string& dir, Report& report) {
   uint64_t peak_quarter = 0;
   for (uint64_t i = 0; i < records; ++i) {
     if (i == records / 4) peak_quarter = peak_rss_kib();
-    append_or_die(*writer, value, DurabilityMode::kRelaxed);
+    append_or_die(*writer, value, wal::DurabilityMode::kRelaxed);
   }
   const uint64_t peak_end = peak_rss_kib();
   const wal::WriterStats stats = writer->stats();

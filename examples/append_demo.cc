@@ -24,7 +24,7 @@ namespace {
 
 [[noreturn]] void fail(const kaya::Error& e) {
   std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
-  std::exit(kaya::exit_code(e.kind()));
+  std::exit(1);
 }
 
 template <typename T>
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     dir = tmpl;
   }
 
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   config.segment_max_bytes = 256 << 10;  // small, so that the demo rotates segments
   config.max_record_bytes = 64 << 10;
   auto disk = check(kaya::io::FileDisk::open(dir));
@@ -85,12 +85,12 @@ int main(int argc, char** argv) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      const auto mode =
-          t % 2 == 0 ? kaya::DurabilityMode::kStrict : kaya::DurabilityMode::kRelaxed;
+      const auto mode = t % 2 == 0 ? kaya::wal::DurabilityMode::kStrict
+                                   : kaya::wal::DurabilityMode::kRelaxed;
       for (int i = 0; i < per_thread; ++i) {
         std::string key = "thread" + std::to_string(t) + ":" + std::to_string(i);
         check(writer->append(kaya::wal::Payload::put(key, "value of " + key), mode));
-        (mode == kaya::DurabilityMode::kStrict ? strict : relaxed)++;
+        (mode == kaya::wal::DurabilityMode::kStrict ? strict : relaxed)++;
       }
     });
   }

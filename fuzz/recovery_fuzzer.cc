@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "kaya/core/config.h"
 #include "kaya/io/sim_disk.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"

@@ -10,19 +10,19 @@ int main() {
   // [doc]
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
-  auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk);
+  auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk);
   if (!writer.ok()) return fail(writer.error());
 
   // Strict: returns once the record (and every record before it) is on stable storage.
   auto strict = (*writer)->append(kaya::wal::Payload::put("user:1", "Ada"),
-                                  kaya::DurabilityMode::kStrict);
+                                  kaya::wal::DurabilityMode::kStrict);
   if (!strict.ok()) return fail(strict.error());  // the writer is now poisoned
   EXAMPLE_CHECK(strict->durable);
 
   // Relaxed: returns once the operating system has the record. It survives a crash of
   // the process; a power loss may take it back until something syncs it.
   auto relaxed = (*writer)->append(kaya::wal::Payload::put("user:2", "Grace"),
-                                   kaya::DurabilityMode::kRelaxed);
+                                   kaya::wal::DurabilityMode::kRelaxed);
   if (!relaxed.ok()) return fail(relaxed.error());
 
   // sync() makes every record appended before it durable (so would a later strict

@@ -13,7 +13,7 @@ int main() {
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
   // [doc]
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   config.batch.flush_interval_us = 2000;  // a strict record waits at most 2 ms ...
   config.batch.max_records = 16;          // ... or until 16 records are waiting
   auto writer = kaya::wal::Writer::open(config, **disk);
@@ -23,8 +23,8 @@ int main() {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&writer] {
       for (int i = 0; i < 50; ++i) {
-        auto r =
-            (*writer)->append(kaya::wal::Payload::noop(), kaya::DurabilityMode::kStrict);
+        auto r = (*writer)->append(kaya::wal::Payload::noop(),
+                                   kaya::wal::DurabilityMode::kStrict);
         if (!r.ok()) return;  // poisoned: every later append fails too
       }
     });

@@ -11,10 +11,11 @@ int main() {
   example::TempDir dir;
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
-  auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk);
+  auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk);
   if (!writer.ok()) return fail(writer.error());
   for (int i = 0; i < 10; ++i) {
-    auto r = (*writer)->append(kaya::wal::Payload::noop(), kaya::DurabilityMode::kStrict);
+    auto r =
+        (*writer)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
   // [doc]

@@ -25,15 +25,17 @@ int main() {
   if (!orders_disk.ok()) return fail(orders_disk.error());
   auto users_disk = kaya::io::FileDisk::open(users_dir.path());
   if (!users_disk.ok()) return fail(users_disk.error());
-  auto orders = kaya::wal::Writer::open(kaya::WalConfig{}, **orders_disk);
+  auto orders = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **orders_disk);
   if (!orders.ok()) return fail(orders.error());
-  auto users = kaya::wal::Writer::open(kaya::WalConfig{}, **users_disk);
+  auto users = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **users_disk);
   if (!users.ok()) return fail(users.error());
   for (int i = 0; i < 3; ++i) {
-    auto r = (*orders)->append(kaya::wal::Payload::noop(), kaya::DurabilityMode::kStrict);
+    auto r =
+        (*orders)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
-  auto r = (*users)->append(kaya::wal::Payload::noop(), kaya::DurabilityMode::kStrict);
+  auto r =
+      (*users)->append(kaya::wal::Payload::noop(), kaya::wal::DurabilityMode::kStrict);
   if (!r.ok()) return fail(r.error());
   // [doc]
   // One exposition for all the engine's logs: each family's HELP and TYPE once, then

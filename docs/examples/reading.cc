@@ -13,17 +13,17 @@ int main() {
   example::TempDir dir;
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
-  auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk);
+  auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk);
   if (!writer.ok()) return fail(writer.error());
   for (int i = 1; i <= 5; ++i) {
     auto r = (*writer)->append(kaya::wal::Payload::put("k", std::to_string(i)),
-                               kaya::DurabilityMode::kStrict);
+                               kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
   // [doc]
   // Read the log from LSN 3 to its end; a writer may be appending meanwhile. The range
   // ends at the end of the log or at the first error, which error() then holds.
-  auto reader = kaya::wal::LogReader::open(kaya::WalConfig{}, **disk, kaya::Lsn(3));
+  auto reader = kaya::wal::LogReader::open(kaya::wal::WalConfig{}, **disk, kaya::Lsn(3));
   if (!reader.ok()) return fail(reader.error());
   for (const kaya::wal::Record& record : (*reader)->records()) {
     std::printf("lsn %llu: %s\n", static_cast<unsigned long long>(record.lsn.value()),
@@ -37,7 +37,7 @@ int main() {
   if (!tail.ok()) return fail(tail.error());
   std::thread producer([&writer] {
     (void)(*writer)->append(kaya::wal::Payload::put("k", "6"),
-                            kaya::DurabilityMode::kStrict);
+                            kaya::wal::DurabilityMode::kStrict);
   });
   auto next = (*tail)->next(std::chrono::seconds(10));
   producer.join();

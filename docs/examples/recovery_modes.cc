@@ -14,14 +14,14 @@ namespace {
 
 // Appends Put(k<i>, v<i>) for i in [1, n] and closes the writer.
 kaya::Status write_records(kaya::io::Disk& disk, int n) {
-  auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, disk);
+  auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, disk);
   if (!writer.ok()) return writer.error();
   for (int i = 1; i <= n; ++i) {
     std::string key = "k", value = "v";
     key += std::to_string(i);
     value += std::to_string(i);
     auto r = (*writer)->append(kaya::wal::Payload::put(key, value),
-                               kaya::DurabilityMode::kStrict);
+                               kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return r.error();
   }
   return (*writer)->close();
@@ -42,7 +42,7 @@ int main() {
   if (auto s = (*disk)->write_at(segment, 52 + 45, junk); !s.ok()) return fail(s.error());
 
   // [doc]
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   // A dry run reports and changes nothing. By default recovery reads only what lies
   // beyond the recovery point (the last record the log knows durable); a full scan
   // reads every segment, and fails on corruption of durable data ...

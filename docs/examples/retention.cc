@@ -12,14 +12,14 @@ int main() {
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
   // [doc]
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   config.segment_max_bytes = 4096;  // small segments, to have several
   config.max_record_bytes = 4096;
   auto writer = kaya::wal::Writer::open(config, **disk);
   if (!writer.ok()) return fail(writer.error());
   for (int i = 0; i < 200; ++i) {
     auto r = (*writer)->append(kaya::wal::Payload::put("key", "value"),
-                               kaya::DurabilityMode::kRelaxed);
+                               kaya::wal::DurabilityMode::kRelaxed);
     if (!r.ok()) return fail(r.error());
   }
   if (auto s = (*writer)->sync(); !s.ok()) return fail(s.error());

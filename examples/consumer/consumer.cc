@@ -27,12 +27,12 @@ int run(const std::string& dir) {
   auto disk = kaya::io::FileDisk::open(dir);
   if (!disk.ok()) return fail(disk.error().to_string());
   {
-    auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk);
+    auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk);
     if (!writer.ok()) return fail(writer.error().to_string());
     for (int i = 1; i <= 3; ++i) {
       auto r =
           (*writer)->append(kaya::wal::Payload::put("user:" + std::to_string(i), "value"),
-                            kaya::DurabilityMode::kStrict);
+                            kaya::wal::DurabilityMode::kStrict);
       if (!r.ok() || !r->durable) return fail("append failed");
     }
   }
@@ -42,7 +42,7 @@ int run(const std::string& dir) {
     keys.emplace_back(r.key);
     return kaya::ok_status();
   };
-  auto writer = kaya::wal::Writer::open(kaya::WalConfig{}, **disk, options);
+  auto writer = kaya::wal::Writer::open(kaya::wal::WalConfig{}, **disk, options);
   if (!writer.ok()) return fail(writer.error().to_string());
   if (keys != std::vector<std::string>{"user:1", "user:2", "user:3"}) {
     return fail("recovery did not return the three records");

@@ -5,7 +5,8 @@
 // put and delete print "OK lsn=N" once the change is durable; get prints the value;
 // scan prints "key=value" lines in key order; checkpoint prints what it saved and
 // released. An error is one line "error: ..." on stderr and the exit code of its kind
-// (kaya::exit_code: 2 not found, 3 corruption, 4 bad arguments, 6 store in use, ...).
+// (exit_code_of below: 2 not found, 3 corruption, 4 bad arguments, 6 store in use, 1
+// else).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,7 +26,26 @@ commands:
   checkpoint      save the state to DIR/CHECKPOINT and release the log it covers
 )";
 
-const int kUsageExit = kaya::exit_code(kaya::ErrorKind::kInvalidArgument);
+// A program picks its own exit codes; kaya-kv's follow kaya-wal's (docs/tool.md).
+int exit_code_of(kaya::ErrorKind kind) {
+  switch (kind) {
+    case kaya::ErrorKind::kNotFound:
+      return 2;
+    case kaya::ErrorKind::kCorruption:
+      return 3;
+    case kaya::ErrorKind::kInvalidArgument:
+    case kaya::ErrorKind::kUnsupportedVersion:
+      return 4;
+    case kaya::ErrorKind::kInvariantViolation:
+      return 5;
+    case kaya::ErrorKind::kLockConflict:
+      return 6;
+    default:
+      return 1;
+  }
+}
+
+const int kUsageExit = exit_code_of(kaya::ErrorKind::kInvalidArgument);
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::fprintf(stderr, "error: %s\n%s", what.c_str(), kUsage);
@@ -35,7 +55,7 @@ const int kUsageExit = kaya::exit_code(kaya::ErrorKind::kInvalidArgument);
 // The kind is in the exit code; the message names what and where.
 int fail(const kaya::Error& error) {
   std::fprintf(stderr, "error: %s\n", error.message().c_str());
-  return kaya::exit_code(error.kind());
+  return exit_code_of(error.kind());
 }
 
 struct Args {

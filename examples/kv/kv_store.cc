@@ -136,7 +136,7 @@ KvStore::~KvStore() = default;
 
 Result<std::unique_ptr<KvStore>> KvStore::open(const std::string& dir,
                                                const KvOptions& options) {
-  WalConfig config;
+  wal::WalConfig config;
   config.segment_max_bytes = options.segment_max_bytes;
   config.max_record_bytes = options.segment_max_bytes;
   KAYA_RETURN_IF_ERROR(config.validate());
@@ -170,7 +170,7 @@ Status KvStore::load_checkpoint() {
   return ok_status();
 }
 
-Status KvStore::open_log(const WalConfig& config) {
+Status KvStore::open_log(const wal::WalConfig& config) {
   const std::string checkpoint_name = disk_->describe(path(kCheckpointFile));
   bool first_record = true;
   wal::OpenOptions options;
@@ -236,7 +236,7 @@ Status KvStore::apply(const wal::RecordView& record) {
 
 Result<Lsn> KvStore::commit(const wal::Payload& payload) {
   KAYA_ASSIGN_OR_RETURN(wal::AppendResult appended,
-                        writer_->append(payload, DurabilityMode::kStrict));
+                        writer_->append(payload, wal::DurabilityMode::kStrict));
   // Applied only once durable: nothing get() returns can be lost by a crash.
   KAYA_RETURN_IF_ERROR(
       apply({appended.lsn, appended.sequence, payload.type, payload.key, payload.value}));

@@ -75,7 +75,7 @@ class KvStore {
  private:
   KvStore() = default;
   Status load_checkpoint();
-  Status open_log(const WalConfig& config);
+  Status open_log(const wal::WalConfig& config);
   Status apply(const wal::RecordView& record);
   // Appends strictly, then applies: the LSN of the durable record.
   Result<Lsn> commit(const wal::Payload& payload);

@@ -47,8 +47,7 @@ Error invariant_violated(const char* file, int line, const char* cond) noexcept 
     return Error(ErrorKind::kInvariantViolation,
                  std::string("invariant violated at ") + short_path(file) + ":" +
                      std::to_string(line) + ": " + cond +
-                     " (a bug in kaya or a Disk breaking its contract; reopen the log "
-                     "to recover)");
+                     " (a bug in kaya, or a layer below it breaking its contract)");
   } catch (...) {
     return Error(ErrorKind::kInvariantViolation, "assert failed");  // allocates nothing
   }

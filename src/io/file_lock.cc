@@ -32,8 +32,8 @@ class FlockHold final : public FileLock {
 Error conflict(const std::string& what) {
   return Error(ErrorKind::kLockConflict,
                what +
-                   " is held: another writer holds the log (only one process may write "
-                   "a log at a time)");
+                   " is held by another process (an exclusive lock has one holder at a "
+                   "time)");
 }
 
 // LOCK_EX | LOCK_NB; errno is kept for the caller.

@@ -23,7 +23,7 @@ ErrorKind kind_for_errno(int err) {
 Error os_error(ErrorKind kind, std::string_view op, const std::string& path, int err) {
   std::string message =
       std::string(op) + " " + path + " failed: " + std::system_category().message(err);
-  if (kind == ErrorKind::kDiskFull) message += " (free some space, then reopen the log)";
+  if (kind == ErrorKind::kDiskFull) message += " (free some space)";
   return Error(kind, std::move(message));
 }
 

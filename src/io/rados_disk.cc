@@ -169,7 +169,7 @@ Status RadosDisk::Impl::modify(RadosObject& obj, const std::string& oid,
     Error error(ErrorKind::kLockConflict,
                 std::string(what) + " " + where +
                     " refused: this disk no longer holds the object's lock (another "
-                    "writer took the log over); it accepts no more writes");
+                    "client took it over); it accepts no more writes");
     fence(error);
     return error;
   }
@@ -177,7 +177,7 @@ Status RadosDisk::Impl::modify(RadosObject& obj, const std::string& oid,
     Error error(ErrorKind::kInvariantViolation,
                 std::string(what) + " " + where + " refused: the object changed since " +
                     "this disk last saw it (version " + std::to_string(obj.version) +
-                    "): another client is writing it; reopen the log");
+                    "): another client is writing it; it accepts no more writes");
     fence(error);
     return error;
   }
@@ -199,11 +199,12 @@ Status RadosDisk::Impl::check_fence() {
   std::unique_lock<std::mutex> lock(mu);
   if (fence_cookie.empty() || Clock::now() < lock_valid_until) return ok_status();
   lock.unlock();
-  Error error(ErrorKind::kLockConflict,
-              "the lock on the log ran out before it could be renewed (duration " +
-                  std::to_string(options.lock_duration_ms) +
-                  " ms): another writer may hold the log now; this disk accepts no "
-                  "more writes");
+  Error error(
+      ErrorKind::kLockConflict,
+      "the RADOS lock this disk holds ran out before it could be renewed (duration " +
+          std::to_string(options.lock_duration_ms) +
+          " ms): another client may hold it now; this disk accepts no "
+          "more writes");
   fence(error);
   return error;
 }
@@ -247,8 +248,8 @@ Status RadosDisk::Impl::take_object(RadosObject& obj, const std::string& oid,
     Error error(ErrorKind::kInvariantViolation,
                 describe(path) + " changed from " + std::to_string(size_before) + " to " +
                     std::to_string(obj.size) +
-                    " bytes while this disk took it over: the previous writer was "
-                    "still writing; reopen the log");
+                    " bytes while this disk took it over: the previous holder was "
+                    "still writing; it accepts no more writes");
     fence(error);
     return error;
   }
@@ -322,24 +323,10 @@ const RadosDiskOptions& RadosDisk::options() const { return impl_->options; }
 
 bool RadosDisk::fenced() const { return impl_->fenced; }
 
-Status RadosDisk::check_config(const WalConfig& config) const {
-  const uint64_t limit = impl_->options.max_object_bytes;
-  auto too_big = [&](std::string_view field, uint64_t value) {
-    return Error(ErrorKind::kInvalidArgument,
-                 std::string(field) + " " + std::to_string(value) +
-                     " exceeds the RADOS object size limit of " + std::to_string(limit) +
-                     " bytes (osd_max_object_size) of " +
-                     impl_->describe(RelativePath()) +
-                     ": a segment is one object; lower " + std::string(field) +
-                     " or raise osd_max_object_size");
-  };
-  if (config.segment_max_bytes > limit) {
-    return too_big("segment_max_bytes", config.segment_max_bytes);
-  }
-  if (config.max_record_bytes > limit) {
-    return too_big("max_record_bytes", config.max_record_bytes);
-  }
-  return ok_status();
+DiskLimits RadosDisk::limits() const {
+  return DiskLimits{impl_->options.max_object_bytes,
+                    "the RADOS object size limit (osd_max_object_size) of " +
+                        impl_->describe(RelativePath())};
 }
 
 std::string RadosDisk::describe(const RelativePath& path) const {

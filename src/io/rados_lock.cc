@@ -92,7 +92,7 @@ class RadosLock final : public FileLock {
         disk_.fence(Error(ErrorKind::kLockConflict,
                           "lost the lock on " + oid_ +
                               " (renewal failed: " + std::system_category().message(-rc) +
-                              "): another writer may hold the log now; this disk "
+                              "): another client may hold it now; this disk "
                               "accepts no more writes"));
         return;
       }
@@ -215,8 +215,8 @@ Result<std::unique_ptr<FileLock>> RadosDisk::lock_file(const RelativePath& path)
     }
     return Error(ErrorKind::kLockConflict,
                  describe(path) + " is locked by " + holder +
-                     ": another writer holds the log (only one process may write a log "
-                     "at a time; a crashed writer's lock expires after " +
+                     " (an exclusive lock has one holder at a time; a crashed holder's "
+                     "lock expires after " +
                      std::to_string(impl_->options.lock_duration_ms) + " ms)");
   }
   if (rc < 0) return rados_error("lock", describe(path), rc);

@@ -531,8 +531,8 @@ Result<std::unique_ptr<FileLock>> SimDisk::lock_file(const RelativePath& path) {
   if (table.held.contains(path.str())) {
     return Error(ErrorKind::kLockConflict,
                  "lock file " + State::name(path) +
-                     " is held: another writer holds the log (only one process may "
-                     "write a log at a time)");
+                     " is held by another process (an exclusive lock has one holder "
+                     "at a time)");
   }
   uint64_t id = ++table.next_id;
   table.held[path.str()] = id;

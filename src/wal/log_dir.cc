@@ -61,7 +61,12 @@ Result<std::optional<Lsn>> first_lsn(io::Disk& disk, uint64_t id,
 }
 
 Result<std::unique_ptr<io::FileLock>> lock(io::Disk& disk) {
-  return disk.lock_file(lock_file());
+  Result<std::unique_ptr<io::FileLock>> held = disk.lock_file(lock_file());
+  if (!held.ok() && held.error().kind() == ErrorKind::kLockConflict) {
+    return held.error().with_context(
+        "another writer holds the log (one process writes a log at a time)");
+  }
+  return held;
 }
 
 Result<bool> locked(io::Disk& disk) { return disk.lock_held(lock_file()); }

@@ -49,7 +49,8 @@ Result<std::optional<Lsn>> first_lsn(io::Disk& disk, uint64_t id,
                                      uint64_t max_record_bytes);
 
 // The writer's lock on wal/LOCK (Disk::lock_file): LockConflict while another holds
-// it; NotFound when the log has no wal/ directory.
+// it ("another writer holds the log ...: " and the disk's words on the lock); NotFound
+// when the log has no wal/ directory.
 Result<std::unique_ptr<io::FileLock>> lock(io::Disk& disk);
 
 // Whether a writer holds the lock, asked without taking it.

@@ -7,10 +7,10 @@
 #include <optional>
 #include <string>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/judgement.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/recovery_point.h"

@@ -27,9 +27,9 @@
 #include <mutex>
 #include <thread>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/recovery_point.h"
 
 namespace kaya::wal {

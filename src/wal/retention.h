@@ -13,9 +13,9 @@
 
 #include <mutex>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/writer.h"
 #include "wal/recovery_point_keeper.h"
 

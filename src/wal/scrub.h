@@ -5,9 +5,9 @@
 // take the writer's mutex briefly (call it WITHOUT that mutex held).
 #pragma once
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/writer.h"
 
 namespace kaya::wal {

@@ -7,11 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 #include "wal/log_scan.h"
 #include "wal/segment_reader.h"
 

@@ -22,9 +22,9 @@
 #include <memory>
 #include <span>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/recovery.h"
 
 namespace kaya::wal {

@@ -44,11 +44,11 @@
 #include <vector>
 
 #include "core/guard.h"
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/writer.h"
 #include "wal/recovery_point_keeper.h"
 #include "wal/segment_cursor.h"

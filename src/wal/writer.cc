@@ -52,8 +52,7 @@ namespace {
 // Refuses what no open can do: a bad configuration, LSN 0 or the last LSN, a dry run.
 Status check_open(const WalConfig& config, io::Disk& disk, const OpenOptions& options,
                   std::optional<Lsn> next_lsn) {
-  KAYA_RETURN_IF_ERROR(config.validate());
-  KAYA_RETURN_IF_ERROR(disk.check_config(config));
+  KAYA_RETURN_IF_ERROR(config.validate(disk.limits()));
   if (next_lsn && next_lsn->value() == 0) {
     return Error(ErrorKind::kInvalidArgument, "open_at: LSNs start at 1, got 0");
   }

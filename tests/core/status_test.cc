@@ -8,19 +8,6 @@
 namespace kaya {
 namespace {
 
-TEST(StatusTest, ExitCodesFollowTheSpec) {
-  EXPECT_EQ(exit_code(ErrorKind::kNotFound), 2);
-  EXPECT_EQ(exit_code(ErrorKind::kCorruption), 3);
-  EXPECT_EQ(exit_code(ErrorKind::kInvalidArgument), 4);
-  EXPECT_EQ(exit_code(ErrorKind::kUnsupportedVersion), 4);
-  EXPECT_EQ(exit_code(ErrorKind::kInvariantViolation), 5);
-  EXPECT_EQ(exit_code(ErrorKind::kLockConflict), 6);
-  EXPECT_EQ(exit_code(ErrorKind::kIo), 1);
-  EXPECT_EQ(exit_code(ErrorKind::kDiskFull), 1);
-  EXPECT_EQ(exit_code(ErrorKind::kFsyncFailed), 1);
-  EXPECT_EQ(exit_code(ErrorKind::kInternal), 1);
-}
-
 Result<int> half(int v) {
   if (v % 2 != 0) return Error(ErrorKind::kInvalidArgument, "odd: " + std::to_string(v));
   return v / 2;

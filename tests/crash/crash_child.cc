@@ -65,8 +65,9 @@ void append_loop(wal::Writer& w, const AppendArgs& args, uint64_t thread,
     const std::string key = record_key(id);
     const std::string value = record_value(args.seed, id);
     const bool strict = record_is_strict(args.seed, id);
-    auto r = w.append(wal::Payload::put(key, value),
-                      strict ? DurabilityMode::kStrict : DurabilityMode::kRelaxed);
+    auto r =
+        w.append(wal::Payload::put(key, value),
+                 strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
     if (!r.ok()) fail("append " + key + ": " + r.error().to_string());
     if (strict && !r->durable) fail("strict append " + key + " returned not durable");
     emit("A " + std::to_string(r->lsn.value()) + (strict ? " S " : " R ") +
@@ -92,7 +93,7 @@ void append_loop(wal::Writer& w, const AppendArgs& args, uint64_t thread,
 int run_append(const AppendArgs& args) {
   auto disk = open_crash_disk(args.dir, /*create=*/true);
   if (!disk.ok()) fail("open disk: " + disk.error().to_string());
-  WalConfig config;
+  wal::WalConfig config;
   config.segment_max_bytes = args.segment_max_bytes;
   config.max_record_bytes = 4096;
   emit("S\n");  // loaded: the parent's kill clock starts here (see run_recover)
@@ -117,7 +118,7 @@ int run_append(const AppendArgs& args) {
 int run_recover(const std::string& dir) {
   auto disk = open_crash_disk(dir, /*create=*/false);
   if (!disk.ok()) fail("open disk: " + disk.error().to_string());
-  WalConfig config;
+  wal::WalConfig config;
   config.max_record_bytes = 4096;
   // Loading the process (librados and its libraries under a sanitizer) can take longer
   // than a recovery pass: the parent starts its kill clock at this line.

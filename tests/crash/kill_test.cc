@@ -53,8 +53,8 @@ constexpr uint64_t kMaxRecordBytes = 4096;
 
 unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
 
-WalConfig log_config() {
-  WalConfig config;
+wal::WalConfig log_config() {
+  wal::WalConfig config;
   config.segment_max_bytes = kSegmentMaxBytes;
   config.max_record_bytes = kMaxRecordBytes;
   return config;

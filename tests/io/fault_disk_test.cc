@@ -32,8 +32,8 @@ using wal::Payload;
 using wal::Record;
 using wal::Writer;
 
-constexpr auto kStrict = DurabilityMode::kStrict;
-constexpr auto kRelaxed = DurabilityMode::kRelaxed;
+constexpr auto kStrict = wal::DurabilityMode::kStrict;
+constexpr auto kRelaxed = wal::DurabilityMode::kRelaxed;
 
 RelativePath path(std::string_view text) { return RelativePath::parse(text).value(); }
 
@@ -155,8 +155,8 @@ std::string value_of(uint64_t i) { return std::string(200 + i % 50, char('a' + i
 // that can fail; WriterOnFaultDiskMapped below covers the mapped path.
 class WriterOnFaultDisk : public ::testing::Test {
  protected:
-  virtual WalConfig config() const {
-    WalConfig c;
+  virtual wal::WalConfig config() const {
+    wal::WalConfig c;
     c.preallocate_bytes = 0;
     return c;
   }
@@ -177,7 +177,7 @@ class WriterOnFaultDisk : public ::testing::Test {
   }
 
   // Appends record `i`; records it as acknowledged when the append succeeds.
-  Result<wal::AppendResult> append(uint64_t i, DurabilityMode mode) {
+  Result<wal::AppendResult> append(uint64_t i, wal::DurabilityMode mode) {
     auto r = writer_->append(Payload::put(key_of(i), value_of(i)), mode);
     if (r.ok()) {
       EXPECT_EQ(r->lsn.value(), i) << "LSNs are 1, 2, 3, ...";
@@ -407,8 +407,8 @@ TEST_F(WriterOnFaultDisk, ConcurrentStrictAppendsAroundAnFsyncFailure) {
 // leader. Faults come from allocating the space, from those writes and from fsync.
 class WriterOnFaultDiskMapped : public WriterOnFaultDisk {
  protected:
-  WalConfig config() const override {
-    WalConfig c;
+  wal::WalConfig config() const override {
+    wal::WalConfig c;
     c.preallocate_bytes = 4096;
     return c;
   }

@@ -35,7 +35,8 @@ class FileDiskLock : public ::testing::Test {
         << again.error().to_string();
     EXPECT_NE(again.error().message().find(lock_path_), std::string::npos)
         << again.error().message();
-    EXPECT_NE(again.error().message().find("another writer"), std::string::npos)
+    EXPECT_NE(again.error().message().find("is held by another process"),
+              std::string::npos)
         << again.error().message();
   }
 

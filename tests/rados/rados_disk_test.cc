@@ -76,13 +76,13 @@ TEST(RadosDiskTest, RecoveryPointIsWrittenOncePerIntervalAndAtClose) {
   auto disk = open_test_disk(options);
   KAYA_ASSERT_OK(disk);
   EXPECT_TRUE((*disk)->writes_are_durable());
-  WalConfig config;
+  wal::WalConfig config;
   config.recovery_point_sync_ms = 60'000;
   auto writer = wal::Writer::open(config, **disk);
   KAYA_ASSERT_OK(writer);
   constexpr uint64_t kRecords = 40;
   for (uint64_t i = 1; i <= kRecords; ++i) {
-    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), wal::DurabilityMode::kStrict));
   }
   auto reader = open_test_disk(options);  // another client
   KAYA_ASSERT_OK(reader);
@@ -104,7 +104,7 @@ TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {
   KAYA_ASSERT_OK(disk_a);
   auto writer_a = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer_a);
-  KAYA_ASSERT_OK((*writer_a)->append(put(1).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_a)->append(put(1).payload(), wal::DurabilityMode::kStrict));
 
   auto disk_b = open_test_disk(options);  // another client, as another process would be
   KAYA_ASSERT_OK(disk_b);
@@ -119,12 +119,12 @@ TEST(RadosDiskTest, SecondWriterGetsLockConflictNamingTheHolder) {
       << "the holder's cookie names its process: " << message;
 
   // The first writer is unaffected, and once it closes the second one may open.
-  KAYA_ASSERT_OK((*writer_a)->append(put(2).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_a)->append(put(2).payload(), wal::DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*writer_a)->close());
   writer_a->reset();
   auto reopened = wal::Writer::open({}, **disk_b);
   KAYA_ASSERT_OK(reopened);
-  KAYA_ASSERT_OK((*reopened)->append(put(3).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*reopened)->append(put(3).payload(), wal::DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*reopened)->close());
   EXPECT_EQ(keys_of(options), keys(1, 3));
 }
@@ -136,7 +136,7 @@ TEST(RadosDiskTest, WriterThatLostItsLockAcknowledgesNothingMore) {
   auto writer = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer);
   for (uint64_t i = 1; i <= 5; ++i) {
-    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer)->append(put(i).payload(), wal::DurabilityMode::kStrict));
   }
   // An operator breaks the lock from another client (`rados lock break`).
   auto breaker = open_test_disk(options);
@@ -144,7 +144,7 @@ TEST(RadosDiskTest, WriterThatLostItsLockAcknowledgesNothingMore) {
   KAYA_ASSERT_OK((*breaker)->break_lock(P("wal/LOCK")));
   ASSERT_TRUE(wait_fenced(**disk_a)) << "the renewal never noticed the lost lock";
 
-  for (auto mode : {DurabilityMode::kStrict, DurabilityMode::kRelaxed}) {
+  for (auto mode : {wal::DurabilityMode::kStrict, wal::DurabilityMode::kRelaxed}) {
     auto r = (*writer)->append(put(6).payload(), mode);
     ASSERT_FALSE(r.ok()) << "a writer without its lock acknowledged a record";
     EXPECT_EQ(r.error().kind(), ErrorKind::kLockConflict) << r.error().to_string();
@@ -160,7 +160,7 @@ TEST(RadosDiskTest, TakeoverFencesTheOldWriterAtOnce) {
   auto writer_a = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer_a);
   for (uint64_t i = 1; i <= 3; ++i) {
-    KAYA_ASSERT_OK((*writer_a)->append(put(i).payload(), DurabilityMode::kStrict));
+    KAYA_ASSERT_OK((*writer_a)->append(put(i).payload(), wal::DurabilityMode::kStrict));
   }
   // A second writer that believes the first one dead breaks its lock and takes over.
   auto disk_b = open_test_disk(options);
@@ -168,16 +168,16 @@ TEST(RadosDiskTest, TakeoverFencesTheOldWriterAtOnce) {
   KAYA_ASSERT_OK((*disk_b)->break_lock(P("wal/LOCK")));
   auto writer_b = wal::Writer::open({}, **disk_b);
   KAYA_ASSERT_OK(writer_b);
-  KAYA_ASSERT_OK((*writer_b)->append(put(4).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_b)->append(put(4).payload(), wal::DurabilityMode::kStrict));
 
   // The old writer's very next write fails: B's object lock is asserted by each write,
   // not only noticed at the next renewal.
-  auto late = (*writer_a)->append(put(99).payload(), DurabilityMode::kRelaxed);
+  auto late = (*writer_a)->append(put(99).payload(), wal::DurabilityMode::kRelaxed);
   ASSERT_FALSE(late.ok()) << "the old writer wrote into the log after the takeover";
   EXPECT_EQ(late.error().kind(), ErrorKind::kLockConflict) << late.error().to_string();
   EXPECT_TRUE((*disk_a)->fenced());
 
-  KAYA_ASSERT_OK((*writer_b)->append(put(5).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer_b)->append(put(5).payload(), wal::DurabilityMode::kStrict));
   KAYA_ASSERT_OK((*writer_b)->close());
   EXPECT_EQ(keys_of(options), keys(1, 5));
 }
@@ -191,7 +191,7 @@ TEST(RadosDiskTest, LockIsRenewedPastItsDuration) {
   auto writer = wal::Writer::open({}, **disk_a);
   KAYA_ASSERT_OK(writer);
   std::this_thread::sleep_for(std::chrono::milliseconds(4000));  // > 2 durations
-  KAYA_ASSERT_OK((*writer)->append(put(1).payload(), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK((*writer)->append(put(1).payload(), wal::DurabilityMode::kStrict));
   EXPECT_FALSE((*disk_a)->fenced());
   auto disk_b = open_test_disk(options);
   KAYA_ASSERT_OK(disk_b);
@@ -232,21 +232,24 @@ TEST(RadosDiskTest, ObjectSizeLimitsAreCheckedAgainstTheConfig) {
   // Pacific's defaults: 128 MiB objects, 90 MiB writes.
   EXPECT_EQ((*disk)->options().max_object_bytes, 128ull << 20);
   EXPECT_EQ((*disk)->options().max_write_bytes, 90ull << 20);
-  WalConfig config;
-  KAYA_EXPECT_OK((*disk)->check_config(config));
+  EXPECT_EQ((*disk)->limits().max_file_bytes, 128ull << 20);
+  wal::WalConfig config;
+  KAYA_EXPECT_OK(config.validate((*disk)->limits()));
   config.segment_max_bytes = 256ull << 20;
-  Status too_big = (*disk)->check_config(config);
+  Status too_big = config.validate((*disk)->limits());
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().kind(), ErrorKind::kInvalidArgument);
-  EXPECT_NE(too_big.error().message().find("segment_max_bytes 268435456"),
+  EXPECT_NE(too_big.error().message().find("segment_max_bytes = 268435456"),
             std::string::npos)
       << too_big.error().message();
   EXPECT_NE(too_big.error().message().find("osd_max_object_size"), std::string::npos);
-  config = WalConfig();
+  config = wal::WalConfig();
   config.max_record_bytes = 200ull << 20;
-  EXPECT_EQ((*disk)->check_config(config).error().kind(), ErrorKind::kInvalidArgument);
-  // Writer::open asks the disk, so a log cannot be opened with segments too large.
-  config = WalConfig();
+  EXPECT_EQ(config.validate((*disk)->limits()).error().kind(),
+            ErrorKind::kInvalidArgument);
+  // Writer::open checks the disk's limits, so a log cannot be opened with segments too
+  // large.
+  config = wal::WalConfig();
   config.segment_max_bytes = 256ull << 20;
   auto writer = wal::Writer::open(config, **disk);
   ASSERT_FALSE(writer.ok());

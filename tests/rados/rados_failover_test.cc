@@ -85,7 +85,7 @@ class Appenders {
       const std::string key =
           kaya::testing::cat("t", std::to_string(t), "-", std::to_string(i));
       auto r = writer_.append(wal::Payload::put(key, std::string(200, 'v')),
-                              DurabilityMode::kStrict);
+                              wal::DurabilityMode::kStrict);
       std::lock_guard<std::mutex> lock(mu_);
       if (!r.ok()) {
         failed_[key] = r.error().to_string();
@@ -137,7 +137,7 @@ TEST_F(RadosFailoverTest, EachOsdKilledAndRestartedInTurnLosesNoAcknowledgedReco
   KAYA_ASSERT_OK(disk);
   auto observer = rados_testing::open_test_disk(options);  // lists the log meanwhile
   KAYA_ASSERT_OK(observer);
-  WalConfig config;
+  wal::WalConfig config;
   config.segment_max_bytes = 256 << 10;  // rotations while OSDs come and go
   config.max_record_bytes = 4096;
   auto writer = wal::Writer::open(config, **disk);
@@ -227,7 +227,7 @@ TEST_F(RadosFailoverTest, TwoOfThreeOsdsDownPastTheLockAcknowledgeNothing) {
   const RadosDiskOptions options = rados_testing::test_options("two-down");
   auto disk = rados_testing::open_test_disk(options);
   KAYA_ASSERT_OK(disk);
-  WalConfig config;
+  wal::WalConfig config;
   config.max_record_bytes = 4096;
   auto writer = wal::Writer::open(config, **disk);
   KAYA_ASSERT_OK(writer);
@@ -286,7 +286,7 @@ TEST_F(RadosFailoverTest, TwoOfThreeOsdsDownPastTheLockAcknowledgeNothing) {
   auto next = wal::Writer::open(config, **fresh);
   KAYA_ASSERT_OK(next);
   auto appended =
-      (*next)->append(wal::Payload::put("after", "v"), DurabilityMode::kStrict);
+      (*next)->append(wal::Payload::put("after", "v"), wal::DurabilityMode::kStrict);
   KAYA_ASSERT_OK(appended);
   EXPECT_EQ(appended->lsn.value(), last_in_log + 1);
   KAYA_ASSERT_OK((*next)->close());

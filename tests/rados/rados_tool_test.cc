@@ -64,7 +64,8 @@ TEST(RadosToolTest, SecondWriterExitsWithLockConflict) {
     EXPECT_EQ(r.exit_code, 6) << command << ": " << r.describe();
     EXPECT_TRUE(one_error_line(r, "is locked by client.")) << command;
   }
-  KAYA_ASSERT_OK((*writer)->append(wal::Payload::put("k", "v"), DurabilityMode::kStrict));
+  KAYA_ASSERT_OK(
+      (*writer)->append(wal::Payload::put("k", "v"), wal::DurabilityMode::kStrict));
 }
 
 // What the log's root holds once bench is done: the log's wal/ and nothing of the

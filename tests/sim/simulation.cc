@@ -345,7 +345,8 @@ class Simulation {
       r.key.clear();
       r.value.assign(600, 'x');
     }
-    const auto mode = rng_() % 2 ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+    const auto mode =
+        rng_() % 2 ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
     const bool poisoned_before = writer_->stats().poisoned;
     const Lsn before = writer_->next_lsn();
     auto res = writer_->append(r.payload(), mode);
@@ -370,7 +371,7 @@ class Simulation {
     SIM_CHECK(res->lsn == r.lsn,
               "append got LSN " << res->lsn.value() << ", expected " << r.lsn.value());
     result_.appends_acked++;
-    if (mode == DurabilityMode::kStrict) {
+    if (mode == wal::DurabilityMode::kStrict) {
       SIM_CHECK(res->durable, "strict append acknowledged but not durable");
       durable_ = assigned_.size();
     }
@@ -531,7 +532,7 @@ class Simulation {
   std::mt19937_64 rng_;
   const bool crash_only_;
   io::SimDisk disk_;
-  WalConfig config_;
+  wal::WalConfig config_;
   std::unique_ptr<wal::Writer> writer_;
   std::vector<Client> clients_;
   // Oracle: every record given an LSN (index i holds LSN i + 1); records [0, durable_)

@@ -429,7 +429,7 @@ TEST(RecoveryPointRepro, VerifyNextToALiveWriterAlwaysExitsZero) {
   kaya::testing::TempDir dir;
   auto disk = io::FileDisk::open(dir.path());
   ASSERT_TRUE(disk.ok()) << disk.error().to_string();
-  WalConfig config;
+  wal::WalConfig config;
   config.segment_max_bytes = 64 << 10;  // rotations while verify runs
   config.max_record_bytes = 4096;
   auto writer = wal::Writer::open(config, **disk);
@@ -439,7 +439,8 @@ TEST(RecoveryPointRepro, VerifyNextToALiveWriterAlwaysExitsZero) {
   std::thread appender([&] {
     const std::string value(700, 'v');
     for (uint64_t i = 0; !stop.load(); ++i) {
-      const auto mode = i % 3 == 0 ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+      const auto mode =
+          i % 3 == 0 ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
       if (!(*writer)
                ->append(
                    wal::Payload::put(kaya::testing::cat("k", std::to_string(i)), value),
@@ -472,12 +473,12 @@ TEST(RecoveryPointRepro, VerifySaysBeingWrittenWhileAWriterHoldsTheLog) {
   kaya::testing::TempDir dir;
   auto disk = io::FileDisk::open(dir.path());
   ASSERT_TRUE(disk.ok()) << disk.error().to_string();
-  WalConfig config;
+  wal::WalConfig config;
   config.preallocate_bytes = 0;  // records go through write(): the file ends at them
   auto writer = wal::Writer::open(config, **disk);
   ASSERT_TRUE(writer.ok()) << writer.error().to_string();
   for (const char* key : {"a", "b", "c"}) {
-    auto r = (*writer)->append(wal::Payload::put(key, "1"), DurabilityMode::kStrict);
+    auto r = (*writer)->append(wal::Payload::put(key, "1"), wal::DurabilityMode::kStrict);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
   }
   // The start of a record being written: 20 bytes of a header, beyond the point.

@@ -147,14 +147,14 @@ TEST(KayaWalWrite, EmptyKeysAndValuesRoundTripThroughDumpAndWrite) {
   {
     auto disk = io::FileDisk::open(a);
     KAYA_ASSERT_OK(disk);
-    auto writer = wal::Writer::open(WalConfig{}, **disk);
+    auto writer = wal::Writer::open(wal::WalConfig{}, **disk);
     KAYA_ASSERT_OK(writer);
     for (const wal::Payload& p :
          {wal::Payload::put("", "v"), wal::Payload::put("", ""),
           wal::Payload::put("k", ""), wal::Payload::del(""),
           wal::Payload::put("", "two  spaces "), wal::Payload::put(" ", " "),
           wal::Payload::del("k"), wal::Payload::noop(), wal::Payload::bytes("")}) {
-      KAYA_ASSERT_OK((*writer)->append(p, DurabilityMode::kRelaxed));
+      KAYA_ASSERT_OK((*writer)->append(p, wal::DurabilityMode::kRelaxed));
     }
     KAYA_ASSERT_OK((*writer)->close());
   }
@@ -305,10 +305,10 @@ TEST(KayaWalWrite, SecondWriterGetsLockConflict) {
   TempDir tmp;
   auto disk = io::FileDisk::open(tmp.path());
   KAYA_ASSERT_OK(disk);
-  auto writer = wal::Writer::open(WalConfig{}, **disk);
+  auto writer = wal::Writer::open(wal::WalConfig{}, **disk);
   KAYA_ASSERT_OK(writer);
   KAYA_ASSERT_OK(
-      (*writer)->append(wal::Payload::put("held", "1"), DurabilityMode::kStrict));
+      (*writer)->append(wal::Payload::put("held", "1"), wal::DurabilityMode::kStrict));
 
   ToolResult w = write(tmp.path(), "put a 1\n");
   EXPECT_EQ(w.exit_code, kLock) << w.describe();

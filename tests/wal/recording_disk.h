@@ -73,9 +73,7 @@ class RecordingDisk final : public io::Disk {
     record("map_for_write", path);
     return inner_.map_for_write(path, offset, std::min(len, map_at_most_));
   }
-  Status check_config(const WalConfig& config) const override {
-    return inner_.check_config(config);
-  }
+  io::DiskLimits limits() const override { return inner_.limits(); }
   Status fsync_file(const io::RelativePath& path) override {
     record("fsync_file", path);
     return inner_.fsync_file(path);

@@ -172,6 +172,9 @@ TEST(WriterTest, SecondWriterGetsLockConflictUntilTheFirstCloses) {
   EXPECT_EQ(second.error().kind(), ErrorKind::kLockConflict);
   EXPECT_NE(second.error().message().find("LOCK"), std::string::npos)
       << second.error().message();
+  // The disk says which lock is held; the log layer says what that means.
+  EXPECT_EQ(second.error().message().rfind("another writer holds the log", 0), 0u)
+      << second.error().message();
   KAYA_ASSERT_OK(first->close());
   auto third = Writer::open({}, **disk2);
   KAYA_EXPECT_OK(third);

@@ -100,7 +100,7 @@ std::string record_key(int thread, uint64_t index, size_t max_len) {
 Result<Measurement> run_kaya(const Workload& w, const std::string& dir) {
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_for_write(dir));
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<wal::Writer> writer,
-                        wal::Writer::open(WalConfig{}, *disk));
+                        wal::Writer::open(wal::WalConfig{}, *disk));
   const uint64_t payload_room = w.record_bytes - kMinRecordBytes;
   const size_t key_len = std::min<uint64_t>(16, payload_room);
   const std::string value(payload_room - key_len, 'v');
@@ -138,7 +138,7 @@ Result<Measurement> run_baseline(const Workload& w, const std::string& file) {
       if (n <= 0) return os_error("pwrite", file, n < 0 ? errno : EIO);
       written += static_cast<size_t>(n);
     }
-    if (w.mode == DurabilityMode::kStrict && ::fdatasync(fd) != 0) {
+    if (w.mode == wal::DurabilityMode::kStrict && ::fdatasync(fd) != 0) {
       return os_error("fdatasync", file, errno);
     }
     return ok_status();
@@ -146,7 +146,7 @@ Result<Measurement> run_baseline(const Workload& w, const std::string& file) {
   Result<Measurement> m = run_threads(w, "baseline", append);
   ::close(fd);
   ::unlink(file.c_str());
-  if (m.ok() && w.mode == DurabilityMode::kStrict) m->fsyncs = m->records;
+  if (m.ok() && w.mode == wal::DurabilityMode::kStrict) m->fsyncs = m->records;
   return m;
 }
 

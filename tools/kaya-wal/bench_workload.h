@@ -21,7 +21,7 @@ struct Workload {
   int threads = 1;
   uint64_t records = 0;       // in total, split evenly over the threads
   uint64_t record_bytes = 0;  // encoded size of each record (header included)
-  DurabilityMode mode = DurabilityMode::kStrict;
+  wal::DurabilityMode mode = wal::DurabilityMode::kStrict;
   ProgressStyle progress = ProgressStyle::kNone;
   // When set (e.g. by StopOnSignal), every thread stops before its next append and the
   // run ends with the records appended so far. Optional; must outlive the run.

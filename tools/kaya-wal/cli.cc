@@ -73,7 +73,8 @@ int finish_stdout(int code) {
     status = stdout_error();
   }
   if (status.ok()) return code;
-  if (stdout_error_reported) return code != kExitOk ? code : exit_code(ErrorKind::kIo);
+  if (stdout_error_reported)
+    return code != kExitOk ? code : exit_code_for(ErrorKind::kIo);
   const int io_code = report_error(status.error());
   return code != kExitOk ? code : io_code;
 }
@@ -187,7 +188,7 @@ int report_error(const Error& error, std::string_view context) {
   line += one_line(error.to_string());
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
-  return exit_code(error.kind());
+  return exit_code_for(error.kind());
 }
 
 int report_error_json(const Error& error, std::string_view context,
@@ -211,13 +212,13 @@ int usage_error(std::string_view command, const Error& error) {
                static_cast<int>(command.size()), command.data(),
                one_line(error.message()).c_str(), static_cast<int>(command.size()),
                command.data());
-  return exit_code(ErrorKind::kInvalidArgument);
+  return exit_code_for(ErrorKind::kInvalidArgument);
 }
 
-Result<DurabilityMode> parse_durability(const Args& args) {
+Result<wal::DurabilityMode> parse_durability(const Args& args) {
   KAYA_ASSIGN_OR_RETURN(std::string mode,
                         args.choice("durability", {"strict", "relaxed"}, "strict"));
-  return mode == "strict" ? DurabilityMode::kStrict : DurabilityMode::kRelaxed;
+  return mode == "strict" ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
 }
 
 Status status_error(const std::string& path, const std::error_code& ec) {
@@ -258,10 +259,11 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir) {
   return std::unique_ptr<io::Disk>(std::move(disk));
 }
 
-Result<WalConfig> read_config(const Args& args) {
-  WalConfig config;
-  KAYA_ASSIGN_OR_RETURN(config.max_record_bytes,
-                        args.u64("max-record-bytes", WalConfig::kDefaultMaxRecordBytes));
+Result<wal::WalConfig> read_config(const Args& args) {
+  wal::WalConfig config;
+  KAYA_ASSIGN_OR_RETURN(
+      config.max_record_bytes,
+      args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
   // Reading never rotates: let the segment limit follow so that validate() accepts
   // any record limit up to what a payload length can describe.
   config.segment_max_bytes = std::max(config.segment_max_bytes, config.max_record_bytes);

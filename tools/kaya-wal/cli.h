@@ -12,14 +12,13 @@
 #include <system_error>
 #include <vector>
 
-#include "kaya/core/config.h"
+#include "exit_codes.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/file_disk.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::tool {
-
-inline constexpr int kExitOk = 0;
 
 // A flag a command accepts: "--name" alone, or "--name VALUE" / "--name=VALUE".
 struct FlagSpec {
@@ -57,7 +56,7 @@ class Args {
 };
 
 // Prints "error: <context>: <Kind>: <message>" (context optional) as ONE line on
-// stderr (newlines in the message become "; ") and returns exit_code(kind).
+// stderr (newlines in the message become "; ") and returns exit_code_for(kind).
 int report_error(const Error& error, std::string_view context = {});
 // report_error, and for a command run with --json also one JSON object on stdout:
 // {"path","ok":false,"error":{"kind","message"}} (kind: ErrorKind's name).
@@ -85,7 +84,7 @@ int finish_stdout(int code);
 int usage_error(std::string_view command, const Error& error);
 
 // --durability strict|relaxed.
-Result<DurabilityMode> parse_durability(const Args& args);
+Result<wal::DurabilityMode> parse_durability(const Args& args);
 
 // Opens an existing log directory (a Disk root holding wal/) without creating or
 // changing anything. NotFound when `dir` does not exist or holds no wal/ directory
@@ -98,8 +97,8 @@ Result<std::unique_ptr<io::Disk>> open_log_dir(const std::string& dir);
 // set and is not "no such file or directory" (which the caller reports itself).
 Status status_error(const std::string& path, const std::error_code& ec);
 
-// The WalConfig a reading command uses: defaults, with --max-record-bytes when given
+// The wal::WalConfig a reading command uses: defaults, with --max-record-bytes when given
 // (a log written with larger records must be read with at least that limit).
-Result<WalConfig> read_config(const Args& args);
+Result<wal::WalConfig> read_config(const Args& args);
 
 }  // namespace kaya::tool

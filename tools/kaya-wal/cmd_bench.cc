@@ -109,7 +109,7 @@ Result<Settings> parse_settings(const Args& args) {
                         args.u64("records", kDefaultRecords, 1, uint64_t{1} << 40));
   KAYA_ASSIGN_OR_RETURN(s.workload.record_bytes,
                         args.u64("size", kDefaultRecordBytes, kMinRecordBytes,
-                                 WalConfig::kDefaultMaxRecordBytes));
+                                 wal::WalConfig::kDefaultMaxRecordBytes));
   KAYA_ASSIGN_OR_RETURN(s.workload.mode, parse_durability(args));
   s.json = args.has("json");
   s.workload.progress = progress_style_for_stderr(s.json);
@@ -240,14 +240,14 @@ std::string baseline_method(const Settings& s) {
            " bytes to one object (acknowledged when every OSD of the acting set has "
            "it; a new object every " +
            std::to_string(RadosBaseline::kObjectBytes >> 20) + " MiB, as a segment" +
-           (w.mode == DurabilityMode::kStrict
+           (w.mode == wal::DurabilityMode::kStrict
                 ? ")"
                 : "; RADOS has no unreplicated write, so relaxed is the same)");
   }
 #endif
   return threads + ", each pwrite at its own offset (from a shared counter)" +
-         (w.mode == DurabilityMode::kStrict ? " then fdatasync: one fsync per record"
-                                            : ", no fdatasync");
+         (w.mode == wal::DurabilityMode::kStrict ? " then fdatasync: one fsync per record"
+                                                 : ", no fdatasync");
 }
 
 void print_row(const char* name, const Measurement& m) {
@@ -268,13 +268,13 @@ void print_row(const char* name, const Measurement& m) {
 
 const char* baseline_label(const Settings& s) {
   if (s.rados) return "rados_append";
-  return s.workload.mode == DurabilityMode::kStrict ? "pwrite+fdatasync" : "pwrite";
+  return s.workload.mode == wal::DurabilityMode::kStrict ? "pwrite+fdatasync" : "pwrite";
 }
 
 void print_text(const Settings& s, const std::string& fate, const Measurement& kaya,
                 const Measurement& base) {
   const Workload& w = s.workload;
-  const bool strict = w.mode == DurabilityMode::kStrict;
+  const bool strict = w.mode == wal::DurabilityMode::kStrict;
   std::printf("%llu %s appends of %llu bytes from %d threads, dir %s (%s)\n\n",
               static_cast<unsigned long long>(w.records), strict ? "strict" : "relaxed",
               static_cast<unsigned long long>(w.record_bytes), w.threads, s.dir.c_str(),

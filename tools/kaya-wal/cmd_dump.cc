@@ -103,7 +103,8 @@ Status print_record(const wal::Record& r, bool json) {
 // LogReader refuses a log with a hole (a missing segment) before it reads anything, yet
 // the records before the damage are worth showing: a dry-run point-in-time recovery
 // streams exactly those, changing nothing.
-void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool json) {
+void print_valid_prefix(const wal::WalConfig& config, io::Disk& disk, Lsn from,
+                        bool json) {
   wal::RecoveryOptions options;
   options.mode = wal::RecoveryMode::kPointInTime;
   options.dry_run = true;
@@ -119,7 +120,7 @@ void print_valid_prefix(const WalConfig& config, io::Disk& disk, Lsn from, bool 
 // dump FILE: the records of one segment file read on its own (e.g. one that recovery
 // moved to wal/lost/), through the scan `inspect FILE` uses, so that its damage is
 // judged and reported as inspect judges it.
-int dump_segment_file(const std::string& file, const WalConfig& config, Lsn from,
+int dump_segment_file(const std::string& file, const wal::WalConfig& config, Lsn from,
                       bool json) {
   Result<wal::SegmentInspection> s = inspect_segment_file(
       file, config, [&](uint64_t, uint64_t, const wal::RecordView& r) {
@@ -159,7 +160,7 @@ int run_dump(const CommandArgs& argv) {
     std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
     return kExitOk;
   }
-  Result<WalConfig> config = read_config(*args);
+  Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("dump", config.error());
   Result<uint64_t> from_flag = args->u64("from-lsn", 0, 1);
   if (!from_flag.ok()) return usage_error("dump", from_flag.error());

@@ -60,12 +60,13 @@ flags:
 
 // One segment file, as a one-segment log without a recovery point.
 Result<wal::LogInspection> inspect_file(const std::string& file,
-                                        const WalConfig& config) {
+                                        const wal::WalConfig& config) {
   KAYA_ASSIGN_OR_RETURN(wal::SegmentInspection s, inspect_segment_file(file, config));
   return single_segment_log(std::move(s));
 }
 
-Result<wal::LogInspection> inspect_dir(const std::string& dir, const WalConfig& config) {
+Result<wal::LogInspection> inspect_dir(const std::string& dir,
+                                       const wal::WalConfig& config) {
   KAYA_ASSIGN_OR_RETURN(std::unique_ptr<io::Disk> disk, open_log_dir(dir));
   return wal::inspect_log(config, *disk);
 }
@@ -80,7 +81,7 @@ int run_inspect(const CommandArgs& argv) {
     std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
     return kExitOk;
   }
-  Result<WalConfig> config = read_config(*args);
+  Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("inspect", config.error());
 
   const std::string& path = args->positional()[0];

@@ -133,7 +133,7 @@ int run_recover(const CommandArgs& argv) {
   }
   Result<wal::RecoveryMode> mode = parse_mode(*args);
   if (!mode.ok()) return usage_error("recover", mode.error());
-  Result<WalConfig> config = read_config(*args);
+  Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("recover", config.error());
 
   const std::string& dir = args->positional()[0];

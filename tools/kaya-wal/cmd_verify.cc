@@ -59,7 +59,7 @@ int run_verify(const CommandArgs& argv) {
     std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
     return kExitOk;
   }
-  Result<WalConfig> config = read_config(*args);
+  Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("verify", config.error());
   const std::string& dir = args->positional()[0];
   auto fail = [&](const Error& error) {

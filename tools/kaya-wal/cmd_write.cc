@@ -64,13 +64,14 @@ flags:
                                companions (default 0: never waits; at most 10 s)
 )";
 
-Result<WalConfig> write_config(const Args& args) {
-  WalConfig c;
+Result<wal::WalConfig> write_config(const Args& args) {
+  wal::WalConfig c;
   KAYA_ASSIGN_OR_RETURN(
       c.segment_max_bytes,
-      args.u64("segment-max-bytes", WalConfig::kDefaultSegmentMaxBytes));
-  KAYA_ASSIGN_OR_RETURN(c.max_record_bytes,
-                        args.u64("max-record-bytes", WalConfig::kDefaultMaxRecordBytes));
+      args.u64("segment-max-bytes", wal::WalConfig::kDefaultSegmentMaxBytes));
+  KAYA_ASSIGN_OR_RETURN(
+      c.max_record_bytes,
+      args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
   const bool lowered = args.has("segment-max-bytes") && !args.has("max-record-bytes") &&
                        c.max_record_bytes > c.segment_max_bytes;
   if (lowered) c.max_record_bytes = c.segment_max_bytes;
@@ -93,7 +94,7 @@ Result<WalConfig> write_config(const Args& args) {
 }
 
 // Appends every line of stdin; returns the exit code.
-int append_lines(wal::Writer& writer, DurabilityMode mode, bool json) {
+int append_lines(wal::Writer& writer, wal::DurabilityMode mode, bool json) {
   std::string text;
   // A failed read throws instead of looking like the end of the input, so that a line
   // larger than the memory left is named as such.
@@ -159,9 +160,9 @@ int run_write(const CommandArgs& argv) {
     std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
     return kExitOk;
   }
-  Result<DurabilityMode> mode = parse_durability(*args);
+  Result<wal::DurabilityMode> mode = parse_durability(*args);
   if (!mode.ok()) return usage_error("write", mode.error());
-  Result<WalConfig> config = write_config(*args);
+  Result<wal::WalConfig> config = write_config(*args);
   if (!config.ok()) return usage_error("write", config.error());
 
   const std::string& dir = args->positional()[0];

@@ -1,5 +1,5 @@
 // The kaya-wal commands. Each takes the arguments after its name and returns the
-// process exit code (0 ok; otherwise kaya::exit_code() of the error, see cli.h).
+// process exit code (0 ok; otherwise exit_code_for() of the error, see exit_codes.h).
 #pragma once
 
 #include <string>

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "kaya/core/config.h"
 #include "kaya/io/disk.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::tool {
 

@@ -60,7 +60,7 @@ constexpr Command kCommands[] = {
 namespace {
 
 int run(int argc, char** argv) {
-  const int usage_exit = kaya::exit_code(kaya::ErrorKind::kInvalidArgument);
+  const int usage_exit = kaya::tool::exit_code_for(kaya::ErrorKind::kInvalidArgument);
   if (argc < 2) {
     std::fprintf(stderr, "error: kaya-wal: missing command (see kaya-wal --help)\n");
     return usage_exit;

@@ -18,17 +18,17 @@
 #include <string>
 #include <string_view>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::tool {
 
 class RadosBaseline {
  public:
   // A new object is started when the current one reaches this size, as kaya starts a
-  // new segment (run_kaya uses the default WalConfig); RADOS refuses objects over
+  // new segment (run_kaya uses the default wal::WalConfig); RADOS refuses objects over
   // osd_max_object_size (128 MiB by default).
-  static constexpr uint64_t kObjectBytes = WalConfig::kDefaultSegmentMaxBytes;
+  static constexpr uint64_t kObjectBytes = wal::WalConfig::kDefaultSegmentMaxBytes;
 
   // Loads librados.so.2, connects to the cluster of `location` (a rados:// location
   // as parse_rados_location() reads it) the way RadosDisk does (its conf_path, else

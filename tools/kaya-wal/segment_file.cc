@@ -23,7 +23,7 @@ bool is_segment_file_path(const std::string& path) {
 }
 
 Result<wal::SegmentInspection> inspect_segment_file(const std::string& file,
-                                                    const WalConfig& config,
+                                                    const wal::WalConfig& config,
                                                     const wal::RecordVisitor& visitor) {
   namespace fs = std::filesystem;
   const fs::path p(file);

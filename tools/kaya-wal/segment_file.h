@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "kaya/core/config.h"
 #include "kaya/core/status.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/inspect.h"
 
 namespace kaya::tool {
@@ -22,7 +22,7 @@ bool is_segment_file_path(const std::string& path);
 // are neither a record's magic nor zeros (an empty, all-zero or torn-first-record file
 // is judged as a segment). NotFound, I/O errors.
 Result<wal::SegmentInspection> inspect_segment_file(
-    const std::string& file, const WalConfig& config,
+    const std::string& file, const wal::WalConfig& config,
     const wal::RecordVisitor& visitor = {});
 
 // The error that the first problem of a lone segment file makes, as default recovery

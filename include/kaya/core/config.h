@@ -1,66 +1,7 @@
 /// @file
-/// Writer configuration.
+/// Deprecated: the configuration moved to kaya/wal/config.h (kaya::wal::WalConfig,
+/// BatchConfig, DurabilityMode). This header forwards to it until 0.3. Nothing in kaya
+/// includes it.
 #pragma once
 
-#include <cstdint>
-
-#include "kaya/core/export.h"
-#include "kaya/core/status.h"
-
-namespace kaya {
-
-/// Group commit: how strict appends that arrive close together share one fsync.
-/// All zero (the default) means "no deliberate batching": a strict append never waits
-/// for companions, yet appends queued while an fsync runs still share the next one.
-struct BatchConfig {
-  /// A batch is synced as soon as it holds this many records (0: no limit).
-  uint32_t max_records = 0;
-  /// A batch is synced as soon as it holds this many bytes (0: no limit).
-  uint64_t max_bytes = 0;
-  /// The longest a strict record waits for companions before its batch is synced
-  /// (0: never waits). Bounds commit latency: see Writer::append.
-  uint64_t flush_interval_us = 0;
-};
-
-/// Configuration of a log: segment and record size limits, group commit. The same
-/// values must be used by every writer, reader and recovery of one log.
-struct KAYA_API WalConfig {
-  /// Default segment_max_bytes: 64 MiB.
-  static constexpr uint64_t kDefaultSegmentMaxBytes = 64ull << 20;
-  /// Default max_record_bytes: 32 MiB.
-  static constexpr uint64_t kDefaultMaxRecordBytes = 32ull << 20;
-  /// Upper bound on flush_interval_us: a longer wait is a configuration mistake.
-  static constexpr uint64_t kMaxFlushIntervalUs = 10'000'000;
-  /// Default preallocate_bytes: 1 MiB.
-  static constexpr uint64_t kDefaultPreallocateBytes = 1ull << 20;
-  /// Default recovery_point_sync_ms: 100 ms.
-  static constexpr uint64_t kDefaultRecoveryPointSyncMs = 100;
-  /// Upper bound on recovery_point_sync_ms: 60 s.
-  static constexpr uint64_t kMaxRecoveryPointSyncMs = 60'000;
-
-  /// A segment is closed and the next one started when a record would take a
-  /// non-empty segment past this size.
-  uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
-  /// Largest encoded record (header + payload) the writer accepts.
-  uint64_t max_record_bytes = kDefaultMaxRecordBytes;
-  /// Group commit (no deliberate batching by default).
-  BatchConfig batch;
-  /// When the Disk can map files (FileDisk, SimDisk), the writer allocates segment space
-  /// this many bytes at a time and maps it: a relaxed append stores its record through
-  /// the shared map (a copy, not a system call); strict records are written into the
-  /// allocated space by the sync leader, one write per fsync. The unused part of the
-  /// last segment reads as zeros, which recovery takes as the end of the log; close()
-  /// and rotation cut it off. 0: no preallocation, every batch is appended with a
-  /// system call (what a Disk that cannot map always gets).
-  uint64_t preallocate_bytes = kDefaultPreallocateBytes;
-  /// The writer's recovery point (wal/RECOVERY_POINT, docs/durability.md) is written
-  /// after every sync round, off the commit path, and synced at rotation, close and at
-  /// least this often while it changes: after a power loss it lags the durable records
-  /// by at most this long (1 to 60,000).
-  uint64_t recovery_point_sync_ms = kDefaultRecoveryPointSyncMs;
-
-  /// InvalidArgument naming the field when the configuration makes no sense.
-  Status validate() const;
-};
-
-}  // namespace kaya
+#include "kaya/wal/config.h"

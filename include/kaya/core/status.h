@@ -25,24 +25,29 @@
 /// version.
 namespace kaya {
 
-/// The fixed set of error kinds. Each maps to a `kaya-wal` exit code (exit_code()).
+/// The fixed set of error kinds: what went wrong, for callers to branch on. (The
+/// `kaya-wal` tool exits with a code per kind: docs/tool.md.)
 enum class ErrorKind {
-  kNotFound,            ///< exit 2
-  kCorruption,          ///< exit 3: durable data is damaged
-  kInvalidArgument,     ///< exit 4: the caller asked for something impossible
-  kUnsupportedVersion,  ///< exit 4: data written by a newer format
-  kInvariantViolation,  ///< exit 5: kaya caught itself (or the disk) breaking a rule
-  kLockConflict,        ///< exit 6: another writer holds the log
-  kIo,                  ///< exit 1
-  kDiskFull,            ///< exit 1
-  kFsyncFailed,         ///< exit 1
-  kInternal,            ///< exit 1
+  kNotFound,            ///< what was asked for does not exist (a file, a record)
+  kCorruption,          ///< durable data is damaged
+  kInvalidArgument,     ///< the caller asked for something impossible
+  kUnsupportedVersion,  ///< data written by a newer format
+  kInvariantViolation,  ///< kaya caught itself (or the disk) breaking a rule
+  kLockConflict,        ///< a lock is held by another owner, or was lost
+  kIo,                  ///< the disk or the operating system failed a read or write
+  kDiskFull,            ///< no space left
+  kFsyncFailed,         ///< a sync failed: what it covered may not be durable
+  kInternal,            ///< out of memory, or an unexpected failure inside kaya
 };
 
 /// The kind's name: "NotFound", "Corruption", "InvalidArgument", ...
 KAYA_API std::string_view to_string(ErrorKind kind);
-/// The exit code `kaya-wal` uses for an error of this kind (see ErrorKind).
-KAYA_API int exit_code(ErrorKind kind);
+/// The exit code `kaya-wal` uses for an error of this kind (docs/tool.md).
+/// @deprecated Exit codes are the tool's, not the library's; a program that wants the
+/// same codes maps ErrorKind itself. Removed in 0.3.
+[[deprecated(
+    "exit codes are kaya-wal's (docs/tool.md); map ErrorKind yourself")]] KAYA_API int
+exit_code(ErrorKind kind);
 
 /// An error: a kind plus a message that says what happened, where (file, offset,
 /// LSN) and, where it helps, what the user can do about it.

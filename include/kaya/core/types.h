@@ -1,10 +1,9 @@
 /// @file
-/// Log sequence numbers, engine sequence numbers and durability modes.
+/// Log sequence numbers and engine sequence numbers.
 #pragma once
 
 #include <compare>
 #include <cstdint>
-#include <string_view>
 
 #include "kaya/core/export.h"
 
@@ -54,17 +53,5 @@ class SequenceNumber {
  private:
   uint64_t value_ = 1;
 };
-
-/// What an append waits for before it returns.
-enum class DurabilityMode {
-  /// The record is on stable storage (written and fsynced): it survives a power loss.
-  kStrict,
-  /// The operating system has the record (written, not fsynced): it survives a crash of
-  /// the process, not a power loss, until a later sync covers it.
-  kRelaxed,
-};
-
-/// "strict" or "relaxed".
-KAYA_API std::string_view to_string(DurabilityMode mode);
 
 }  // namespace kaya

@@ -16,7 +16,6 @@
 #include <string_view>
 #include <vector>
 
-#include "kaya/core/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 
@@ -25,6 +24,15 @@ namespace kaya::io {
 
 /// Bytes to write: a non-owning view.
 using ByteView = std::span<const uint8_t>;
+
+/// Facts about what a Disk can store (Disk::limits()).
+struct DiskLimits {
+  /// The largest file the disk holds, in bytes (UINT64_MAX: no limit of its own).
+  uint64_t max_file_bytes = UINT64_MAX;
+  /// What sets max_file_bytes, for messages (e.g. "the RADOS object size limit
+  /// (osd_max_object_size) of rados://pool/ns"); empty without a limit.
+  std::string max_file_bytes_source;
+};
 
 /// A normalised path relative to a Disk's root: components joined by '/', never
 /// absolute, never containing "..". `\` is read as `/`; "." and empty components are
@@ -149,12 +157,9 @@ class KAYA_API Disk {
                                                              uint64_t offset,
                                                              uint64_t len);
 
-  /// InvalidArgument when `config` cannot work on this disk (e.g. a segment larger than
-  /// the largest object a RADOS cluster stores). Writer::open calls it. Default: ok.
-  virtual Status check_config(const WalConfig& config) const {
-    (void)config;
-    return ok_status();
-  }
+  /// What this disk can store (limits()'s facts), for the layers above to check their
+  /// configuration against. Default: no limit of its own.
+  virtual DiskLimits limits() const { return {}; }
 
   /// Makes the file's data durable (fdatasync).
   virtual Status fsync_file(const RelativePath& path) = 0;

@@ -75,10 +75,8 @@ class KAYA_API FaultDisk final : public Disk {
   Result<size_t> read_at(const RelativePath& path, uint64_t offset,
                          std::span<uint8_t> out) override;
   Status write_at(const RelativePath& path, uint64_t offset, ByteView bytes) override;
-  /// The inner disk's check.
-  Status check_config(const WalConfig& config) const override {
-    return inner_.check_config(config);
-  }
+  /// The inner disk's limits.
+  DiskLimits limits() const override { return inner_.limits(); }
   // Maps through the inner disk. Creating a map consults the write faults (a short
   // write fails it whole); stores and publish() never fail, as with a real mapping.
   bool can_map() const override;

@@ -40,7 +40,6 @@
 #include <string_view>
 
 #include "kaya/core/build_config.h"
-#include "kaya/core/config.h"
 #include "kaya/io/disk.h"
 
 namespace kaya::io {
@@ -95,11 +94,10 @@ class KAYA_API RadosDisk final : public Disk {
   /// The options with the limits resolved.
   const RadosDiskOptions& options() const;
 
-  /// InvalidArgument when `config` cannot work on this cluster: a segment (at most
-  /// max(segment_max_bytes, max_record_bytes) bytes) must fit in one object. Writes
-  /// larger than max_write_bytes are split, so batches need no limit. Writer::open
-  /// calls it; append() refuses to grow an object past the limit either way.
-  Status check_config(const WalConfig& config) const override;
+  /// The largest file is the largest object the cluster stores (max_object_bytes).
+  /// Writes larger than max_write_bytes are split, so they set no limit. append()
+  /// refuses to grow an object past the limit.
+  DiskLimits limits() const override;
 
   /// True once this disk lost its lock (renewal failed, the lock expired or an object
   /// lock was taken over) and refuses every modification.

@@ -10,12 +10,12 @@
 #include <optional>
 #include <utility>
 
-#include "kaya/core/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 
 namespace kaya::wal {
 

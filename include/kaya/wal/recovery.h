@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "kaya/core/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/judgement.h"
 #include "kaya/wal/recovery_point.h"
 

@@ -46,13 +46,13 @@
 #include <stop_token>
 #include <string>
 
-#include "kaya/core/config.h"
 #include "kaya/core/export.h"
 #include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/config.h"
 #include "kaya/wal/recovery.h"
 
 namespace kaya::wal {

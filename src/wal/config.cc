@@ -1,11 +1,12 @@
-#include "kaya/core/config.h"
+#include "kaya/wal/config.h"
 
 #include <string>
 
 #include "core/guard.h"
+#include "kaya/io/disk.h"
 #include "kaya/wal/format.h"
 
-namespace kaya {
+namespace kaya::wal {
 namespace {
 
 Error invalid(std::string_view field, uint64_t value, std::string_view why) {
@@ -18,7 +19,7 @@ Error invalid(std::string_view field, uint64_t value, std::string_view why) {
 
 Status WalConfig::validate() const {
   return core::guard([&]() -> Status {
-    constexpr uint64_t kHeader = wal::format::kHeaderLen;
+    constexpr uint64_t kHeader = format::kHeaderLen;
     if (segment_max_bytes < kHeader) {
       return invalid("segment_max_bytes", segment_max_bytes,
                      "a segment must hold at least one 40-byte record header");
@@ -34,7 +35,7 @@ Status WalConfig::validate() const {
                          "): such a record could never be written; lower it or raise "
                          "segment_max_bytes");
     }
-    if (max_record_bytes > kHeader + wal::format::kMaxPayloadLen) {
+    if (max_record_bytes > kHeader + format::kMaxPayloadLen) {
       return invalid("max_record_bytes", max_record_bytes,
                      "a payload length must fit in 32 bits");
     }
@@ -50,4 +51,25 @@ Status WalConfig::validate() const {
   });
 }
 
-}  // namespace kaya
+Status WalConfig::validate(const io::DiskLimits& limits) const {
+  KAYA_RETURN_IF_ERROR(validate());
+  return core::guard([&]() -> Status {
+    const uint64_t limit = limits.max_file_bytes;
+    auto too_big = [&](std::string_view field, uint64_t value) {
+      return invalid(field, value,
+                     "larger than the largest file the disk holds, " +
+                         std::to_string(limit) + " bytes (" +
+                         limits.max_file_bytes_source +
+                         "): a segment is one file; lower " + std::string(field));
+    };
+    if (segment_max_bytes > limit) return too_big("segment_max_bytes", segment_max_bytes);
+    if (max_record_bytes > limit) return too_big("max_record_bytes", max_record_bytes);
+    return ok_status();
+  });
+}
+
+std::string_view to_string(DurabilityMode mode) {
+  return mode == DurabilityMode::kStrict ? "strict" : "relaxed";
+}
+
+}  // namespace kaya::wal
