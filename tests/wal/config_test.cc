@@ -47,7 +47,6 @@ TEST(ConfigTest, NonsenseIsRefusedNamingTheField) {
   expect_invalid(long_wait, "batch.flush_interval_us");
 }
 
-
 // A record larger than a segment goes alone into a fresh one (as in KayaDB): setting
 // only segment_max_bytes is enough.
 TEST(ConfigTest, RecordsMayBeLargerThanASegment) {

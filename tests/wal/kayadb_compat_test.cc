@@ -319,7 +319,6 @@ TEST(KayaDbCompatTest, KayaContinuesALogAKayaDbStyleWriterLeft) {
   EXPECT_EQ(after.records, kaya_read(**disk, config));
 }
 
-
 // KayaDB writes a record larger than its segment size alone into a segment of its own.
 // kaya, given the same segment size and its default record limit, opens such a log,
 // reads it, and writes a large record the same way, mapped or not: alone in a fresh
