@@ -138,7 +138,6 @@ Result<std::unique_ptr<KvStore>> KvStore::open(const std::string& dir,
                                                const KvOptions& options) {
   wal::WalConfig config;
   config.segment_max_bytes = options.segment_max_bytes;
-  config.max_record_bytes = options.segment_max_bytes;
   KAYA_RETURN_IF_ERROR(config.validate());
   std::unique_ptr<KvStore> store(new KvStore());
   KAYA_ASSIGN_OR_RETURN(store->disk_, io::FileDisk::open(dir));

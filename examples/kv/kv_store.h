@@ -31,7 +31,7 @@ namespace kaya::kv {
 inline constexpr uint64_t kDefaultSegmentMaxBytes = 64 << 10;
 
 struct KvOptions {
-  // Also the largest record kaya-kv accepts (a record must fit in one segment).
+  // A change larger than this goes alone into a segment of its own.
   uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
 };
 

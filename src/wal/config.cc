@@ -28,13 +28,6 @@ Status WalConfig::validate() const {
       return invalid("max_record_bytes", max_record_bytes,
                      "a record is at least its 40-byte header");
     }
-    if (max_record_bytes > segment_max_bytes) {
-      return invalid("max_record_bytes", max_record_bytes,
-                     "larger than segment_max_bytes (" +
-                         std::to_string(segment_max_bytes) +
-                         "): such a record could never be written; lower it or raise "
-                         "segment_max_bytes");
-    }
     if (max_record_bytes > kHeader + format::kMaxPayloadLen) {
       return invalid("max_record_bytes", max_record_bytes,
                      "a payload length must fit in 32 bits");

@@ -57,7 +57,8 @@ class Simulation {
                                  .persistence = seed % 2 == 1
                                                     ? io::CrashPersistence::kSectors
                                                     : io::CrashPersistence::kPrefix}) {
-    config_.segment_max_bytes = 512 + rng_() % 2048;
+    // Segments from 256 bytes: records larger than a segment go alone into their own.
+    config_.segment_max_bytes = 256 + rng_() % 2304;
     config_.max_record_bytes = 512;
     // Both write paths: system calls (0) and maps of small to large windows.
     config_.preallocate_bytes =

@@ -8,6 +8,8 @@
 
 #include "kaya/core/config.h"  // the forwarding header kept until 0.3
 #include "kaya/io/disk.h"
+#include "kaya/wal/format.h"
+#include "testing/test_util.h"
 
 namespace kaya::wal {
 namespace {
@@ -31,10 +33,6 @@ TEST(ConfigTest, NonsenseIsRefusedNamingTheField) {
   zero_segment.segment_max_bytes = 0;
   expect_invalid(zero_segment, "segment_max_bytes");
 
-  WalConfig record_larger_than_segment;
-  record_larger_than_segment.segment_max_bytes = 1 << 20;
-  expect_invalid(record_larger_than_segment, "max_record_bytes");
-
   WalConfig tiny_record;
   tiny_record.max_record_bytes = 39;
   expect_invalid(tiny_record, "max_record_bytes");
@@ -49,6 +47,16 @@ TEST(ConfigTest, NonsenseIsRefusedNamingTheField) {
   expect_invalid(long_wait, "batch.flush_interval_us");
 }
 
+// A record larger than a segment goes alone into a fresh one (as in KayaDB): setting
+// only segment_max_bytes is enough.
+TEST(ConfigTest, RecordsMayBeLargerThanASegment) {
+  WalConfig small_segments;
+  small_segments.segment_max_bytes = 1 << 20;
+  EXPECT_GT(small_segments.max_record_bytes, small_segments.segment_max_bytes);
+  KAYA_EXPECT_OK(small_segments.validate());
+  small_segments.segment_max_bytes = format::kHeaderLen;
+  KAYA_EXPECT_OK(small_segments.validate());
+}
 
 TEST(ConfigTest, ADiskLimitRefusesSegmentsAndRecordsThatDoNotFitNamingItsSource) {
   io::DiskLimits limits;

@@ -80,7 +80,8 @@ void run_seed(uint64_t seed, Totals& totals) {
   const bool crash_only = seed % 4 == 0;
   io::SimDisk disk(io::SimDiskOptions{.seed = seed, .tear_on_crash = true});
   WalConfig config;
-  config.segment_max_bytes = 512 + rng() % 4096;
+  // Segments from 128 bytes: records larger than a segment go alone into their own.
+  config.segment_max_bytes = 128 + rng() % 4480;
   config.max_record_bytes = 512;
   // Both write paths: system calls (0) and maps of small to large windows.
   config.preallocate_bytes = std::array<uint64_t, 4>{0, 64, 1000, 1 << 20}[seed / 4 % 4];

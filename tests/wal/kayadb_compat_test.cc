@@ -319,5 +319,70 @@ TEST(KayaDbCompatTest, KayaContinuesALogAKayaDbStyleWriterLeft) {
   EXPECT_EQ(after.records, kaya_read(**disk, config));
 }
 
+// KayaDB writes a record larger than its segment size alone into a segment of its own.
+// kaya, given the same segment size and its default record limit, opens such a log,
+// reads it, and writes a large record the same way, mapped or not: alone in a fresh
+// segment, the next record in the segment after it.
+TEST(KayaDbCompatTest, ARecordLargerThanItsSegmentGoesAloneIntoASegmentOfItsOwn) {
+  for (const uint64_t preallocate : {uint64_t{0}, WalConfig::kDefaultPreallocateBytes}) {
+    SCOPED_TRACE("preallocate_bytes " + std::to_string(preallocate));
+    kaya::testing::TempDir dir;
+    const fs::path wal = fs::path(dir.path()) / "wal";
+    fs::create_directories(wal);
+    // The KayaDB writer's segments (1024 bytes): two small records, one of 3000 bytes
+    // alone, then one small record.
+    const std::vector<std::vector<uint64_t>> layout = {{60, 60}, {3000}, {60}};
+    std::vector<PutRecord> written;
+    uint64_t lsn = 1;
+    for (size_t segment = 0; segment < layout.size(); ++segment) {
+      std::vector<uint8_t> bytes;
+      for (const uint64_t value_len : layout[segment]) {
+        PutRecord r{lsn, lsn, "old-" + std::to_string(lsn), std::string(value_len, 'o')};
+        ++lsn;
+        const std::vector<uint8_t> encoded = encode_put(r);
+        bytes.insert(bytes.end(), encoded.begin(), encoded.end());
+        written.push_back(r);
+      }
+      char name[32];
+      std::snprintf(name, sizeof name, "%016zx.wal", segment + 1);
+      std::ofstream(wal / name, std::ios::binary)
+          .write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
+    }
+
+    WalConfig config;  // the default record limit, 32 MiB
+    config.segment_max_bytes = 1024;
+    config.preallocate_bytes = preallocate;
+    auto disk = io::FileDisk::open(dir.path());
+    KAYA_ASSERT_OK(disk);
+    EXPECT_EQ(kaya_read(**disk, config), written);
+    {
+      auto w = Writer::open(config, **disk);
+      KAYA_ASSERT_OK(w);
+      // Segment 3 has room for a small record; the large one gets segment 4 alone;
+      // the small one after it starts segment 5.
+      for (const uint64_t value_len : {uint64_t{60}, uint64_t{5000}, uint64_t{60}}) {
+        PutRecord r{lsn, 0, "new-" + std::to_string(lsn), std::string(value_len, 'n')};
+        auto a = (*w)->append(Payload::put(r.key, r.value), DurabilityMode::kStrict);
+        KAYA_ASSERT_OK(a);
+        EXPECT_EQ(a->lsn, Lsn(lsn));
+        r.sequence = a->sequence.value();
+        written.push_back(r);
+        ++lsn;
+      }
+      KAYA_ASSERT_OK((*w)->close());
+    }
+    const KayaDbRead read = kayadb_read(dir.path());
+    EXPECT_EQ(read.error, "");
+    EXPECT_EQ(read.records, written);
+    EXPECT_EQ(kaya_read(**disk, config), written);
+    ASSERT_EQ(read.segments.size(), 5u);
+    EXPECT_EQ(fs::file_size(wal / read.segments[1]), encode_put(written[2]).size());
+    EXPECT_EQ(fs::file_size(wal / read.segments[3]), encode_put(written[5]).size())
+        << "the large record alone in its segment";
+    EXPECT_EQ(fs::file_size(wal / read.segments[4]), encode_put(written[6]).size());
+  }
+}
+
 }  // namespace
 }  // namespace kaya::wal

@@ -72,24 +72,12 @@ Result<wal::WalConfig> write_config(const Args& args) {
   KAYA_ASSIGN_OR_RETURN(
       c.max_record_bytes,
       args.u64("max-record-bytes", wal::WalConfig::kDefaultMaxRecordBytes));
-  const bool lowered = args.has("segment-max-bytes") && !args.has("max-record-bytes") &&
-                       c.max_record_bytes > c.segment_max_bytes;
-  if (lowered) c.max_record_bytes = c.segment_max_bytes;
   uint64_t max_records = 0;
   KAYA_ASSIGN_OR_RETURN(max_records, args.u64("batch-max-records", 0, 0, UINT32_MAX));
   c.batch.max_records = static_cast<uint32_t>(max_records);
   KAYA_ASSIGN_OR_RETURN(c.batch.max_bytes, args.u64("batch-max-bytes", 0));
   KAYA_ASSIGN_OR_RETURN(c.batch.flush_interval_us, args.u64("batch-interval-us", 0));
   KAYA_RETURN_IF_ERROR(c.validate());
-  // Said only of a configuration that is accepted (a refused one gets its error alone).
-  if (lowered) {
-    std::fprintf(stderr,
-                 "note: --segment-max-bytes %llu is below the default max record size; "
-                 "lowering --max-record-bytes to %llu so that every record fits in a "
-                 "segment\n",
-                 static_cast<unsigned long long>(c.segment_max_bytes),
-                 static_cast<unsigned long long>(c.segment_max_bytes));
-  }
   return c;
 }
 

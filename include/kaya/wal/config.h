@@ -57,9 +57,12 @@ struct KAYA_API WalConfig {
   static constexpr uint64_t kMaxRecoveryPointSyncMs = 60'000;
 
   /// A segment is closed and the next one started when a record would take a
-  /// non-empty segment past this size.
+  /// non-empty segment past this size. A record larger than this goes alone into a
+  /// fresh segment (as KayaDB writes it), which then holds only that record.
   uint64_t segment_max_bytes = kDefaultSegmentMaxBytes;
-  /// Largest encoded record (header + payload) the writer accepts.
+  /// Largest encoded record (header + payload) the writer accepts; it may exceed
+  /// segment_max_bytes. KayaDB's max_record_bytes bounds the payload alone: a KayaDB
+  /// limit of N is a kaya limit of N + 40 (docs/format.md).
   uint64_t max_record_bytes = kDefaultMaxRecordBytes;
   /// Group commit (no deliberate batching by default).
   BatchConfig batch;
