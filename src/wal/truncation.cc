@@ -78,8 +78,8 @@ RecoveryPoint completed(RecoveryPoint intent) {
   return intent;
 }
 
-Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk, uint64_t lsn,
-                                      const RecoveryPoint& now) {
+Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk,
+                                      uint64_t lsn, const RecoveryPoint& now) {
   if (now.truncation_epoch == UINT32_MAX) {
     return Error(ErrorKind::kInvalidArgument,
                  "truncate_after: the log's truncation epochs are used up (epoch " +
@@ -100,7 +100,8 @@ Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk, u
   if (lsn + 1 < first->value()) {
     return Error(ErrorKind::kInvalidArgument,
                  "truncate_after(" + num(lsn) + "): the log starts at LSN " +
-                     num(first->value()) + " (the records below were released); the "
+                     num(first->value()) +
+                     " (the records below were released); the "
                      "lowest LSN it can be truncated after is " +
                      num(first->value() - 1) + ", which empties it");
   }
@@ -137,7 +138,8 @@ Status check_truncation_epoch(io::Disk& disk, uint32_t epoch, uint64_t reading_l
   if (now == epoch) return ok_status();
   return Error(ErrorKind::kNotFound,
                "the log was truncated while being read (truncation epoch " + num(now) +
-                   ", the reader opened at epoch " + num(epoch) + "; the latest "
+                   ", the reader opened at epoch " + num(epoch) +
+                   "; the latest "
                    "truncation kept the records up to LSN " +
                    num(rp ? rp->truncated_after.value() : 0) +
                    ", and the LSNs after it are handed out again): the reader was at "

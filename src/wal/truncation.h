@@ -57,8 +57,8 @@ RecoveryPoint completed(RecoveryPoint intent);
 // is found (or the first record, when `lsn` is the one before it), and the recovery
 // point lowered to it. InvalidArgument when `lsn` lies below the first record's LSN - 1
 // (released) or the log's truncation epochs are used up.
-Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk, uint64_t lsn,
-                                      const RecoveryPoint& now);
+Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk,
+                                      uint64_t lsn, const RecoveryPoint& now);
 
 // Whether the log's truncation epoch still is `epoch` (the one a reader opened with):
 // an error for the reader otherwise (NotFound, naming the new epoch and the LSN the

@@ -48,8 +48,9 @@ int run_truncate(const CommandArgs& argv) {
     return kExitOk;
   }
   if (!args->has("after")) {
-    return usage_error("truncate", Error(ErrorKind::kInvalidArgument,
-                                         "--after LSN is required (the last LSN to keep)"));
+    return usage_error("truncate",
+                       Error(ErrorKind::kInvalidArgument,
+                             "--after LSN is required (the last LSN to keep)"));
   }
   Result<uint64_t> after = args->u64("after", 0);
   if (!after.ok()) return usage_error("truncate", after.error());
