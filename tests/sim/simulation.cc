@@ -1,5 +1,6 @@
 #include "sim/simulation.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -163,8 +164,10 @@ class Simulation {
       crash ? result_.crashes++ : result_.restarts++;
     }
     drop_writer(crash);
+    const bool was_pending = pending_cut_.has_value();
     if (!check_recovered()) return false;
-    if (options_.bit_flips && !crash_only_ && rng_() % 3 == 0) {
+    // (A pending truncation is completed by the open: no flip in what it removes.)
+    if (options_.bit_flips && !crash_only_ && !was_pending && rng_() % 3 == 0) {
       if (!bit_flip(/*live=*/false)) return false;
     }
     // Open, possibly under one injected fault; errors must be I/O kinds, and the
@@ -222,8 +225,17 @@ class Simulation {
                                             : result_.lost_after_holes++;
     }
     const uint64_t end = log->report.next_lsn.value();  // first LSN not in the log
-    SIM_CHECK(end >= durable_ + 1, "acknowledged durable records lost: log ends before "
-                                       << end << ", durable through " << durable_);
+    // After a failed truncation: exactly the truncated log, or the old one (never a
+    // mix: an end between the cut and the durable end).
+    const bool truncated = pending_cut_ && end == *pending_cut_ + 1;
+    pending_cut_.reset();
+    if (truncated && log->records.empty()) {
+      first_kept_ = end;  // emptied
+      release_floor_ = std::max(release_floor_, end);
+    }
+    SIM_CHECK(truncated || end >= durable_ + 1,
+              "acknowledged durable records lost: log ends before "
+                  << end << ", durable through " << durable_);
     SIM_CHECK(end <= next_lsn(), "recovered LSN " << end - 1 << " never assigned");
     const auto& got = log->records;
     if (!got.empty()) {
@@ -425,6 +437,55 @@ class Simulation {
     return true;
   }
 
+  // Truncates after a random LSN from the first one kept - 1 to the last (now and then
+  // beyond the end, refused), sometimes under a fault scheduled inside the truncation.
+  bool truncate() {
+    const uint64_t low = first_kept_ - 1;
+    uint64_t lsn = low + rng_() % (next_lsn() - low);
+    const bool beyond = rng_() % 10 == 0;
+    if (beyond) lsn = next_lsn() + rng_() % 3;
+    if (!crash_only_ && rng_() % 3 == 0) {
+      disk_.fail_nth(rng_() % 2 ? FaultKind::kFsyncFailure : FaultKind::kWriteError,
+                     1 + rng_() % 8);
+    }
+    const bool poisoned_before = writer_->stats().poisoned;
+    auto rep = writer_->truncate_after(Lsn(lsn));
+    set_live_faults();
+    result_.truncations++;
+    if (!rep.ok()) {
+      const ErrorKind kind = rep.error().kind();
+      if (beyond || lsn < release_floor_) {
+        SIM_CHECK(
+            kind == ErrorKind::kInvalidArgument || is_io_kind(kind) || poisoned_before,
+            "truncate_after(" << lsn << "): " << rep.error().to_string());
+        if (kind == ErrorKind::kInvalidArgument) return true;
+      }
+      SIM_CHECK(writer_->stats().poisoned, "a failed truncation must poison the writer: "
+                                               << rep.error().to_string());
+      // The next restart finds the old log or the truncated one.
+      if (!poisoned_before && !beyond) pending_cut_ = lsn;
+      return true;
+    }
+    SIM_CHECK(!poisoned_before, "a poisoned writer truncated the log");
+    SIM_CHECK(!beyond, "truncate_after(" << lsn << ") beyond the end was accepted");
+    SIM_CHECK(rep->next_lsn.value() == lsn + 1 && writer_->next_lsn().value() == lsn + 1,
+              "after truncate_after(" << lsn << ") the next LSN is "
+                                      << writer_->next_lsn().value());
+    if (lsn + 1 < next_lsn()) {
+      SIM_CHECK(rep->records_removed == next_lsn() - 1 - lsn, "records_removed");
+      assigned_.resize(lsn);
+      durable_ = lsn;    // what is kept was made durable first
+      release_epoch_++;  // readers opened before may fail (NotFound)
+      result_.records_truncated += rep->records_removed;
+      if (first_kept_ > lsn) {
+        // Emptied: the log starts at the next record.
+        first_kept_ = lsn + 1;
+        release_floor_ = std::max(release_floor_, lsn + 1);
+      }
+    }
+    return true;
+  }
+
   // Reading errors allowed while no bit flip is in place.
   bool reader_error(const Error& e, uint64_t epoch, const std::string& who) {
     const bool released = epoch != release_epoch_;
@@ -508,6 +569,7 @@ class Simulation {
     if (roll < 45) return append();
     if (roll < 52) return sync();
     if (roll < 56) return release();
+    if (roll < 58) return truncate();
     if (roll < 67) return log_reader_step(c);
     if (roll < 78) return tail_step(c);
     if (roll < 82) {
@@ -540,7 +602,10 @@ class Simulation {
   uint64_t durable_ = 0;
   uint64_t first_kept_ = 1;     // first LSN still in the log, as far as we know
   uint64_t release_floor_ = 1;  // largest LSN given to release_before()
-  uint64_t release_epoch_ = 0;  // bumped by every release that may have removed files
+  uint64_t release_epoch_ = 0;  // bumped by every release that may have removed files,
+                                // and every truncation that removed records
+  // A truncation after this LSN failed: the log is the old one or the truncated one.
+  std::optional<uint64_t> pending_cut_;
   double fault_p_ = 0;
   uint64_t uncounted_[io::kFaultKindCount] = {};
   uint64_t op_ = 0;
@@ -558,6 +623,8 @@ void SimulationResult::add(const SimulationResult& o) {
   appends_acked += o.appends_acked;
   syncs_acked += o.syncs_acked;
   releases += o.releases;
+  truncations += o.truncations;
+  records_truncated += o.records_truncated;
   segments_released += o.segments_released;
   crashes += o.crashes;
   restarts += o.restarts;
@@ -576,7 +643,8 @@ std::string SimulationResult::to_string() const {
   os << "sim totals: seeds=" << seeds << " operations=" << operations
      << " appends=" << appends << " acked=" << appends_acked
      << " syncs_acked=" << syncs_acked << " releases=" << releases
-     << " segments_released=" << segments_released << " crashes=" << crashes
+     << " segments_released=" << segments_released << " truncations=" << truncations
+     << " records_truncated=" << records_truncated << " crashes=" << crashes
      << " restarts=" << restarts << " poisoned=" << poisoned
      << " torn_tails=" << torn_tails << " lost_after_holes=" << lost_after_holes
      << " faults{";

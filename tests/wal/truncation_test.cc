@@ -24,7 +24,7 @@ using testing::crash_with_writer;
 using testing::FsyncGate;
 using testing::read_log;
 
-#define EXPECT_CONTAINS(haystack, needle)                                   \
+#define EXPECT_CONTAINS(haystack, needle)                          \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) \
       << "\"" << (haystack) << "\" lacks \"" << (needle) << "\""
 
@@ -148,7 +148,7 @@ TEST(TruncateTest, BelowTheFirstLsnMinusOneIsRefused) {
   ASSERT_FALSE(rep.ok());
   EXPECT_EQ(rep.error().kind(), ErrorKind::kInvalidArgument);
   EXPECT_CONTAINS(rep.error().message(),
-                       "the log starts at LSN " + std::to_string(first));
+                  "the log starts at LSN " + std::to_string(first));
   // Nothing changed; appends go on.
   EXPECT_EQ(w->next_lsn(), Lsn(31));
   KAYA_ASSERT_OK(w->append(value_of(31), kStrict));
@@ -222,9 +222,11 @@ bool strict_append_cut_in_flight(std::chrono::milliseconds head_start) {
   append_until(*w, 3);
   FsyncGate gate(disk);
   gate.close();
-  auto leader = std::async(std::launch::async, [&] { return w->append(value_of(3), kStrict); });
+  auto leader =
+      std::async(std::launch::async, [&] { return w->append(value_of(3), kStrict); });
   gate.wait_for_held();
-  auto waiter = std::async(std::launch::async, [&] { return w->append(value_of(4), kStrict); });
+  auto waiter =
+      std::async(std::launch::async, [&] { return w->append(value_of(4), kStrict); });
   while (w->next_lsn() != Lsn(5)) std::this_thread::yield();
   auto truncation =
       std::async(std::launch::async, [&] { return w->truncate_after(Lsn(3)); });
