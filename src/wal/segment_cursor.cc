@@ -157,6 +157,11 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
   // first record that shows up fixes it (check_lsn()).
   std::optional<uint64_t> expected = start->first_lsn;
   if (!expected && live) expected = live->start_if_empty.value();
+  // A log a truncation emptied continues after the LSN it truncated after.
+  if (!expected && view.rp && view.rp->truncation_epoch > 0 &&
+      view.rp->durable.lsn.value() == 0) {
+    expected = view.rp->truncated_after.next().value();
+  }
   if (!start->first_lsn && live && from < live->start_if_empty) {
     return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
                                            " is not in the log: the log starts at LSN " +
@@ -275,10 +280,10 @@ Result<std::optional<Record>> SegmentCursor::advance() {
         // one) after the read that met its end. Releases remove the oldest first: if
         // this segment still exists, the next one did not when we asked.
         KAYA_ASSIGN_OR_RETURN(bool here, segment_exists(segment_id_));
-        if (!here) {
-          KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
-          return released_error();
-        }
+        // The end of the log as the cursor knows it: unless a truncation moved it
+        // (one small read per poll at the end).
+        KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
+        if (!here) return released_error();
         return std::optional<Record>();
       }
       enter_segment(segment_id_ + 1, false);
@@ -291,6 +296,8 @@ Result<std::optional<Record>> SegmentCursor::advance() {
 
 Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
                                                            bool next_exists) {
+  // Bytes a truncation cut through, or wrote anew, read as a bad record.
+  KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
   KAYA_ASSIGN_OR_RETURN(Spot spot,
                         judge_bad_record(disk_, view_, reader_->path(), segment_id_,
                                          !next_exists, next_exists, bad));

@@ -3,6 +3,7 @@
 // synced first (the records kept must be durable in the truncated log), and the
 // appends in flight above the cut fail.
 
+#include <algorithm>
 #include <string>
 
 #include "core/assert.h"
@@ -97,6 +98,13 @@ Result<TruncateReport> Sequencer::truncate_after(uint64_t lsn, io::Disk& disk) {
       intended.ok() ? carry_out(disk, *intent) : Result<CutReport>(intended.error());
   Status s = cut.ok() ? rp_.reset_locked(completed(*intent)) : cut.status();
   if (!s.ok()) {
+    // The intent may be in place (even a failed creation may have renamed it there):
+    // the log may be the truncated one now, and the next open finds which. Nothing
+    // above the cut is visible any more, and readers opened before learn of the new
+    // epoch.
+    epoch_ = intent->truncation_epoch;
+    last_cut_ = lsn;
+    written_lsn_ = durable_lsn_ = std::min(durable_lsn_, lsn);
     poison_locked(core::with_context_or_same(s.error(), [&] {
       return "truncating after LSN " + std::to_string(lsn) +
              " (the next open completes the truncation)";

@@ -37,9 +37,11 @@ bool is_io_kind(ErrorKind kind) {
 struct Client {
   std::unique_ptr<wal::LogReader> reader;
   uint64_t reader_epoch = 0;  // releases when the reader was opened
+  size_t reader_log = 0;      // truncations when the reader was opened
   std::unique_ptr<wal::TailingReader> tail;
   bool tail_relaxed = false;
   uint64_t tail_epoch = 0;
+  size_t tail_log = 0;
 };
 
 class Simulation {
@@ -133,7 +135,9 @@ class Simulation {
     for (Client& c : clients_) {
       c.reader.reset();
       c.tail.reset();
+      c.reader_log = c.tail_log = 0;
     }
+    before_truncation_.clear();  // no reader needs them any more
     if (!writer_) return;
     if (crash) {
       // Like testing::crash_with_writer, but the faults that keep the dying writer
@@ -326,7 +330,8 @@ class Simulation {
           outcome += std::to_string(pos);
           break;
         }
-        if (!check_read(**rec, pos, where.str() + "LogReader")) return false;
+        if (!check_read(**rec, pos, where.str() + "LogReader", before_truncation_.size()))
+          return false;
       }
     }
     SIM_CHECK(detected, where.str() << "LogReader from LSN " << first_kept_
@@ -338,13 +343,22 @@ class Simulation {
     return true;
   }
 
-  bool check_read(const Record& r, uint64_t expected_lsn, const std::string& who) {
+  // The log as a reader opened after `truncations` truncations knows it: a reader
+  // returns what it read before a later truncation, never what it removed after it.
+  const std::vector<Record>& log_at(size_t truncations) const {
+    return truncations < before_truncation_.size() ? before_truncation_[truncations]
+                                                   : assigned_;
+  }
+
+  bool check_read(const Record& r, uint64_t expected_lsn, const std::string& who,
+                  size_t truncations) {
+    const std::vector<Record>& log = log_at(truncations);
     const uint64_t lsn = r.lsn.value();
     SIM_CHECK(lsn == expected_lsn,
               who << " returned LSN " << lsn << " at position " << expected_lsn);
-    SIM_CHECK(lsn >= 1 && lsn <= assigned_.size(),
+    SIM_CHECK(lsn >= 1 && lsn <= log.size(),
               who << " returned LSN " << lsn << " that was never assigned");
-    SIM_CHECK(r == assigned_[lsn - 1], who << " returned a wrong record at LSN " << lsn);
+    SIM_CHECK(r == log[lsn - 1], who << " returned a wrong record at LSN " << lsn);
     result_.reads_checked++;
     return true;
   }
@@ -449,6 +463,7 @@ class Simulation {
                      1 + rng_() % 8);
     }
     const bool poisoned_before = writer_->stats().poisoned;
+    before_truncation_.push_back(assigned_);
     auto rep = writer_->truncate_after(Lsn(lsn));
     set_live_faults();
     result_.truncations++;
@@ -458,12 +473,27 @@ class Simulation {
         SIM_CHECK(
             kind == ErrorKind::kInvalidArgument || is_io_kind(kind) || poisoned_before,
             "truncate_after(" << lsn << "): " << rep.error().to_string());
-        if (kind == ErrorKind::kInvalidArgument) return true;
+        if (kind == ErrorKind::kInvalidArgument) {
+          before_truncation_.pop_back();  // nothing changed
+          return true;
+        }
       }
-      SIM_CHECK(writer_->stats().poisoned, "a failed truncation must poison the writer: "
-                                               << rep.error().to_string());
+      if (!writer_->stats().poisoned) {
+        // Reading the log to plan the cut failed: refused, nothing changed.
+        SIM_CHECK(kind == ErrorKind::kIo,
+                  "a truncation failed without poisoning the "
+                  "writer: "
+                      << rep.error().to_string());
+        before_truncation_.pop_back();
+        return true;
+      }
       // The next restart finds the old log or the truncated one.
-      if (!poisoned_before && !beyond) pending_cut_ = lsn;
+      if (!poisoned_before && !beyond) {
+        pending_cut_ = lsn;
+        release_epoch_++;  // the intent may be durable: readers may fail (NotFound)
+      } else {
+        before_truncation_.pop_back();
+      }
       return true;
     }
     SIM_CHECK(!poisoned_before, "a poisoned writer truncated the log");
@@ -482,6 +512,8 @@ class Simulation {
         first_kept_ = lsn + 1;
         release_floor_ = std::max(release_floor_, lsn + 1);
       }
+    } else {
+      before_truncation_.pop_back();  // nothing removed, no new epoch
     }
     return true;
   }
@@ -509,6 +541,7 @@ class Simulation {
       }
       c.reader = std::move(r).value();
       c.reader_epoch = release_epoch_;
+      c.reader_log = before_truncation_.size();
       SIM_CHECK(c.reader->position().value() == from, "LogReader opened elsewhere");
     }
     for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
@@ -524,7 +557,7 @@ class Simulation {
                   "LogReader ended at " << pos << " before the written end");
         break;
       }
-      if (!check_read(**rec, pos, "LogReader")) return false;
+      if (!check_read(**rec, pos, "LogReader", c.reader_log)) return false;
     }
     if (rng_() % 4 == 0) c.reader.reset();
     return true;
@@ -541,6 +574,7 @@ class Simulation {
                             "TailingReader::open");
       c.tail = std::move(t).value();
       c.tail_epoch = release_epoch_;
+      c.tail_log = before_truncation_.size();
     }
     for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
       const uint64_t pos = c.tail->position().value();
@@ -550,7 +584,7 @@ class Simulation {
         return reader_error(rec.error(), c.tail_epoch, "TailingReader::next");
       }
       if (!rec->has_value()) break;
-      if (!check_read(**rec, pos, "TailingReader")) return false;
+      if (!check_read(**rec, pos, "TailingReader", c.tail_log)) return false;
       if (!c.tail_relaxed) {
         const uint64_t durable_end = writer_->stats().durable_lsn_end.value();
         SIM_CHECK(pos < durable_end, "default TailingReader returned LSN "
@@ -580,7 +614,10 @@ class Simulation {
       return true;
     }
     if (roll < 84) {
-      if (options_.bit_flips && !crash_only_) return bit_flip(/*live=*/true);
+      // (Not over a pending truncation, which removes what lies above its cut.)
+      if (options_.bit_flips && !crash_only_ && !pending_cut_) {
+        return bit_flip(/*live=*/true);
+      }
       return true;
     }
     if (roll < 87) return restart(/*crash=*/true);
@@ -606,6 +643,9 @@ class Simulation {
                                 // and every truncation that removed records
   // A truncation after this LSN failed: the log is the old one or the truncated one.
   std::optional<uint64_t> pending_cut_;
+  // The oracle's records before each truncation since the last restart (readers opened
+  // before it are checked against them).
+  std::vector<std::vector<Record>> before_truncation_;
   double fault_p_ = 0;
   uint64_t uncounted_[io::kFaultKindCount] = {};
   uint64_t op_ = 0;

@@ -34,7 +34,8 @@ std::vector<std::string> dumped_keys(const std::string& dir) {
   std::vector<std::string> keys;
   for (const std::string& line : lines_of(d.out)) {
     const size_t at = line.find("key=");
-    if (at != std::string::npos) keys.push_back(line.substr(at + 4, line.find(' ', at) - at - 4));
+    if (at != std::string::npos)
+      keys.push_back(line.substr(at + 4, line.find(' ', at) - at - 4));
   }
   return keys;
 }
