@@ -316,33 +316,35 @@ TEST(TruncateTest, ATailingReaderFailsWithTheNewEpoch) {
   EXPECT_CONTAINS(next.error().message(), "truncation epoch 1");
 }
 
+// A log of LSNs 1..20 whose truncation after LSN 8 crashed right after its intent
+// became durable (the flush's fsync and the intent's syncs pass, the next one fails).
+void leave_pending_truncation(SimDisk& disk, const WalConfig& config) {
+  auto w = open_or_die(config, disk);
+  append_until(*w, 21);
+  disk.fail_nth(FaultKind::kFsyncFailure, 4);
+  ASSERT_FALSE(w->truncate_after(Lsn(8)).ok());
+  crash_with_writer(disk, w);
+}
+
 TEST(TruncateTest, APendingTruncationIsRefusedByAKayaThatDoesNotKnowIt) {
   // A crash right after the intent became durable: the recovery point carries the
   // incompatible-feature bit, which a kaya without truncation refuses (any bit it does
   // not know: recovery_point_file_test); readers of this kaya see the log truncated.
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_or_die(config, disk);
-  append_until(*w, 21);
-  // The flush's fsync and the intent's file sync pass; the next one fails.
-  disk.fail_nth(FaultKind::kFsyncFailure, 4);
-  auto rep = w->truncate_after(Lsn(8));
-  ASSERT_FALSE(rep.ok());
-  crash_with_writer(disk, w);
+  leave_pending_truncation(disk, config);
   auto rp = read_recovery_point(disk);
   KAYA_ASSERT_OK(rp);
   ASSERT_TRUE(rp->has_value());
-  if ((*rp)->truncation_pending()) {
-    EXPECT_EQ((*rp)->incompatible_features & rp_format::kTruncationPendingFeature,
-              rp_format::kTruncationPendingFeature);
-    auto reader = LogReader::open(config, disk, Lsn(5));
-    KAYA_ASSERT_OK(reader);
-    uint64_t last = 0;
-    for (const Record& r : (*reader)->records()) last = r.lsn.value();
-    EXPECT_FALSE((*reader)->error().has_value());
-    EXPECT_EQ(last, 8u) << "a pending truncation ends the log at its cut";
-  }
-  w = open_or_die(config, disk);
+  ASSERT_TRUE((*rp)->truncation_pending()) << "the sync count of the intent changed";
+  EXPECT_EQ((*rp)->incompatible_features, rp_format::kTruncationPendingFeature);
+  auto reader = LogReader::open(config, disk, Lsn(5));
+  KAYA_ASSERT_OK(reader);
+  uint64_t last = 0;
+  for (const Record& r : (*reader)->records()) last = r.lsn.value();
+  EXPECT_FALSE((*reader)->error().has_value());
+  EXPECT_EQ(last, 8u) << "a pending truncation ends the log at its cut";
+  auto w = open_or_die(config, disk);
   EXPECT_EQ(w->next_lsn(), Lsn(9));
 }
 
@@ -385,11 +387,7 @@ TEST(TruncateTest, ACrashAtEverySyncLeavesTheOldLogOrTheTruncatedOne) {
 TEST(TruncateTest, ADryRunOverAPendingTruncationChangesNothingAndReportsIt) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_or_die(config, disk);
-  append_until(*w, 21);
-  disk.fail_nth(FaultKind::kFsyncFailure, 4);
-  ASSERT_FALSE(w->truncate_after(Lsn(8)).ok());
-  crash_with_writer(disk, w);
+  leave_pending_truncation(disk, config);
   auto rp = read_recovery_point(disk);
   KAYA_ASSERT_OK(rp);
   ASSERT_TRUE((*rp)->truncation_pending()) << "the sync count of the intent changed";
