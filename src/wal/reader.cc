@@ -121,9 +121,9 @@ Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds time
     KAYA_ASSIGN_OR_RETURN(
         Lsn visible_end,
         writer_.wait_visible(position, !options_.include_relaxed, deadline));
-    if (visible_end <= position) return std::optional<Record>();
-    // A record visible now at an epoch the reader did not open at may reuse the LSN of
-    // one the reader's buffer still holds: only the epoch tells them apart.
+    // At an epoch the reader did not open at, a visible record may reuse the LSN of one
+    // the reader's buffer still holds (only the epoch tells them apart), and one it
+    // waits for may never come: either way it fails, at its first call after.
     if (const uint32_t now = writer_.truncation_epoch(); now != epoch_) {
       return Error(ErrorKind::kNotFound,
                    "the log was truncated after the reader opened (truncation epoch " +
@@ -131,6 +131,7 @@ Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds time
                        std::to_string(epoch_) + "); the reader was at LSN " +
                        std::to_string(position.value()) + "; open a new reader");
     }
+    if (visible_end <= position) return std::optional<Record>();
 
     // The writer marks a record written only once all its bytes are in the file, and
     // creates a segment only after finishing the one before, which the cursor reads

@@ -44,12 +44,16 @@ std::unique_ptr<Writer> open_or_die(const WalConfig& config, io::Disk& disk) {
   return w.ok() ? std::move(w).value() : nullptr;
 }
 
-Payload value_of(uint64_t i) { return Payload::put("k" + std::to_string(i), "v"); }
+// Appends the record "k<i>" = "v" (the payload views the key: it lives for the call).
+Result<AppendResult> append_k(Writer& w, uint64_t i, DurabilityMode mode) {
+  const std::string key = "k" + std::to_string(i);
+  return w.append(Payload::put(key, "v"), mode);
+}
 
 // Appends records until the next LSN is `end`.
 void append_until(Writer& w, uint64_t end, DurabilityMode mode = kStrict) {
   while (w.next_lsn().value() < end) {
-    KAYA_ASSERT_OK(w.append(value_of(w.next_lsn().value()), mode));
+    KAYA_ASSERT_OK(append_k(w, w.next_lsn().value(), mode));
   }
 }
 
@@ -129,7 +133,7 @@ TEST(TruncateTest, BeyondTheEndIsRefusedAndChangesNothing) {
   EXPECT_CONTAINS(rep.error().message(), "beyond the end of the log");
   EXPECT_CONTAINS(rep.error().message(), "last LSN is 10");
   EXPECT_EQ(w->truncation_epoch(), 0u);
-  KAYA_ASSERT_OK(w->append(value_of(11), kStrict));
+  KAYA_ASSERT_OK(append_k(*w, 11, kStrict));
   KAYA_ASSERT_OK(w->close());
   EXPECT_EQ(lsns_of(disk, config), range(1, 11));
 }
@@ -151,7 +155,7 @@ TEST(TruncateTest, BelowTheFirstLsnMinusOneIsRefused) {
                   "the log starts at LSN " + std::to_string(first));
   // Nothing changed; appends go on.
   EXPECT_EQ(w->next_lsn(), Lsn(31));
-  KAYA_ASSERT_OK(w->append(value_of(31), kStrict));
+  KAYA_ASSERT_OK(append_k(*w, 31, kStrict));
   KAYA_ASSERT_OK(w->close());
   EXPECT_EQ(lsns_of(disk, config), range(first, 31));
 }
@@ -222,11 +226,9 @@ bool strict_append_cut_in_flight(std::chrono::milliseconds head_start) {
   append_until(*w, 3);
   FsyncGate gate(disk);
   gate.close();
-  auto leader =
-      std::async(std::launch::async, [&] { return w->append(value_of(3), kStrict); });
+  auto leader = std::async(std::launch::async, [&] { return append_k(*w, 3, kStrict); });
   gate.wait_for_held();
-  auto waiter =
-      std::async(std::launch::async, [&] { return w->append(value_of(4), kStrict); });
+  auto waiter = std::async(std::launch::async, [&] { return append_k(*w, 4, kStrict); });
   while (w->next_lsn() != Lsn(5)) std::this_thread::yield();
   auto truncation =
       std::async(std::launch::async, [&] { return w->truncate_after(Lsn(3)); });

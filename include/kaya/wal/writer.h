@@ -241,8 +241,9 @@ class Writer {
   ///   fails the same way.
   /// - Readers opened before the truncation, whatever their position, fail with
   ///   NotFound naming the new epoch (and, for a LogReader, the LSN truncated after): a
-  ///   TailingReader at its next record, a LogReader (also in another process) at its
-  ///   next read of the log's files. Neither ever returns a record whose LSN was handed
+  ///   TailingReader at its next call (a call waiting meanwhile, at its timeout), a
+  ///   LogReader (also in another process) at its next read of the log's files that
+  ///   brings bytes. Neither ever returns a record whose LSN was handed
   ///   out again; what they returned before was in the log when they read it. Open a
   ///   new reader (at or below `lsn` + 1).
   /// - One truncation or release_before at a time; a scrub() overtaken by a truncation
