@@ -24,9 +24,13 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 
 Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
                                uint64_t* fsync_duration_us) {
-  while (durable_lsn_ < lsn) {
+  const uint32_t epoch = epoch_;
+  for (;;) {
+    // A truncation meanwhile decided: kept records are durable, cut ones fail.
+    KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
+    if (durable_lsn_ >= lsn) break;
     if (poison_) return usable_locked();
-    if (!syncing_) {
+    if (!syncing_ && !truncating_) {
       // No sync runs: this append leads one itself. Whoever arrives while it runs
       // waits; if anyone does, the syncer thread takes over for the next round.
       sync_round(lock, wait_for_batch);
@@ -208,7 +212,7 @@ void Sequencer::sync_loop() {
     syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
     if (stop_syncer_) return;
     syncer_run_ = false;
-    while (!poison_ && !syncing_ && !durable_waiters_.empty()) {
+    while (!poison_ && !syncing_ && !truncating_ && !durable_waiters_.empty()) {
       sync_round(lock, /*wait_for_batch=*/true);
     }
   }

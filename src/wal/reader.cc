@@ -88,13 +88,16 @@ Result<std::unique_ptr<TailingReader>> TailingReader::open(Writer& writer, Lsn f
     // Read before the cursor lists the segments: see LiveLog. The writer's next LSN
     // makes positions valid whose records are assigned but not written yet: the reader
     // waits for them like for any later record.
+    const uint32_t epoch = writer.truncation_epoch();
     const WriterStats stats = writer.stats();
     const LiveLog live{stats.next_lsn, stats.durable_lsn_end};
     KAYA_ASSIGN_OR_RETURN(
         std::unique_ptr<SegmentCursor> cursor,
         SegmentCursor::open(writer.config(), writer.disk(), from, live));
-    return std::unique_ptr<TailingReader>(
+    std::unique_ptr<TailingReader> reader(
         new TailingReader(writer, std::move(cursor), options));
+    reader->epoch_ = epoch;
+    return reader;
   });
 }
 
@@ -118,6 +121,16 @@ Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds time
     KAYA_ASSIGN_OR_RETURN(
         Lsn visible_end,
         writer_.wait_visible(position, !options_.include_relaxed, deadline));
+    // At an epoch the reader did not open at, a visible record may reuse the LSN of one
+    // the reader's buffer still holds (only the epoch tells them apart), and one it
+    // waits for may never come: either way it fails, at its first call after.
+    if (const uint32_t now = writer_.truncation_epoch(); now != epoch_) {
+      return Error(ErrorKind::kNotFound,
+                   "the log was truncated after the reader opened (truncation epoch " +
+                       std::to_string(now) + ", the reader opened at epoch " +
+                       std::to_string(epoch_) + "); the reader was at LSN " +
+                       std::to_string(position.value()) + "; open a new reader");
+    }
     if (visible_end <= position) return std::optional<Record>();
 
     // The writer marks a record written only once all its bytes are in the file, and

@@ -8,6 +8,7 @@
 #include "wal/log_scan.h"
 #include "wal/recovery_internal.h"
 #include "wal/segment_reader.h"
+#include "wal/truncation.h"
 
 namespace kaya::wal {
 namespace {
@@ -141,6 +142,12 @@ std::string RecoveryReport::to_string() const {
         std::to_string(next_lsn.value()) + ", " + std::to_string(duration_us) + " us; " +
         (full_scan ? "every segment read" : "read from the recovery point on") +
         (had_recovery_point ? "" : " (the log had no recovery point)") + "\n";
+    if (completed_truncation_after) {
+      s += std::string(dry_run ? "  a pending truncation would be completed"
+                               : "  completed a pending truncation") +
+           ": records after LSN " + std::to_string(completed_truncation_after->value()) +
+           (dry_run ? " are not part of the log\n" : " removed\n");
+    }
     for (const Anomaly& a : anomalies) s += "  anomaly: " + a.to_string() + "\n";
     for (const Dropped& d : dropped) {
       s += "  " + std::string(applied ? "dropped" : "would drop") + " segment " +
@@ -163,14 +170,17 @@ namespace {
 // and the first problem, judged.
 class RecoveryScan {
  public:
+  // `end`: the log ends there (a dry run over a pending truncation's cut; the
+  // segments after it are not listed in `ids`).
   RecoveryScan(io::Disk& disk, const LogView& view, const RecoveryOptions& options,
                const RecordVisitor& visitor, std::vector<uint64_t> ids,
-               RecoveryReport& report)
+               std::optional<Cut> end, RecoveryReport& report)
       : disk_(disk),
         view_(view),
         options_(options),
         visitor_(visitor),
         ids_(std::move(ids)),
+        end_(end),
         report_(report) {}
 
   Status run() {
@@ -342,7 +352,9 @@ class RecoveryScan {
     if (from == 0) last_scan_whole_ = id;
     SegmentReader reader(disk_, log_dir::segment(id), view_.max_record_bytes, from,
                          options_.buffer_bytes);
+    const bool cut_here = end_ && end_->segment_id == id;
     for (;;) {
+      if (cut_here && reader.offset() >= end_->offset) break;
       KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
       if (!d) {
         end_of_segment(i, last, reader.offset(), summary);
@@ -429,6 +441,7 @@ class RecoveryScan {
   const RecoveryOptions& options_;
   const RecordVisitor& visitor_;
   const std::vector<uint64_t> ids_;
+  const std::optional<Cut> end_;
   RecoveryReport& report_;
   size_t start_index_ = 0;
   uint64_t start_offset_ = 0;
@@ -442,6 +455,37 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - start)
                                    .count());
+}
+
+// A truncation whose intent is durable is completed before the log is judged
+// (truncation.h); a dry run judges the log as it will be, ending at the cut (`end`).
+// Returns the log's recovery point as the truncation left it, when the log was ever
+// truncated: a rebuild (which ignores the recovery point) keeps its truncation facts,
+// and a log the truncation emptied its next LSN.
+Result<std::optional<RecoveryPoint>> complete_truncation(io::Disk& disk,
+                                                         const RecoveryOptions& options,
+                                                         LogView& view,
+                                                         std::optional<Cut>& end,
+                                                         RecoveryReport& report) {
+  std::optional<RecoveryPoint> rp = view.rp;
+  if (options.rebuild_recovery_point) {
+    Result<std::optional<RecoveryPoint>> read = read_recovery_point(disk);
+    if (read.ok()) rp = *read;  // else: nothing to keep, which is why it is rebuilt
+  }
+  if (!rp || rp->truncation_epoch == 0) return std::optional<RecoveryPoint>();
+  if (!rp->truncation_pending()) return rp;
+  report.completed_truncation_after = rp->truncated_after;
+  if (options.dry_run) {
+    KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
+    end = cut_of(*rp, ids);
+    return rp;
+  }
+  KAYA_RETURN_IF_ERROR(carry_out(disk, *rp).status());
+  const RecoveryPoint done = completed(*rp);
+  KAYA_RETURN_IF_ERROR(create_recovery_point(disk, done));
+  report.recovery_point_written = true;
+  if (view.rp) view.rp = done;
+  return std::optional<RecoveryPoint>(done);
 }
 
 }  // namespace
@@ -484,12 +528,21 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   report.dry_run = options.dry_run;
   KAYA_ASSIGN_OR_RETURN(LogView view,
                         open_log_view(disk, config, options.rebuild_recovery_point));
+  std::optional<Cut> end;
+  KAYA_ASSIGN_OR_RETURN(const std::optional<RecoveryPoint> truncation,
+                        complete_truncation(disk, options, view, end, report));
   report.had_recovery_point = view.rp.has_value();
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
-  RecoveryScan scan(disk, view, options, visitor, ids, report);
+  if (end) std::erase_if(ids, [&](uint64_t id) { return id > end->segment_id; });
+  RecoveryScan scan(disk, view, options, visitor, ids, end, report);
   KAYA_RETURN_IF_ERROR(scan.run());
 
   report.next_lsn = Lsn(scan.last_lsn() ? *scan.last_lsn() + 1 : 1);
+  if (!scan.last_lsn() && truncation) {
+    // A log a truncation emptied continues where the truncation left it.
+    report.next_lsn = truncation->truncated_after.next();
+    report.next_sequence = truncation->truncation_next_sequence;
+  }
   KAYA_ASSERT(!report.first_lsn || *report.first_lsn < report.next_lsn);
   if (report.first_lsn && !report.full_scan) {
     report.records = report.next_lsn.value() - report.first_lsn->value();
@@ -498,8 +551,14 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   }
   // What the recovery point says once recovery is done.
   std::optional<RecoveryPoint> rp;
-  if (view.rp || scan.last_position()) {
+  if (view.rp || scan.last_position() || truncation) {
     RecoveryPoint next = view.rp.value_or(RecoveryPoint{});
+    if (truncation) {
+      next.truncation_epoch = truncation->truncation_epoch;
+      next.truncated_after = truncation->truncated_after;
+      next.truncation_next_sequence = truncation->truncation_next_sequence;
+      next = completed(next);  // (a dry run: what it would write)
+    }
     next.max_record_bytes = view.max_record_bytes;
     next.durable = scan.last_position().value_or(RecordPosition{});
     next.sealed_segment_id = 0;
@@ -531,7 +590,9 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   if (write_rp) {
     // What a crashed process left with the OS is made durable before the recovery
     // point says it is.
-    KAYA_RETURN_IF_ERROR(log_dir::sync_segment(disk, rp->durable.segment_id));
+    if (rp->durable.lsn.value() > 0) {
+      KAYA_RETURN_IF_ERROR(log_dir::sync_segment(disk, rp->durable.segment_id));
+    }
     KAYA_RETURN_IF_ERROR(create_recovery_point(disk, *rp));
     report.recovery_point_written = true;
   }

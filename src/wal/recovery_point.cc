@@ -33,6 +33,11 @@ std::string RecoveryPoint::to_string() const {
                               num(durable.segment_id) + " offset " + num(durable.offset) +
                               ", " + num(durable.length) + " bytes)";
     if (sealed_segment_id > 0) s += ", sealed segment " + num(sealed_segment_id);
+    if (truncation_epoch > 0) {
+      s += std::string(truncation_pending() ? ", truncation pending" : ", truncated") +
+           " after LSN " + num(truncated_after.value()) + " (epoch " +
+           num(truncation_epoch) + ")";
+    }
     return s + ", max_record_bytes " + num(max_record_bytes) + ", generation " +
            num(generation);
   });
@@ -57,6 +62,9 @@ void encode_slot(const RecoveryPoint& p, std::span<uint8_t> slot) {
   store_u64(s + rf::kSealedSegmentOffset, p.sealed_segment_id);
   store_u64(s + rf::kSealedBytesOffset, p.sealed_segment_bytes);
   store_u64(s + rf::kSealedLastLsnOffset, p.sealed_last_lsn.value());
+  store_u64(s + rf::kTruncatedAfterOffset, p.truncated_after.value());
+  store_u64(s + rf::kTruncationSequenceOffset, p.truncation_next_sequence.value());
+  store_u32(s + rf::kTruncationEpochOffset, p.truncation_epoch);
   store_u32(s + rf::kSlotCrcOffset, slot_crc(slot));
 }
 
@@ -99,6 +107,10 @@ Result<RecoveryPoint> decode_slot(std::span<const uint8_t> slot, std::string_vie
     p.sealed_segment_id = load_u64(s + rf::kSealedSegmentOffset);
     p.sealed_segment_bytes = load_u64(s + rf::kSealedBytesOffset);
     p.sealed_last_lsn = Lsn(load_u64(s + rf::kSealedLastLsnOffset));
+    p.truncated_after = Lsn(load_u64(s + rf::kTruncatedAfterOffset));
+    p.truncation_next_sequence =
+        SequenceNumber(load_u64(s + rf::kTruncationSequenceOffset));
+    p.truncation_epoch = load_u32(s + rf::kTruncationEpochOffset);
     if (p.format_version != format::kVersion) {
       return Error(ErrorKind::kUnsupportedVersion,
                    std::string(where) + ": the log has record format version " +
@@ -122,6 +134,11 @@ Result<RecoveryPoint> decode_slot(std::span<const uint8_t> slot, std::string_vie
         (p.durable.segment_id == 0 || p.durable.length < format::kHeaderLen ||
          p.durable.offset > UINT64_MAX - p.durable.length)) {
       return bad("impossible durable position " + p.to_string());
+    }
+    // A pending truncation names its epoch, and keeps no record above its cut.
+    if (p.truncation_pending() &&
+        (p.truncation_epoch == 0 || p.durable.lsn > p.truncated_after)) {
+      return bad("impossible pending truncation " + p.to_string());
     }
     return p;
   });

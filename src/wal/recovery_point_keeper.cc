@@ -84,13 +84,26 @@ Status RecoveryPointKeeper::persist(const RecoveryPoint& point, bool sync) {
   const RecoveryPoint& last = file_->last();
   // Writers of the file race (the thread, rotation, release, close): a snapshot older
   // than what the file holds is not written back.
-  const bool newer = point.durable.lsn > last.durable.lsn ||
-                     point.sealed_segment_id > last.sealed_segment_id;
+  const bool newer = point.truncation_epoch == last.truncation_epoch &&
+                     (point.durable.lsn > last.durable.lsn ||
+                      point.sealed_segment_id > last.sealed_segment_id);
   return core::guard([&]() -> Status {
     if (newer) KAYA_RETURN_IF_ERROR(file_->write(point));
     if (sync) KAYA_RETURN_IF_ERROR(file_->sync());
     return ok_status();
   });
+}
+
+Status RecoveryPointKeeper::reset_locked(RecoveryPoint point) {
+  std::lock_guard<std::mutex> guard(file_mu_);
+  KAYA_ASSERT(file_ != nullptr);  // open() made it
+  point.generation = file_->last().generation + 1;
+  KAYA_RETURN_IF_ERROR(core::guard([&] { return create_recovery_point(disk_, point); }));
+  file_ = std::make_unique<RecoveryPointFile>(disk_, point);
+  base_ = point;
+  persisted_lsn_ = point.durable.lsn.value();
+  unsynced_ = false;
+  return ok_status();
 }
 
 bool RecoveryPointKeeper::stopped_locked(const Sequencer& sequencer) const {

@@ -77,8 +77,14 @@ class RecoveryPointKeeper {
   void wake_locked() { cv_.notify_one(); }
 
   // Writes `point` (and syncs the file with `sync`) unless the file holds a newer one
-  // already: rotation, release, close and the thread race to write it.
+  // already: rotation, release, close and the thread race to write it. A point of
+  // another truncation epoch than the file's (a snapshot taken before a truncation)
+  // is never written.
   Status persist(const RecoveryPoint& point, bool sync);
+  // Truncation (REQUIRES the writer's mutex): replaces the file with one holding
+  // `point` in both slots, durably (create_recovery_point), even though it names an
+  // earlier record than the file does; later updates follow `point`.
+  Status reset_locked(RecoveryPoint point);
 
  private:
   // The thread's loop for each way of writing (see the file comment).

@@ -1,7 +1,8 @@
 // Retention: Writer::release_before(), removing whole segments below an LSN once a
 // checkpoint covers them. Internal.
 //
-// Lock contract: one release at a time (mu_, its own). It holds no writer mutex across
+// Lock contract: one release at a time, and none while a truncation runs (`extent_mu`,
+// which Writer::truncate_after holds too). It holds no writer mutex across
 // I/O: it reads the active segment and the recovery point and counts what it removed
 // through Sequencer's public calls, which take the writer's mutex briefly, and writes
 // the recovery point through RecoveryPointKeeper::persist(). Call it WITHOUT the
@@ -26,8 +27,8 @@ class Sequencer;
 class Retention {
  public:
   Retention(const WalConfig& config, io::Disk& disk, Sequencer& sequencer,
-            RecoveryPointKeeper& rp)
-      : config_(config), disk_(disk), sequencer_(sequencer), rp_(rp) {}
+            RecoveryPointKeeper& rp, std::mutex& extent_mu)
+      : config_(config), disk_(disk), sequencer_(sequencer), rp_(rp), mu_(extent_mu) {}
 
   // writer.h, Writer::release_before.
   Result<ReleaseReport> release_before(Lsn lsn);
@@ -37,7 +38,7 @@ class Retention {
   io::Disk& disk_;
   Sequencer& sequencer_;
   RecoveryPointKeeper& rp_;
-  std::mutex mu_;  // one release at a time
+  std::mutex& mu_;  // one change to the log's extent at a time
 };
 
 }  // namespace kaya::wal

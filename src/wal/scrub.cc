@@ -53,7 +53,15 @@ Result<ScrubReport> scrub(const WalConfig& config, io::Disk& disk, Sequencer& se
     sequencer.count_scrub(report.bytes, complete, started_unix_ms, corruption);
     return report;
   };
+  // Records cut under the scrub read as damage or as released: a truncation says so.
+  const uint32_t epoch = sequencer.truncation_epoch();
   auto failed = [&](const Error& error) {
+    if (sequencer.truncation_epoch() != epoch) {
+      finish(false, false);
+      return Error(ErrorKind::kNotFound,
+                   "the log was truncated while the scrub read it (" + error.message() +
+                       "); scrub again");
+    }
     finish(false, error.kind() == ErrorKind::kCorruption);
     return error;
   };

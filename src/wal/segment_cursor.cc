@@ -10,6 +10,7 @@
 #include "core/guard.h"
 #include "kaya/wal/recovery.h"
 #include "wal/log_dir.h"
+#include "wal/truncation.h"
 
 namespace kaya::wal {
 namespace {
@@ -127,7 +128,8 @@ SegmentCursor::SegmentCursor(const WalConfig& config, LogView view, io::Disk& di
       reader_(std::make_unique<SegmentReader>(disk, log_dir::segment(segment_id),
                                               view_.max_record_bytes)),
       expected_(expected),
-      from_(from) {}
+      from_(from),
+      epoch_(view_.rp ? view_.rp->truncation_epoch : 0) {}
 
 Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& config,
                                                            io::Disk& disk, Lsn from,
@@ -155,6 +157,11 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
   // first record that shows up fixes it (check_lsn()).
   std::optional<uint64_t> expected = start->first_lsn;
   if (!expected && live) expected = live->start_if_empty.value();
+  // A log a truncation emptied continues after the LSN it truncated after.
+  if (!expected && view.rp && view.rp->truncation_epoch > 0 &&
+      view.rp->durable.lsn.value() == 0) {
+    expected = view.rp->truncated_after.next().value();
+  }
   if (!start->first_lsn && live && from < live->start_if_empty) {
     return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
                                            " is not in the log: the log starts at LSN " +
@@ -218,6 +225,7 @@ Result<std::optional<Record>> SegmentCursor::advance() {
       if (!segment_listed_) return std::optional<Record>();
       // Released under us. If the next segment exists the LSN of its first record
       // proves whether we had read everything of this one (check_lsn()).
+      KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
       KAYA_ASSIGN_OR_RETURN(bool exists, segment_exists(segment_id_ + 1));
       if (!exists) return released_error();
       enter_segment(segment_id_ + 1, /*previous_released=*/true);
@@ -241,15 +249,26 @@ Result<std::optional<Record>> SegmentCursor::advance() {
                  " for the caller";
         });
       }
+      // Bytes read after a truncation began may hold records that reuse LSNs.
+      KAYA_RETURN_IF_ERROR(check_not_truncated());
       // Records come out contiguous (check_lsn() judged this one against expected_).
       KAYA_ASSERT(!expected_ || (*d)->record.lsn.value() == *expected_);
+      last_position_ = RecordPosition{(*d)->record.lsn,
+                                      (*d)->record.sequence,
+                                      segment_id_,
+                                      (*d)->offset,
+                                      static_cast<uint32_t>((*d)->size),
+                                      (*d)->header_crc};
       expected_ = (*d)->record.lsn.value() + 1;
       previous_released_ = false;
       return record;
     }
     // The segment after a released one held a record when the release ran: without
     // one now, we cannot tell what we missed.
-    if (previous_released_) return released_error();
+    if (previous_released_) {
+      KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
+      return released_error();
+    }
     if (!next_exists) {
       KAYA_ASSIGN_OR_RETURN(next_exists, segment_exists(segment_id_ + 1));
       if (*next_exists) continue;  // read the now final segment once more
@@ -261,7 +280,13 @@ Result<std::optional<Record>> SegmentCursor::advance() {
         // one) after the read that met its end. Releases remove the oldest first: if
         // this segment still exists, the next one did not when we asked.
         KAYA_ASSIGN_OR_RETURN(bool here, segment_exists(segment_id_));
-        if (!here) return released_error();
+        // (A truncation that cut the log below this end goes unnoticed here: a poll
+        // at the end reads a header, not the recovery point. It is noticed with the
+        // first bytes read past it, before any record is returned from them.)
+        if (!here) {
+          KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
+          return released_error();
+        }
         return std::optional<Record>();
       }
       enter_segment(segment_id_ + 1, false);
@@ -274,6 +299,8 @@ Result<std::optional<Record>> SegmentCursor::advance() {
 
 Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
                                                            bool next_exists) {
+  // Bytes a truncation cut through, or wrote anew, read as a bad record.
+  KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
   KAYA_ASSIGN_OR_RETURN(Spot spot,
                         judge_bad_record(disk_, view_, reader_->path(), segment_id_,
                                          !next_exists, next_exists, bad));
@@ -294,6 +321,12 @@ Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
 }
 
 Result<bool> SegmentCursor::check_lsn(const Decoded& d) {
+  // A truncation was pending when the cursor opened: the records above its cut are
+  // not part of the log any more (the next open removes them).
+  if (view_.rp && view_.rp->truncation_pending() &&
+      d.record.lsn > view_.rp->truncated_after) {
+    return false;
+  }
   // Unknown only before the first record of a log that was empty at open().
   std::optional<uint64_t> previous;
   if (expected_) previous = *expected_ - 1;
@@ -301,6 +334,8 @@ Result<bool> SegmentCursor::check_lsn(const Decoded& d) {
   std::optional<Spot> spot = judge_lsn(view_, segment_id_, last, d, previous);
   if (!spot) spot = check_against_recovery_point(view_, segment_id_, last, d);
   if (!spot) return true;
+  // An LSN out of order where a truncation cut and appends went on: say so.
+  KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
   if (previous_released_) return released_error();
   if (spot->verdict == Verdict::kLostAfterHole) {
     // Records after a hole beyond the recovery point: the log ends before them.
@@ -316,6 +351,7 @@ void SegmentCursor::enter_segment(uint64_t id, bool previous_released) {
   previous_released_ = previous_released;
   reader_ = std::make_unique<SegmentReader>(disk_, log_dir::segment(id),
                                             view_.max_record_bytes);
+  checked_reads_ = 0;
 }
 
 Result<bool> SegmentCursor::segment_exists(uint64_t id) {
@@ -323,6 +359,13 @@ Result<bool> SegmentCursor::segment_exists(uint64_t id) {
   if (len.ok()) return true;
   if (len.error().kind() == ErrorKind::kNotFound) return false;
   return std::move(len).error();
+}
+
+Status SegmentCursor::check_not_truncated(bool always) {
+  if (!always && reader_->reads() == checked_reads_) return ok_status();
+  KAYA_RETURN_IF_ERROR(check_truncation_epoch(disk_, epoch_, position().value()));
+  checked_reads_ = reader_->reads();
+  return ok_status();
 }
 
 Error SegmentCursor::released_error() const {

@@ -63,6 +63,8 @@ class SegmentCursor {
 
   uint64_t segment_id() const { return segment_id_; }
   uint64_t offset() const { return reader_->offset(); }
+  // Where the record next() returned last is (lsn 0 before the first).
+  const RecordPosition& last_position() const { return last_position_; }
 
  private:
   SegmentCursor(const WalConfig& config, LogView view, io::Disk& disk,
@@ -83,6 +85,11 @@ class SegmentCursor {
   // Returns false when the records on disk end before from_.
   Result<bool> seek();
   Error released_error() const;
+  // Before a record read from bytes that a read brought since the last check is
+  // returned (`always`: also without such a read, before a vanished segment is taken
+  // for a release or an LSN out of order for damage): the log's truncation epoch is
+  // still the one the cursor opened with (truncation.h).
+  Status check_not_truncated(bool always = false);
 
   const WalConfig config_;
   // The recovery point as it was when the cursor was opened: at or below it every
@@ -103,6 +110,11 @@ class SegmentCursor {
   uint64_t from_;                    // records below this are skipped
   std::optional<Record> lookahead_;  // found by seek(), returned by the next next()
   std::optional<Error> stalled_on_;
+  RecordPosition last_position_;
+  // The truncation epoch the cursor opened with, and the reads of the current segment
+  // (SegmentReader::reads) checked against it.
+  uint32_t epoch_ = 0;
+  uint64_t checked_reads_ = 0;
 };
 
 }  // namespace kaya::wal

@@ -63,6 +63,7 @@ Status SegmentReader::fill(size_t want, std::optional<Lsn> lsn) {
                                         std::span<uint8_t>(buffer_).subspan(len_)));
     if (n < buffer_.size() - len_) eof_ = true;
     len_ += n;
+    if (n > 0) reads_++;
   }
   return ok_status();
 }

@@ -38,6 +38,9 @@ class SegmentReader {
   // Offset of the next byte to decode (just past the last record returned).
   uint64_t offset() const { return buffer_offset_ + pos_; }
   const io::RelativePath& path() const { return path_; }
+  // Reads into the buffer that brought bytes so far: a record next() returns came
+  // from bytes read by the latest of them (readers check for a truncation after each).
+  uint64_t reads() const { return reads_; }
 
  private:
   // Moves unread bytes to the front, makes room for at least `want` bytes and reads
@@ -62,6 +65,7 @@ class SegmentReader {
   bool reread_ = false;
   // Where zeros_to_end() last found zeros running to the end of the file.
   std::optional<uint64_t> zero_tail_at_;
+  uint64_t reads_ = 0;
 };
 
 // What find_valid_record() may spend on candidates whose header verifies (so that their

@@ -78,6 +78,14 @@ class SegmentWriter {
   // Rotation, once the sealed tail is durable: creates segment id + 1 (its directory
   // entry synced) and makes it the tail.
   Status start_next_locked();
+  // Truncation, once the log was cut (the map dropped before: a store past the cut end
+  // of a file would fault): appends continue in segment `id` at `bytes`.
+  void truncated_locked(uint64_t id, uint64_t bytes) {
+    map_.reset();
+    id_ = id;
+    bytes_ = bytes;
+    prefaulted_end_ = 0;
+  }
   // Close, mapped mode: syncs the tail, cuts its unused space off and syncs again.
   // Counts the fsync_file calls it makes in *fsyncs.
   Status finish_locked(uint64_t* fsyncs);

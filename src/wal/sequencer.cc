@@ -58,6 +58,7 @@ Sequencer::~Sequencer() {
 void Sequencer::start(const Start& start) {
   next_lsn_ = start.next_lsn;
   next_sequence_ = start.next_sequence;
+  epoch_ = start.truncation_epoch;
   written_lsn_ = start.next_lsn - 1;
   durable_lsn_ = start.next_lsn - 1;
   written_pos_ = start.durable;
@@ -142,6 +143,7 @@ Result<AppendResult> Sequencer::append(const Payload& payload, DurabilityMode mo
   KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
 
   Lock lock = lock_spinning(mu_);
+  wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
   KAYA_RETURN_IF_ERROR(make_room(lock, len));
   KAYA_ASSIGN_OR_RETURN(AppendResult result, assign_and_stage(lock, bytes, mode));
@@ -279,7 +281,10 @@ uint64_t Sequencer::written_end_locked(uint64_t id) const {
 }
 
 Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
-  while (written_lsn_ < lsn) {
+  const uint32_t epoch = epoch_;
+  for (;;) {
+    KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
+    if (written_lsn_ >= lsn) break;
     if (poison_) return usable_locked();
     if (!writing_) {
       KAYA_RETURN_IF_ERROR(write_staged(lock, true));
@@ -367,6 +372,7 @@ Status Sequencer::rotate_locked(Lock& lock) {
 
 Status Sequencer::sync() {
   Lock lock(mu_);
+  wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
   const uint64_t target = next_lsn_ - 1;
   KAYA_RETURN_IF_ERROR(wait_written(lock, target));

@@ -53,6 +53,7 @@
 #include "wal/recovery_point_keeper.h"
 #include "wal/segment_cursor.h"
 #include "wal/segment_writer.h"
+#include "wal/truncation.h"
 
 namespace kaya::wal {
 
@@ -68,6 +69,7 @@ class Sequencer {
     RecordPosition durable;  // the last record kept (the recovery point's)
     uint64_t full_checks = 0;
     uint64_t last_full_check_unix_ms = 0;
+    uint32_t truncation_epoch = 0;  // the recovery point's
   };
 
   // `log_lock` (wal/LOCK) is released at close(), once no byte can reach the log.
@@ -88,6 +90,10 @@ class Sequencer {
   WriterStats stats(uint64_t recovered_segments) const;
   Lsn next_lsn() const;
   Result<Lsn> wait_visible(Lsn lsn, bool durable_only, Clock::time_point deadline) const;
+  uint32_t truncation_epoch() const;
+  // writer.h, Writer::truncate_after (sequencer_truncate.cc): holds mu_ throughout,
+  // like a rotation; the caller serialises it with releases.
+  Result<TruncateReport> truncate_after(uint64_t lsn, io::Disk& disk);
 
   // For release_before (retention.cc): the active segment (or the poisoning error),
   // the recovery point now, and the count of what was released.
@@ -143,6 +149,19 @@ class Sequencer {
   using SlotRef = std::shared_ptr<WaitSlot>;
 
   void poison_unlocked(const Error& error) noexcept;
+  // sequencer_truncate.cc. Waits while a truncation runs (appends, sync and close wait
+  // for it before they look at the log).
+  void wait_not_truncating(Lock& lock);
+  // An error when a truncation since `epoch` (the one current when the record `lsn`
+  // was assigned, or a sync started) removed `lsn`. A call spanning two truncations
+  // fails whatever they cut (its record may still be in the log, as for any failed
+  // append).
+  Status cut_check_locked(uint64_t lsn, uint32_t epoch) const;
+  // The truncation's first step: every assigned record written and fsynced.
+  Status flush_for_cut(Lock& lock);
+  // Its last: the writer continues right after the cut (the log's state `intent`,
+  // `cut`), and every waiting strict append learns whether its record was kept.
+  void continue_after_cut_locked(const RecoveryPoint& intent, const CutReport& cut);
   // This thread's wait slot, made on first use (append makes it before it takes an
   // LSN, so that no allocation can fail after).
   static SlotRef& wait_slot();
@@ -229,6 +248,9 @@ class Sequencer {
   bool writing_ = false;  // a thread is writing in_flight_
   bool syncing_ = false;  // a leader is syncing
   bool closed_ = false;
+  bool truncating_ = false;  // truncate_after() runs: no append takes an LSN
+  uint32_t epoch_ = 0;       // the log's truncation epoch
+  uint64_t last_cut_ = 0;    // the LSN the latest truncation kept records up to
   std::optional<Error> poison_;
   std::vector<SlotRef> durable_waiters_;
   // Strict records not yet durable, oldest first, with the time they were queued

@@ -12,6 +12,7 @@ namespace kaya::wal {
 
 Status Sequencer::close() {
   Lock lock(mu_);
+  wait_not_truncating(lock);
   // A poisoned writer reports its poisoning on every close, the first included.
   auto poisoned = [&] { return core::guard([&] { return usable_locked(); }); };
   if (closed_) return poison_ ? poisoned() : ok_status();
@@ -70,8 +71,8 @@ WriterStats Sequencer::stats(uint64_t recovered_segments) const {
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
   // Metrics: recovery kept these segments (an empty log gets a new first one).
-  out.segments =
-      std::max<uint64_t>(1, recovered_segments) + out.rotations - out.segments_released;
+  out.segments = std::max<uint64_t>(1, recovered_segments) + out.rotations -
+                 out.segments_released - out.segments_truncated;
   return out;
 }
 

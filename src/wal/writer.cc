@@ -8,6 +8,7 @@
 #include "kaya/wal/writer.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -31,7 +32,7 @@ struct Writer::Impl {
         segment(config, disk),
         rp(config, disk),
         sequencer(config, segment, rp, std::move(log_lock)),
-        retention(config, disk, sequencer, rp) {}
+        retention(config, disk, sequencer, rp, extent_mu) {}
 
   static Result<std::unique_ptr<Writer>> open(const WalConfig& config, io::Disk& disk,
                                               const OpenOptions& options,
@@ -44,6 +45,8 @@ struct Writer::Impl {
   SegmentWriter segment;
   RecoveryPointKeeper rp;
   Sequencer sequencer;
+  // One release or truncation at a time.
+  std::mutex extent_mu;
   Retention retention;
 };
 
@@ -99,8 +102,11 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
   Sequencer::Start start;
   start.next_lsn = report.next_lsn.value();
   start.next_sequence = report.next_sequence.value_or(SequenceNumber::first()).value();
+  // A log that a truncation emptied still knows its next LSN.
+  const bool truncated =
+      report.recovery_point && report.recovery_point->truncation_epoch > 0;
   if (next_lsn) {
-    if (report.records > 0 && next_lsn->value() != start.next_lsn) {
+    if ((report.records > 0 || truncated) && next_lsn->value() != start.next_lsn) {
       return Error(ErrorKind::kInvalidArgument,
                    "open_at: the log ends before LSN " + std::to_string(start.next_lsn) +
                        ", cannot continue at LSN " + std::to_string(next_lsn->value()) +
@@ -114,7 +120,7 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
   RecoveryPoint rp = report.recovery_point.value_or(RecoveryPoint{});
   rp.generation++;
   rp.max_record_bytes = std::max(rp.max_record_bytes, config.max_record_bytes);
-  if (next_lsn && report.records == 0) {
+  if (next_lsn && report.records == 0 && !truncated) {
     // open_at on an empty log: no record to name; the file records the limits only.
     rp.durable = RecordPosition{};
   }
@@ -129,6 +135,7 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
   KAYA_RETURN_IF_ERROR(impl.rp.open(rp, options.recovery_point_inline || disk.can_map(),
                                     !options.recovery_point_inline));
   start.durable = rp.durable;
+  start.truncation_epoch = rp.truncation_epoch;
   if (report.full_scan) {
     // Recovery read and verified every segment: a full check, as of its start.
     start.full_checks = 1;
@@ -172,6 +179,15 @@ Status Writer::close() { return impl_->sequencer.close(); }
 Result<ReleaseReport> Writer::release_before(Lsn lsn) {
   return core::guard([&] { return impl_->retention.release_before(lsn); });
 }
+
+Result<TruncateReport> Writer::truncate_after(Lsn lsn) {
+  return core::guard([&] {
+    std::lock_guard<std::mutex> extent(impl_->extent_mu);
+    return impl_->sequencer.truncate_after(lsn.value(), impl_->disk);
+  });
+}
+
+uint32_t Writer::truncation_epoch() const { return impl_->sequencer.truncation_epoch(); }
 
 Result<ScrubReport> Writer::scrub(const ScrubOptions& options) {
   return core::guard(

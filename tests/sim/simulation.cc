@@ -1,5 +1,6 @@
 #include "sim/simulation.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -36,9 +37,11 @@ bool is_io_kind(ErrorKind kind) {
 struct Client {
   std::unique_ptr<wal::LogReader> reader;
   uint64_t reader_epoch = 0;  // releases when the reader was opened
+  size_t reader_log = 0;      // truncations when the reader was opened
   std::unique_ptr<wal::TailingReader> tail;
   bool tail_relaxed = false;
   uint64_t tail_epoch = 0;
+  size_t tail_log = 0;
 };
 
 class Simulation {
@@ -133,7 +136,9 @@ class Simulation {
     for (Client& c : clients_) {
       c.reader.reset();
       c.tail.reset();
+      c.reader_log = c.tail_log = 0;
     }
+    before_truncation_.clear();  // no reader needs them any more
     if (!writer_) return;
     if (crash) {
       // Like testing::crash_with_writer, but the faults that keep the dying writer
@@ -164,8 +169,10 @@ class Simulation {
       crash ? result_.crashes++ : result_.restarts++;
     }
     drop_writer(crash);
+    const bool was_pending = pending_cut_.has_value();
     if (!check_recovered()) return false;
-    if (options_.bit_flips && !crash_only_ && rng_() % 3 == 0) {
+    // (A pending truncation is completed by the open: no flip in what it removes.)
+    if (options_.bit_flips && !crash_only_ && !was_pending && rng_() % 3 == 0) {
       if (!bit_flip(/*live=*/false)) return false;
     }
     // Open, possibly under one injected fault; errors must be I/O kinds, and the
@@ -223,8 +230,17 @@ class Simulation {
                                             : result_.lost_after_holes++;
     }
     const uint64_t end = log->report.next_lsn.value();  // first LSN not in the log
-    SIM_CHECK(end >= durable_ + 1, "acknowledged durable records lost: log ends before "
-                                       << end << ", durable through " << durable_);
+    // After a failed truncation: exactly the truncated log, or the old one (never a
+    // mix: an end between the cut and the durable end).
+    const bool truncated = pending_cut_ && end == *pending_cut_ + 1;
+    pending_cut_.reset();
+    if (truncated && log->records.empty()) {
+      first_kept_ = end;  // emptied
+      release_floor_ = std::max(release_floor_, end);
+    }
+    SIM_CHECK(truncated || end >= durable_ + 1,
+              "acknowledged durable records lost: log ends before "
+                  << end << ", durable through " << durable_);
     SIM_CHECK(end <= next_lsn(), "recovered LSN " << end - 1 << " never assigned");
     const auto& got = log->records;
     if (!got.empty()) {
@@ -315,7 +331,8 @@ class Simulation {
           outcome += std::to_string(pos);
           break;
         }
-        if (!check_read(**rec, pos, where.str() + "LogReader")) return false;
+        if (!check_read(**rec, pos, where.str() + "LogReader", before_truncation_.size()))
+          return false;
       }
     }
     SIM_CHECK(detected, where.str() << "LogReader from LSN " << first_kept_
@@ -327,13 +344,22 @@ class Simulation {
     return true;
   }
 
-  bool check_read(const Record& r, uint64_t expected_lsn, const std::string& who) {
+  // The log as a reader opened after `truncations` truncations knows it: a reader
+  // returns what it read before a later truncation, never what it removed after it.
+  const std::vector<Record>& log_at(size_t truncations) const {
+    return truncations < before_truncation_.size() ? before_truncation_[truncations]
+                                                   : assigned_;
+  }
+
+  bool check_read(const Record& r, uint64_t expected_lsn, const std::string& who,
+                  size_t truncations) {
+    const std::vector<Record>& log = log_at(truncations);
     const uint64_t lsn = r.lsn.value();
     SIM_CHECK(lsn == expected_lsn,
               who << " returned LSN " << lsn << " at position " << expected_lsn);
-    SIM_CHECK(lsn >= 1 && lsn <= assigned_.size(),
+    SIM_CHECK(lsn >= 1 && lsn <= log.size(),
               who << " returned LSN " << lsn << " that was never assigned");
-    SIM_CHECK(r == assigned_[lsn - 1], who << " returned a wrong record at LSN " << lsn);
+    SIM_CHECK(r == log[lsn - 1], who << " returned a wrong record at LSN " << lsn);
     result_.reads_checked++;
     return true;
   }
@@ -427,6 +453,73 @@ class Simulation {
     return true;
   }
 
+  // Truncates after a random LSN from the first one kept - 1 to the last (now and then
+  // beyond the end, refused), sometimes under a fault scheduled inside the truncation.
+  bool truncate() {
+    const uint64_t low = first_kept_ - 1;
+    uint64_t lsn = low + rng_() % (next_lsn() - low);
+    const bool beyond = rng_() % 10 == 0;
+    if (beyond) lsn = next_lsn() + rng_() % 3;
+    if (!crash_only_ && rng_() % 3 == 0) {
+      disk_.fail_nth(rng_() % 2 ? FaultKind::kFsyncFailure : FaultKind::kWriteError,
+                     1 + rng_() % 8);
+    }
+    const bool poisoned_before = writer_->stats().poisoned;
+    before_truncation_.push_back(assigned_);
+    auto rep = writer_->truncate_after(Lsn(lsn));
+    set_live_faults();
+    result_.truncations++;
+    if (!rep.ok()) {
+      const ErrorKind kind = rep.error().kind();
+      if (beyond || lsn < release_floor_) {
+        SIM_CHECK(
+            kind == ErrorKind::kInvalidArgument || is_io_kind(kind) || poisoned_before,
+            "truncate_after(" << lsn << "): " << rep.error().to_string());
+        if (kind == ErrorKind::kInvalidArgument) {
+          before_truncation_.pop_back();  // nothing changed
+          return true;
+        }
+      }
+      if (!writer_->stats().poisoned) {
+        // Reading the log to plan the cut failed: refused, nothing changed.
+        SIM_CHECK(kind == ErrorKind::kIo,
+                  "a truncation failed without poisoning the "
+                  "writer: "
+                      << rep.error().to_string());
+        before_truncation_.pop_back();
+        return true;
+      }
+      // The next restart finds the old log or the truncated one.
+      if (!poisoned_before && !beyond) {
+        pending_cut_ = lsn;
+        release_epoch_++;  // the intent may be durable: readers may fail (NotFound)
+      } else {
+        before_truncation_.pop_back();
+      }
+      return true;
+    }
+    SIM_CHECK(!poisoned_before, "a poisoned writer truncated the log");
+    SIM_CHECK(!beyond, "truncate_after(" << lsn << ") beyond the end was accepted");
+    SIM_CHECK(rep->next_lsn.value() == lsn + 1 && writer_->next_lsn().value() == lsn + 1,
+              "after truncate_after(" << lsn << ") the next LSN is "
+                                      << writer_->next_lsn().value());
+    if (lsn + 1 < next_lsn()) {
+      SIM_CHECK(rep->records_removed == next_lsn() - 1 - lsn, "records_removed");
+      assigned_.resize(lsn);
+      durable_ = lsn;    // what is kept was made durable first
+      release_epoch_++;  // readers opened before may fail (NotFound)
+      result_.records_truncated += rep->records_removed;
+      if (first_kept_ > lsn) {
+        // Emptied: the log starts at the next record.
+        first_kept_ = lsn + 1;
+        release_floor_ = std::max(release_floor_, lsn + 1);
+      }
+    } else {
+      before_truncation_.pop_back();  // nothing removed, no new epoch
+    }
+    return true;
+  }
+
   // Reading errors allowed while no bit flip is in place.
   bool reader_error(const Error& e, uint64_t epoch, const std::string& who) {
     const bool released = epoch != release_epoch_;
@@ -450,6 +543,7 @@ class Simulation {
       }
       c.reader = std::move(r).value();
       c.reader_epoch = release_epoch_;
+      c.reader_log = before_truncation_.size();
       SIM_CHECK(c.reader->position().value() == from, "LogReader opened elsewhere");
     }
     for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
@@ -460,12 +554,15 @@ class Simulation {
         return reader_error(rec.error(), c.reader_epoch, "LogReader::next");
       }
       if (!rec->has_value()) {
+        // (A reader opened before a truncation may find no record where it stands,
+        // the segment cut below its offset, until bytes arrive there.)
         SIM_CHECK(writer_->stats().poisoned || pos >= next_lsn() ||
-                      pos >= writer_->stats().next_lsn.value(),
+                      pos >= writer_->stats().next_lsn.value() ||
+                      c.reader_log < before_truncation_.size(),
                   "LogReader ended at " << pos << " before the written end");
         break;
       }
-      if (!check_read(**rec, pos, "LogReader")) return false;
+      if (!check_read(**rec, pos, "LogReader", c.reader_log)) return false;
     }
     if (rng_() % 4 == 0) c.reader.reset();
     return true;
@@ -482,6 +579,7 @@ class Simulation {
                             "TailingReader::open");
       c.tail = std::move(t).value();
       c.tail_epoch = release_epoch_;
+      c.tail_log = before_truncation_.size();
     }
     for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
       const uint64_t pos = c.tail->position().value();
@@ -491,7 +589,7 @@ class Simulation {
         return reader_error(rec.error(), c.tail_epoch, "TailingReader::next");
       }
       if (!rec->has_value()) break;
-      if (!check_read(**rec, pos, "TailingReader")) return false;
+      if (!check_read(**rec, pos, "TailingReader", c.tail_log)) return false;
       if (!c.tail_relaxed) {
         const uint64_t durable_end = writer_->stats().durable_lsn_end.value();
         SIM_CHECK(pos < durable_end, "default TailingReader returned LSN "
@@ -510,6 +608,7 @@ class Simulation {
     if (roll < 45) return append();
     if (roll < 52) return sync();
     if (roll < 56) return release();
+    if (roll < 58) return truncate();
     if (roll < 67) return log_reader_step(c);
     if (roll < 78) return tail_step(c);
     if (roll < 82) {
@@ -520,7 +619,10 @@ class Simulation {
       return true;
     }
     if (roll < 84) {
-      if (options_.bit_flips && !crash_only_) return bit_flip(/*live=*/true);
+      // (Not over a pending truncation, which removes what lies above its cut.)
+      if (options_.bit_flips && !crash_only_ && !pending_cut_) {
+        return bit_flip(/*live=*/true);
+      }
       return true;
     }
     if (roll < 87) return restart(/*crash=*/true);
@@ -542,7 +644,13 @@ class Simulation {
   uint64_t durable_ = 0;
   uint64_t first_kept_ = 1;     // first LSN still in the log, as far as we know
   uint64_t release_floor_ = 1;  // largest LSN given to release_before()
-  uint64_t release_epoch_ = 0;  // bumped by every release that may have removed files
+  uint64_t release_epoch_ = 0;  // bumped by every release that may have removed files,
+                                // and every truncation that removed records
+  // A truncation after this LSN failed: the log is the old one or the truncated one.
+  std::optional<uint64_t> pending_cut_;
+  // The oracle's records before each truncation since the last restart (readers opened
+  // before it are checked against them).
+  std::vector<std::vector<Record>> before_truncation_;
   double fault_p_ = 0;
   uint64_t uncounted_[io::kFaultKindCount] = {};
   uint64_t op_ = 0;
@@ -560,6 +668,8 @@ void SimulationResult::add(const SimulationResult& o) {
   appends_acked += o.appends_acked;
   syncs_acked += o.syncs_acked;
   releases += o.releases;
+  truncations += o.truncations;
+  records_truncated += o.records_truncated;
   segments_released += o.segments_released;
   crashes += o.crashes;
   restarts += o.restarts;
@@ -578,7 +688,8 @@ std::string SimulationResult::to_string() const {
   os << "sim totals: seeds=" << seeds << " operations=" << operations
      << " appends=" << appends << " acked=" << appends_acked
      << " syncs_acked=" << syncs_acked << " releases=" << releases
-     << " segments_released=" << segments_released << " crashes=" << crashes
+     << " segments_released=" << segments_released << " truncations=" << truncations
+     << " records_truncated=" << records_truncated << " crashes=" << crashes
      << " restarts=" << restarts << " poisoned=" << poisoned
      << " torn_tails=" << torn_tails << " lost_after_holes=" << lost_after_holes
      << " faults{";

@@ -40,6 +40,8 @@ struct SimulationResult {
   uint64_t syncs_acked = 0;
   uint64_t releases = 0;
   uint64_t segments_released = 0;
+  uint64_t truncations = 0;        // truncate_after() calls
+  uint64_t records_truncated = 0;  // records they removed
   uint64_t crashes = 0;
   uint64_t restarts = 0;  // clean ones (process exit without power loss)
   uint64_t poisoned = 0;  // writers poisoned by a fault
@@ -70,7 +72,13 @@ struct SimulationResult {
 // - every bit flip is reported as Corruption by recovery, Writer::open and a LogReader,
 //   and the flipped record is never returned;
 // - readers return only records equal to the oracle's at that LSN, in order; a default
-//   TailingReader only durable ones.
+//   TailingReader only durable ones. After a truncation the oracle holds the records
+//   appended since at the LSNs handed out again, so a reader that returned a removed
+//   record under a reused LSN fails this check; a reader opened before a truncation
+//   may only fail with NotFound;
+// - a truncation leaves the next LSN at the LSN truncated after + 1; one that failed
+//   (a fault inside it) leaves, after the next restart, exactly the truncated log or
+//   the old one, never a mix and never a hole.
 SimulationResult run_simulation(uint64_t seed, const SimulationOptions& options);
 
 }  // namespace kaya::sim

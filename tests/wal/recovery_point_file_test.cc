@@ -123,10 +123,43 @@ TEST(RecoveryPointFileSlot, EncodesEachFieldAtItsDocumentedOffset) {
   EXPECT_EQ(get_le(s, 88, 8), p.sealed_segment_bytes);
   EXPECT_EQ(get_le(s, 96, 8), p.sealed_last_lsn.value());
   EXPECT_EQ(get_le(s, 124, 4), crc32c::value(std::span<const uint8_t>(s).first(124)));
-  // Reserved bytes (after format_version, before the CRC) and the padding are zero.
-  for (size_t i : {18, 19, 20, 21, 22, 23}) EXPECT_EQ(s[i], 0) << "byte " << i;
+  // A log never truncated keeps bytes 104..124 zero: its slots are those of a kaya
+  // that does not know truncation, byte for byte.
   for (size_t i = 104; i < 124; ++i) EXPECT_EQ(s[i], 0) << "byte " << i;
+  // Reserved bytes (after format_version) and the padding are zero.
+  for (size_t i : {18, 19, 20, 21, 22, 23}) EXPECT_EQ(s[i], 0) << "byte " << i;
   for (size_t i = 128; i < rf::kSlotBytes; ++i) EXPECT_EQ(s[i], 0) << "byte " << i;
+}
+
+TEST(RecoveryPointFileSlot, EncodesTheTruncationFieldsAtTheirDocumentedOffsets) {
+  RecoveryPoint p = sample();
+  p.incompatible_features = rf::kTruncationPendingFeature;
+  p.truncated_after = Lsn(1001);
+  p.truncation_next_sequence = SequenceNumber(2003);
+  p.truncation_epoch = 0x01020304;
+  const Bytes s = encode(p);
+  EXPECT_EQ(get_le(s, 24, 8), 1u);  // the pending bit
+  EXPECT_EQ(get_le(s, 104, 8), 1001u);
+  EXPECT_EQ(get_le(s, 112, 8), 2003u);
+  EXPECT_EQ(get_le(s, 120, 4), 0x01020304u);
+  auto back = decode(s);
+  KAYA_ASSERT_OK(back.status());
+  EXPECT_EQ(*back, p);
+  EXPECT_TRUE(back->truncation_pending());
+}
+
+TEST(RecoveryPointFileSlot, ImpossiblePendingTruncationIsCorruption) {
+  // Pending without an epoch, and pending with a durable record above the cut.
+  RecoveryPoint no_epoch = sample();
+  no_epoch.incompatible_features = rf::kTruncationPendingFeature;
+  no_epoch.truncated_after = Lsn(1001);
+  expect_error(decode(encode(no_epoch)), ErrorKind::kCorruption,
+               {"impossible pending truncation"});
+  RecoveryPoint above = no_epoch;
+  above.truncation_epoch = 1;
+  above.truncated_after = Lsn(1000);  // the durable record is LSN 1001
+  expect_error(decode(encode(above)), ErrorKind::kCorruption,
+               {"impossible pending truncation"});
 }
 
 TEST(RecoveryPointFileSlot, RoundTripsEveryField) {
@@ -255,9 +288,9 @@ TEST(RecoveryPointFileSlot, NewerRecordFormatIsUnsupportedOnceTheCrcVerifies) {
 }
 
 TEST(RecoveryPointFileSlot, UnknownIncompatibleFeatureIsUnsupported) {
-  static_assert(RecoveryPoint::kKnownIncompatibleFeatures == 0,
+  static_assert(RecoveryPoint::kKnownIncompatibleFeatures == 1,
                 "bits this library knows must be skipped below");
-  for (int bit = 0; bit < 64; ++bit) {
+  for (int bit = 1; bit < 64; ++bit) {
     SCOPED_TRACE("bit " + std::to_string(bit));
     Bytes s = encode(sample());
     set_le(s, rf::kIncompatibleOffset, uint64_t{1} << bit, 8);
@@ -459,7 +492,7 @@ TEST(RecoveryPointFileRead, ANewerSlotIsRefusedEvenWhenTheOtherIsValid) {
   const Case cases[] = {
       {"slot version 2", rf::kSlotVersionOffset, 2, 2, "slot version 2"},
       {"format version 2", rf::kFormatVersionOffset, 2, 2, "record format version 2"},
-      {"incompatible bit 0", rf::kIncompatibleOffset, 1, 8, "0x0000000000000001"},
+      {"incompatible bit 1", rf::kIncompatibleOffset, 2, 8, "0x0000000000000002"},
       {"incompatible bit 63", rf::kIncompatibleOffset, uint64_t{1} << 63, 8,
        "0x8000000000000000"},
   };

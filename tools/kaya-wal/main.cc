@@ -30,11 +30,14 @@ commands:
   inspect PATH  describe each segment of a log, or one segment file
   verify DIR    check a log, read-only: would it recover without loss?
   recover DIR   run recovery (or --dry-run) and print its report
+  truncate DIR --after LSN
+                remove the records after LSN, durably (the next one gets LSN + 1)
   bench         measure append throughput and commit latency next to raw
                 pwrite+fdatasync
 
 DIR is the directory that holds the log's wal/ directory. dump, inspect and verify
-never change a byte; recover changes nothing with --dry-run.
+never change a byte; recover changes nothing with --dry-run; truncate removes
+records.
 
 exit codes: 0 ok, 1 I/O error, 2 not found, 3 corruption, 4 invalid argument or usage,
             5 invariant violation, 6 lock conflict (another writer has the log open)
@@ -52,7 +55,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"write", kaya::tool::run_write},     {"dump", kaya::tool::run_dump},
     {"inspect", kaya::tool::run_inspect}, {"verify", kaya::tool::run_verify},
-    {"recover", kaya::tool::run_recover}, {"bench", kaya::tool::run_bench},
+    {"recover", kaya::tool::run_recover}, {"truncate", kaya::tool::run_truncate},
+    {"bench", kaya::tool::run_bench},
 };
 
 }  // namespace

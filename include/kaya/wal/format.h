@@ -94,24 +94,32 @@ inline constexpr size_t kSlots = 2;                        ///< two alternating 
 inline constexpr size_t kFileBytes = kSlotBytes * kSlots;  ///< the whole file
 inline constexpr size_t kSlotLen = 128;  ///< bytes of a slot in use (the rest is zero)
 // Field offsets within a slot (little-endian).
-inline constexpr size_t kMagicOffset = 0;              ///< u32
-inline constexpr size_t kSlotVersionOffset = 4;        ///< u16
-inline constexpr size_t kSlotLenOffset = 6;            ///< u16
-inline constexpr size_t kGenerationOffset = 8;         ///< u64
-inline constexpr size_t kFormatVersionOffset = 16;     ///< u16 (+ 6 reserved bytes)
-inline constexpr size_t kIncompatibleOffset = 24;      ///< u64
-inline constexpr size_t kMaxRecordBytesOffset = 32;    ///< u64
-inline constexpr size_t kDurableLsnOffset = 40;        ///< u64
-inline constexpr size_t kDurableSequenceOffset = 48;   ///< u64
-inline constexpr size_t kDurableSegmentOffset = 56;    ///< u64
-inline constexpr size_t kDurableOffsetOffset = 64;     ///< u64
-inline constexpr size_t kDurableLengthOffset = 72;     ///< u32
-inline constexpr size_t kDurableHeaderCrcOffset = 76;  ///< u32
-inline constexpr size_t kSealedSegmentOffset = 80;     ///< u64
-inline constexpr size_t kSealedBytesOffset = 88;       ///< u64
-inline constexpr size_t kSealedLastLsnOffset = 96;     ///< u64
-inline constexpr size_t kReservedOffset = 104;         ///< 20 zero bytes
-inline constexpr size_t kSlotCrcOffset = 124;          ///< u32, CRC32C of bytes 0..124
+inline constexpr size_t kMagicOffset = 0;                 ///< u32
+inline constexpr size_t kSlotVersionOffset = 4;           ///< u16
+inline constexpr size_t kSlotLenOffset = 6;               ///< u16
+inline constexpr size_t kGenerationOffset = 8;            ///< u64
+inline constexpr size_t kFormatVersionOffset = 16;        ///< u16 (+ 6 reserved bytes)
+inline constexpr size_t kIncompatibleOffset = 24;         ///< u64
+inline constexpr size_t kMaxRecordBytesOffset = 32;       ///< u64
+inline constexpr size_t kDurableLsnOffset = 40;           ///< u64
+inline constexpr size_t kDurableSequenceOffset = 48;      ///< u64
+inline constexpr size_t kDurableSegmentOffset = 56;       ///< u64
+inline constexpr size_t kDurableOffsetOffset = 64;        ///< u64
+inline constexpr size_t kDurableLengthOffset = 72;        ///< u32
+inline constexpr size_t kDurableHeaderCrcOffset = 76;     ///< u32
+inline constexpr size_t kSealedSegmentOffset = 80;        ///< u64
+inline constexpr size_t kSealedBytesOffset = 88;          ///< u64
+inline constexpr size_t kSealedLastLsnOffset = 96;        ///< u64
+inline constexpr size_t kTruncatedAfterOffset = 104;      ///< u64
+inline constexpr size_t kTruncationSequenceOffset = 112;  ///< u64
+inline constexpr size_t kTruncationEpochOffset = 120;     ///< u32
+inline constexpr size_t kSlotCrcOffset = 124;             ///< u32, CRC32C of bytes 0..124
+/// Incompatible feature bit: a truncation (Writer::truncate_after) is pending; a kaya
+/// that does not know it must not read the log, whose records above the cut are gone.
+inline constexpr uint64_t kTruncationPendingFeature = 1;
+static_assert(kTruncationSequenceOffset == kTruncatedAfterOffset + 8);
+static_assert(kTruncationEpochOffset == kTruncationSequenceOffset + 8);
+static_assert(kSlotCrcOffset == kTruncationEpochOffset + 4);
 static_assert(kSlotCrcOffset + 4 == kSlotLen);
 static_assert(kSlotLen <= kSlotBytes);
 }  // namespace rp_format

@@ -109,7 +109,12 @@ class LogReader {
   /// The next record, or nullopt at the end of the log (an incomplete record at the end
   /// of the last segment, a write in progress or a torn tail, reads as the end).
   /// Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
-  /// order; NotFound when the segment being read was released meanwhile; Internal
+  /// order; NotFound when the segment being read was released meanwhile, or when the
+  /// log was truncated (Writer::truncate_after, also by another process) since the
+  /// reader opened and it would read records written after the truncation began (the
+  /// message names the new truncation epoch; no record whose LSN was handed out again
+  /// is returned); a truncation pending when the reader opened ends the log at its cut;
+  /// Internal
   /// "out of memory ...", naming the record, when it does not fit in the memory left.
   /// After an error, open a new reader at the LSN wanted to try again.
   KAYA_API Result<std::optional<Record>> next();
@@ -161,8 +166,9 @@ class TailingReader {
 
   /// The next record, waiting up to `timeout` for it to become visible; nullopt when
   /// the timeout passes first. Errors: the writer was poisoned or closed before the
-  /// record became visible; the record's segment was released (NotFound);
-  /// corruption.
+  /// record became visible; the record's segment was released (NotFound); the log was
+  /// truncated since the reader opened (Writer::truncate_after: NotFound naming the
+  /// new epoch; no record whose LSN was handed out again is returned); corruption.
   KAYA_API Result<std::optional<Record>> next(std::chrono::microseconds timeout);
 
   /// The LSN of the record next() returns next.
@@ -190,6 +196,7 @@ class TailingReader {
   TailOptions options_;
   std::chrono::microseconds range_timeout_{0};
   std::optional<Error> error_;
+  uint32_t epoch_ = 0;  // the writer's truncation epoch when the reader opened
 };
 
 }  // namespace kaya::wal

@@ -136,6 +136,10 @@ struct KAYA_API RecoveryReport {
   std::optional<RecoveryPoint> recovery_point;
   /// Recovery wrote the recovery point file (created, rebuilt or lowered by a repair).
   bool recovery_point_written = false;
+  /// A truncation (Writer::truncate_after) was pending: recovery removed the records
+  /// above the LSN it truncates after before it judged the log (a dry run judged the
+  /// log without them, and removed nothing).
+  std::optional<Lsn> completed_truncation_after;
 
   /// Ids of the segments kept, in order.
   std::vector<uint64_t> segment_ids() const;

@@ -43,9 +43,10 @@ struct RecordPosition {
 
 /// What the recovery point records (one slot's content).
 struct KAYA_API RecoveryPoint {
-  /// Incompatible features this library knows (none yet): a log whose recovery point
-  /// sets another bit is refused with UnsupportedVersion.
-  static constexpr uint64_t kKnownIncompatibleFeatures = 0;
+  /// Incompatible features this library knows: a log whose recovery point sets another
+  /// bit is refused with UnsupportedVersion.
+  static constexpr uint64_t kKnownIncompatibleFeatures =
+      rp_format::kTruncationPendingFeature;
 
   uint64_t generation = 0;             ///< grows by one per update
   uint16_t format_version = 1;         ///< record format version of the log
@@ -59,7 +60,22 @@ struct KAYA_API RecoveryPoint {
   uint64_t sealed_segment_id = 0;
   uint64_t sealed_segment_bytes = 0;  ///< its length when it was sealed
   Lsn sealed_last_lsn{0};             ///< LSN of its last record
+  /// Truncations started on the log (Writer::truncate_after): 0 for a log never
+  /// truncated. Readers compare it with the one they opened with, so that records that
+  /// reuse LSNs after a truncation are never delivered in silence.
+  uint32_t truncation_epoch = 0;
+  /// The latest truncation kept the records up to this LSN and removed the rest (0
+  /// with truncation_epoch 0); the next record after it got this LSN + 1 ...
+  Lsn truncated_after{0};
+  /// ... and this sequence number (what a log the truncation left empty continues at).
+  SequenceNumber truncation_next_sequence{0};
 
+  /// True while the truncation of truncation_epoch is pending: the records above
+  /// truncated_after may still be on disk and are not part of the log; the next
+  /// recovery (Writer::open, recover()) removes them before it judges anything.
+  bool truncation_pending() const {
+    return (incompatible_features & rp_format::kTruncationPendingFeature) != 0;
+  }
   /// Field by field.
   bool operator==(const RecoveryPoint&) const = default;
   /// "LSN 17 (segment 2 offset 4096, 57 bytes), sealed segment 1, generation 9".

@@ -79,6 +79,17 @@ struct ReleaseReport {
   std::string stopped_because;
 };
 
+/// What truncate_after() did.
+struct TruncateReport {
+  /// The LSN the next append gets: the LSN truncated after, plus one.
+  Lsn next_lsn;
+  /// The log's truncation epoch after the call (Writer::truncation_epoch); unchanged
+  /// when nothing was removed.
+  uint32_t epoch = 0;
+  uint64_t records_removed = 0;   ///< records above the cut, durable or not
+  uint64_t segments_removed = 0;  ///< segment files removed whole
+};
+
 /// How Writer::scrub() reads.
 struct ScrubOptions {
   /// Read at most this many bytes of records per second, on average (0: no limit).
@@ -148,8 +159,10 @@ struct WriterStats {
   /// When the last full check started, in milliseconds since the Unix epoch (0: none
   /// since the writer opened): every record durable then was read and verified.
   uint64_t last_full_check_unix_ms = 0;
-  uint64_t scrub_bytes = 0;        ///< bytes of records read by scrub()
-  uint64_t scrub_corruptions = 0;  ///< scrub() runs that ended on Corruption
+  uint64_t scrub_bytes = 0;         ///< bytes of records read by scrub()
+  uint64_t scrub_corruptions = 0;   ///< scrub() runs that ended on Corruption
+  uint64_t truncations = 0;         ///< truncate_after() calls that removed records
+  uint64_t segments_truncated = 0;  ///< segment files truncate_after() removed whole
 };
 
 /// The log writer (see the file comment for its contract). Its state is private to the
@@ -201,6 +214,46 @@ class Writer {
   /// Releasing nothing, or an LSN beyond the end, is safe and reported. Readers
   /// positioned in a removed segment get NotFound from their next read.
   KAYA_API Result<ReleaseReport> release_before(Lsn lsn);
+
+  /// Removes every record with an LSN above `lsn`, durably: a crash at any instant
+  /// leaves the log as it was or truncated, never a hole or a mix (docs/truncation.md).
+  /// The next append gets `lsn` + 1 and the sequence number the first removed record
+  /// had; LSNs above `lsn` are handed out again.
+  ///
+  /// - Range: `lsn` from the log's first LSN - 1 (which empties the log; the next
+  ///   append still gets the first LSN, and a reopened log continues there: LSNs never
+  ///   restart from 1) to next_lsn() - 1 (nothing to remove: no change, no new epoch).
+  ///   Beyond the end, or below the first LSN - 1 (released records): InvalidArgument,
+  ///   and nothing changes.
+  /// - Durability: every record appended before the call is written and fsynced first,
+  ///   so the records kept are durable when it returns. Then the intent (the LSN and a
+  ///   new truncation epoch) is made durable in the recovery point, the segments above
+  ///   the cut are removed (highest first) and the cut segment is cut and synced, and
+  ///   the intent is cleared. A crash after the intent leaves it for the next open (or
+  ///   recover()), which completes the truncation before it judges the log; a kaya that
+  ///   does not know truncation refuses such a log (UnsupportedVersion). A failed write
+  ///   or sync poisons the writer like a failed append.
+  /// - Appends: none takes an LSN while the call runs (they wait, then get `lsn` + 1
+  ///   on). Appends in flight above the cut fail with InvalidArgument naming the
+  ///   truncation; those at or below it succeed (their records are durable). An append
+  ///   in flight across two truncations fails whatever they cut (its record may still be
+  ///   in the log, as for any failed append). sync() waiting for records that are cut
+  ///   fails the same way.
+  /// - Readers opened before the truncation, whatever their position, fail with
+  ///   NotFound naming the new epoch (and, for a LogReader, the LSN truncated after): a
+  ///   TailingReader at its next call (a call waiting meanwhile, at its timeout), a
+  ///   LogReader (also in another process) at its next read of the log's files that
+  ///   brings bytes. Neither ever returns a record whose LSN was handed
+  ///   out again; what they returned before was in the log when they read it. Open a
+  ///   new reader (at or below `lsn` + 1).
+  /// - One truncation or release_before at a time; a scrub() overtaken by a truncation
+  ///   ends with NotFound (not counted as corruption).
+  KAYA_API Result<TruncateReport> truncate_after(Lsn lsn);
+
+  /// The log's truncation epoch: how many truncations removed records from it (kept in
+  /// the recovery point; 0 for a log never truncated). A reader that opened at another
+  /// epoch reads a log whose LSNs may have been handed out again.
+  KAYA_API uint32_t truncation_epoch() const;
 
   /// Reads and verifies every record of the log up to the durable end as it is when the
   /// call starts, oldest first, at most ScrubOptions::bytes_per_second, on the calling
