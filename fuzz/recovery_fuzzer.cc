@@ -73,7 +73,7 @@ RelativePath path(std::string_view text) {
 }
 
 struct Image {
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   bool with_prefix = false;
   uint32_t prefix_records = 0;
   std::vector<std::pair<uint64_t, std::string>> segments;  // id, bytes to append
@@ -115,7 +115,7 @@ void write_prefix(const Image& image, SimDisk& disk, uint64_t& last_segment) {
     const kaya::wal::Payload payload = i % 3 == 0   ? kaya::wal::Payload::put(key, value)
                                        : i % 3 == 1 ? kaya::wal::Payload::bytes(value)
                                                     : kaya::wal::Payload::noop();
-    auto r = must(writer->append(payload, kaya::DurabilityMode::kStrict), "append");
+    auto r = must(writer->append(payload, kaya::wal::DurabilityMode::kStrict), "append");
     last_segment = r.segment_id;
   }
   must_ok(writer->close(), "Writer::close");
@@ -197,7 +197,8 @@ struct Run {
   std::vector<uint64_t> lsns;
 };
 
-Run run(const kaya::WalConfig& config, SimDisk& disk, RecoveryMode mode, bool dry_run) {
+Run run(const kaya::wal::WalConfig& config, SimDisk& disk, RecoveryMode mode,
+        bool dry_run) {
   std::vector<uint64_t> lsns;
   kaya::wal::RecoveryOptions options;
   options.mode = mode;

@@ -12,12 +12,12 @@ int main() {
   auto disk = kaya::io::FileDisk::open(dir.path());
   if (!disk.ok()) return fail(disk.error());
   // [doc]
-  kaya::WalConfig config;
+  kaya::wal::WalConfig config;
   auto writer = kaya::wal::Writer::open(config, **disk);
   if (!writer.ok()) return fail(writer.error());
   for (int i = 1; i <= 10; ++i) {
     auto r = (*writer)->append(kaya::wal::Payload::put("entry", std::to_string(i)),
-                               kaya::DurabilityMode::kStrict);
+                               kaya::wal::DurabilityMode::kStrict);
     if (!r.ok()) return fail(r.error());
   }
   // A reader that follows the log, opened before the truncation at LSN 8.
@@ -31,7 +31,7 @@ int main() {
               static_cast<unsigned long long>(cut->records_removed),
               static_cast<unsigned long long>(cut->next_lsn.value()), cut->epoch);
   auto next = (*writer)->append(kaya::wal::Payload::put("entry", "7 from the leader"),
-                                kaya::DurabilityMode::kStrict);
+                                kaya::wal::DurabilityMode::kStrict);
   EXAMPLE_CHECK(next.ok() && next->lsn == kaya::Lsn(7));  // LSN 7 again
 
   // The reader opened before never returns the new LSN 7 as if it were the old one:
