@@ -98,6 +98,50 @@ Throughput run_appenders(int threads, double seconds,
   return result;
 }
 
+Throughput run_records(int threads, uint64_t records,
+                       const std::function<void(int thread)>& append) {
+  std::vector<Histogram> latency(static_cast<size_t>(threads));
+  std::atomic<uint64_t> taken{0};
+  std::latch start_line(threads + 1);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      start_line.arrive_and_wait();
+      Histogram& h = latency[static_cast<size_t>(t)];
+      while (taken.fetch_add(1, std::memory_order_relaxed) < records) {
+        const auto begin = Clock::now();
+        append(t);
+        h.record(micros_since(begin));
+      }
+    });
+  }
+  start_line.arrive_and_wait();
+  const auto start = Clock::now();
+  for (std::thread& th : pool) th.join();
+  Throughput result;
+  result.seconds = seconds_since(start);
+  result.records = records;
+  for (const Histogram& h : latency) result.commit_us.merge(h);
+  return result;
+}
+
+std::vector<Throughput> run_interleaved_records(
+    int threads, uint64_t records, int rounds,
+    const std::vector<std::function<void(int thread)>>& appends) {
+  const int n = static_cast<int>(appends.size());
+  std::vector<Throughput> totals(appends.size());
+  for (int round = 0; round < rounds; ++round) {
+    // The slices add up to `records` exactly.
+    const uint64_t slice = records * static_cast<uint64_t>(round + 1) / rounds -
+                           records * static_cast<uint64_t>(round) / rounds;
+    for (int slot = 0; slot < n; ++slot) {
+      const auto c = static_cast<size_t>(contestant_at(n, round, slot));
+      totals[c].add(run_records(threads, slice, appends[c]));
+    }
+  }
+  return totals;
+}
+
 std::vector<Throughput> run_interleaved(
     int threads, double seconds, int rounds,
     const std::vector<std::function<void(int thread)>>& appends) {
@@ -157,6 +201,21 @@ const char* RawLog::name(Kind kind) {
       return "zero-filled";
   }
   return "?";
+}
+
+SharedPwriteLog::SharedPwriteLog(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) die_errno("open", path);
+}
+
+SharedPwriteLog::~SharedPwriteLog() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+void SharedPwriteLog::append(std::span<const uint8_t> record) {
+  const uint64_t at = offset_.fetch_add(record.size(), std::memory_order_relaxed);
+  pwrite_all(fd_, record.data(), record.size(), at, path_);
 }
 
 IdealGroupCommit::IdealGroupCommit(const std::string& path, int appenders) : path_(path) {
