@@ -63,11 +63,16 @@ void Throughput::add(const Throughput& slice) {
   commit_us.merge(slice.commit_us);
 }
 
-Throughput run_appenders(int threads, double seconds,
-                         const std::function<void(int thread)>& append) {
+namespace {
+
+// Starts `threads` threads together (a latch), each calling append(thread) while
+// more() says so, timing every call; `wait` runs on the calling thread once they are
+// off. `seconds` of the result runs from the start until the last thread returned.
+Throughput run_threads(int threads, const std::function<bool()>& more,
+                       const std::function<void()>& wait,
+                       const std::function<void(int thread)>& append) {
   std::vector<Histogram> latency(static_cast<size_t>(threads));
   std::vector<uint64_t> counts(static_cast<size_t>(threads), 0);
-  std::atomic<bool> stop{false};
   std::latch start_line(threads + 1);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -75,7 +80,7 @@ Throughput run_appenders(int threads, double seconds,
       start_line.arrive_and_wait();
       Histogram& h = latency[static_cast<size_t>(t)];
       uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
+      while (more()) {
         const auto begin = Clock::now();
         append(t);
         h.record(micros_since(begin));
@@ -86,8 +91,7 @@ Throughput run_appenders(int threads, double seconds,
   }
   start_line.arrive_and_wait();
   const auto start = Clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
+  wait();
   for (std::thread& th : pool) th.join();
   Throughput result;
   result.seconds = seconds_since(start);
@@ -98,31 +102,26 @@ Throughput run_appenders(int threads, double seconds,
   return result;
 }
 
+}  // namespace
+
+Throughput run_appenders(int threads, double seconds,
+                         const std::function<void(int thread)>& append) {
+  std::atomic<bool> stop{false};
+  return run_threads(
+      threads, [&] { return !stop.load(std::memory_order_relaxed); },
+      [&] {
+        std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+        stop = true;
+      },
+      append);
+}
+
 Throughput run_records(int threads, uint64_t records,
                        const std::function<void(int thread)>& append) {
-  std::vector<Histogram> latency(static_cast<size_t>(threads));
   std::atomic<uint64_t> taken{0};
-  std::latch start_line(threads + 1);
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      start_line.arrive_and_wait();
-      Histogram& h = latency[static_cast<size_t>(t)];
-      while (taken.fetch_add(1, std::memory_order_relaxed) < records) {
-        const auto begin = Clock::now();
-        append(t);
-        h.record(micros_since(begin));
-      }
-    });
-  }
-  start_line.arrive_and_wait();
-  const auto start = Clock::now();
-  for (std::thread& th : pool) th.join();
-  Throughput result;
-  result.seconds = seconds_since(start);
-  result.records = records;
-  for (const Histogram& h : latency) result.commit_us.merge(h);
-  return result;
+  return run_threads(
+      threads, [&] { return taken.fetch_add(1, std::memory_order_relaxed) < records; },
+      [] {}, append);
 }
 
 std::vector<Throughput> run_interleaved_records(

@@ -12,6 +12,7 @@
 
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/writer.h"
+#include "wal/recording_disk.h"
 #include "wal/wal_test_util.h"
 
 namespace kaya::wal {
@@ -22,18 +23,30 @@ using testing::read_log;
 constexpr uint64_t kWindow = 64 << 10;
 constexpr size_t kValueBytes = 1024 - 48;  // a 1 KiB Put record
 
-// Forwards to a SimDisk, records which thread asked for each map_for_write, and fails
-// (DiskFull) those made by other threads than the test's, or every one after the
-// first, as the test asks.
-class WindowDisk final : public io::Disk {
+// A SimDisk behind a RecordingDisk whose map hook notes which thread asked for each
+// map_for_write, and fails (DiskFull) those made by other threads than the test's, or
+// every one after the first, as the test asks.
+class WindowDisk {
  public:
   struct MapCall {
     uint64_t offset;
     bool test_thread;
   };
 
-  explicit WindowDisk(io::Disk& inner) : inner_(inner) {}
+  WindowDisk() {
+    disk_.set_map_hook([this](uint64_t offset) -> Status {
+      const bool test_thread = std::this_thread::get_id() == test_thread_;
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool fail =
+          (fail_other_threads_ && !test_thread) || (fail_after_first_ && !maps_.empty());
+      maps_.push_back({offset, test_thread});
+      if (fail) return Error(ErrorKind::kDiskFull, "allocate space: disk full");
+      return ok_status();
+    });
+  }
 
+  io::Disk& disk() { return disk_; }
+  io::SimDisk& sim() { return sim_; }
   void fail_other_threads() { fail_other_threads_ = true; }
   void fail_all_after_first() { fail_after_first_ = true; }
   std::vector<MapCall> maps() const {
@@ -41,75 +54,14 @@ class WindowDisk final : public io::Disk {
     return maps_;
   }
 
-  using io::Disk::append;
-  Result<uint64_t> append(const io::RelativePath& path,
-                          std::span<const io::ByteView> parts) override {
-    return inner_.append(path, parts);
-  }
-  Result<size_t> read_at(const io::RelativePath& path, uint64_t offset,
-                         std::span<uint8_t> out) override {
-    return inner_.read_at(path, offset, out);
-  }
-  Status write_at(const io::RelativePath& path, uint64_t offset,
-                  io::ByteView bytes) override {
-    return inner_.write_at(path, offset, bytes);
-  }
-  Result<uint64_t> file_len(const io::RelativePath& path) override {
-    return inner_.file_len(path);
-  }
-  Status truncate(const io::RelativePath& path, uint64_t len) override {
-    return inner_.truncate(path, len);
-  }
-  bool can_map() const override { return inner_.can_map(); }
-  Result<std::unique_ptr<io::WritableMap>> map_for_write(const io::RelativePath& path,
-                                                         uint64_t offset,
-                                                         uint64_t len) override {
-    const bool test_thread = std::this_thread::get_id() == test_thread_;
-    bool fail;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      fail = (fail_other_threads_ && !test_thread) ||
-             (fail_after_first_ && !maps_.empty());
-      maps_.push_back({offset, test_thread});
-    }
-    if (fail) {
-      return Error(ErrorKind::kDiskFull, "allocate space in " + path.str() + ": disk full");
-    }
-    return inner_.map_for_write(path, offset, len);
-  }
-  Status fsync_file(const io::RelativePath& path) override {
-    return inner_.fsync_file(path);
-  }
-  Status fsync_dir(const io::RelativePath& dir) override { return inner_.fsync_dir(dir); }
-  Result<std::vector<std::string>> list_dir(const io::RelativePath& dir) override {
-    return inner_.list_dir(dir);
-  }
-  Status create_dir(const io::RelativePath& dir) override {
-    return inner_.create_dir(dir);
-  }
-  Status rename(const io::RelativePath& from, const io::RelativePath& to) override {
-    return inner_.rename(from, to);
-  }
-  Status remove_file(const io::RelativePath& path) override {
-    return inner_.remove_file(path);
-  }
-  Result<std::unique_ptr<io::FileLock>> lock_file(const io::RelativePath& path) override {
-    return inner_.lock_file(path);
-  }
-  Result<bool> still_linked(const io::RelativePath& path) override {
-    return inner_.still_linked(path);
-  }
-  std::string describe(const io::RelativePath& path) const override {
-    return inner_.describe(path);
-  }
-
  private:
-  io::Disk& inner_;
+  io::SimDisk sim_;
+  testing::RecordingDisk disk_{sim_};
   const std::thread::id test_thread_ = std::this_thread::get_id();
   mutable std::mutex mu_;
   std::vector<MapCall> maps_;
-  bool fail_other_threads_ = false;
-  bool fail_after_first_ = false;
+  bool fail_other_threads_ = false;  // set before the writer opens
+  bool fail_after_first_ = false;    // likewise
 };
 
 WalConfig small_windows() {
@@ -134,10 +86,9 @@ bool wait_for(Done done) {
 TEST(WriterAheadTest, TheNextWindowIsPreparedBeforeAnAppendNeedsIt) {
   for (const DurabilityMode mode : {DurabilityMode::kRelaxed, DurabilityMode::kStrict}) {
     SCOPED_TRACE(mode == DurabilityMode::kRelaxed ? "relaxed" : "strict");
-    io::SimDisk sim;
-    WindowDisk disk(sim);
+    WindowDisk disk;
     const WalConfig config = small_windows();
-    auto w = Writer::open(config, disk);
+    auto w = Writer::open(config, disk.disk());
     ASSERT_TRUE(w.ok()) << w.error().to_string();
     const std::string value(kValueBytes, 'v');
     // The first window is the append's; the next one is asked for at once.
@@ -159,7 +110,7 @@ TEST(WriterAheadTest, TheNextWindowIsPreparedBeforeAnAppendNeedsIt) {
     // The prepared window overlaps the first one's last quarter.
     EXPECT_EQ(maps[1].offset, kWindow - kWindow / 4);
     ASSERT_TRUE((*w)->close().ok());
-    auto log = read_log(sim, config);
+    auto log = read_log(disk.sim(), config);
     ASSERT_TRUE(log.ok()) << log.error().to_string();
     ASSERT_EQ(log->records.size(), 100u);
     for (size_t i = 0; i < log->records.size(); ++i) {
@@ -171,11 +122,10 @@ TEST(WriterAheadTest, TheNextWindowIsPreparedBeforeAnAppendNeedsIt) {
 TEST(WriterAheadTest, AFailedPreparationLeavesTheWindowToTheAppend) {
   // The disk refuses the syncer's allocation only: the append that reaches the window
   // allocates it itself and goes on; nothing is lost.
-  io::SimDisk sim;
-  WindowDisk disk(sim);
+  WindowDisk disk;
   disk.fail_other_threads();
   const WalConfig config = small_windows();
-  auto w = Writer::open(config, disk);
+  auto w = Writer::open(config, disk.disk());
   ASSERT_TRUE(w.ok()) << w.error().to_string();
   const std::string value(kValueBytes, 'v');
   ASSERT_TRUE((*w)->append(Payload::put("k", value), DurabilityMode::kRelaxed).ok());
@@ -191,7 +141,7 @@ TEST(WriterAheadTest, AFailedPreparationLeavesTheWindowToTheAppend) {
   }
   EXPECT_TRUE(appended_window);
   ASSERT_TRUE((*w)->close().ok());
-  auto log = read_log(sim, config);
+  auto log = read_log(disk.sim(), config);
   ASSERT_TRUE(log.ok()) << log.error().to_string();
   EXPECT_EQ(log->records.size(), 100u);
 }
@@ -200,11 +150,10 @@ TEST(WriterAheadTest, AFailedPreparationThatTheAppendCannotRedoFailsThatAppend) 
   // A full disk: the syncer's allocation fails, then the append's own (the window, and
   // the record alone). That append fails with DiskFull and poisons the writer; every
   // acknowledged record is in the log.
-  io::SimDisk sim;
-  WindowDisk disk(sim);
+  WindowDisk disk;
   disk.fail_all_after_first();
   const WalConfig config = small_windows();
-  auto w = Writer::open(config, disk);
+  auto w = Writer::open(config, disk.disk());
   ASSERT_TRUE(w.ok()) << w.error().to_string();
   const std::string value(kValueBytes, 'v');
   ASSERT_TRUE((*w)->append(Payload::put("k", value), DurabilityMode::kStrict).ok());
@@ -228,7 +177,7 @@ TEST(WriterAheadTest, AFailedPreparationThatTheAppendCannotRedoFailsThatAppend) 
   EXPECT_EQ(later.error().kind(), ErrorKind::kDiskFull);
   EXPECT_FALSE((*w)->close().ok());
   w->reset();
-  auto log = read_log(sim, config);
+  auto log = read_log(disk.sim(), config);
   ASSERT_TRUE(log.ok()) << log.error().to_string();
   EXPECT_EQ(log->records.size(), acknowledged);
 }
