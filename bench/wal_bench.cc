@@ -373,7 +373,6 @@ void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
          raw.per_s(),
          {{"segments", static_cast<double>(k.stats.rotations + 1)},
           {"kaya_fsyncs", static_cast<double>(k.stats.fsyncs)},
-          {"windows_prepared_ahead", static_cast<double>(k.stats.windows_prepared_ahead)},
           {"kaya_p99_commit_us", p99(k.appends.commit_us)},
           {"raw_p99_us", p99(raw.commit_us)}}});
   }

@@ -202,43 +202,15 @@ std::vector<Sequencer::SlotRef> Sequencer::signal_waiters_locked() noexcept {
 
 void Sequencer::sync_loop() {
   // Back-to-back syncs while appends wait for them, as one I/O thread would do: no
-  // hand-off between rounds. A window asked for is prepared between rounds.
+  // hand-off between rounds.
   Lock lock(mu_);
   for (;;) {
-    syncer_cv_.wait(lock, [&] {
-      return stop_syncer_ || (syncer_run_ && !syncing_) || ahead_wanted_;
-    });
+    syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
     if (stop_syncer_) return;
-    if (ahead_wanted_) prepare_ahead(lock);
-    if (!syncer_run_ || syncing_) continue;
     syncer_run_ = false;
     while (!poison_ && !syncing_ && !durable_waiters_.empty()) {
       sync_round(lock, /*wait_for_batch=*/true);
-      if (ahead_wanted_) prepare_ahead(lock);
     }
-  }
-}
-
-void Sequencer::prepare_ahead(Lock& lock) {
-  ahead_wanted_ = false;
-  SegmentWriter::Ahead ahead;
-  std::unique_ptr<io::WritableMap> retired;
-  const bool take = segment_.take_ahead_locked(&ahead, &retired);
-  lock.unlock();
-  retired.reset();  // the map the appends left: unmapped off the lock
-  if (!take) {
-    lock.lock();
-    return;
-  }
-  Result<std::unique_ptr<io::WritableMap>> prepared = segment_.prepare(ahead);
-  lock.lock();
-  std::unique_ptr<io::WritableMap> unused =
-      segment_.adopt_locked(ahead, std::move(prepared), poison_.has_value());
-  notify_progress_locked();  // a rotation may wait for the preparation to end
-  if (unused != nullptr) {
-    lock.unlock();
-    unused.reset();
-    lock.lock();
   }
 }
 

@@ -68,102 +68,13 @@ Status SegmentWriter::store_locked(std::span<const uint8_t> bytes, uint64_t offs
   return core::guard([&] { return map_->publish(at, at + len); });
 }
 
-uint64_t SegmentWriter::window_at(uint64_t offset, uint64_t len) const {
+Status SegmentWriter::remap_locked(uint64_t offset, uint64_t len) {
   // A window of preallocate_bytes (or the record), not past the segment's limit.
   const uint64_t room = config_.segment_max_bytes > offset
                             ? config_.segment_max_bytes - offset
                             : uint64_t{0};
-  return std::max(len, std::min(config_.preallocate_bytes, room));
-}
-
-bool SegmentWriter::want_ahead_locked(bool populate) {
-  if (ahead_state_ != AheadState::kIdle || ahead_ != nullptr || map_ == nullptr) {
-    return false;
-  }
-  // Asked for as soon as the appends use a map, so that the preparation has most of the
-  // map's time. The next window overlaps the last quarter of the map (or starts where
-  // the records end, if later), so that it also covers a record that straddles the
-  // map's end.
-  const uint64_t map_end = map_->offset() + map_->data().size();
-  const uint64_t overlap = std::min(map_->data().size(), config_.preallocate_bytes) / 4;
-  const uint64_t start = std::max(bytes_, map_end - overlap);
-  const uint64_t window = window_at(start, 0);
-  if (start + window <= map_end) return false;  // no room past the map
-  ahead_request_ = Ahead{id_, start, window, populate};
-  ahead_state_ = AheadState::kWanted;
-  return true;
-}
-
-bool SegmentWriter::ahead_will_cover_locked(uint64_t offset, uint64_t len) const {
-  return ahead_state_ == AheadState::kRunning && ahead_request_.segment == id_ &&
-         offset >= ahead_request_.offset &&
-         offset + len <= ahead_request_.offset + ahead_request_.bytes;
-}
-
-bool SegmentWriter::take_ahead_locked(Ahead* ahead,
-                                      std::unique_ptr<io::WritableMap>* retired) {
-  *retired = std::move(retired_);
-  if (ahead_state_ != AheadState::kWanted) return false;
-  ahead_state_ = AheadState::kRunning;
-  *ahead = ahead_request_;
-  return true;
-}
-
-Result<std::unique_ptr<io::WritableMap>> SegmentWriter::prepare(const Ahead& ahead) {
-  return core::guard([&]() -> Result<std::unique_ptr<io::WritableMap>> {
-    KAYA_ASSIGN_OR_RETURN(
-        std::unique_ptr<io::WritableMap> map,
-        disk_.map_for_write(log_dir::segment(ahead.segment), ahead.offset, ahead.bytes));
-    // The pages of a relaxed stream's next window made writable here, not one chunk at
-    // a time under the writer's lock (store_locked).
-    if (ahead.populate) map->prefault(0, map->data().size());
-    return map;
-  });
-}
-
-std::unique_ptr<io::WritableMap> SegmentWriter::adopt_locked(
-    const Ahead& ahead, Result<std::unique_ptr<io::WritableMap>> prepared, bool drop) {
-  ahead_state_ = AheadState::kIdle;
-  if (!prepared.ok()) {
-    ahead_failed_++;
-    return nullptr;
-  }
-  std::unique_ptr<io::WritableMap> map = std::move(*prepared);
-  // Rotation waits for a running preparation, so the window is still the tail's; the
-  // appends may have mapped past it themselves meanwhile.
-  const bool ahead_of_map = map_ == nullptr || map->offset() + map->data().size() >
-                                                   map_->offset() + map_->data().size();
-  if (drop || ahead.segment != id_ || !ahead_of_map) {
-    return map;
-  }
-  ahead_ = std::move(map);
-  ahead_populated_ = ahead.populate;
-  ahead_prepared_++;
-  return nullptr;
-}
-
-Status SegmentWriter::switch_to_ahead_locked() {
-  // map_locked() found the record inside it.
-  KAYA_ASSERT(ahead_ != nullptr && ahead_->offset() <= bytes_);
-  retired_ = std::move(map_);  // unmapped by the preparer, off the lock
-  map_ = std::move(ahead_);
-  prefaulted_end_ =
-      ahead_populated_ ? map_->offset() + map_->data().size() : map_->offset();
-  return ok_status();
-}
-
-void SegmentWriter::drop_ahead_locked() {
-  ahead_.reset();
-  retired_.reset();
-  // A running preparation ends in adopt_locked(), which finds nothing to fit.
-  if (ahead_state_ == AheadState::kWanted) ahead_state_ = AheadState::kIdle;
-}
-
-Status SegmentWriter::remap_locked(uint64_t offset, uint64_t len) {
-  const uint64_t window = window_at(offset, len);
+  const uint64_t window = std::max(len, std::min(config_.preallocate_bytes, room));
   map_.reset();
-  // A window prepared (or asked for) behind the new map is of no more use.
-  drop_ahead_locked();
   const io::RelativePath path = log_dir::segment(id_);
   auto map = [&](uint64_t bytes) {
     return core::guard([&] { return disk_.map_for_write(path, offset, bytes); });
@@ -192,10 +103,7 @@ Status SegmentWriter::remap_locked(uint64_t offset, uint64_t len) {
 
 Status SegmentWriter::seal_locked() {
   if (!mapped_) return ok_status();
-  // A preparation still running could extend the segment after the cut.
-  KAYA_ASSERT(!ahead_running_locked());
   map_.reset();
-  drop_ahead_locked();
   return core::guard([&] { return disk_.truncate(log_dir::segment(id_), bytes_); });
 }
 
@@ -221,9 +129,7 @@ Status SegmentWriter::finish_locked(uint64_t* fsyncs) {
     const io::RelativePath path = log_dir::segment(id_);
     ++*fsyncs;
     KAYA_RETURN_IF_ERROR(disk_.fsync_file(path));
-    KAYA_ASSERT(!ahead_running_locked());
     map_.reset();
-    drop_ahead_locked();
     KAYA_RETURN_IF_ERROR(disk_.truncate(path, bytes_));
     ++*fsyncs;
     return disk_.fsync_file(path);

@@ -64,7 +64,6 @@ void Sequencer::start(const Start& start) {
   durable_pos_ = start.durable;
   stats_.full_checks = start.full_checks;
   stats_.last_full_check_unix_ms = start.last_full_check_unix_ms;
-  prepare_ahead_ = start.prepare_ahead && segment_.mapped();
   syncer_ = std::thread([this] { run_guarded([this] { sync_loop(); }); });
 }
 
@@ -160,16 +159,9 @@ Result<AppendResult> Sequencer::append(const Payload& payload, DurabilityMode mo
 
 Status Sequencer::make_room(Lock& lock, uint64_t len) {
   // Rotation needs every earlier record written; a write in flight finishes first
-  // (whoever wakes first rotates, the others find the new segment), and so does a
-  // preparation of the tail's next window, which must not extend it after the cut.
-  for (;;) {
-    const uint64_t end = segment_.bytes_locked();
-    const bool full = segment_.full_for_locked(len);
-    // The syncer is making the window the record needs: wait rather than redo it.
-    const bool wait_window = !full && segment_.ahead_will_cover_locked(end, len) &&
-                             !segment_.covered_locked(end, len);
-    if (!full && !wait_window) break;
-    if (writing_ || segment_.ahead_running_locked()) {
+  // (whoever wakes first rotates, the others find the new segment).
+  while (segment_.full_for_locked(len)) {
+    if (writing_) {
       wait_progress(lock);
       KAYA_RETURN_IF_ERROR(usable_locked());
       continue;
@@ -224,10 +216,6 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   }
   Result<uint64_t> offset = segment_.reserve_locked(len);
   if (!offset.ok()) return poison_with_locked(offset.error());
-  if (prepare_ahead_ && segment_.want_ahead_locked(store)) {
-    ahead_wanted_ = true;
-    syncer_cv_.notify_one();
-  }
   AppendResult result;
   result.lsn = Lsn(next_lsn_++);
   result.sequence = SequenceNumber(next_sequence_++);
@@ -354,7 +342,6 @@ Status Sequencer::rotate_locked(Lock& lock) {
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   // Every record assigned to the segment is written before it is sealed.
   KAYA_ASSERT(!writing_ && staged_.empty() && written_lsn_ + 1 == next_lsn_);
-  KAYA_ASSERT(!segment_.ahead_running_locked());
   KAYA_ASSERT(written_end_locked(old_segment) == segment_.bytes_locked());
   KAYA_RETURN_IF_ERROR(segment_.seal_locked());
   uint64_t us;

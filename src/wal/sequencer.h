@@ -68,10 +68,6 @@ class Sequencer {
     RecordPosition durable;  // the last record kept (the recovery point's)
     uint64_t full_checks = 0;
     uint64_t last_full_check_unix_ms = 0;
-    // Mapped mode: the syncer thread prepares the next map window ahead of the appends
-    // (SegmentWriter, "Preparation ahead"). Off, the append that needs a window makes
-    // it, and the order of disk operations depends only on the calls made.
-    bool prepare_ahead = true;
   };
 
   // `log_lock` (wal/LOCK) is released at close(), once no byte can reach the log.
@@ -195,11 +191,8 @@ class Sequencer {
   // Signals the waiters that durable_lsn_ (or poison) covers; returns them. Never
   // throws: short of memory for the list, it wakes the waiters under the lock.
   std::vector<SlotRef> signal_waiters_locked() noexcept;
-  // The syncer thread: leads syncs back to back while appends wait for one, and
-  // prepares the next map window when asked.
+  // The syncer thread: leads syncs back to back while appends wait for one.
   void sync_loop();
-  // Prepares the window SegmentWriter asked for, with the lock released.
-  void prepare_ahead(Lock& lock);
 
   const WalConfig& config_;
   SegmentWriter& segment_;
@@ -245,8 +238,6 @@ class Sequencer {
   std::condition_variable syncer_cv_;
   bool syncer_run_ = false;  // waiters were left by a sync: the syncer takes over
   bool stop_syncer_ = false;
-  bool prepare_ahead_ = false;  // Start::prepare_ahead, fixed by start()
-  bool ahead_wanted_ = false;   // SegmentWriter asked for the next window
   // Acknowledged strict appends (counted without the lock;
   // WriterStats::strict_records).
   std::atomic<uint64_t> strict_acked_{0};

@@ -69,8 +69,6 @@ WriterStats Sequencer::stats(uint64_t recovered_segments) const {
   out.next_lsn = Lsn(next_lsn_);
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
-  out.windows_prepared_ahead = segment_.ahead_prepared_locked();
-  out.window_preparations_failed = segment_.ahead_failed_locked();
   // Metrics: recovery kept these segments (an empty log gets a new first one).
   out.segments =
       std::max<uint64_t>(1, recovered_segments) + out.rotations - out.segments_released;

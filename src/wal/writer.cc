@@ -135,9 +135,6 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
     start.full_checks = 1;
     start.last_full_check_unix_ms = unix_ms(recovery_started);
   }
-  // A deterministic simulation asks for no thread of the writer's doing disk I/O of
-  // its own accord: the append that needs a window then makes it.
-  start.prepare_ahead = !options.recovery_point_inline;
   impl.recovery_report = std::move(report);
   impl.sequencer.start(start);
   impl.rp.start(impl.sequencer);

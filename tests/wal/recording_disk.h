@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -41,12 +40,6 @@ class RecordingDisk final : public io::Disk {
   // Breaks Disk::map_for_write's contract on purpose: maps at most `bytes` bytes of
   // what is asked (the writer's invariant tests).
   void map_at_most(uint64_t bytes) { map_at_most_ = bytes; }
-  // Runs on the calling thread before each map_for_write is forwarded; an error it
-  // returns is map_for_write's, and the call goes no further. Set before the disk is
-  // shared.
-  void set_map_hook(std::function<Status(uint64_t offset)> hook) {
-    map_hook_ = std::move(hook);
-  }
 
   using io::Disk::append;
   Result<uint64_t> append(const io::RelativePath& path,
@@ -78,10 +71,6 @@ class RecordingDisk final : public io::Disk {
                                                          uint64_t offset,
                                                          uint64_t len) override {
     record("map_for_write", path);
-    if (map_hook_) {
-      Status s = map_hook_(offset);
-      if (!s.ok()) return s.error();
-    }
     return inner_.map_for_write(path, offset, std::min(len, map_at_most_));
   }
   Status check_config(const WalConfig& config) const override {
@@ -137,7 +126,6 @@ class RecordingDisk final : public io::Disk {
   mutable std::mutex mu_;
   std::vector<Call> calls_;
   uint64_t map_at_most_ = UINT64_MAX;
-  std::function<Status(uint64_t offset)> map_hook_;
 };
 
 }  // namespace kaya::wal::testing

@@ -115,9 +115,7 @@ struct OpenOptions {
   /// round writes it, right after it has woken the appenders the round covered (also on
   /// a remote Disk, where that is a round trip), and it is synced only at rotation,
   /// close and release_before. The order of disk operations then depends only on the
-  /// calls made (a deterministic simulation needs that): so with this option the
-  /// append that needs the next preallocation window also allocates and maps it,
-  /// instead of the writer's syncer thread ahead of need.
+  /// calls made (a deterministic simulation needs that).
   bool recovery_point_inline = false;
 };
 
@@ -152,12 +150,6 @@ struct WriterStats {
   uint64_t last_full_check_unix_ms = 0;
   uint64_t scrub_bytes = 0;        ///< bytes of records read by scrub()
   uint64_t scrub_corruptions = 0;  ///< scrub() runs that ended on Corruption
-  /// Preallocation windows (WalConfig::preallocate_bytes) allocated and mapped ahead of
-  /// need by the writer's syncer thread, and taken by the appends.
-  uint64_t windows_prepared_ahead = 0;
-  /// Such preparations that failed (e.g. a full disk): the append that then needed the
-  /// window allocated it itself, and failed there if it still could not.
-  uint64_t window_preparations_failed = 0;
 };
 
 /// The log writer (see the file comment for its contract). Its state is private to the
