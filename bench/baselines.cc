@@ -63,11 +63,16 @@ void Throughput::add(const Throughput& slice) {
   commit_us.merge(slice.commit_us);
 }
 
-Throughput run_appenders(int threads, double seconds,
-                         const std::function<void(int thread)>& append) {
+namespace {
+
+// Starts `threads` threads together (a latch), each calling append(thread) while
+// more() says so, timing every call; `wait` runs on the calling thread once they are
+// off. `seconds` of the result runs from the start until the last thread returned.
+Throughput run_threads(int threads, const std::function<bool()>& more,
+                       const std::function<void()>& wait,
+                       const std::function<void(int thread)>& append) {
   std::vector<Histogram> latency(static_cast<size_t>(threads));
   std::vector<uint64_t> counts(static_cast<size_t>(threads), 0);
-  std::atomic<bool> stop{false};
   std::latch start_line(threads + 1);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -75,7 +80,7 @@ Throughput run_appenders(int threads, double seconds,
       start_line.arrive_and_wait();
       Histogram& h = latency[static_cast<size_t>(t)];
       uint64_t n = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
+      while (more()) {
         const auto begin = Clock::now();
         append(t);
         h.record(micros_since(begin));
@@ -86,8 +91,7 @@ Throughput run_appenders(int threads, double seconds,
   }
   start_line.arrive_and_wait();
   const auto start = Clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
+  wait();
   for (std::thread& th : pool) th.join();
   Throughput result;
   result.seconds = seconds_since(start);
@@ -96,6 +100,45 @@ Throughput run_appenders(int threads, double seconds,
     result.commit_us.merge(latency[static_cast<size_t>(t)]);
   }
   return result;
+}
+
+}  // namespace
+
+Throughput run_appenders(int threads, double seconds,
+                         const std::function<void(int thread)>& append) {
+  std::atomic<bool> stop{false};
+  return run_threads(
+      threads, [&] { return !stop.load(std::memory_order_relaxed); },
+      [&] {
+        std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+        stop = true;
+      },
+      append);
+}
+
+Throughput run_records(int threads, uint64_t records,
+                       const std::function<void(int thread)>& append) {
+  std::atomic<uint64_t> taken{0};
+  return run_threads(
+      threads, [&] { return taken.fetch_add(1, std::memory_order_relaxed) < records; },
+      [] {}, append);
+}
+
+std::vector<Throughput> run_interleaved_records(
+    int threads, uint64_t records, int rounds,
+    const std::vector<std::function<void(int thread)>>& appends) {
+  const int n = static_cast<int>(appends.size());
+  std::vector<Throughput> totals(appends.size());
+  for (int round = 0; round < rounds; ++round) {
+    // The slices add up to `records` exactly.
+    const uint64_t slice = records * static_cast<uint64_t>(round + 1) / rounds -
+                           records * static_cast<uint64_t>(round) / rounds;
+    for (int slot = 0; slot < n; ++slot) {
+      const auto c = static_cast<size_t>(contestant_at(n, round, slot));
+      totals[c].add(run_records(threads, slice, appends[c]));
+    }
+  }
+  return totals;
 }
 
 std::vector<Throughput> run_interleaved(
@@ -157,6 +200,21 @@ const char* RawLog::name(Kind kind) {
       return "zero-filled";
   }
   return "?";
+}
+
+SharedPwriteLog::SharedPwriteLog(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) die_errno("open", path);
+}
+
+SharedPwriteLog::~SharedPwriteLog() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+void SharedPwriteLog::append(std::span<const uint8_t> record) {
+  const uint64_t at = offset_.fetch_add(record.size(), std::memory_order_relaxed);
+  pwrite_all(fd_, record.data(), record.size(), at, path_);
 }
 
 IdealGroupCommit::IdealGroupCommit(const std::string& path, int appenders) : path_(path) {

@@ -9,6 +9,7 @@
 //   notify_all: the best group commit can do on this file system.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,18 @@ struct Throughput {
 // time is up; `seconds` of the result runs until the last one returned.
 Throughput run_appenders(int threads, double seconds,
                          const std::function<void(int thread)>& append);
+
+// Like run_appenders, but for a fixed number of appends: the threads take turns from a
+// shared count until `records` appends were made; `seconds` of the result runs from
+// the common start until the last one returned.
+Throughput run_records(int threads, uint64_t records,
+                       const std::function<void(int thread)>& append);
+
+// run_interleaved with slices of `records / rounds` appends (run_records) instead of
+// slices of time.
+std::vector<Throughput> run_interleaved_records(
+    int threads, uint64_t records, int rounds,
+    const std::vector<std::function<void(int thread)>>& appends);
 
 // Measures contestants (appends[c] as in run_appenders, each with `threads` threads)
 // taking turns, so that a drift in the disk's speed falls on all of them alike:
@@ -81,6 +94,25 @@ class RawLog {
   int fd_ = -1;
   uint64_t offset_ = 0;
   uint64_t allocated_ = 0;  // kFallocated: bytes reserved so far
+};
+
+// A file written by any number of threads, each record with one pwrite at the next
+// offset taken from a shared counter (the file grows; no fsync): the cheapest way for
+// the same threads to hand the same bytes to the OS. Removed on destruction.
+class SharedPwriteLog {
+ public:
+  explicit SharedPwriteLog(const std::string& path);
+  ~SharedPwriteLog();
+  SharedPwriteLog(const SharedPwriteLog&) = delete;
+  SharedPwriteLog& operator=(const SharedPwriteLog&) = delete;
+
+  // Thread-safe. Dies on an error.
+  void append(std::span<const uint8_t> record);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::atomic<uint64_t> offset_{0};
 };
 
 class IdealGroupCommit {

@@ -14,7 +14,8 @@
 //
 // Cases (--cases takes a comma-separated subset of the keys):
 //   strict1      strict, 1 thread, 128 B vs the best one-thread pwrite+fdatasync loop
-//                (growing, fallocated and zero-filled file)
+//                (growing, fallocated and zero-filled file); --records R appends of
+//                each (default 20000, in 8 interleaved slices; 0: by time, S)
 //   strict64     strict, 64 threads, 128 B vs ideal group commit; records per fsync;
 //                p99 commit latency vs the p99 of one fdatasync (kaya's own fsyncs in
 //                that run, and the ideal baseline's)
@@ -22,6 +23,11 @@
 //   relaxed1     relaxed, 1 thread, 128 B vs a one-thread pwrite-per-record loop
 //   relaxed64    relaxed, 64 threads, 128 B (target 2M rec/s; the pwrite loop as a
 //                reference)
+//   relaxed4k    relaxed, 4 KiB, 1 / 4 / 16 / 64 threads, each a log of --log-mib MiB
+//                (default 1024: 16 segments of 64 MiB, so rotations happen) vs the same
+//                bytes written by as many threads with one pwrite per record at offsets
+//                from a shared counter (a growing file, no fsync); baseline and kaya
+//                take turns in going first
 //   memory       peak RSS of a relaxed one-thread run over 16 segments of 8 MiB, at
 //                the end vs after the first quarter; with strict64/strict64-4k/relaxed64,
 //                also kaya's peak RSS with 64 threads vs the ideal baseline's (for the
@@ -60,12 +66,15 @@ constexpr int kRounds = 8;
 // second).
 constexpr double kMemoryRunShare = 0.25;
 
-const std::vector<std::string> kAllCases = {"strict1",  "strict64",  "strict64-4k",
-                                            "relaxed1", "relaxed64", "memory"};
+const std::vector<std::string> kAllCases = {
+    "strict1", "strict64", "strict64-4k", "relaxed1", "relaxed64", "relaxed4k", "memory"};
+constexpr int kRelaxed4kThreads[] = {1, 4, 16, 64};
 
 struct Options {
   CommonOptions common;
   double seconds = 2.0;
+  uint64_t strict1_records = 20000;  // 0: strict1 by time
+  uint64_t log_mib = 1024;           // relaxed4k
   std::set<std::string> cases{kAllCases.begin(), kAllCases.end()};
 };
 
@@ -201,7 +210,8 @@ struct ManyThreadMemory {
 };
 
 // The three one-thread pwrite+fdatasync loops and kaya, interleaved.
-void strict_one_thread(const std::string& dir, double seconds, Report& report) {
+void strict_one_thread(const std::string& dir, double seconds, uint64_t records,
+                       Report& report) {
   using Kind = RawLog::Kind;
   const std::vector<Kind> kinds = {Kind::kGrowing, Kind::kFallocated, Kind::kZeroFilled};
   std::vector<std::unique_ptr<RawLog>> raw;
@@ -216,7 +226,8 @@ void strict_one_thread(const std::string& dir, double seconds, Report& report) {
   }
   contestants.push_back([&kaya](int) { kaya.append(wal::DurabilityMode::kStrict); });
   const std::vector<Throughput> totals =
-      run_interleaved(1, seconds, kRounds, contestants);
+      records > 0 ? run_interleaved_records(1, records, kRounds, contestants)
+                  : run_interleaved(1, seconds, kRounds, contestants);
   KayaRun k;
   k.appends = totals.back();
   k.stats = kaya.finish();
@@ -230,6 +241,7 @@ void strict_one_thread(const std::string& dir, double seconds, Report& report) {
   }
   details.emplace_back("kaya_rec_per_fsync",
                        per_fsync(k.appends.records, k.stats.fsyncs));
+  details.emplace_back("records", static_cast<double>(k.appends.records));
   report.add({"strict 1T 128 B",
               "rec/s",
               "best 1T pwrite+fdatasync loop",
@@ -327,6 +339,46 @@ void relaxed(const std::string& dir, int threads, double seconds, Report& report
              {k.appends.per_s(), pwrite_per_s, details});
 }
 
+// Relaxed 4 KiB records from 1, 4, 16 and 64 threads, each into a new log of
+// `log_bytes` (several segments), next to the same threads writing the same bytes with
+// one pwrite per record. The two take turns in going first.
+void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
+  const uint64_t records = log_bytes / kLarge;
+  const std::vector<uint8_t> record = raw_record(kLarge);
+  bool raw_first = true;
+  for (const int threads : kRelaxed4kThreads) {
+    Throughput raw;
+    KayaRun k;
+    auto run_raw = [&] {
+      SharedPwriteLog log(dir + "/raw-shared");
+      raw = run_records(threads, records, [&](int) { log.append(record); });
+    };
+    auto run_kaya = [&] {
+      KayaLog log(dir, kLarge);
+      k.appends = run_records(threads, records,
+                              [&](int) { log.append(DurabilityMode::kRelaxed); });
+      k.stats = log.finish();
+    };
+    if (raw_first) run_raw();
+    run_kaya();
+    if (!raw_first) run_raw();
+    raw_first = !raw_first;
+    const std::string t = std::to_string(threads);
+    report.add(
+        {"relaxed " + t + "T 4 KiB, log " + std::to_string(log_bytes >> 20) + " MiB",
+         "rec/s",
+         t + "T pwrite loop",
+         {{Goal::kRatioAtLeast, 1.0}},
+         kLarge},
+        {k.appends.per_s(),
+         raw.per_s(),
+         {{"segments", static_cast<double>(k.stats.rotations + 1)},
+          {"kaya_fsyncs", static_cast<double>(k.stats.fsyncs)},
+          {"kaya_p99_commit_us", p99(k.appends.commit_us)},
+          {"raw_p99_us", p99(raw.commit_us)}}});
+  }
+}
+
 // Peak RSS while one thread appends a log of 16 segments: after the first quarter
 // (the baseline) and at the end. A writer whose memory grew with the log would show
 // a ratio above 1.
@@ -369,9 +421,20 @@ Options parse(int argc, char** argv) {
   flags.push_back(
       {"seconds", "S", "time of kaya and of each baseline per case (default 2)",
        [&o](const std::string& v) { o.seconds = to_double("seconds", v, 0.05, 600); }});
+  flags.push_back({"records", "R",
+                   "strict1: appends of kaya and of each baseline (default 20000; 0: "
+                   "for --seconds)",
+                   [&o](const std::string& v) {
+                     o.strict1_records = to_u64("records", v, 0, 100'000'000);
+                   }});
+  flags.push_back(
+      {"log-mib", "M",
+       "relaxed4k: MiB each contestant writes per thread count (default "
+       "1024)",
+       [&o](const std::string& v) { o.log_mib = to_u64("log-mib", v, 1, 1 << 20); }});
   flags.push_back({"cases", "LIST",
                    "comma-separated subset of strict1,strict64,strict64-4k,relaxed1,"
-                   "relaxed64,memory (default: all)",
+                   "relaxed64,relaxed4k,memory (default: all)",
                    [&o](const std::string& v) {
                      o.cases.clear();
                      std::stringstream in(v);
@@ -384,8 +447,9 @@ Options parse(int argc, char** argv) {
                      }
                    }});
   parse_flags(argc, argv,
-              "usage: wal_bench [--dir DIR] [--seconds S] [--runs N] [--json] "
-              "[--cases LIST]\n\nAppends through kaya's Writer next to raw-syscall "
+              "usage: wal_bench [--dir DIR] [--seconds S] [--records R] [--log-mib M] "
+              "[--runs N] [--json] [--cases LIST]\n\nAppends through kaya's Writer next "
+              "to raw-syscall "
               "baselines measured in the same run; see the comment atop wal_bench.cc.",
               flags);
   return o;
@@ -395,7 +459,7 @@ void one_run(const Options& o, const std::string& dir, Report& report) {
   auto wanted = [&](const char* key) { return o.cases.count(key) > 0; };
   ManyThreadMemory memory;
   ManyThreadMemory* strict_memory = wanted("memory") ? &memory : nullptr;
-  if (wanted("strict1")) strict_one_thread(dir, o.seconds, report);
+  if (wanted("strict1")) strict_one_thread(dir, o.seconds, o.strict1_records, report);
   if (wanted("strict64")) {
     strict_many_threads(dir, kSmall, o.seconds, report, strict_memory);
   }
@@ -404,6 +468,7 @@ void one_run(const Options& o, const std::string& dir, Report& report) {
   }
   if (wanted("relaxed1")) relaxed(dir, 1, o.seconds, report, memory);
   if (wanted("relaxed64")) relaxed(dir, kManyThreads, o.seconds, report, memory);
+  if (wanted("relaxed4k")) relaxed_4k(dir, o.log_mib << 20, report);
   if (!wanted("memory")) return;
   memory_over_log_size(dir, report);
   if (memory.kaya_kib == 0) return;
@@ -434,6 +499,8 @@ int main(int argc, char** argv) {
   if (o.common.json) {
     const std::string settings = kaya::tool::JsonObject()
                                      .real("seconds", o.seconds)
+                                     .num("strict1_records", o.strict1_records)
+                                     .num("log_mib", o.log_mib)
                                      .str("cases", cases)
                                      .str("dir", dir.path())
                                      .build();

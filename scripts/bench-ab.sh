@@ -116,11 +116,19 @@ dir_flag=()
 echo "old: $old_rev ($old_sha), new: $new_desc; $runs runs each, interleaved;" \
   "wal_bench --runs 1 --seconds $seconds --cases $cases ${dir_flag[*]}"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# strict1 runs for S seconds on both sides: a wal_bench that counts its appends
+# instead (--records) is told not to.
+by_time() {  # side
+  if "build/ab/$1/bench/wal_bench" --help 2>&1 | grep -q -- '--records'; then
+    echo --records 0
+  fi
+}
 for i in $(seq 1 "$runs"); do
   for side in old new; do
     echo "run $i: $side (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    # shellcheck disable=SC2046
     "build/ab/$side/bench/wal_bench" --runs 1 --seconds "$seconds" --cases "$cases" \
-      --json "${dir_flag[@]}" >"$out/$side-$i.json"
+      $(by_time "$side") --json "${dir_flag[@]}" >"$out/$side-$i.json"
   done
 done
 
