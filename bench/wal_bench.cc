@@ -356,7 +356,7 @@ void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
     auto run_kaya = [&] {
       KayaLog log(dir, kLarge);
       k.appends = run_records(threads, records,
-                              [&](int) { log.append(DurabilityMode::kRelaxed); });
+                              [&](int) { log.append(wal::DurabilityMode::kRelaxed); });
       k.stats = log.finish();
     };
     if (raw_first) run_raw();

@@ -96,7 +96,7 @@ TEST(KayaWalTruncate, RefusedWhileAWriterHoldsTheLog) {
   write_records(tmp.path(), 3);
   auto disk = io::FileDisk::open(tmp.path());
   KAYA_ASSERT_OK(disk);
-  auto writer = wal::Writer::open(WalConfig{}, **disk);
+  auto writer = wal::Writer::open(wal::WalConfig{}, **disk);
   KAYA_ASSERT_OK(writer);
   ToolResult t = run_tool({"truncate", tmp.path(), "--after", "1"});
   EXPECT_EQ(t.exit_code, kLock) << t.describe();

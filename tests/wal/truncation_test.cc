@@ -46,7 +46,8 @@ std::unique_ptr<Writer> open_or_die(const WalConfig& config, io::Disk& disk) {
 
 // Appends the record "k<i>" = "v" (the payload views the key: it lives for the call).
 Result<AppendResult> append_k(Writer& w, uint64_t i, DurabilityMode mode) {
-  const std::string key = "k" + std::to_string(i);
+  std::string key = "k";
+  key += std::to_string(i);
   return w.append(Payload::put(key, "v"), mode);
 }
 

@@ -54,7 +54,7 @@ int run_truncate(const CommandArgs& argv) {
   }
   Result<uint64_t> after = args->u64("after", 0);
   if (!after.ok()) return usage_error("truncate", after.error());
-  Result<WalConfig> config = read_config(*args);
+  Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) return usage_error("truncate", config.error());
 
   const std::string& dir = args->positional()[0];
