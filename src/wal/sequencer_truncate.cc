@@ -20,8 +20,7 @@ Status Sequencer::cut_check_locked(uint64_t lsn, uint32_t epoch) const {
   if (epoch == epoch_ || (epoch_ - epoch == 1 && lsn <= last_cut_)) return ok_status();
   return Error(ErrorKind::kInvalidArgument,
                "LSN " + std::to_string(lsn) +
-                   " was removed by a truncation (truncation "
-                   "epoch " +
+                   " was removed by a truncation (truncation epoch " +
                    std::to_string(epoch_) + ", the log kept the records up to LSN " +
                    std::to_string(last_cut_) +
                    ") before this call completed; the LSN is handed out again");

@@ -101,8 +101,8 @@ Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk,
     return Error(ErrorKind::kInvalidArgument,
                  "truncate_after(" + num(lsn) + "): the log starts at LSN " +
                      num(first->value()) +
-                     " (the records below were released); the "
-                     "lowest LSN it can be truncated after is " +
+                     " (the records below were released); the lowest LSN it can be "
+                     "truncated after is " +
                      num(first->value() - 1) + ", which empties it");
   }
   RecoveryPoint intent = now;
@@ -139,8 +139,7 @@ Status check_truncation_epoch(io::Disk& disk, uint32_t epoch, uint64_t reading_l
   return Error(ErrorKind::kNotFound,
                "the log was truncated while being read (truncation epoch " + num(now) +
                    ", the reader opened at epoch " + num(epoch) +
-                   "; the latest "
-                   "truncation kept the records up to LSN " +
+                   "; the latest truncation kept the records up to LSN " +
                    num(rp ? rp->truncated_after.value() : 0) +
                    ", and the LSNs after it are handed out again): the reader was at "
                    "LSN " +
