@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kaya/io/sim_disk.h"
+#include "kaya/wal/inspect.h"
 #include "kaya/wal/reader.h"
 #include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
@@ -408,6 +409,79 @@ TEST(TruncateTest, ADryRunOverAPendingTruncationChangesNothingAndReportsIt) {
   EXPECT_EQ(done->next_lsn, Lsn(9));
   EXPECT_LT(disk.total_bytes(), before);
   EXPECT_EQ(lsns_of(disk, config), range(1, 8));
+}
+
+TEST(TruncateTest, InspectionReadsAPendingTruncationAsRecoveryWill) {
+  // What lies above the cut of a pending truncation is neither the log's contents nor
+  // damage, even damaged: inspection counts it apart and agrees with a dry run.
+  SimDisk disk;
+  const WalConfig config = small_segments();
+  leave_pending_truncation(disk, config);
+  auto rp = read_recovery_point(disk);
+  KAYA_ASSERT_OK(rp);
+  ASSERT_TRUE(rp->has_value() && (*rp)->truncation_pending());
+  const uint64_t cut_segment = (*rp)->durable.segment_id;
+  auto ids = list_segments(disk);
+  KAYA_ASSERT_OK(ids);
+  ASSERT_GT(ids->back(), cut_segment + 1) << "the test needs two segments above the cut";
+  // The segment after the cut one, sealed: a damaged header there would be an anomaly.
+  const auto above =
+      io::RelativePath::parse(format::segment_path(cut_segment + 1)).value();
+  const uint8_t junk[4] = {'j', 'u', 'n', 'k'};
+  KAYA_ASSERT_OK(disk.write_at(above, 0, io::ByteView(junk, sizeof(junk))));
+
+  auto log = inspect_log(config, disk);
+  KAYA_ASSERT_OK(log);
+  ASSERT_TRUE(log->pending_truncation.has_value());
+  const PendingTruncation& t = *log->pending_truncation;
+  EXPECT_EQ(t.after, Lsn(8));
+  EXPECT_EQ(t.epoch, 1u);
+  EXPECT_EQ(t.cut_segment_id, cut_segment);
+  EXPECT_EQ(t.cut_offset, (*rp)->durable.end_offset());
+  EXPECT_GT(t.records, 0u);
+  EXPECT_GT(t.bytes, 0u);
+  ASSERT_FALSE(t.segments_removed.empty());
+  EXPECT_EQ(t.segments_removed.front(), cut_segment + 1);
+  EXPECT_TRUE(log->anomalies.empty()) << log->anomalies.front().to_string();
+  EXPECT_EQ(log->records, 8u);
+  EXPECT_EQ(log->last_lsn, Lsn(8));
+  ASSERT_EQ(log->segments.back().id, cut_segment);
+  EXPECT_EQ(log->segments.back().truncation_cut, t.cut_offset);
+  uint64_t kept_bytes = 0;
+  for (uint64_t id : *ids) {
+    if (id >= cut_segment) continue;
+    kept_bytes +=
+        disk.file_len(io::RelativePath::parse(format::segment_path(id)).value()).value();
+  }
+  EXPECT_EQ(log->bytes, kept_bytes + t.cut_offset);
+
+  auto dry = read_log(disk, config);
+  KAYA_ASSERT_OK(dry);
+  EXPECT_EQ(log->recoverable_records, dry->report.records);
+  EXPECT_EQ(log->next_lsn, dry->report.next_lsn);
+  EXPECT_TRUE(dry->report.anomalies.empty());
+}
+
+TEST(TruncateTest, InspectionOfAPendingTruncationThatEmptiesTheLog) {
+  SimDisk disk;
+  const WalConfig config = small_segments();
+  auto w = open_or_die(config, disk);
+  append_until(*w, 21);
+  disk.fail_nth(FaultKind::kFsyncFailure, 4);
+  ASSERT_FALSE(w->truncate_after(Lsn(0)).ok());
+  crash_with_writer(disk, w);
+  auto log = inspect_log(config, disk);
+  KAYA_ASSERT_OK(log);
+  ASSERT_TRUE(log->pending_truncation.has_value());
+  EXPECT_EQ(log->pending_truncation->after, Lsn(0));
+  EXPECT_EQ(log->pending_truncation->cut_offset, 0u);
+  EXPECT_EQ(log->records, 0u);
+  EXPECT_TRUE(log->anomalies.empty());
+  auto dry = read_log(disk, config);
+  KAYA_ASSERT_OK(dry);
+  EXPECT_EQ(dry->report.records, 0u);
+  EXPECT_EQ(log->next_lsn, dry->report.next_lsn);
+  EXPECT_EQ(log->next_lsn, Lsn(1));
 }
 
 }  // namespace
