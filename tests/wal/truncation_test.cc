@@ -2,6 +2,7 @@
 // readers overtaken by it, and a crash at every sync of it (docs/truncation.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "kaya/wal/writer.h"
 #include "testing/strings.h"
 #include "testing/test_util.h"
+#include "wal/recording_disk.h"
 #include "wal/wal_test_util.h"
 
 namespace kaya::wal {
@@ -386,6 +388,57 @@ TEST(TruncateTest, ACrashAtEverySyncLeavesTheOldLogOrTheTruncatedOne) {
   // The sweep saw both sides of the intent.
   EXPECT_GT(old_seen, 0);
   EXPECT_GT(truncated_seen, 0);
+}
+
+TEST(TruncateTest, ACrashBeforeEveryDiskOperationLeavesTheOldLogOrTheTruncatedOne) {
+  // Finer than the sweep above: the process dies right before the k-th operation of
+  // the truncation that changes the disk (a write, a rename, a removal, a cut, a file
+  // or directory sync), then the power goes.
+  const WalConfig config = small_segments();
+  int old_seen = 0;
+  int truncated_seen = 0;
+  std::vector<std::string> stopped_ops;
+  for (uint64_t k = 1;; ++k) {
+    SCOPED_TRACE("the process dies before operation " + std::to_string(k));
+    ASSERT_LT(k, 200u) << "the truncation never got through";
+    SimDisk disk(io::SimDiskOptions{.seed = k});
+    testing::RecordingDisk rec(disk);
+    auto w = open_or_die(config, rec);
+    append_until(*w, 21, k % 2 ? kStrict : kRelaxed);
+    KAYA_ASSERT_OK(w->sync());
+    rec.stop_at(k);
+    auto rep = w->truncate_after(Lsn(7));
+    const std::string stopped = rec.stopped_at();
+    const bool got_through = stopped.empty();
+    EXPECT_EQ(rep.ok(), got_through) << (rep.ok() ? "" : rep.error().to_string());
+    w.reset();  // (its last operations fail: the process is gone)
+    disk.crash();
+    if (!got_through) stopped_ops.push_back(stopped.substr(0, stopped.find(' ')));
+    const std::vector<uint64_t> lsns = lsns_of(disk, config);
+    if (lsns == range(1, 20)) {
+      old_seen++;
+    } else {
+      EXPECT_EQ(lsns, range(1, 7))
+          << "neither the old log nor the truncated one (" << stopped << ")";
+      truncated_seen++;
+    }
+    w = open_or_die(config, disk);
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(w->next_lsn().value(), lsns.back() + 1);
+    auto rp = read_recovery_point(disk);
+    KAYA_ASSERT_OK(rp);
+    EXPECT_FALSE((*rp)->truncation_pending()) << "open completes a pending truncation";
+    if (got_through) break;
+  }
+  EXPECT_GT(old_seen, 0);
+  EXPECT_GT(truncated_seen, 0);
+  // Among the operations died before: the removal of a segment and the truncation of
+  // the cut one, besides writes, renames and syncs.
+  for (const char* op :
+       {"remove_file", "truncate", "rename", "fsync_dir", "fsync_file"}) {
+    EXPECT_NE(std::find(stopped_ops.begin(), stopped_ops.end(), op), stopped_ops.end())
+        << "no crash before a " << op;
+  }
 }
 
 TEST(TruncateTest, ADryRunOverAPendingTruncationChangesNothingAndReportsIt) {
