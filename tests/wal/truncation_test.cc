@@ -354,6 +354,27 @@ TEST(TruncateTest, APendingTruncationIsRefusedByAKayaThatDoesNotKnowIt) {
   EXPECT_EQ(w->next_lsn(), Lsn(9));
 }
 
+// After a crash during truncate_after(7) of a log of LSNs 1..20: the log is the old one
+// or the truncated one (counted), and open completes a pending truncation.
+void check_old_or_truncated(SimDisk& disk, const WalConfig& config,
+                            const std::string& context, int& old_seen,
+                            int& truncated_seen) {
+  const std::vector<uint64_t> lsns = lsns_of(disk, config);
+  if (lsns == range(1, 20)) {
+    old_seen++;
+  } else {
+    EXPECT_EQ(lsns, range(1, 7))
+        << "neither the old log nor the truncated one (" << context << ")";
+    truncated_seen++;
+  }
+  auto w = open_or_die(config, disk);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->next_lsn().value(), lsns.empty() ? 1 : lsns.back() + 1);
+  auto rp = read_recovery_point(disk);
+  KAYA_ASSERT_OK(rp);
+  EXPECT_FALSE((*rp)->truncation_pending()) << "open completes a pending truncation";
+}
+
 TEST(TruncateTest, ACrashAtEverySyncLeavesTheOldLogOrTheTruncatedOne) {
   const WalConfig config = small_segments();
   int old_seen = 0;
@@ -371,18 +392,7 @@ TEST(TruncateTest, ACrashAtEverySyncLeavesTheOldLogOrTheTruncatedOne) {
     disk.clear_faults();
     EXPECT_EQ(rep.ok(), got_through) << (rep.ok() ? "" : rep.error().to_string());
     crash_with_writer(disk, w);
-    const std::vector<uint64_t> lsns = lsns_of(disk, config);
-    if (lsns == range(1, 20)) {
-      old_seen++;
-    } else {
-      EXPECT_EQ(lsns, range(1, 7)) << "neither the old log nor the truncated one";
-      truncated_seen++;
-    }
-    w = open_or_die(config, disk);
-    EXPECT_EQ(w->next_lsn().value(), lsns.back() + 1);
-    auto rp = read_recovery_point(disk);
-    KAYA_ASSERT_OK(rp);
-    EXPECT_FALSE((*rp)->truncation_pending()) << "open completes a pending truncation";
+    check_old_or_truncated(disk, config, "", old_seen, truncated_seen);
     if (got_through) break;
   }
   // The sweep saw both sides of the intent.
@@ -414,20 +424,7 @@ TEST(TruncateTest, ACrashBeforeEveryDiskOperationLeavesTheOldLogOrTheTruncatedOn
     w.reset();  // (its last operations fail: the process is gone)
     disk.crash();
     if (!got_through) stopped_ops.push_back(stopped.substr(0, stopped.find(' ')));
-    const std::vector<uint64_t> lsns = lsns_of(disk, config);
-    if (lsns == range(1, 20)) {
-      old_seen++;
-    } else {
-      EXPECT_EQ(lsns, range(1, 7))
-          << "neither the old log nor the truncated one (" << stopped << ")";
-      truncated_seen++;
-    }
-    w = open_or_die(config, disk);
-    ASSERT_NE(w, nullptr);
-    EXPECT_EQ(w->next_lsn().value(), lsns.back() + 1);
-    auto rp = read_recovery_point(disk);
-    KAYA_ASSERT_OK(rp);
-    EXPECT_FALSE((*rp)->truncation_pending()) << "open completes a pending truncation";
+    check_old_or_truncated(disk, config, stopped, old_seen, truncated_seen);
     if (got_through) break;
   }
   EXPECT_GT(old_seen, 0);
