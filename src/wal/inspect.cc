@@ -1,5 +1,6 @@
 #include "kaya/wal/inspect.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "wal/log_dir.h"
 #include "wal/log_scan.h"
 #include "wal/segment_reader.h"
+#include "wal/truncation.h"
 
 namespace kaya::wal {
 namespace {
@@ -40,17 +42,21 @@ void set_problem(SegmentInspection& s, const Spot& spot, DecodeProblem problem) 
 // Scans segment `id` (at `path`) as a part of the log `view` describes. `previous`:
 // the LSN of the record before the segment's first, when known. Sets *reached_rp when
 // the recovery point's record was read and matched. `visitor` (optional) sees each
-// record accepted.
+// record accepted. `cut`: a pending truncation cuts the segment there, and the scan
+// ends at it.
 Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
                                const io::RelativePath& path, uint64_t id, bool is_last,
                                std::optional<uint64_t> previous, bool* reached_rp,
-                               const RecordVisitor& visitor = {}) {
+                               const RecordVisitor& visitor = {},
+                               std::optional<uint64_t> cut = std::nullopt) {
   SegmentInspection s;
   s.id = id;
   s.path = disk.describe(path);
+  s.truncation_cut = cut;
   SegmentReader reader(disk, path, view.max_record_bytes);
   const RecordPosition* rp = view.durable();
   for (;;) {
+    if (cut && reader.offset() >= *cut) break;
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) break;
     if (!d->ok()) {
@@ -206,11 +212,56 @@ Result<SegmentInspection> inspect_segment(io::Disk& disk, const io::RelativePath
 
 namespace {
 
-// Inspects the segments `ids` of the log `view` describes.
+// Counts the records of segment `id` from `offset` on, up to the first one that does
+// not decode (what lies above a pending truncation's cut: not judged).
+Result<uint64_t> count_records(io::Disk& disk, const LogView& view, uint64_t id,
+                               uint64_t offset) {
+  SegmentReader reader(disk, log_dir::segment(id), view.max_record_bytes, offset);
+  uint64_t records = 0;
+  for (;;) {
+    KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
+    if (!d || !d->ok()) return records;
+    records++;
+  }
+}
+
+// The pending truncation of the log `view` describes, if any, with what lies above its
+// cut among the segments `ids`, which lose the ones it removes whole.
+Result<std::optional<PendingTruncation>> pending_truncation(io::Disk& disk,
+                                                            const LogView& view,
+                                                            std::vector<uint64_t>& ids) {
+  if (!view.rp || !view.rp->truncation_pending()) {
+    return std::optional<PendingTruncation>();
+  }
+  PendingTruncation t;
+  t.after = view.rp->truncated_after;
+  t.epoch = view.rp->truncation_epoch;
+  const std::optional<Cut> cut = cut_of(*view.rp, ids);
+  if (!cut) return std::optional<PendingTruncation>(std::move(t));
+  t.cut_segment_id = cut->segment_id;
+  t.cut_offset = cut->offset;
+  for (uint64_t id : ids) {
+    if (id < cut->segment_id) continue;
+    const uint64_t from = id == cut->segment_id ? cut->offset : 0;
+    KAYA_ASSIGN_OR_RETURN(uint64_t len, disk.file_len(log_dir::segment(id)));
+    if (len <= from) continue;
+    t.bytes += len - from;
+    KAYA_ASSIGN_OR_RETURN(uint64_t records, count_records(disk, view, id, from));
+    t.records += records;
+    if (id > cut->segment_id) t.segments_removed.push_back(id);
+  }
+  std::erase_if(ids, [&](uint64_t id) { return id > cut->segment_id; });
+  return std::optional<PendingTruncation>(std::move(t));
+}
+
+// Inspects the segments `ids` of the log `view` describes (with a pending truncation:
+// up to its cut).
 Result<LogInspection> inspect_segments(const LogView& view, io::Disk& disk,
-                                       const std::vector<uint64_t>& ids) {
+                                       const std::vector<uint64_t>& ids,
+                                       const std::optional<PendingTruncation>& pending) {
   LogInspection log;
   log.recovery_point = view.rp;
+  log.pending_truncation = pending;
   // The LSN of the last record recovery would have read (nullopt: unknown); forgotten
   // after a segment with a problem, whose lost records make the next check meaningless.
   std::optional<uint64_t> previous;
@@ -227,8 +278,11 @@ Result<LogInspection> inspect_segments(const LogView& view, io::Disk& disk,
       log_problem = true;
       previous.reset();
     }
-    KAYA_ASSIGN_OR_RETURN(SegmentInspection s, scan(disk, view, log_dir::segment(ids[i]),
-                                                    ids[i], last, previous, &reached_rp));
+    std::optional<uint64_t> cut;
+    if (pending && pending->cut_segment_id == ids[i]) cut = pending->cut_offset;
+    KAYA_ASSIGN_OR_RETURN(SegmentInspection s,
+                          scan(disk, view, log_dir::segment(ids[i]), ids[i], last,
+                               previous, &reached_rp, {}, cut));
     // A problem inside the segment still leaves recovery the records before it.
     if (!stopped && !log_problem) {
       log.recoverable_records += s.records;
@@ -242,11 +296,16 @@ Result<LogInspection> inspect_segments(const LogView& view, io::Disk& disk,
     } else if (s.last_lsn) {
       previous = s.last_lsn->value();
     }
-    log.bytes += s.bytes;
+    log.bytes += cut ? std::min(s.bytes, *cut) : s.bytes;
     log.records += s.records;
     if (s.first_lsn && !log.first_lsn) log.first_lsn = s.first_lsn;
     if (s.last_lsn) log.last_lsn = s.last_lsn;
     log.segments.push_back(std::move(s));
+  }
+  // A log a truncation emptied continues where the truncation left it, as recovery
+  // has it.
+  if (log.recoverable_records == 0 && view.rp && view.rp->truncation_epoch > 0) {
+    log.next_lsn = view.rp->truncated_after.next();
   }
   // A log that reads cleanly must reach the record its recovery point names.
   if (const RecordPosition* rp = view.durable();
@@ -279,12 +338,20 @@ Result<LogInspection> inspect_log(const WalConfig& config, io::Disk& disk) {
       const bool last_attempt = attempt == kReleaseAttempts;
       KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
       KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
+      // (A truncation completing meanwhile removes segments: NotFound, read again.)
+      Result<std::optional<PendingTruncation>> pending =
+          pending_truncation(disk, view, ids);
+      if (!last_attempt && !pending.ok() &&
+          pending.error().kind() == ErrorKind::kNotFound) {
+        continue;
+      }
+      if (!pending.ok()) return std::move(pending).error();
       const RecordPosition* rp = view.durable();
       if (!last_attempt && rp != nullptr && !ids.empty() &&
           rp->segment_id < ids.front()) {
         continue;
       }
-      Result<LogInspection> log = inspect_segments(view, disk, ids);
+      Result<LogInspection> log = inspect_segments(view, disk, ids, *pending);
       if (!last_attempt && !log.ok() && log.error().kind() == ErrorKind::kNotFound) {
         continue;
       }

@@ -5,7 +5,12 @@
 // torn record was planted at the end of the log) instead.
 //
 // A SIGKILL takes the process, not the page cache: every acknowledged append, strict or
-// relaxed, must come back, except below a release point the child announced.
+// relaxed, must come back, except below a release point the child announced and above
+// the LSN a completed truncation kept the log up to; a truncation the kill interrupted
+// leaves the log before it or the truncated one, never a hole or a mix. Records
+// appended after a truncation take its LSNs again: an LSN must hold the record of the
+// latest acknowledged append there. Some iterations kill the child right after it
+// announced a truncation, so that kills land inside truncations.
 //
 // KAYA_KILLS=<n> sets the number of kills (default 200); KAYA_SEED=<s> replays the
 // seed's payloads, delays and choice of iterations (the kill instants follow timing).
@@ -170,12 +175,18 @@ struct Totals {
   uint64_t kills_before_open = 0;  // the child had not opened the writer yet
   uint64_t recovery_kills = 0;
   uint64_t recovery_kills_in_first_pass = 0;
-  uint64_t recovery_passes = 0;  // completed by children later killed
+  uint64_t recovery_passes = 0;                    // completed by children later killed
+  uint64_t recovery_kills_pending_truncation = 0;  // over an interrupted truncation
   uint64_t torn_planted = 0;
   uint64_t acks_strict = 0;
   uint64_t acks_relaxed = 0;
   uint64_t releases = 0;
-  uint64_t unacked_recovered = 0;  // written but not acknowledged when killed
+  uint64_t truncations = 0;           // completed (the child announced the return)
+  uint64_t truncations_emptying = 0;  // of those, after the first LSN - 1
+  uint64_t records_truncated = 0;     // removed by them
+  uint64_t truncation_kills = 0;      // the kill landed inside a truncation
+  uint64_t truncation_kills_cut = 0;  // of those, the log came back truncated
+  uint64_t unacked_recovered = 0;     // written but not acknowledged when killed
   uint64_t torn_tails = 0;
   uint64_t records_recovered = 0;  // summed over every recovery
   uint64_t final_records = 0;
@@ -188,12 +199,17 @@ struct Oracle {
   // Segments holding only records below this may have been released.
   uint64_t release_below = 0;
   // Every acknowledged record and every record a recovery found, by LSN, minus those
-  // gone from the log's front (released).
+  // gone from the log's front (released) and those a completed truncation removed: the
+  // latest record acknowledged or found at each LSN.
   std::map<uint64_t, RecordId> known;
-  // Per (run, thread): the counter of the first record still in the log, as far as
-  // the test knows (records before it were released).
-  std::map<std::pair<uint64_t, uint64_t>, uint64_t> first_counter;
-  uint64_t next_lsn = 1;  // after the last recovery
+  // The LSN the last completed truncation kept the log up to (nullopt: none yet): a
+  // log without records has the next LSN after it.
+  std::optional<uint64_t> last_cut;
+  // A truncation the kill interrupted: the log is the one before it or the truncated
+  // one, which the next recovery tells.
+  std::optional<uint64_t> pending_cut;
+  uint64_t next_lsn = 1;   // after the last recovery
+  uint64_t first_lsn = 1;  // after the last recovery (next_lsn when no record)
   uint64_t records = 0;
   uint64_t next_sequence = 1;
   uint64_t last_segment_id = 0;
@@ -204,11 +220,21 @@ struct Found {
   RecordId id;
 };
 
+// What the killed append child did that recovery may find beyond its acknowledgements:
+// at most one record per thread, the one after its last acknowledged (an append that
+// returned but was not announced, or was being written), at an LSN from `lowest_lsn` on
+// (the next LSN when it opened, or after its last truncation).
+struct KilledRun {
+  uint64_t run = 0;
+  uint64_t lowest_lsn = 1;
+  std::map<uint64_t, uint64_t> next_counter;  // per thread (0: nothing acknowledged)
+};
+
 // Recovers the log (default mode, applied) and checks it against the oracle; then the
 // oracle learns what the log holds. `run` is the run whose child was just killed (its
 // unacknowledged records may be present), or none after a recovery kill.
 void recover_and_check(const std::string& dir, Oracle& oracle,
-                       std::optional<uint64_t> run, Totals& totals) {
+                       const std::optional<KilledRun>& run, Totals& totals) {
   KAYA_ASSERT_OK(release_dead_writer(dir));
   auto disk = open_crash_disk(dir, /*create=*/false);
   KAYA_ASSERT_OK(disk);
@@ -242,16 +268,28 @@ void recover_and_check(const std::string& dir, Oracle& oracle,
   }
   ASSERT_EQ(report->records, found.size());
   totals.records_recovered += found.size();
-  if (found.empty()) {
-    ASSERT_TRUE(oracle.known.empty()) << "the log lost every record";
-    ASSERT_EQ(report->next_lsn.value(), 1u);
-    return;
+  const uint64_t last = found.empty() ? 0 : found.back().lsn;
+  if (oracle.pending_cut) {
+    // The interrupted truncation either happened or did not: the log ends at its cut
+    // or where it ended before (the checks below then miss no record of either).
+    const uint64_t cut = *oracle.pending_cut;
+    const bool had_more = !oracle.known.empty() && oracle.known.rbegin()->first > cut;
+    if (!had_more || last <= cut) {
+      oracle.known.erase(oracle.known.upper_bound(cut), oracle.known.end());
+      oracle.last_cut = cut;
+      if (had_more) totals.truncation_kills_cut++;
+    }
+    oracle.pending_cut.reset();
   }
-  const uint64_t first = found.front().lsn;
-  const uint64_t last = found.back().lsn;
-  ASSERT_EQ(report->next_lsn.value(), last + 1);
-  ASSERT_LE(first, std::max<uint64_t>(oracle.release_below, 1))
-      << "records released above the announced release point";
+  const uint64_t first = found.empty() ? report->next_lsn.value() : found.front().lsn;
+  if (found.empty()) {
+    ASSERT_EQ(report->next_lsn.value(), oracle.last_cut ? *oracle.last_cut + 1 : 1)
+        << "a log without records continues at another LSN";
+  } else {
+    ASSERT_EQ(report->next_lsn.value(), last + 1);
+    ASSERT_LE(first, std::max<uint64_t>(oracle.release_below, 1))
+        << "records released above the announced release point";
+  }
 
   // Every known record at or above the log's first LSN is there, unchanged; those
   // below it were released and are forgotten.
@@ -260,44 +298,48 @@ void recover_and_check(const std::string& dir, Oracle& oracle,
     ASSERT_LT(oracle.known.begin()->first, oracle.release_below)
         << "LSN " << oracle.known.begin()->first << " (" << record_key(gone)
         << ") is missing but was never released";
-    uint64_t& fc = oracle.first_counter[{gone.run, gone.thread}];
-    fc = std::max(fc, gone.counter + 1);
     oracle.known.erase(oracle.known.begin());
   }
   for (const auto& [lsn, id] : oracle.known) {
+    ASSERT_FALSE(found.empty()) << "acknowledged record " << record_key(id) << " at LSN "
+                                << lsn << " lost (the log holds no record)";
     ASSERT_LE(lsn, last) << "acknowledged record " << record_key(id) << " at LSN " << lsn
                          << " lost (log ends at LSN " << last << ")";
-    ASSERT_EQ(found[lsn - first].id, id) << "LSN " << lsn << " holds another record";
+    ASSERT_EQ(found[lsn - first].id, id)
+        << "LSN " << lsn << " holds " << record_key(found[lsn - first].id)
+        << ", not the latest record acknowledged there";
   }
-  // What was never acknowledged nor seen before comes from the killed run, and each
-  // thread's records form an unbroken sequence of counters.
-  std::map<std::pair<uint64_t, uint64_t>, uint64_t> next_counter;
+  // What was never acknowledged nor seen before is, for each thread of the killed run,
+  // the one record after its last acknowledged one.
+  std::map<uint64_t, uint64_t> unacked_per_thread;
   for (const Found& f : found) {
-    const auto group = std::make_pair(f.id.run, f.id.thread);
-    auto it = next_counter.find(group);
-    const uint64_t expected =
-        it != next_counter.end() ? it->second : oracle.first_counter[group];
-    ASSERT_EQ(f.id.counter, expected)
-        << "LSN " << f.lsn << " (" << record_key(f.id) << "): counters of run "
-        << f.id.run << " thread " << f.id.thread << " skip or repeat";
-    next_counter[group] = f.id.counter + 1;
-    if (!oracle.known.contains(f.lsn)) {
-      ASSERT_TRUE(run.has_value() && f.id.run == *run && f.lsn >= oracle.next_lsn)
-          << "LSN " << f.lsn << " (" << record_key(f.id)
-          << ") was neither acknowledged nor written by the killed child";
-      oracle.known.emplace(f.lsn, f.id);
-      totals.unacked_recovered++;
-    }
+    if (oracle.known.contains(f.lsn)) continue;
+    ASSERT_TRUE(run.has_value() && f.id.run == run->run && f.lsn >= run->lowest_lsn)
+        << "LSN " << f.lsn << " (" << record_key(f.id)
+        << ") was neither acknowledged nor written by the killed child";
+    const auto it = run->next_counter.find(f.id.thread);
+    ASSERT_EQ(f.id.counter, it == run->next_counter.end() ? 0 : it->second)
+        << "LSN " << f.lsn << " (" << record_key(f.id)
+        << "): not the append that followed the thread's last acknowledged one";
+    ASSERT_EQ(++unacked_per_thread[f.id.thread], 1u)
+        << "LSN " << f.lsn << " (" << record_key(f.id)
+        << "): a second unacknowledged record of its thread";
+    totals.unacked_recovered++;
   }
-  oracle.next_lsn = last + 1;
+  for (const Found& f : found) oracle.known.emplace(f.lsn, f.id);
+  oracle.next_lsn = report->next_lsn.value();
+  oracle.first_lsn = first;
   oracle.records = found.size();
   oracle.next_sequence = report->next_sequence ? report->next_sequence->value() : 1;
   oracle.last_segment_id = report->segments.empty() ? 0 : report->segments.back().id;
 }
 
-// Parses an append child's output into the oracle: acknowledged records and releases.
-void absorb_append_output(const std::string& out, uint64_t run, Oracle& oracle,
-                          Totals& totals, bool& opened) {
+// Parses an append child's output into the oracle: acknowledged records, releases and
+// truncations; `killed` learns what recovery may find beyond the acknowledgements.
+void absorb_append_output(const std::string& out, Oracle& oracle, Totals& totals,
+                          bool& opened, KilledRun& killed) {
+  killed.lowest_lsn = oracle.next_lsn;
+  bool empties = false;  // the pending truncation empties the log
   for (const std::string& line : complete_lines(out)) {
     std::istringstream in(line);
     char tag = 0;
@@ -314,21 +356,50 @@ void absorb_append_output(const std::string& out, uint64_t run, Oracle& oracle,
       in >> below;
       oracle.release_below = std::max(oracle.release_below, below);
       totals.releases++;
+    } else if (tag == 'T') {
+      uint64_t cut = 0;
+      uint64_t first = 0;
+      in >> cut >> first;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_FALSE(oracle.pending_cut.has_value()) << "truncations overlap: " << line;
+      oracle.pending_cut = cut;
+      empties = cut + 1 == first;
+    } else if (tag == 'U') {
+      uint64_t cut = 0;
+      uint64_t removed = 0;
+      in >> cut >> removed;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_EQ(oracle.pending_cut, std::optional<uint64_t>(cut)) << line;
+      oracle.pending_cut.reset();
+      // No append was in flight (crash_child.cc): the records above the cut are the
+      // ones the test knows of, acknowledged or found by the last recovery.
+      const auto above = oracle.known.upper_bound(cut);
+      ASSERT_EQ(removed, static_cast<uint64_t>(std::distance(above, oracle.known.end())))
+          << "the truncation removed records the test does not know of: " << line;
+      oracle.known.erase(above, oracle.known.end());
+      oracle.last_cut = cut;
+      killed.lowest_lsn = cut + 1;
+      totals.truncations++;
+      if (empties) totals.truncations_emptying++;
+      totals.records_truncated += removed;
     } else if (tag == 'A') {
       uint64_t lsn = 0;
       char mode = 0;
-      RecordId id{run, 0, 0};
+      RecordId id{killed.run, 0, 0};
       in >> lsn >> mode >> id.thread >> id.counter;
       ASSERT_FALSE(in.fail()) << "bad line: " << line;
       ASSERT_EQ(mode == 'S', record_is_strict(oracle.seed, id)) << line;
-      ASSERT_GE(lsn, oracle.next_lsn) << "LSN reused: " << line;
+      ASSERT_GE(lsn, killed.lowest_lsn) << "LSN below the log's end: " << line;
       auto [it, inserted] = oracle.known.emplace(lsn, id);
-      ASSERT_TRUE(inserted) << "LSN acknowledged twice: " << line;
+      ASSERT_TRUE(inserted) << "LSN acknowledged twice with no truncation between: "
+                            << line;
+      killed.next_counter[id.thread] = id.counter + 1;
       (mode == 'S' ? totals.acks_strict : totals.acks_relaxed)++;
     } else {
       FAIL() << "unexpected line from the child: " << line;
     }
   }
+  if (oracle.pending_cut) totals.truncation_kills++;
 }
 
 // $KAYA_KILL_DELAY_SCALE stretches the time before a kill (default 1): a log on a
@@ -339,20 +410,35 @@ uint64_t delay_scale() {
                                     : 1;
 }
 
-// Runs the appending child for a random time, kills it, then checks the log.
+// Runs the appending child for a random time, kills it, then checks the log, unless
+// the kill landed inside a truncation and `defer_check` is set: then a recovery child
+// meets the interrupted truncation first (recover_and_kill).
 void append_and_kill(const std::string& dir, uint64_t run, std::mt19937_64& rng,
-                     Oracle& oracle, Totals& totals) {
+                     Oracle& oracle, Totals& totals, bool defer_check) {
   Child child({"append", dir, std::to_string(oracle.seed), std::to_string(run),
                std::to_string(kThreads), std::to_string(kSegmentMaxBytes),
-               std::to_string(kReleaseMargin)});
+               std::to_string(kReleaseMargin), std::to_string(oracle.first_lsn)});
   ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
   // Mostly kill while appending; now and then from the start of Writer::open on, its
-  // recovery included (not while the process is still loading).
-  ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30),
-                               rng() % 4 != 0 ? "O " : "S"))
+  // recovery included (not while the process is still loading); now and then right
+  // after a truncation started (it takes several syncs: the kill mostly lands inside
+  // it); and now and then a little after a truncation returned (appends take its LSNs
+  // again).
+  const uint64_t kind = rng() % 8;
+  ASSERT_TRUE(
+      child.read_until(Clock::now() + std::chrono::seconds(30), kind < 2 ? "S" : "O "))
       << "the child ended before opening the log:\n"
       << child.out();
-  const auto delay = std::chrono::microseconds((2000 + rng() % 58000) * delay_scale());
+  if (kind >= 6) {
+    ASSERT_TRUE(child.read_until(Clock::now() + std::chrono::seconds(30),
+                                 kind == 6 ? "T " : "U "))
+        << "the child ended before truncating:\n"
+        << child.out();
+  }
+  const auto delay =
+      kind == 6   ? std::chrono::microseconds(rng() % 3000)
+      : kind == 7 ? std::chrono::microseconds((1000 + rng() % 20000) * delay_scale())
+                  : std::chrono::microseconds((2000 + rng() % 58000) * delay_scale());
   ASSERT_TRUE(child.read_until(Clock::now() + delay)) << "the child ended by itself:\n"
                                                       << child.out();
   const int status = child.kill_and_wait();
@@ -360,10 +446,13 @@ void append_and_kill(const std::string& dir, uint64_t run, std::mt19937_64& rng,
       << "child " << describe_status(status) << " (its stderr is above)";
   totals.kills++;
   bool opened = false;
-  absorb_append_output(child.out(), run, oracle, totals, opened);
+  KilledRun killed;
+  killed.run = run;
+  absorb_append_output(child.out(), oracle, totals, opened, killed);
   if (::testing::Test::HasFatalFailure()) return;
   if (!opened) totals.kills_before_open++;
-  recover_and_check(dir, oracle, run, totals);
+  if (defer_check && oracle.pending_cut) return;
+  recover_and_check(dir, oracle, killed, totals);
 }
 
 // Appends a prefix of the record that would come next to the last segment: what a
@@ -385,10 +474,13 @@ void plant_torn_record(const std::string& dir, std::mt19937_64& rng,
 }
 
 // Kills a child that runs recovery over and over; every pass it finished must have
-// found the same log, and the next recovery must too.
+// found the same log, and the next recovery must too. On a log whose truncation a kill
+// interrupted (oracle.pending_cut), the first pass completes or forgets it.
 void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& oracle,
                       Totals& totals) {
-  const bool torn = rng() % 2 == 0;
+  const bool pending = oracle.pending_cut.has_value();
+  if (pending) totals.recovery_kills_pending_truncation++;
+  const bool torn = !pending && rng() % 2 == 0;
   if (torn) {
     plant_torn_record(dir, rng, oracle);
     if (::testing::Test::HasFatalFailure()) return;
@@ -396,6 +488,7 @@ void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& orac
   }
   const uint64_t records = oracle.records;
   const uint64_t next_lsn = oracle.next_lsn;
+  std::vector<std::string> passes;
   {
     Child child({"recover", dir});
     ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
@@ -416,15 +509,18 @@ void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& orac
     std::erase(lines, "R");
     if (lines.empty()) totals.recovery_kills_in_first_pass++;
     totals.recovery_passes += lines.size();
-    const std::string expected =
-        "V " + std::to_string(records) + " " + std::to_string(next_lsn);
-    for (const std::string& line : lines) {
-      ASSERT_EQ(line, expected) << "a recovery pass found another log";
-    }
+    passes = lines;
   }
   recover_and_check(dir, oracle, std::nullopt, totals);
-  ASSERT_EQ(oracle.records, records);
-  ASSERT_EQ(oracle.next_lsn, next_lsn);
+  if (!pending) {
+    ASSERT_EQ(oracle.records, records);
+    ASSERT_EQ(oracle.next_lsn, next_lsn);
+  }
+  const std::string expected =
+      "V " + std::to_string(oracle.records) + " " + std::to_string(oracle.next_lsn);
+  for (const std::string& line : passes) {
+    ASSERT_EQ(line, expected) << "a recovery pass found another log";
+  }
 }
 
 uint64_t kills_from_env() {
@@ -452,10 +548,10 @@ TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
   const auto start = Clock::now();
   for (uint64_t i = 0; i < kills; ++i) {
     SCOPED_TRACE("iteration " + std::to_string(i));
-    if (i >= 10 && oracle.records > 0 && rng() % 5 == 0) {
+    if (oracle.pending_cut || (i >= 10 && oracle.records > 0 && rng() % 5 == 0)) {
       recover_and_kill(dir, rng, oracle, totals);
     } else {
-      append_and_kill(dir, i, rng, oracle, totals);
+      append_and_kill(dir, i, rng, oracle, totals, /*defer_check=*/rng() % 2 == 0);
     }
     if (HasFatalFailure()) return;
   }
@@ -466,19 +562,26 @@ TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
   std::printf(
       "kill test (seed %llu): %llu append kills (%llu before the writer opened), %llu "
       "recovery kills (%llu in the first pass, %llu passes finished, %llu over a "
-      "planted torn record); acks checked: %llu strict, %llu relaxed; %llu release "
-      "points; %llu unacknowledged records recovered; %llu torn tails cut; %llu "
+      "planted torn record, %llu over an interrupted truncation); acks checked: %llu "
+      "strict, %llu relaxed; %llu release points; %llu truncations (%llu emptied the "
+      "log, %llu records removed), %llu kills during one (%llu left the log "
+      "truncated); %llu unacknowledged records recovered; %llu torn tails cut; %llu "
       "records recovered in all; final log: %llu records, next LSN %llu; %lld ms\n",
       ull(oracle.seed), ull(totals.kills), ull(totals.kills_before_open),
       ull(totals.recovery_kills), ull(totals.recovery_kills_in_first_pass),
-      ull(totals.recovery_passes), ull(totals.torn_planted), ull(totals.acks_strict),
-      ull(totals.acks_relaxed), ull(totals.releases), ull(totals.unacked_recovered),
-      ull(totals.torn_tails), ull(totals.records_recovered), ull(totals.final_records),
+      ull(totals.recovery_passes), ull(totals.torn_planted),
+      ull(totals.recovery_kills_pending_truncation), ull(totals.acks_strict),
+      ull(totals.acks_relaxed), ull(totals.releases), ull(totals.truncations),
+      ull(totals.truncations_emptying), ull(totals.records_truncated),
+      ull(totals.truncation_kills), ull(totals.truncation_kills_cut),
+      ull(totals.unacked_recovered), ull(totals.torn_tails),
+      ull(totals.records_recovered), ull(totals.final_records),
       ull(totals.final_next_lsn), static_cast<long long>(ms));
   if (kills >= 50) {
     EXPECT_GT(totals.acks_strict, 0u);
     EXPECT_GT(totals.acks_relaxed, 0u);
     EXPECT_GT(totals.releases, 0u) << "the log never released a segment";
+    EXPECT_GT(totals.truncations, 0u) << "the child never truncated the log";
   }
 }
 

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "kaya/io/fault_disk.h"
 #include "kaya/io/file_disk.h"
+#include "kaya/wal/recovery.h"
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 #include "tools/tool_runner.h"
@@ -17,6 +20,7 @@ namespace {
 using kaya::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int kOk = 0, kNotFound = 2, kInvalid = 4, kLock = 6;
 
@@ -103,6 +107,89 @@ TEST(KayaWalTruncate, RefusedWhileAWriterHoldsTheLog) {
   EXPECT_TRUE(one_error_line(t, "LockConflict"));
   KAYA_ASSERT_OK((*writer)->close());
   EXPECT_EQ(dumped_keys(tmp.path()).size(), 3u);
+}
+
+// A log of LSNs 1..20 in small segments whose truncation after LSN 8 stopped right
+// after its intent became durable (the first removal's directory sync fails): the
+// intent is pending, the highest segment may be gone, the others above the cut are
+// there. Returns the segment the cut falls in.
+uint64_t leave_pending_truncation(const std::string& dir) {
+  auto file = io::FileDisk::open(dir);
+  EXPECT_TRUE(file.ok());
+  if (!file.ok()) return 0;
+  io::FaultDisk disk(**file);
+  wal::WalConfig config;
+  config.segment_max_bytes = 200;
+  {
+    auto w = wal::Writer::open(config, disk);
+    EXPECT_TRUE(w.ok());
+    if (!w.ok()) return 0;
+    for (int i = 1; i <= 20; ++i) {
+      std::string key = "k";
+      key += std::to_string(i);
+      EXPECT_TRUE(
+          (*w)->append(wal::Payload::put(key, "v"), wal::DurabilityMode::kStrict).ok());
+    }
+    disk.fail_nth(io::FaultKind::kFsyncFailure, 4);
+    EXPECT_FALSE((*w)->truncate_after(Lsn(8)).ok());
+  }
+  auto rp = wal::read_recovery_point(**file);
+  EXPECT_TRUE(rp.ok() && rp->has_value() && (*rp)->truncation_pending())
+      << "the sync count of the intent changed";
+  return rp.ok() && rp->has_value() ? (*rp)->durable.segment_id : 0;
+}
+
+TEST(KayaWalTruncate, InspectAndVerifyReportAPendingTruncationAndJudgeTheLogAtItsCut) {
+  TempDir tmp;
+  const uint64_t cut_segment = leave_pending_truncation(tmp.path());
+  ASSERT_NE(cut_segment, 0u);
+  // Damage above the cut is not the log's: recovery removes it unread.
+  {
+    auto disk = io::FileDisk::open(tmp.path());
+    KAYA_ASSERT_OK(disk);
+    auto ids = wal::list_segments(**disk);
+    KAYA_ASSERT_OK(ids);
+    ASSERT_GT(ids->back(), cut_segment) << "no segment above the cut is left";
+    const uint8_t junk[4] = {'j', 'u', 'n', 'k'};
+    KAYA_ASSERT_OK((*disk)->write_at(
+        io::RelativePath::parse(wal::format::segment_path(cut_segment + 1)).value(), 0,
+        io::ByteView(junk, sizeof(junk))));
+  }
+  ToolResult inspect = run_tool({"inspect", tmp.path()});
+  ASSERT_EQ(inspect.exit_code, kOk) << inspect.describe();
+  EXPECT_THAT(inspect.out, HasSubstr("a truncation after LSN 8 (epoch 1) is pending: "
+                                     "recovery first removes the "));
+  EXPECT_THAT(inspect.out, HasSubstr("where the pending truncation cuts it"));
+  EXPECT_THAT(inspect.out, HasSubstr("total: 8 records, LSN 1..8, "));
+  EXPECT_THAT(inspect.out, HasSubstr("; clean\n"));
+  EXPECT_THAT(inspect.out, HasSubstr("then recovery keeps 8 records (next LSN 9)"));
+  EXPECT_THAT(inspect.out, Not(HasSubstr("problems")));
+
+  ToolResult json = run_tool({"inspect", tmp.path(), "--json"});
+  ASSERT_EQ(json.exit_code, kOk) << json.describe();
+  EXPECT_THAT(json.out, HasSubstr("\"pending_truncation\":{\"after\":8,\"epoch\":1,"));
+  EXPECT_THAT(json.out, HasSubstr("\"anomalies\":[]"));
+  EXPECT_THAT(json.out, HasSubstr("\"truncation_cut\":"));
+
+  ToolResult verify = run_tool({"verify", tmp.path()});
+  ToolResult dry = run_tool({"recover", tmp.path(), "--dry-run"});
+  EXPECT_EQ(verify.exit_code, kOk) << verify.describe();
+  EXPECT_EQ(verify.exit_code, dry.exit_code) << dry.describe();
+  EXPECT_THAT(verify.out, HasSubstr("ok: " + tmp.path() + ": 8 records, LSN 1..8, "));
+  EXPECT_THAT(verify.out, HasSubstr("; clean; a truncation after LSN 8 (epoch 1) is "
+                                    "pending"));
+  ToolResult verify_json = run_tool({"verify", tmp.path(), "--json"});
+  EXPECT_EQ(verify_json.exit_code, kOk) << verify_json.describe();
+  EXPECT_THAT(verify_json.out, HasSubstr("\"verdict\":\"clean\""));
+  EXPECT_THAT(verify_json.out, HasSubstr("\"pending_truncation\":{\"after\":8,"));
+
+  // Once recovery has completed it, nothing is pending.
+  ToolResult recover = run_tool({"recover", tmp.path()});
+  ASSERT_EQ(recover.exit_code, kOk) << recover.describe();
+  ToolResult after = run_tool({"verify", tmp.path(), "--json"});
+  EXPECT_EQ(after.exit_code, kOk) << after.describe();
+  EXPECT_THAT(after.out, HasSubstr("\"pending_truncation\":null"));
+  EXPECT_THAT(after.out, HasSubstr("\"records\":8,"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // A Disk that forwards every call to another and records it: which operation, on which
 // path, in order. Tests use it to assert what a component asked of the disk (the order
-// of a lock and a listing, the number of reads, no fsync after a failure).
+// of a lock and a listing, the number of reads, no fsync after a failure). It can also
+// stop at an operation, as a process that dies right before it (stop_at).
 #pragma once
 
 #include <algorithm>
@@ -37,6 +38,20 @@ class RecordingDisk final : public io::Disk {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.clear();
   }
+  // From now on, the n-th next operation that changes the disk (append, write_at,
+  // truncate, fsync_file, fsync_dir, create_dir, rename, remove_file; map_for_write is
+  // refused meanwhile) and every one after it fail with Io without reaching the inner
+  // disk: the process died right before it. 0 cancels.
+  void stop_at(uint64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_in_ = n;
+    stopped_.clear();
+  }
+  // "op path" of the operation stopped at ("" while none was).
+  std::string stopped_at() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
   // Breaks Disk::map_for_write's contract on purpose: maps at most `bytes` bytes of
   // what is asked (the writer's invariant tests).
   void map_at_most(uint64_t bytes) { map_at_most_ = bytes; }
@@ -44,7 +59,7 @@ class RecordingDisk final : public io::Disk {
   using io::Disk::append;
   Result<uint64_t> append(const io::RelativePath& path,
                           std::span<const io::ByteView> parts) override {
-    record("append", path);
+    if (Status s = change("append", path); !s.ok()) return s.error();
     return inner_.append(path, parts);
   }
   Result<size_t> read_at(const io::RelativePath& path, uint64_t offset,
@@ -54,7 +69,7 @@ class RecordingDisk final : public io::Disk {
   }
   Status write_at(const io::RelativePath& path, uint64_t offset,
                   io::ByteView bytes) override {
-    record("write_at", path);
+    if (Status s = change("write_at", path); !s.ok()) return s.error();
     return inner_.write_at(path, offset, bytes);
   }
   Result<uint64_t> file_len(const io::RelativePath& path) override {
@@ -62,7 +77,7 @@ class RecordingDisk final : public io::Disk {
     return inner_.file_len(path);
   }
   Status truncate(const io::RelativePath& path, uint64_t len) override {
-    record("truncate", path);
+    if (Status s = change("truncate", path); !s.ok()) return s.error();
     return inner_.truncate(path, len);
   }
   bool can_map() const override { return inner_.can_map(); }
@@ -71,15 +86,21 @@ class RecordingDisk final : public io::Disk {
                                                          uint64_t offset,
                                                          uint64_t len) override {
     record("map_for_write", path);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_in_ > 0 || !stopped_.empty()) {
+        return Error(ErrorKind::kIo, "RecordingDisk: no map while stopping");
+      }
+    }
     return inner_.map_for_write(path, offset, std::min(len, map_at_most_));
   }
   io::DiskLimits limits() const override { return inner_.limits(); }
   Status fsync_file(const io::RelativePath& path) override {
-    record("fsync_file", path);
+    if (Status s = change("fsync_file", path); !s.ok()) return s.error();
     return inner_.fsync_file(path);
   }
   Status fsync_dir(const io::RelativePath& dir) override {
-    record("fsync_dir", dir);
+    if (Status s = change("fsync_dir", dir); !s.ok()) return s.error();
     return inner_.fsync_dir(dir);
   }
   Result<std::vector<std::string>> list_dir(const io::RelativePath& dir) override {
@@ -87,15 +108,15 @@ class RecordingDisk final : public io::Disk {
     return inner_.list_dir(dir);
   }
   Status create_dir(const io::RelativePath& dir) override {
-    record("create_dir", dir);
+    if (Status s = change("create_dir", dir); !s.ok()) return s.error();
     return inner_.create_dir(dir);
   }
   Status rename(const io::RelativePath& from, const io::RelativePath& to) override {
-    record("rename", from);
+    if (Status s = change("rename", from); !s.ok()) return s.error();
     return inner_.rename(from, to);
   }
   Status remove_file(const io::RelativePath& path) override {
-    record("remove_file", path);
+    if (Status s = change("remove_file", path); !s.ok()) return s.error();
     return inner_.remove_file(path);
   }
   Result<std::unique_ptr<io::FileLock>> lock_file(const io::RelativePath& path) override {
@@ -115,6 +136,14 @@ class RecordingDisk final : public io::Disk {
   }
 
  private:
+  // Records a changing operation; an error once stopped (stop_at).
+  Status change(const char* op, const io::RelativePath& path) {
+    record(op, path);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_.empty() && (stop_in_ == 0 || --stop_in_ > 0)) return ok_status();
+    if (stopped_.empty()) stopped_ = std::string(op) + " " + path.str();
+    return Error(ErrorKind::kIo, "RecordingDisk: stopped before " + stopped_);
+  }
   void record(std::string op, const io::RelativePath& path) {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(Call{std::move(op), path.str()});
@@ -124,6 +153,8 @@ class RecordingDisk final : public io::Disk {
   mutable std::mutex mu_;
   std::vector<Call> calls_;
   uint64_t map_at_most_ = UINT64_MAX;
+  uint64_t stop_in_ = 0;  // see stop_at
+  std::string stopped_;
 };
 
 }  // namespace kaya::wal::testing

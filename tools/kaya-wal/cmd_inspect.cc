@@ -31,8 +31,11 @@ recovery point (wal/RECOVERY_POINT; docs/recovery.md has the decision table):
   over the limit at offset X: REASON         (a record over --max-record-bytes)
 then the log's problems in order (missing segments and LSN gaps between segments
 included), the totals, and what recovery would do. A single segment file is judged
-as the last segment of a log without a recovery point. Reads only: changes no byte,
-takes no lock.
+as the last segment of a log without a recovery point. A log whose truncation is
+pending (kaya-wal truncate or Writer::truncate_after interrupted by a crash) is read
+as recovery will leave it, ending at the cut: the cut segment's row says where it is
+cut, and what lies above the cut is reported as removed by the pending truncation,
+neither as records nor as damage. Reads only: changes no byte, takes no lock.
 
 Exit: 0 when recovery would lose no acknowledged record (clean, a torn tail, records
 after a hole), 3 on corruption, 4 for a record that needs a newer kaya or a larger
@@ -50,7 +53,10 @@ its first bytes are neither a record's magic nor zeros).
                         "over_limit","segment_id","offset","lsn","reason"}],
    "totals":{"segments","bytes","records","first_lsn","last_lsn",
              "recoverable_records","next_lsn","verdict"},
-   "writer_active":bool}
+   "writer_active":bool,
+   "pending_truncation":null|{"after","epoch","records","bytes","segments_removed",
+                              "cut_segment_id","cut_offset"}}
+(segments also carry "truncation_cut": the cut segment's cut offset, else null)
 (absent LSNs and offsets are null).
 
 flags:
@@ -115,6 +121,7 @@ int run_inspect(const CommandArgs& argv) {
                                 .raw("anomalies", json_array(anomalies))
                                 .raw("totals", totals_json(*log))
                                 .boolean("writer_active", log->writer_active)
+                                .raw("pending_truncation", pending_truncation_json(*log))
                                 .build();
     std::printf("%s\n", out.c_str());
   } else {

@@ -29,7 +29,10 @@ cut short by a crash) and records after a hole (moved to wal/lost/ by recovery) 
 reported but are not errors; while a writer holds the log they are reported as
 being_written (writes in progress). A log without a
 recovery point (written by KayaDB or kaya 0.1) is judged by what follows the damage.
-docs/recovery.md has the whole decision table. Safe to run next to a live writer.
+docs/recovery.md has the whole decision table. A pending truncation (its intent
+durable, a crash before it completed) is judged as recovery will complete it: the log
+ends at its cut, and the summary says what it removes. Safe to run next to a live
+writer.
 
 Exit: 0 when the log would recover without losing an acknowledged record, 3 on
 corruption (the error on stderr names segment, offset, LSN and reason), 4 when a
@@ -39,6 +42,8 @@ record needs a newer kaya or a larger --max-record-bytes, 2 when DIR holds no lo
   {"path", "ok": bool, "verdict": "clean"|"torn_tail"|"lost_after_hole"|
               "being_written"|"corrupt"|"newer_format"|"over_limit",
    "writer_active": bool,
+   "pending_truncation": null|{"after","epoch","records","bytes","segments_removed",
+                               "cut_segment_id","cut_offset"},
    "totals": {"segments","bytes","records","first_lsn","last_lsn",
               "recoverable_records","next_lsn","verdict"},
    "anomalies": [{"kind","segment_id","offset","lsn","reason"}]}
@@ -79,6 +84,7 @@ int run_verify(const CommandArgs& argv) {
                             .boolean("ok", ok)
                             .str("verdict", verdict(*log))
                             .boolean("writer_active", log->writer_active)
+                            .raw("pending_truncation", pending_truncation_json(*log))
                             .raw("totals", totals_json(*log))
                             .raw("anomalies", json_array(anomalies))
                             .build()

@@ -84,7 +84,33 @@ std::string totals_text(const wal::LogInspection& log) {
          plural(log.bytes, "byte");
 }
 
+std::string pending_truncation_text(const wal::LogInspection& log) {
+  if (!log.pending_truncation) return "";
+  const wal::PendingTruncation& t = *log.pending_truncation;
+  std::string s = "a truncation after LSN " + num(t.after.value()) + " (epoch " +
+                  num(t.epoch) + ") is pending: recovery first removes the " +
+                  plural(t.records, "record") + " above it (" + plural(t.bytes, "byte");
+  if (!t.segments_removed.empty()) {
+    s += "; segment";
+    s += t.segments_removed.size() == 1 ? " " : "s ";
+    for (size_t i = 0; i < t.segments_removed.size(); ++i) {
+      s += (i > 0 ? ", " : "") + num(t.segments_removed[i]);
+    }
+    s += " removed whole";
+  }
+  if (t.cut_segment_id != 0) {
+    s += "; segment " + num(t.cut_segment_id) + " cut at offset " + num(t.cut_offset);
+  }
+  return s + ")";
+}
+
 std::string outlook_text(const wal::LogInspection& log) {
+  const std::string pending = pending_truncation_text(log);
+  const std::string outlook = outlook_after_truncation(log);
+  return pending.empty() ? outlook : pending + "; then " + outlook;
+}
+
+std::string outlook_after_truncation(const wal::LogInspection& log) {
   const std::string keeps = "recovery keeps " +
                             plural(log.recoverable_records, "record") + " (next LSN " +
                             num(log.next_lsn.value()) + ")";
@@ -131,7 +157,12 @@ std::string inspection_table(const wal::LogInspection& log, bool list_problems) 
                   static_cast<unsigned long long>(s.bytes),
                   static_cast<unsigned long long>(s.records),
                   lsn_text(s.first_lsn).c_str(), lsn_text(s.last_lsn).c_str());
-    out += row + s.state_string() + "\n";
+    out += row + s.state_string();
+    if (s.truncation_cut) {
+      out += " (up to offset " + num(*s.truncation_cut) +
+             ", where the pending truncation cuts it)";
+    }
+    out += "\n";
   }
   if (list_problems && !log.anomalies.empty()) {
     out += "problems, in log order (recovery stops at the first):\n";
@@ -156,6 +187,7 @@ std::string segment_json(const wal::SegmentInspection& s) {
                              ? std::optional<uint64_t>(s.last_sequence->value())
                              : std::nullopt);
   o.raw("records_by_type", by_type.build());
+  o.opt("truncation_cut", s.truncation_cut);
   o.str("state", state_name(s)).str("state_text", s.state_string());
   if (s.state == wal::SegmentState::kClean) {
     o.null("problem_offset").num("problem_bytes", 0).null("problem_lsn").null("problem");
@@ -171,6 +203,22 @@ std::string segment_json(const wal::SegmentInspection& s) {
     o.str("reason", s.reason);
   }
   return o.build();
+}
+
+std::string pending_truncation_json(const wal::LogInspection& log) {
+  if (!log.pending_truncation) return "null";
+  const wal::PendingTruncation& t = *log.pending_truncation;
+  std::vector<std::string> removed;
+  for (uint64_t id : t.segments_removed) removed.push_back(num(id));
+  return JsonObject()
+      .num("after", t.after.value())
+      .num("epoch", t.epoch)
+      .num("records", t.records)
+      .num("bytes", t.bytes)
+      .raw("segments_removed", json_array(removed))
+      .num("cut_segment_id", t.cut_segment_id)
+      .num("cut_offset", t.cut_offset)
+      .build();
 }
 
 std::string totals_json(const wal::LogInspection& log) {

@@ -28,7 +28,14 @@ std::string totals_text(const wal::LogInspection& log);
 
 // What recovery would do, e.g. "recovery keeps 3 records (next LSN 4) and drops a torn
 // tail of 44 bytes in segment 1 at offset 57".
+// With a pending truncation, it starts with pending_truncation_text's "...; then ".
 std::string outlook_text(const wal::LogInspection& log);
+// What recovery does once a pending truncation is completed (the whole outlook when
+// none is pending).
+std::string outlook_after_truncation(const wal::LogInspection& log);
+// "a truncation after LSN 8 (epoch 1) is pending: recovery first removes the 12
+// records above it (...)", or "" when none is pending.
+std::string pending_truncation_text(const wal::LogInspection& log);
 
 // The segment table, the problems in log order (unless `list_problems` is false: for
 // one segment file the table says it all), totals and outlook; ends in '\n'.
@@ -38,5 +45,8 @@ std::string segment_json(const wal::SegmentInspection& s);
 // {"segments","bytes","records","first_lsn","last_lsn","recoverable_records",
 //  "next_lsn","verdict"}
 std::string totals_json(const wal::LogInspection& log);
+// {"after","epoch","records","bytes","segments_removed":[ids],"cut_segment_id",
+//  "cut_offset"}, or null when no truncation is pending.
+std::string pending_truncation_json(const wal::LogInspection& log);
 
 }  // namespace kaya::tool

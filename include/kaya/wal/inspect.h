@@ -9,6 +9,12 @@
 /// picture. `LogInspection::anomalies` lists the problems in log order; the first one
 /// is what recovery would stop at.
 ///
+/// A log whose truncation (Writer::truncate_after) is pending (its intent is durable in
+/// the recovery point, a crash came before it completed) is inspected as recovery will
+/// read it, ending at the cut: what lies above the cut is counted apart (the
+/// LogInspection::pending_truncation fields), neither as the log's contents nor as
+/// damage.
+///
 /// Inspection never writes, creates, truncates or locks anything, so it may run while a
 /// writer appends (beyond the recovery point the active segment may then show a write
 /// in progress, never corruption). Memory: one read buffer plus the largest record,
@@ -65,6 +71,9 @@ struct KAYA_API SegmentInspection {
   uint64_t problem_offset = 0;
   /// The record's LSN, when its header passed its checksum.
   std::optional<Lsn> problem_lsn;
+  /// A pending truncation cuts this segment here: the bytes from this offset on are
+  /// not judged and not counted in records or valid_bytes (nullopt: no cut here).
+  std::optional<uint64_t> truncation_cut;
   /// kNone for an LSN out of order (the record itself decodes fine).
   DecodeProblem problem = DecodeProblem::kNone;
   std::string reason;  ///< The problem in words (empty when clean)
@@ -79,14 +88,31 @@ struct KAYA_API SegmentInspection {
   std::optional<Anomaly> anomaly() const;
 };
 
+/// A truncation whose intent is durable but which did not complete: recovery removes
+/// what lies above the cut before it judges the log.
+struct PendingTruncation {
+  Lsn after;           ///< the LSN the log is truncated after (the last record kept)
+  uint32_t epoch = 0;  ///< the truncation epoch it gives the log
+  /// Records read above the cut (in each segment up to its first bad record, which is
+  /// not judged: it goes with the rest).
+  uint64_t records = 0;
+  uint64_t bytes = 0;  ///< bytes above the cut, in the cut segment and the ones above
+  /// Segments above the cut, removed whole, in id order.
+  std::vector<uint64_t> segments_removed;
+  uint64_t cut_segment_id = 0;  ///< the segment cut (0: the log has no segment)
+  uint64_t cut_offset = 0;      ///< where it is cut
+};
+
 /// What inspect_log() found in a whole log.
 struct KAYA_API LogInspection {
-  std::vector<SegmentInspection> segments;  ///< every segment file, in id order
+  /// Every segment file, in id order (with a pending truncation: up to the cut one).
+  std::vector<SegmentInspection> segments;
   /// Every problem, in log order: each segment's own (torn tail or corruption) and the
   /// log's (missing segment ids, LSN gaps between segments).
   std::vector<Anomaly> anomalies;
 
-  uint64_t bytes = 0;            ///< sum of the segments' lengths
+  /// Sum of the segments' lengths (with a pending truncation: what it leaves of them).
+  uint64_t bytes = 0;
   uint64_t records = 0;          ///< valid records of all segments (also after a problem)
   std::optional<Lsn> first_lsn;  ///< of the first valid record
   std::optional<Lsn> last_lsn;   ///< of the last valid record
@@ -99,6 +125,9 @@ struct KAYA_API LogInspection {
 
   /// The log's recovery point (nullopt: it has none).
   std::optional<RecoveryPoint> recovery_point;
+  /// A truncation the recovery point says is pending (nullopt: none): the log was
+  /// inspected as ending at its cut, as recovery will leave it.
+  std::optional<PendingTruncation> pending_truncation;
   /// A writer held the log's lock (wal/LOCK) when the inspection started or when it
   /// ended (io::Disk::lock_held; false when the Disk cannot tell): a torn tail or
   /// records after a hole beyond the recovery point may be writes in progress.
