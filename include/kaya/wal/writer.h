@@ -199,7 +199,10 @@ class Writer {
   /// when it arrived, plus its own.
   KAYA_API Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
 
-  /// Makes every record appended before the call durable.
+  /// Makes every record appended before the call durable. When a truncate_after()
+  /// running meanwhile removed some of them, InvalidArgument naming the truncation: the
+  /// records it kept are durable (a truncation makes them so first), the others are
+  /// gone.
   KAYA_API Status sync();
 
   /// Syncs, then releases the log; later appends fail with InvalidArgument. A poisoned
