@@ -349,7 +349,7 @@ void one_run(const Log& full, const Log& quarter, const Crc32cFn& crc, Report& r
              {mb_per_s(full.file_bytes, replay_map.seconds),
               mb_per_s(full.file_bytes, replay.seconds),
               {}});
-  report.add({"read " + size + " by LogReader::next_view()",
+  report.add({"LogReader " + size + " views",
               "rec/s",
               "LogReader::next()",
               {},

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,19 +28,12 @@ namespace {
 using io::SimDisk;
 using kaya::testing::cat;
 using testing::segment;
+using testing::small_segments;
 using namespace std::chrono_literals;
 
 constexpr auto kStrict = DurabilityMode::kStrict;
 // Generous bound for waits that must end; never a timing assertion.
 constexpr auto kLiveness = std::chrono::seconds(60);
-
-// Segments of one to a few records, so that short logs have many segments.
-WalConfig small_segments() {
-  WalConfig config;
-  config.segment_max_bytes = 300;
-  config.max_record_bytes = 300;
-  return config;
-}
 
 // Appends records number `first` to `first + n - 1`: puts of varying sizes (empty
 // values too), deletes and noops. Returns each record's acknowledgement.
@@ -379,16 +374,6 @@ TEST(RecordViewTest, TailingReaderViewsFailLikeNextWhenTheWriterCloses) {
 // ---------------------------------------------------------------------------------
 // No allocation per record
 
-// A log of `n` puts of about 150 bytes in one segment, well within one read buffer.
-void write_small_records(Writer& w, uint64_t n) {
-  const std::string value(128, 'v');
-  for (uint64_t i = 0; i < n; ++i) {
-    const std::string key = cat("key-", std::to_string(i));
-    auto ack = w.append(Payload::put(key, value), kStrict);
-    ASSERT_TRUE(ack.ok()) << ack.error().to_string();
-  }
-}
-
 // Allocations made by this thread while `read_one` reads `n` records, after a warm-up
 // of 8 records on the same reader. `read_one` returns false when no record came. No
 // gtest macro runs while counting (they may allocate).
@@ -411,83 +396,84 @@ long allocations_reading(uint64_t n, ReadOne&& read_one) {
 constexpr uint64_t kFewRecords = 100;
 constexpr uint64_t kManyRecords = 3000;
 
-TEST(RecordViewAllocationTest, LogReaderViewsAllocateNothingPerRecord) {
-  SimDisk disk;
-  auto w = open_writer({}, disk);
-  ASSERT_NE(w, nullptr);
-  write_small_records(*w, kManyRecords + 20);
-  KAYA_ASSERT_OK(w->close());
-  uint64_t value_bytes = 0;  // so that the reads are used
-  auto count = [&](uint64_t n) {
-    auto reader = LogReader::open({}, disk, Lsn(1));
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return -1L;
-    return allocations_reading(n, [&] {
-      auto r = (*reader)->next_view();
-      if (!r.ok() || !r->has_value()) return false;
-      value_bytes += (*r)->value.size();
-      return true;
-    });
-  };
-  const long few = count(kFewRecords);
-  const long many = count(kManyRecords);
+// The allocations of reading kFewRecords and of reading kManyRecords, each with a new
+// reader: `start()` opens one and returns the function that reads a record with it.
+// Equal, and none: nothing is allocated per record.
+void expect_no_allocation_per_record(
+    const std::function<std::function<bool()>()>& start) {
+  const long few = allocations_reading(kFewRecords, start());
+  const long many = allocations_reading(kManyRecords, start());
   EXPECT_EQ(few, many) << "allocations grow with the records read: " << few << " for "
                        << kFewRecords << " records, " << many << " for " << kManyRecords;
   EXPECT_EQ(many, 0);
+}
+
+// A log of kManyRecords + 20 puts of about 150 bytes in one segment (well within one
+// read buffer), and its writer (closed unless `keep_open`).
+std::unique_ptr<Writer> small_record_log(SimDisk& disk, bool keep_open) {
+  auto w = open_writer({}, disk);
+  if (w == nullptr) return nullptr;
+  const std::string value(128, 'v');
+  for (uint64_t i = 0; i < kManyRecords + 20; ++i) {
+    auto ack = w->append(Payload::put(cat("key-", std::to_string(i)), value), kStrict);
+    EXPECT_TRUE(ack.ok()) << ack.error().to_string();
+    if (!ack.ok()) return nullptr;
+  }
+  if (!keep_open) {
+    EXPECT_TRUE(w->close().ok());
+  }
+  return w;
+}
+
+TEST(RecordViewAllocationTest, LogReaderViewsAllocateNothingPerRecord) {
+  SimDisk disk;
+  ASSERT_NE(small_record_log(disk, false), nullptr);
+  uint64_t value_bytes = 0;  // so that the reads are used
+  expect_no_allocation_per_record([&]() -> std::function<bool()> {
+    std::shared_ptr<LogReader> reader = LogReader::open({}, disk, Lsn(1)).value();
+    return [&value_bytes, reader] {
+      auto r = reader->next_view();
+      if (!r.ok() || !r->has_value()) return false;
+      value_bytes += (*r)->value.size();
+      return true;
+    };
+  });
   EXPECT_GT(value_bytes, 0u);
 }
 
 TEST(RecordViewAllocationTest, RangesOfViewsAllocateNothingPerRecord) {
   SimDisk disk;
-  auto w = open_writer({}, disk);
-  ASSERT_NE(w, nullptr);
-  write_small_records(*w, kManyRecords + 20);
-  KAYA_ASSERT_OK(w->close());
+  ASSERT_NE(small_record_log(disk, false), nullptr);
   uint64_t value_bytes = 0;
-  auto count = [&](uint64_t n) {
-    auto reader = LogReader::open({}, disk, Lsn(1));
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return -1L;
-    auto range = (*reader)->record_views();
-    auto it = range.begin();
-    // The first step (begin()) is part of the warm-up.
-    return allocations_reading(n, [&] {
-      if (it == range.end()) return false;
-      value_bytes += it->value.size();
-      ++it;
+  expect_no_allocation_per_record([&]() -> std::function<bool()> {
+    std::shared_ptr<LogReader> reader = LogReader::open({}, disk, Lsn(1)).value();
+    // begin() reads the first record (part of the warm-up).
+    auto it = std::make_shared<decltype(reader->record_views().begin())>(
+        reader->record_views().begin());
+    return [&value_bytes, reader, it] {
+      if (*it == std::default_sentinel) return false;
+      value_bytes += (*it)->value.size();
+      ++*it;
       return true;
-    });
-  };
-  const long few = count(kFewRecords);
-  const long many = count(kManyRecords);
-  EXPECT_EQ(few, many) << few << " allocations for " << kFewRecords << " records, "
-                       << many << " for " << kManyRecords;
-  EXPECT_EQ(many, 0);
+    };
+  });
   EXPECT_GT(value_bytes, 0u);
 }
 
 TEST(RecordViewAllocationTest, TailingReaderViewsAllocateNothingPerRecord) {
   SimDisk disk;
-  auto w = open_writer({}, disk);
+  std::unique_ptr<Writer> w = small_record_log(disk, true);
   ASSERT_NE(w, nullptr);
-  write_small_records(*w, kManyRecords + 20);
   uint64_t value_bytes = 0;
-  auto count = [&](uint64_t n) {
-    auto reader = TailingReader::open(*w, Lsn(1));
-    EXPECT_TRUE(reader.ok());
-    if (!reader.ok()) return -1L;
-    return allocations_reading(n, [&] {
-      auto r = (*reader)->next_view(0us);
+  expect_no_allocation_per_record([&]() -> std::function<bool()> {
+    std::shared_ptr<TailingReader> reader = TailingReader::open(*w, Lsn(1)).value();
+    return [&value_bytes, reader] {
+      auto r = reader->next_view(0us);
       if (!r.ok() || !r->has_value()) return false;
       value_bytes += (*r)->value.size();
       return true;
-    });
-  };
-  const long few = count(kFewRecords);
-  const long many = count(kManyRecords);
-  EXPECT_EQ(few, many) << few << " allocations for " << kFewRecords << " records, "
-                       << many << " for " << kManyRecords;
-  EXPECT_EQ(many, 0);
+    };
+  });
   EXPECT_GT(value_bytes, 0u);
   KAYA_ASSERT_OK(w->close());
 }
