@@ -137,10 +137,11 @@ class LogReader {
   /// more of the log (a refill of the read buffer, about once per MiB, or a move to the
   /// next segment) or with a record larger than any before (the buffer grows).
   ///
-  /// Lifetime: the view's key and value stay valid until the next call of next(),
-  /// next_view() or a step of a range from records() or record_views() on this
-  /// reader, or its destruction, whichever comes first; position(), stalled_on() and
-  /// error() leave them valid. Copy what must outlive that (RecordView::to_record()).
+  /// Lifetime: the view's key and value stay valid until this reader reads again (a
+  /// call of next() or next_view(), or a range from records() or record_views()
+  /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
+  /// position(), stalled_on() and error() leave them valid, and so does anything a
+  /// writer does to the log. Copy what must outlive that (RecordView::to_record()).
   /// lsn, sequence and type are plain values.
   KAYA_API Result<std::optional<RecordView>> next_view();
 
@@ -211,10 +212,11 @@ class TailingReader {
   /// circumstances, with key and value viewing the reader's read buffer instead of
   /// owned strings. Allocates nothing per record (as LogReader::next_view()).
   ///
-  /// Lifetime: the view's key and value stay valid until the next call of next(),
-  /// next_view() or a step of a range from records() or record_views() on this
-  /// reader, or its destruction, whichever comes first; position() and error() leave
-  /// them valid. Appends, syncs and rotations by the writer do not invalidate them.
+  /// Lifetime: the view's key and value stay valid until this reader reads again (a
+  /// call of next() or next_view(), or a range from records() or record_views()
+  /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
+  /// position() and error() leave them valid, and so does anything the writer does
+  /// (appends, syncs, rotations, releases, truncations).
   /// Copy what must outlive that (RecordView::to_record()). lsn, sequence and type
   /// are plain values.
   KAYA_API Result<std::optional<RecordView>> next_view(std::chrono::microseconds timeout);
