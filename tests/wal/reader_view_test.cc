@@ -59,6 +59,18 @@ std::unique_ptr<Writer> open_writer(const WalConfig& config, io::Disk& disk) {
   return w.ok() ? std::move(w).value() : nullptr;
 }
 
+// A writer of `config` on `disk` that appended records 0 to n - 1 (append_records(),
+// their acknowledgements in `acks`); nullptr on a failure (reported).
+std::unique_ptr<Writer> writer_with(const WalConfig& config, io::Disk& disk, uint64_t n,
+                                    std::vector<AppendResult>* acks = nullptr) {
+  auto w = open_writer(config, disk);
+  if (w == nullptr) return nullptr;
+  std::vector<AppendResult> appended = append_records(*w, 0, n);
+  if (appended.size() != n) return nullptr;
+  if (acks != nullptr) *acks = std::move(appended);
+  return w;
+}
+
 // What one call of a reader gave, comparable across next() and next_view(): the
 // record (a view copied with to_record()), the end, or the error; and the reader's
 // position and stalled_on() after it.
@@ -162,9 +174,8 @@ Step expect_same_log_reads(const WalConfig& config, io::Disk& disk, Lsn from,
 TEST(RecordViewTest, LogReaderViewsAreTheRecordsOfNextFromEveryLsn) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  auto w = writer_with(config, disk, 60);
   ASSERT_NE(w, nullptr);
-  ASSERT_EQ(append_records(*w, 0, 60).size(), 60u);
   for (uint64_t from = 1; from <= 61; ++from) {
     SCOPED_TRACE(cat("from LSN ", std::to_string(from)));
     uint64_t n = 0;
@@ -178,10 +189,9 @@ TEST(RecordViewTest, LogReaderViewsAreTheRecordsOfNextFromEveryLsn) {
 TEST(RecordViewTest, ATornTailEndsBothPathsAlike) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  std::vector<AppendResult> acks;
+  auto w = writer_with(config, disk, 20, &acks);
   ASSERT_NE(w, nullptr);
-  auto acks = append_records(*w, 0, 20);
-  ASSERT_EQ(acks.size(), 20u);
   KAYA_ASSERT_OK(w->close());
   const std::vector<uint8_t> garbage(30, 0xAB);
   KAYA_ASSERT_OK(disk.append(segment(acks.back().segment_id), garbage).status());
@@ -198,10 +208,9 @@ TEST(RecordViewTest, ATornTailEndsBothPathsAlike) {
 TEST(RecordViewTest, ACorruptRecordFailsBothPathsAlike) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  std::vector<AppendResult> acks;
+  auto w = writer_with(config, disk, 40, &acks);
   ASSERT_NE(w, nullptr);
-  auto acks = append_records(*w, 0, 40);
-  ASSERT_EQ(acks.size(), 40u);
   // A record of segment 2 (sealed, so at or below the recovery point): its LSN field
   // changes and the header checksum no longer matches.
   const AppendResult* bad = nullptr;
@@ -228,9 +237,8 @@ TEST(RecordViewTest, ACorruptRecordFailsBothPathsAlike) {
 TEST(RecordViewTest, ATruncationFailsBothLogReadersWithTheNewEpoch) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  auto w = writer_with(config, disk, 20);
   ASSERT_NE(w, nullptr);
-  ASSERT_EQ(append_records(*w, 0, 20).size(), 20u);
   auto by_next = LogReader::open(config, disk, Lsn(1));
   auto by_view = LogReader::open(config, disk, Lsn(1));
   KAYA_ASSERT_OK(by_next);
@@ -257,10 +265,9 @@ TEST(RecordViewTest, ATruncationFailsBothLogReadersWithTheNewEpoch) {
 TEST(RecordViewTest, RangesOfViewsYieldWhatRangesOfRecordsYield) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  std::vector<AppendResult> acks;
+  auto w = writer_with(config, disk, 40, &acks);
   ASSERT_NE(w, nullptr);
-  auto acks = append_records(*w, 0, 40);
-  ASSERT_EQ(acks.size(), 40u);
   auto read_both = [&](Lsn from) {
     auto by_next = LogReader::open(config, disk, from);
     auto by_view = LogReader::open(config, disk, from);
@@ -297,9 +304,8 @@ TEST(RecordViewTest, RangesOfViewsYieldWhatRangesOfRecordsYield) {
 TEST(RecordViewTest, TailingReaderViewsAreTheRecordsOfNextWhileWaiting) {
   SimDisk disk;
   const WalConfig config = small_segments();
-  auto w = open_writer(config, disk);
+  auto w = writer_with(config, disk, 3);
   ASSERT_NE(w, nullptr);
-  ASSERT_EQ(append_records(*w, 0, 3).size(), 3u);
   auto by_next = TailingReader::open(*w, Lsn(2));
   auto by_view = TailingReader::open(*w, Lsn(2));
   KAYA_ASSERT_OK(by_next);
@@ -348,9 +354,8 @@ TEST(RecordViewTest, TailingReaderViewsAreTheRecordsOfNextWhileWaiting) {
 
 TEST(RecordViewTest, TailingReaderViewsFailLikeNextWhenTheWriterCloses) {
   SimDisk disk;
-  auto w = open_writer({}, disk);
+  auto w = writer_with({}, disk, 2);
   ASSERT_NE(w, nullptr);
-  ASSERT_EQ(append_records(*w, 0, 2).size(), 2u);
   auto by_next = TailingReader::open(*w, Lsn(1));
   auto by_view = TailingReader::open(*w, Lsn(1));
   KAYA_ASSERT_OK(by_next);
