@@ -23,12 +23,13 @@
 // Cases: replay MB/s vs the faster of pread + CRC32C and map + CRC32C (target >= 1x
 // and >= 2 GB/s), and the same per second of the thread's CPU time (steadier when the
 // machine is busy); the map against pread, for the baseline, the read alone and kaya
-// (no target: where the time goes); the peak RSS of recovering the full log vs the
-// quarter-size one (target <= 1.1x).
-// Peak memory: writing "5" to /proc/self/clear_refs resets the process's VmHWM before
-// each recovery (after malloc_trim, so that freed heap does not hide allocations);
-// VmHWM read after it is the peak RSS during that recovery. The same is
-// done for the quarter-size log, to show that memory does not grow with the log.
+// (no target: where the time goes); records/s of LogReader::next_view() against
+// LogReader::next() (no target: what the copy per record costs); the peak RSS of
+// recovering the full log vs the quarter-size one (target <= 1.1x). Peak memory: writing
+// "5" to /proc/self/clear_refs resets the process's VmHWM before each recovery (after
+// malloc_trim, so that freed heap does not hide allocations); VmHWM read after it is the
+// peak RSS during that recovery. The same is done for the quarter-size log, to show that
+// memory does not grow with the log.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -52,6 +53,7 @@
 #include "kaya/core/crc32c.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/wal/format.h"
+#include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 #include "mapped_read_disk.h"
@@ -243,6 +245,39 @@ Run kaya_run(const Log& log, ReadBy by, bool* peak_ok) {
   return run;
 }
 
+// The full log read by a LogReader from LSN 1 to its end, through next_view() or
+// next().
+Run reader_run(const Log& log, bool views) {
+  auto disk = io::FileDisk::open(log.root, /*create=*/false);
+  if (!disk.ok()) die(disk.error().to_string());
+  auto reader = wal::LogReader::open({}, **disk, Lsn(1));
+  if (!reader.ok()) die(reader.error().to_string());
+  Run run;
+  const double cpu_start = thread_cpu_seconds();
+  const auto start = Clock::now();
+  for (;;) {
+    if (views) {
+      auto r = (*reader)->next_view();
+      if (!r.ok()) die(r.error().to_string());
+      if (!*r) break;
+      run.value_bytes += (*r)->value.size();
+    } else {
+      auto r = (*reader)->next();
+      if (!r.ok()) die(r.error().to_string());
+      if (!*r) break;
+      run.value_bytes += (*r)->value.size();
+    }
+    run.records++;
+  }
+  run.seconds = seconds_since(start);
+  run.cpu_seconds = thread_cpu_seconds() - cpu_start;
+  if (run.records != log.records || run.value_bytes != log.value_bytes) {
+    die("the reader returned " + std::to_string(run.records) + " records, " +
+        std::to_string(log.records) + " were written");
+  }
+  return run;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   o.common.runs = 3;
@@ -277,6 +312,8 @@ void one_run(const Log& full, const Log& quarter, const Crc32cFn& crc, Report& r
   const Run replay_map = kaya_run(full, ReadBy::kMap, &peak_ok);
   const Run replay = kaya_run(full, ReadBy::kPread, &peak_ok);
   const Run small = kaya_run(quarter, ReadBy::kPread, &peak_ok);
+  const Run by_next = reader_run(full, /*views=*/false);
+  const Run by_view = reader_run(full, /*views=*/true);
   const Run& fastest = map_crc.seconds < pread_crc.seconds ? map_crc : pread_crc;
   const std::string size = std::to_string(full.file_bytes >> 20) + " MiB";
   report.add({"replay " + size + ", warm cache",
@@ -312,6 +349,15 @@ void one_run(const Log& full, const Log& quarter, const Crc32cFn& crc, Report& r
              {mb_per_s(full.file_bytes, replay_map.seconds),
               mb_per_s(full.file_bytes, replay.seconds),
               {}});
+  report.add({"LogReader " + size + " views",
+              "rec/s",
+              "LogReader::next()",
+              {},
+              static_cast<double>(full.file_bytes) / static_cast<double>(full.records)},
+             {per_s(full.records, by_view.seconds),
+              per_s(full.records, by_next.seconds),
+              {{"view_rec_per_cpu_s", per_s(full.records, by_view.cpu_seconds)},
+               {"next_rec_per_cpu_s", per_s(full.records, by_next.cpu_seconds)}}});
   if (!peak_ok) return;  // /proc/self/clear_refs cannot be written here
   report.add({"replay memory: full log",
               "MiB",

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/guard.h"
@@ -55,6 +56,10 @@ Result<std::optional<Record>> LogReader::next() {
   return core::guard([&] { return cursor_->next(); });
 }
 
+Result<std::optional<RecordView>> LogReader::next_view() {
+  return core::guard([&] { return cursor_->next_view(); });
+}
+
 Lsn LogReader::position() const { return cursor_->position(); }
 
 const std::optional<Error>& LogReader::stalled_on() const {
@@ -66,8 +71,9 @@ namespace {
 // One step of a RecordRange over `next`: the record, or nullopt with `error` set when
 // next() failed (and cleared when it ended without one).
 template <typename Next>
-std::optional<Record> range_step(std::optional<Error>& error, Next&& next) {
-  Result<std::optional<Record>> r = next();
+auto range_step(std::optional<Error>& error, Next&& next)
+    -> std::remove_cvref_t<decltype(*next())> {
+  auto r = next();
   if (!r.ok()) {
     error = std::move(r).error();
     return std::nullopt;
@@ -80,6 +86,10 @@ std::optional<Record> range_step(std::optional<Error>& error, Next&& next) {
 
 std::optional<Record> LogReader::range_step() {
   return wal::range_step(error_, [&] { return next(); });
+}
+
+std::optional<RecordView> LogReader::range_step_view() {
+  return wal::range_step(error_, [&] { return next_view(); });
 }
 
 Result<std::unique_ptr<TailingReader>> TailingReader::open(Writer& writer, Lsn from,
@@ -112,8 +122,20 @@ std::optional<Record> TailingReader::range_step() {
   return wal::range_step(error_, [&] { return next(range_timeout_); });
 }
 
+std::optional<RecordView> TailingReader::range_step_view() {
+  return wal::range_step(error_, [&] { return next_view(range_timeout_); });
+}
+
 Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds timeout) {
   return core::guard([&]() -> Result<std::optional<Record>> {
+    KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> view, next_view(timeout));
+    return cursor_->own(view);
+  });
+}
+
+Result<std::optional<RecordView>> TailingReader::next_view(
+    std::chrono::microseconds timeout) {
+  return core::guard([&]() -> Result<std::optional<RecordView>> {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const Lsn position = cursor_->position();
     // The writer's visibility, not the bytes in the file, decides what may be yielded:
@@ -131,12 +153,12 @@ Result<std::optional<Record>> TailingReader::next(std::chrono::microseconds time
                        std::to_string(epoch_) + "); the reader was at LSN " +
                        std::to_string(position.value()) + "; open a new reader");
     }
-    if (visible_end <= position) return std::optional<Record>();
+    if (visible_end <= position) return std::optional<RecordView>();
 
     // The writer marks a record written only once all its bytes are in the file, and
     // creates a segment only after finishing the one before, which the cursor reads
     // to its end before it moves on: a visible record is readable now, in full.
-    KAYA_ASSIGN_OR_RETURN(std::optional<Record> record, cursor_->next());
+    KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> record, cursor_->next_view());
     if (!record) {
       if (cursor_->stalled_on()) return *cursor_->stalled_on();
       return Error(ErrorKind::kInvariantViolation,

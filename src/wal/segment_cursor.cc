@@ -185,23 +185,44 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
 
 Result<bool> SegmentCursor::seek() {
   for (;;) {
-    KAYA_ASSIGN_OR_RETURN(std::optional<Record> r, advance());
+    KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> r, advance());
     if (!r) return false;
     if (r->lsn.value() >= from_) {
-      lookahead_ = std::move(r);
+      lookahead_ = r;
       return true;
     }
   }
 }
 
-Result<std::optional<Record>> SegmentCursor::next() {
+Result<std::optional<RecordView>> SegmentCursor::next_view() {
   if (lookahead_) return std::exchange(lookahead_, std::nullopt);
   for (;;) {
-    KAYA_ASSIGN_OR_RETURN(std::optional<Record> r, advance());
+    KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> r, advance());
     // Records below from_ show up here when the cursor was opened at an LSN that
     // was not on disk yet (a tailing reader ahead of the writes), or in a log that was
     // empty then.
     if (!r || r->lsn.value() >= from_) return r;
+  }
+}
+
+Result<std::optional<Record>> SegmentCursor::next() {
+  KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> view, next_view());
+  return own(view);
+}
+
+Result<std::optional<Record>> SegmentCursor::own(
+    const std::optional<RecordView>& view) const {
+  if (!view) return std::optional<Record>();
+  try {
+    return std::optional<Record>(view->to_record());
+  } catch (const std::bad_alloc&) {
+    // The record was read; its copy for the caller does not fit: say which.
+    return core::out_of_memory_while([&] {
+      return "copying the record with LSN " + std::to_string(view->lsn.value()) + " (" +
+             std::to_string(view->key.size() + view->value.size()) +
+             " bytes of key and value) of " + describe_segment(disk_, segment_id_) +
+             " for the caller";
+    });
   }
 }
 
@@ -210,7 +231,7 @@ Lsn SegmentCursor::position() const {
   return Lsn(std::max(expected_.value_or(from_), from_));
 }
 
-Result<std::optional<Record>> SegmentCursor::advance() {
+Result<std::optional<RecordView>> SegmentCursor::advance() {
   stalled_on_.reset();
   // Whether the segment after the current one exists, once asked. When it does, the
   // writer had finished the current one before creating it, so the current one is
@@ -222,7 +243,7 @@ Result<std::optional<Record>> SegmentCursor::advance() {
     if (!d.ok()) {
       if (d.error().kind() != ErrorKind::kNotFound) return std::move(d).error();
       // A log that had no segment at all when the cursor was opened.
-      if (!segment_listed_) return std::optional<Record>();
+      if (!segment_listed_) return std::optional<RecordView>();
       // Released under us. If the next segment exists the LSN of its first record
       // proves whether we had read everything of this one (check_lsn()).
       KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
@@ -235,20 +256,7 @@ Result<std::optional<Record>> SegmentCursor::advance() {
     segment_listed_ = true;
     if (*d && (*d)->ok()) {
       KAYA_ASSIGN_OR_RETURN(bool continues, check_lsn(**d));
-      if (!continues) return std::optional<Record>();
-      std::optional<Record> record;
-      try {
-        record = (*d)->record.to_record();
-      } catch (const std::bad_alloc&) {
-        // The record was read; its copy for the caller does not fit: say which.
-        return core::out_of_memory_while([&] {
-          return "copying the record with LSN " +
-                 std::to_string((*d)->record.lsn.value()) + " (" +
-                 std::to_string((*d)->record.key.size() + (*d)->record.value.size()) +
-                 " bytes of key and value) of " + describe_segment(disk_, segment_id_) +
-                 " for the caller";
-        });
-      }
+      if (!continues) return std::optional<RecordView>();
       // Bytes read after a truncation began may hold records that reuse LSNs.
       KAYA_RETURN_IF_ERROR(check_not_truncated());
       // Records come out contiguous (check_lsn() judged this one against expected_).
@@ -261,7 +269,7 @@ Result<std::optional<Record>> SegmentCursor::advance() {
                                       (*d)->header_crc};
       expected_ = (*d)->record.lsn.value() + 1;
       previous_released_ = false;
-      return record;
+      return std::optional<RecordView>((*d)->record);
     }
     // The segment after a released one held a record when the release ran: without
     // one now, we cannot tell what we missed.
@@ -287,7 +295,7 @@ Result<std::optional<Record>> SegmentCursor::advance() {
           KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
           return released_error();
         }
-        return std::optional<Record>();
+        return std::optional<RecordView>();
       }
       enter_segment(segment_id_ + 1, false);
       next_exists.reset();
@@ -297,8 +305,8 @@ Result<std::optional<Record>> SegmentCursor::advance() {
   }
 }
 
-Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
-                                                           bool next_exists) {
+Result<std::optional<RecordView>> SegmentCursor::on_bad_record(const Decoded& bad,
+                                                               bool next_exists) {
   // Bytes a truncation cut through, or wrote anew, read as a bad record.
   KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
   KAYA_ASSIGN_OR_RETURN(Spot spot,
@@ -311,7 +319,7 @@ Result<std::optional<Record>> SegmentCursor::on_bad_record(const Decoded& bad,
       // after a hole that it would move aside); a caller that knows a record must be
       // there reports why.
       stalled_on_ = spot.to_error(disk_);
-      return std::optional<Record>();
+      return std::optional<RecordView>();
     case Verdict::kCorruption:
     case Verdict::kNewerFormat:
     case Verdict::kOverLimit:

@@ -51,7 +51,16 @@ class SegmentCursor {
   // clean end of the current one. Errors: Corruption (damaged data in a segment that
   // is not the last or followed by a valid record; an LSN out of order), NotFound (the
   // segment being read was released), I/O errors.
+  // The view's key and value point into the current SegmentReader's buffer: valid
+  // until the next call of next_view() or next() (which may refill or replace it).
+  // Allocates nothing while records come from the buffer.
+  Result<std::optional<RecordView>> next_view();
+  // next_view(), copied for the caller (own()).
   Result<std::optional<Record>> next();
+  // `view` (from next_view(), before the next call) as a Record that owns its bytes;
+  // Internal "out of memory copying the record ...", naming it, when the copy does
+  // not fit.
+  Result<std::optional<Record>> own(const std::optional<RecordView>& view) const;
 
   // The LSN of the record next() returns next.
   Lsn position() const;
@@ -72,10 +81,10 @@ class SegmentCursor {
                 std::optional<uint64_t> expected, uint64_t from);
 
   // One step: the next record on disk (any LSN, contiguity checked), or nullopt.
-  Result<std::optional<Record>> advance();
+  Result<std::optional<RecordView>> advance();
   // An invalid or incomplete record at the reader's offset; `next_exists`: a later
   // segment exists, so the current one is complete.
-  Result<std::optional<Record>> on_bad_record(const Decoded& bad, bool next_exists);
+  Result<std::optional<RecordView>> on_bad_record(const Decoded& bad, bool next_exists);
   // Whether the valid record `d` continues the log: true; an error; or false with
   // stalled_on_ set (records after a hole beyond the recovery point end the log).
   Result<bool> check_lsn(const Decoded& d);
@@ -107,8 +116,10 @@ class SegmentCursor {
   // LSN of the next record; unknown only in a log that had no record when a cursor
   // without a writer was opened.
   std::optional<uint64_t> expected_;
-  uint64_t from_;                    // records below this are skipped
-  std::optional<Record> lookahead_;  // found by seek(), returned by the next next()
+  uint64_t from_;  // records below this are skipped
+  // Found by seek(), returned by the next next_view(); views reader_'s buffer, which
+  // nothing reads into before that call.
+  std::optional<RecordView> lookahead_;
   std::optional<Error> stalled_on_;
   RecordPosition last_position_;
   // The truncation epoch the cursor opened with, and the reads of the current segment

@@ -10,6 +10,7 @@ thread_local long t_allocations_left = -1;
 thread_local bool t_fail_after = false;
 thread_local std::size_t t_max_bytes = 0;
 thread_local bool t_failed = false;
+thread_local long t_made = 0;
 
 void* allocate(std::size_t size) {
   if ((t_max_bytes != 0 && size > t_max_bytes) || t_allocations_left == 0) {
@@ -18,7 +19,10 @@ void* allocate(std::size_t size) {
     throw std::bad_alloc();
   }
   if (t_allocations_left > 0) --t_allocations_left;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) {
+    ++t_made;
+    return p;
+  }
   throw std::bad_alloc();
 }
 
@@ -42,6 +46,7 @@ void fail_allocation_after(long n, bool fail_after) {
 void disarm_allocation_failures() { t_allocations_left = -1; }
 void fail_allocations_above(std::size_t bytes) { t_max_bytes = bytes; }
 bool allocation_failed() { return t_failed; }
+long allocations_made() { return t_made; }
 
 }  // namespace kaya::testing
 

@@ -1,4 +1,5 @@
-// A global operator new that fails on request, for out-of-memory tests. Link
+// A global operator new that fails on request, for out-of-memory tests, and counts
+// allocations, for tests of code that must not allocate. Link
 // testing/failing_allocator.cc into the test executable (and into no other: it replaces
 // operator new and delete for the whole program).
 //
@@ -20,5 +21,8 @@ void disarm_allocation_failures();
 void fail_allocations_above(std::size_t bytes);
 // Whether an allocation of this thread failed since the last fail_allocation_after().
 bool allocation_failed();
+// How many allocations of this thread through the operator new above succeeded so far
+// (the plain, array and nothrow forms; over-aligned ones are not replaced).
+long allocations_made();
 
 }  // namespace kaya::testing

@@ -40,20 +40,13 @@ using testing::crash_with_writer;
 using testing::FsyncGate;
 using testing::read_log;
 using testing::segment;
+using testing::small_segments;
 using namespace std::chrono_literals;
 
 constexpr auto kStrict = DurabilityMode::kStrict;
 constexpr auto kRelaxed = DurabilityMode::kRelaxed;
 // Generous bound for waits that must end; never a timing assertion.
 constexpr auto kLiveness = std::chrono::seconds(60);
-
-// Segments of one to a few records, so that short logs have many segments.
-WalConfig small_segments() {
-  WalConfig config;
-  config.segment_max_bytes = 300;
-  config.max_record_bytes = 300;
-  return config;
-}
 
 // The i-th record of a test log: puts of varying sizes with deletes and noops mixed in.
 Payload payload_of(uint64_t i, std::string& key, std::string& value) {

@@ -34,6 +34,14 @@ inline Result<LogContents> read_log(io::Disk& disk, const WalConfig& config = {}
   return out;
 }
 
+// Segments of one to a few records, so that short logs have many segments.
+inline WalConfig small_segments() {
+  WalConfig config;
+  config.segment_max_bytes = 300;
+  config.max_record_bytes = 300;
+  return config;
+}
+
 inline io::RelativePath segment(uint64_t id) {
   return io::RelativePath::parse(format::segment_path(id)).value();
 }

@@ -95,7 +95,10 @@ KAYA_API std::string_view to_string(DecodeProblem problem);
 /// kUnsupportedVersion, kBadHeaderLength, kUnknownFlags, kUnknownType.
 KAYA_API bool is_newer_format(DecodeProblem problem);
 
-/// A decoded record whose key/value view the decoded buffer.
+/// A decoded record whose key and value view the bytes it was decoded from: the same
+/// fields as Record without a copy. lsn, sequence and type are values; key and value
+/// are valid only as long as those bytes are (decode(): the buffer given to it; the
+/// readers' next_view(): until the next call on that reader, kaya/wal/reader.h).
 struct KAYA_API RecordView {
   Lsn lsn;                              ///< Its position in the log
   SequenceNumber sequence;              ///< The engine's sequence number
@@ -103,7 +106,10 @@ struct KAYA_API RecordView {
   std::string_view key;                 ///< Put, Delete
   std::string_view value;               ///< Put: the value; Bytes: the opaque payload
 
-  /// A copy that owns its bytes.
+  /// The record's content, viewing the same bytes as key and value.
+  Payload payload() const { return {type, key, value}; }
+  /// A copy that owns its bytes (allocates the key and the value; may throw
+  /// std::bad_alloc).
   Record to_record() const;
 };
 

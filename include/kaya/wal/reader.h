@@ -8,6 +8,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "kaya/core/export.h"
@@ -27,21 +28,27 @@ class SegmentCursor;
 ///     for (const Record& r : reader->records()) apply(r);
 ///     if (reader->error()) return *reader->error();
 ///
-/// Each step calls the reader's next(). The range ends where next() returns nullopt
-/// (the end of the log for a LogReader; no record within the timeout for a
-/// TailingReader) or an error, which the reader's error() then holds. Made by the
-/// readers' records(); valid while the reader lives.
-template <typename Reader>
+/// Each step calls the reader's next(), or, for a range of views
+/// (`RecordRange<Reader, RecordView>`, made by the readers' record_views()), its
+/// next_view(): the view the iterator yields is valid until the iterator steps again
+/// (the next call on the reader). The range ends where that call returns nullopt (the
+/// end of the log for a LogReader; no record within the timeout for a TailingReader)
+/// or an error, which the reader's error() then holds. Made by the readers' records()
+/// and record_views(); valid while the reader lives.
+template <typename Reader, typename Value = Record>
 class RecordRange {
+  static_assert(std::is_same_v<Value, Record> || std::is_same_v<Value, RecordView>,
+                "a reader yields Records or RecordViews");
+
  public:
   /// An input iterator over the records.
   class iterator {
    public:
     using iterator_category = std::input_iterator_tag;  ///< single pass
-    using value_type = Record;                          ///< what it yields
+    using value_type = Value;                           ///< what it yields
     using difference_type = std::ptrdiff_t;             ///< as iterators have
-    using pointer = const Record*;                      ///< operator->()
-    using reference = const Record&;                    ///< operator*()
+    using pointer = const Value*;                       ///< operator->()
+    using reference = const Value&;                     ///< operator*()
 
     iterator() = default;
     /// The record read last.
@@ -64,7 +71,12 @@ class RecordRange {
     friend class RecordRange;
     explicit iterator(Reader* reader) : reader_(reader) { step(); }
     void step() {
-      std::optional<Record> next = reader_->range_step();
+      std::optional<Value> next;
+      if constexpr (std::is_same_v<Value, RecordView>) {
+        next = reader_->range_step_view();
+      } else {
+        next = reader_->range_step();
+      }
       if (next) {
         record_ = std::move(*next);
       } else {
@@ -72,7 +84,7 @@ class RecordRange {
       }
     }
     Reader* reader_ = nullptr;
-    Record record_;
+    Value record_;
   };
 
   /// Reads the first record.
@@ -119,26 +131,51 @@ class LogReader {
   /// After an error, open a new reader at the LSN wanted to try again.
   KAYA_API Result<std::optional<Record>> next();
 
+  /// next() without copying: the same record, nullopt and errors, in the same
+  /// circumstances, with key and value viewing the reader's read buffer instead of
+  /// owned strings. Allocates nothing per record: what it allocates comes with reading
+  /// more of the log (a refill of the read buffer, about once per MiB, or a move to the
+  /// next segment) or with a record larger than any before (the buffer grows).
+  ///
+  /// Lifetime: the view's key and value stay valid until this reader reads again (a
+  /// call of next() or next_view(), or a range from records() or record_views()
+  /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
+  /// position(), stalled_on() and error() leave them valid, and so does anything a
+  /// writer does to the log. Copy what must outlive that (RecordView::to_record()).
+  /// lsn, sequence and type are plain values.
+  KAYA_API Result<std::optional<RecordView>> next_view();
+
   /// The LSN of the record next() returns next.
   KAYA_API Lsn position() const;
 
-  /// Why the last next() returned nullopt, when it stopped on bytes that are not a
-  /// record rather than at the clean end of the log: a torn tail, or records after a
-  /// hole beyond the recovery point (recovery cuts or moves them; docs/recovery.md).
-  /// nullopt at a clean end.
+  /// Why the last next() or next_view() returned nullopt, when it stopped on bytes that
+  /// are not a record rather than at the clean end of the log: a torn tail, or records
+  /// after a hole beyond the recovery point (recovery cuts or moves them;
+  /// docs/recovery.md). nullopt at a clean end.
   KAYA_API const std::optional<Error>& stalled_on() const;
 
   /// The records from position() to the end of the log, for range-for (RecordRange).
   RecordRange<LogReader> records() { return RecordRange<LogReader>(*this); }
-  /// The error that ended the last records() range; nullopt when it ended at the end
-  /// of the log (see stalled_on() for why there).
+  /// The records from position() to the end of the log as views (next_view()), for
+  /// range-for: each view is valid until the loop steps to the next one.
+  ///
+  ///     for (const RecordView& r : reader->record_views()) apply(r.key, r.value);
+  ///     if (reader->error()) return *reader->error();
+  RecordRange<LogReader, RecordView> record_views() {
+    return RecordRange<LogReader, RecordView>(*this);
+  }
+  /// The error that ended the last records() or record_views() range; nullopt when it
+  /// ended at the end of the log (see stalled_on() for why there).
   const std::optional<Error>& error() const { return error_; }
 
  private:
   friend class RecordRange<LogReader>::iterator;
+  friend class RecordRange<LogReader, RecordView>::iterator;
   explicit LogReader(std::unique_ptr<SegmentCursor> cursor);
-  // next() for the range: nullopt at the end or on an error (kept in error_).
+  // next() and next_view() for the ranges: nullopt at the end or on an error (kept in
+  // error_).
   KAYA_API std::optional<Record> range_step();
+  KAYA_API std::optional<RecordView> range_step_view();
   std::unique_ptr<SegmentCursor> cursor_;
   std::optional<Error> error_;
 };
@@ -171,6 +208,19 @@ class TailingReader {
   /// new epoch; no record whose LSN was handed out again is returned); corruption.
   KAYA_API Result<std::optional<Record>> next(std::chrono::microseconds timeout);
 
+  /// next(timeout) without copying: the same record, nullopt and errors, in the same
+  /// circumstances, with key and value viewing the reader's read buffer instead of
+  /// owned strings. Allocates nothing per record (as LogReader::next_view()).
+  ///
+  /// Lifetime: the view's key and value stay valid until this reader reads again (a
+  /// call of next() or next_view(), or a range from records() or record_views()
+  /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
+  /// position() and error() leave them valid, and so does anything the writer does
+  /// (appends, syncs, rotations, releases, truncations).
+  /// Copy what must outlive that (RecordView::to_record()). lsn, sequence and type
+  /// are plain values.
+  KAYA_API Result<std::optional<RecordView>> next_view(std::chrono::microseconds timeout);
+
   /// The LSN of the record next() returns next.
   KAYA_API Lsn position() const;
 
@@ -180,17 +230,26 @@ class TailingReader {
     range_timeout_ = timeout;
     return RecordRange<TailingReader>(*this);
   }
-  /// The error that ended the last records() range; nullopt when it ended because no
-  /// record came within the timeout.
+  /// The records from position() on as views (next_view(timeout)), for range-for:
+  /// each waits up to `timeout` and is valid until the loop steps to the next one; the
+  /// range ends when none becomes visible in time, or on an error.
+  RecordRange<TailingReader, RecordView> record_views(std::chrono::microseconds timeout) {
+    range_timeout_ = timeout;
+    return RecordRange<TailingReader, RecordView>(*this);
+  }
+  /// The error that ended the last records() or record_views() range; nullopt when it
+  /// ended because no record came within the timeout.
   const std::optional<Error>& error() const { return error_; }
 
  private:
   friend class RecordRange<TailingReader>::iterator;
+  friend class RecordRange<TailingReader, RecordView>::iterator;
   TailingReader(Writer& writer, std::unique_ptr<SegmentCursor> cursor,
                 TailOptions options);
-  // next(range_timeout_) for the range: nullopt at the timeout or on an error (kept in
-  // error_).
+  // next(range_timeout_) and next_view(range_timeout_) for the ranges: nullopt at the
+  // timeout or on an error (kept in error_).
   KAYA_API std::optional<Record> range_step();
+  KAYA_API std::optional<RecordView> range_step_view();
   Writer& writer_;
   std::unique_ptr<SegmentCursor> cursor_;
   TailOptions options_;
