@@ -91,7 +91,7 @@ fi
 # Every exported kaya symbol names something declared in a public header.
 while IFS= read -r sym; do
   name=${sym%%(*}
-  name=$(sed -E 's/^kaya::((wal|io|crc32c|format)::)*//; s/[^A-Za-z0-9_].*//' <<<"$name")
+  name=$(sed -E 's/^kaya::((wal|io|crc32c|format|json)::)*//; s/[^A-Za-z0-9_].*//' <<<"$name")
   # Through a file, not a pipe: with pipefail, `grep -q` closing the pipe early would
   # fail the first grep (SIGPIPE) once the matches outgrow the pipe's buffer.
   grep -rwh -- "$name" include/kaya >"$work/declared" || true
