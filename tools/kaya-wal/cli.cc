@@ -271,11 +271,10 @@ Result<wal::WalConfig> read_config(const Args& args) {
   return config;
 }
 
-std::optional<LogCommand> LogCommand::start(std::string_view command,
-                                            std::string_view help,
-                                            const std::vector<std::string>& argv,
-                                            const std::vector<FlagSpec>& flags,
-                                            int& exit_code) {
+std::optional<LogCommand> LogCommand::start(
+    std::string_view command, std::string_view help, const std::vector<std::string>& argv,
+    const std::vector<FlagSpec>& flags, int& exit_code,
+    const std::function<Status(const Args&)>& check) {
   std::vector<FlagSpec> all = flags;
   all.push_back({"json", false});
   all.push_back({"max-record-bytes", true});
@@ -288,6 +287,12 @@ std::optional<LogCommand> LogCommand::start(std::string_view command,
     std::fwrite(help.data(), 1, help.size(), stdout);
     exit_code = kExitOk;
     return std::nullopt;
+  }
+  if (check) {
+    if (Status s = check(*args); !s.ok()) {
+      exit_code = usage_error(command, s.error());
+      return std::nullopt;
+    }
   }
   Result<wal::WalConfig> config = read_config(*args);
   if (!config.ok()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -109,14 +110,15 @@ Result<wal::WalConfig> read_config(const Args& args);
 class LogCommand {
  public:
   // Parses `argv` (the arguments after `command`) with `flags` plus --json and
-  // --max-record-bytes, then reads the config (read_config). nullopt when the command
-  // is already done, with `exit_code` set: 0 after printing `help` for --help, 4 after
-  // usage_error() for a bad flag, a missing or extra argument or a bad
-  // --max-record-bytes.
-  static std::optional<LogCommand> start(std::string_view command, std::string_view help,
-                                         const std::vector<std::string>& argv,
-                                         const std::vector<FlagSpec>& flags,
-                                         int& exit_code);
+  // --max-record-bytes, runs `check` (the command's own flag checks that come first;
+  // optional), then reads the config (read_config). nullopt when the command is already
+  // done, with `exit_code` set: 0 after printing `help` for --help, 4 after
+  // usage_error() for a bad flag, a missing or extra argument, an error of `check` or a
+  // bad --max-record-bytes.
+  static std::optional<LogCommand> start(
+      std::string_view command, std::string_view help,
+      const std::vector<std::string>& argv, const std::vector<FlagSpec>& flags,
+      int& exit_code, const std::function<Status(const Args&)>& check = {});
 
   const Args& args() const { return args_; }
   const wal::WalConfig& config() const { return config_; }

@@ -119,16 +119,16 @@ Result<wal::RecoveryMode> parse_mode(const Args& args) {
 
 int run_recover(const CommandArgs& argv) {
   int code = kExitOk;
-  std::optional<LogCommand> cmd = LogCommand::start("recover", kHelp, argv,
-                                                    {{"dry-run", false},
-                                                     {"mode", true},
-                                                     {"full", false},
-                                                     {"rebuild-recovery-point", false}},
-                                                    code);
+  std::optional<LogCommand> cmd =
+      LogCommand::start("recover", kHelp, argv,
+                        {{"dry-run", false},
+                         {"mode", true},
+                         {"full", false},
+                         {"rebuild-recovery-point", false}},
+                        code, [](const Args& args) { return parse_mode(args).status(); });
   if (!cmd) return code;
   const Args& args = cmd->args();
-  Result<wal::RecoveryMode> mode = parse_mode(args);
-  if (!mode.ok()) return cmd->usage(mode.error());
+  const Result<wal::RecoveryMode> mode = parse_mode(args);  // checked above
 
   const std::string& dir = cmd->path();
   auto disk = cmd->open_dir();

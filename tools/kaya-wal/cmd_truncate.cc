@@ -40,16 +40,18 @@ flags:
 }  // namespace
 
 int run_truncate(const CommandArgs& argv) {
+  auto check_after = [](const Args& args) -> Status {
+    if (!args.has("after")) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "--after LSN is required (the last LSN to keep)");
+    }
+    return args.u64("after", 0).status();
+  };
   int code = kExitOk;
   std::optional<LogCommand> cmd =
-      LogCommand::start("truncate", kHelp, argv, {{"after", true}}, code);
+      LogCommand::start("truncate", kHelp, argv, {{"after", true}}, code, check_after);
   if (!cmd) return code;
-  if (!cmd->args().has("after")) {
-    return cmd->usage(Error(ErrorKind::kInvalidArgument,
-                            "--after LSN is required (the last LSN to keep)"));
-  }
-  Result<uint64_t> after = cmd->args().u64("after", 0);
-  if (!after.ok()) return cmd->usage(after.error());
+  const Result<uint64_t> after = cmd->args().u64("after", 0);  // checked above
 
   const std::string& dir = cmd->path();
   auto disk = cmd->open_dir();
