@@ -170,7 +170,7 @@ int run_dump(const CommandArgs& argv) {
   }
 
   // dump --json prints records, not a result object: its errors are plain.
-  auto disk = open_log_dir(path);
+  auto disk = cmd->open_dir();
   if (!disk.ok()) return report_error(disk.error());
   Result<Lsn> from = args.has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
                                           : wal::first_lsn(config, **disk);
