@@ -21,8 +21,9 @@ namespace kaya::json {
 /// most U+10FFFF).
 KAYA_API bool is_valid_utf8(std::string_view bytes);
 
-/// `text` as a quoted JSON string: `"`, `\` and the control bytes escaped (\n, \t, \r,
-/// else \u00XX); bytes that are not valid UTF-8 become U+FFFD (\ufffd), so use it for
+/// `text` as a quoted JSON string: a quote, a backslash and the control bytes are
+/// escaped (line feed, tab and carriage return by their letters, the others as a
+/// four-digit code point); bytes that are not valid UTF-8 become U+FFFD, so use it for
 /// names and messages, not for data that must round-trip.
 KAYA_API std::string json_quote(std::string_view text);
 
