@@ -4,6 +4,8 @@
 /// errors use them, and so does the `kaya-wal` tool's --json output, so that a program
 /// putting its own members next to kaya's writes them the same way. Members appear in
 /// the order they are added; nothing is pretty-printed. Pure functions, thread-safe.
+/// They allocate like std::string: when memory runs out, std::bad_alloc propagates (as
+/// from any standard type), unlike the library's calls, which return an error.
 #pragma once
 
 #include <cmath>
