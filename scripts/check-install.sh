@@ -82,7 +82,7 @@ for wanted in kaya::version kaya::wal::Writer::open kaya::wal::Writer::append \
 done
 # Internal classes and functions (src/), and private members of exported classes.
 internal='SegmentReader|SegmentCursor|recover_locked|first_lsn_of|find_valid_record|'
-internal+='segment_dir\(|::Impl|anonymous namespace|kaya::tool::|_locked\(|open_impl|'
+internal+='segment_dir\(|::Impl([^A-Za-z0-9_]|$)|anonymous namespace|kaya::tool::|_locked\(|open_impl|'
 internal+='write_batch|wait_written|wait_durable|wait_for_companions|sync_as_leader|'
 internal+='rotate_to|FaultDisk::(fire|write_fault|injected)|FileDisk::FileDisk'
 if grep -E "$internal" "$work/kaya-symbols"; then
