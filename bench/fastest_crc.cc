@@ -4,7 +4,6 @@
 #include <chrono>
 #include <vector>
 
-#include "core/crc32c_internal.h"
 #include "kaya/core/crc32c.h"
 
 #if defined(KAYA_BENCH_HAVE_ISAL)
@@ -84,7 +83,7 @@ Crc32cFn fastest_crc32c(size_t block_bytes) {
   std::vector<uint8_t> buf(block_bytes);
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 131 + 7);
   Crc32cFn best{std::string("kaya crc32c (") +
-                    crc32c::internal::to_string(crc32c::internal::best_path()) + ")",
+                    crc32c::to_string(crc32c::fastest_implementation()) + ")",
                 crc32c::extend, rate(crc32c::extend, buf) / 1e9};
   if (isal_built_in() && isal_disagreement().empty()) {
     const double isal = rate(isal_extend, buf) / 1e9;

@@ -25,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/crc32c_internal.h"
 #include "fastest_crc.h"
 #include "kaya/core/crc32c.h"
 #include "kaya/core/histogram.h"
@@ -215,17 +214,15 @@ struct CrcContestant {
 };
 
 std::vector<CrcContestant> crc_contestants() {
-  namespace in = kaya::crc32c::internal;
+  using kaya::crc32c::Implementation;
   std::vector<CrcContestant> all;
   all.push_back({"kaya", kaya::crc32c::extend, ""});
-  for (in::Path p : {in::Path::kPortable, in::Path::kSse42, in::Path::kSse42Clmul}) {
-    // The paths by name; extend_with() picks one per call, these call it directly.
-    uint32_t (*fn)(uint32_t, std::span<const uint8_t>) =
-        p == in::Path::kPortable ? kaya::crc32c::extend_portable
-        : p == in::Path::kSse42  ? in::extend_sse42
-                                 : in::extend_sse42_clmul;
-    all.push_back({in::to_string(p), fn,
-                   in::available(p) ? "" : "this CPU lacks the instructions"});
+  for (Implementation i :
+       {Implementation::kPortable, Implementation::kSse42, Implementation::kSse42Clmul}) {
+    // Each implementation's own function, called directly (extend() dispatches).
+    const kaya::crc32c::ExtendFunction fn = kaya::crc32c::extend_function(i);
+    all.push_back({kaya::crc32c::to_string(i), fn,
+                   fn != nullptr ? "" : "this CPU lacks the instructions"});
   }
   std::string isal;
   if (!kaya::bench::isal_built_in()) {
@@ -273,8 +270,7 @@ class CrcTable : public benchmark::BenchmarkReporter {
     char line[256];
     out << "\nCRC32C in GB/s, same run; kaya/ISA-L target >= 0.5 at 4096 B "
            "(kaya = crc32c::extend, "
-        << kaya::crc32c::internal::to_string(kaya::crc32c::internal::best_path())
-        << " here)\n";
+        << kaya::crc32c::to_string(kaya::crc32c::fastest_implementation()) << " here)\n";
     std::snprintf(line, sizeof(line), "%-9s", "bytes");
     out << line;
     for (const CrcContestant& c : contestants_) {

@@ -82,7 +82,7 @@ for wanted in kaya::version kaya::wal::Writer::open kaya::wal::Writer::append \
 done
 # Internal classes and functions (src/), and private members of exported classes.
 internal='SegmentReader|SegmentCursor|recover_locked|first_lsn_of|find_valid_record|'
-internal+='segment_dir\(|::Impl|anonymous namespace|kaya::tool::|_locked\(|open_impl|'
+internal+='segment_dir\(|::Impl([^A-Za-z0-9_]|$)|anonymous namespace|kaya::tool::|_locked\(|open_impl|'
 internal+='write_batch|wait_written|wait_durable|wait_for_companions|sync_as_leader|'
 internal+='rotate_to|FaultDisk::(fire|write_fault|injected)|FileDisk::FileDisk'
 if grep -E "$internal" "$work/kaya-symbols"; then
@@ -91,7 +91,7 @@ fi
 # Every exported kaya symbol names something declared in a public header.
 while IFS= read -r sym; do
   name=${sym%%(*}
-  name=$(sed -E 's/^kaya::((wal|io|crc32c|format)::)*//; s/[^A-Za-z0-9_].*//' <<<"$name")
+  name=$(sed -E 's/^kaya::((wal|io|crc32c|format|json)::)*//; s/[^A-Za-z0-9_].*//' <<<"$name")
   # Through a file, not a pipe: with pipefail, `grep -q` closing the pipe early would
   # fail the first grep (SIGPIPE) once the matches outgrow the pipe's buffer.
   grep -rwh -- "$name" include/kaya >"$work/declared" || true

@@ -111,22 +111,6 @@ const Path kBest = detect_best();
 constexpr std::array<uint32_t, kMaxShiftWords + 1> kShiftConstants =
     make_shift_constants();
 
-const char* to_string(Path path) {
-  switch (path) {
-    case Path::kPortable:
-      return "portable";
-    case Path::kSse42:
-      return "sse4.2";
-    case Path::kSse42Clmul:
-      return "sse4.2+pclmul";
-  }
-  return "unknown";
-}
-
-bool available(Path path) { return path <= kBest; }
-
-Path best_path() { return kBest; }
-
 uint32_t extend_with(Path path, uint32_t crc, std::span<const uint8_t> data) {
   switch (path) {
     case Path::kSse42Clmul:
@@ -150,6 +134,37 @@ uint32_t shift_portable(uint32_t reg, size_t words) {
 
 using internal::kTables;
 using internal::load_le64;
+
+const char* to_string(Implementation implementation) {
+  switch (implementation) {
+    case Implementation::kPortable:
+      return "portable";
+    case Implementation::kSse42:
+      return "sse4.2";
+    case Implementation::kSse42Clmul:
+      return "sse4.2+pclmul";
+  }
+  return "unknown";
+}
+
+bool available(Implementation implementation) {
+  return implementation <= internal::kBest;
+}
+
+Implementation fastest_implementation() { return internal::kBest; }
+
+ExtendFunction extend_function(Implementation implementation) {
+  if (!available(implementation)) return nullptr;
+  switch (implementation) {
+    case Implementation::kSse42Clmul:
+      return internal::extend_sse42_clmul;
+    case Implementation::kSse42:
+      return internal::extend_sse42;
+    case Implementation::kPortable:
+      break;
+  }
+  return extend_portable;
+}
 
 bool has_hardware() { return internal::available(internal::Path::kSse42); }
 

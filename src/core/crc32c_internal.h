@@ -11,21 +11,18 @@
 #include <cstdint>
 #include <span>
 
+#include "kaya/core/crc32c.h"
+
 namespace kaya::crc32c::internal {
 
-// The implementations, slowest first. kPortable exists everywhere; the others only on
-// x86-64 CPUs with the instructions named.
-enum class Path : uint8_t {
-  kPortable = 0,    // table-driven, slicing-by-8
-  kSse42 = 1,       // one stream of the SSE4.2 crc32 instruction, 8 bytes at a time
-  kSse42Clmul = 2,  // kStreams interleaved crc32 streams joined with PCLMULQDQ
-};
-const char* to_string(Path path);
+// The implementations (kaya/core/crc32c.h), slowest first. kPortable exists everywhere;
+// the others only on x86-64 CPUs with the instructions named.
+using Path = Implementation;
+using crc32c::available;
+using crc32c::to_string;
 
-// Whether this CPU runs `path` (checked once, at start-up).
-bool available(Path path);
 // The fastest available path: what extend() uses.
-Path best_path();
+inline Path best_path() { return fastest_implementation(); }
 
 // extend() through `path`. Requires available(path).
 uint32_t extend_with(Path path, uint32_t crc, std::span<const uint8_t> data);

@@ -1,7 +1,7 @@
 #include "kaya/wal/metrics.h"
 
 #include "core/guard.h"
-#include "core/json_text.h"
+#include "kaya/core/json.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/guard.h"
-#include "core/json_text.h"
+#include "kaya/core/json.h"
 #include "kaya/core/version.h"
 #include "kaya/wal/format.h"
 #include "kaya/wal/metrics.h"

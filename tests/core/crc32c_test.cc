@@ -258,5 +258,26 @@ TEST(Crc32cTest, DispatchPicksTheFastestAvailablePath) {
 #endif
 }
 
+// The public choice of implementation (kaya/core/crc32c.h, what micro_bench times):
+// each available one's function gives extend()'s values; an unavailable one has none.
+TEST(Crc32cTest, PublicImplementationsMatchTheDispatch) {
+  using crc32c::Implementation;
+  EXPECT_EQ(crc32c::fastest_implementation(), crc32c::internal::best_path());
+  EXPECT_EQ(crc32c::extend_function(Implementation::kPortable), crc32c::extend_portable);
+  std::vector<uint8_t> buf(5000);
+  for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (Implementation i :
+       {Implementation::kPortable, Implementation::kSse42, Implementation::kSse42Clmul}) {
+    SCOPED_TRACE(crc32c::to_string(i));
+    const crc32c::ExtendFunction fn = crc32c::extend_function(i);
+    ASSERT_EQ(fn != nullptr, crc32c::available(i));
+    if (fn == nullptr) continue;
+    EXPECT_EQ(fn(0x12345678u, buf), crc32c::extend(0x12345678u, buf));
+  }
+  EXPECT_STREQ(crc32c::to_string(Implementation::kPortable), "portable");
+  EXPECT_STREQ(crc32c::to_string(Implementation::kSse42), "sse4.2");
+  EXPECT_STREQ(crc32c::to_string(Implementation::kSse42Clmul), "sse4.2+pclmul");
+}
+
 }  // namespace
 }  // namespace kaya

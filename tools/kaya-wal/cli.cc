@@ -80,7 +80,7 @@ int finish_stdout(int code) {
 }
 
 Result<Args> Args::parse(const std::vector<std::string>& argv,
-                         std::initializer_list<FlagSpec> flags, size_t min_positional,
+                         const std::vector<FlagSpec>& flags, size_t min_positional,
                          size_t max_positional) {
   Args args;
   bool flags_done = false;  // after "--" every argument is positional
@@ -270,5 +270,43 @@ Result<wal::WalConfig> read_config(const Args& args) {
   KAYA_RETURN_IF_ERROR(config.validate());
   return config;
 }
+
+std::optional<LogCommand> LogCommand::start(
+    std::string_view command, std::string_view help, const std::vector<std::string>& argv,
+    const std::vector<FlagSpec>& flags, int& exit_code,
+    const std::function<Status(const Args&)>& check) {
+  std::vector<FlagSpec> all = flags;
+  all.push_back({"json", false});
+  all.push_back({"max-record-bytes", true});
+  Result<Args> args = Args::parse(argv, all, 1, 1);
+  if (!args.ok()) {
+    exit_code = usage_error(command, args.error());
+    return std::nullopt;
+  }
+  if (args->help()) {
+    std::fwrite(help.data(), 1, help.size(), stdout);
+    exit_code = kExitOk;
+    return std::nullopt;
+  }
+  if (check) {
+    if (Status s = check(*args); !s.ok()) {
+      exit_code = usage_error(command, s.error());
+      return std::nullopt;
+    }
+  }
+  Result<wal::WalConfig> config = read_config(*args);
+  if (!config.ok()) {
+    exit_code = usage_error(command, config.error());
+    return std::nullopt;
+  }
+  return LogCommand(command, std::move(*args), *config);
+}
+
+int LogCommand::fail(const Error& error, std::string_view context) const {
+  return json() ? report_error_json(error, context, path())
+                : report_error(error, context);
+}
+
+int LogCommand::usage(const Error& error) const { return usage_error(command_, error); }
 
 }  // namespace kaya::tool

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "exit_codes.h"
@@ -33,7 +35,7 @@ class Args {
   // unknown or repeated flag, a missing value, or a positional count outside
   // [min_positional, max_positional]; the message names the offending argument.
   static Result<Args> parse(const std::vector<std::string>& argv,
-                            std::initializer_list<FlagSpec> flags, size_t min_positional,
+                            const std::vector<FlagSpec>& flags, size_t min_positional,
                             size_t max_positional);
 
   bool help() const { return help_; }
@@ -100,5 +102,45 @@ Status status_error(const std::string& path, const std::error_code& ec);
 // The wal::WalConfig a reading command uses: defaults, with --max-record-bytes when given
 // (a log written with larger records must be read with at least that limit).
 Result<wal::WalConfig> read_config(const Args& args);
+
+// The set-up of the commands that work on one log or segment file (dump, inspect,
+// verify, recover, truncate): one positional PATH, the flags --json and
+// --max-record-bytes N besides the command's own, --help, and errors reported as
+// --json asks.
+class LogCommand {
+ public:
+  // Parses `argv` (the arguments after `command`) with `flags` plus --json and
+  // --max-record-bytes, runs `check` (the command's own flag checks that come first;
+  // optional), then reads the config (read_config). nullopt when the command is already
+  // done, with `exit_code` set: 0 after printing `help` for --help, 4 after
+  // usage_error() for a bad flag, a missing or extra argument, an error of `check` or a
+  // bad --max-record-bytes.
+  static std::optional<LogCommand> start(
+      std::string_view command, std::string_view help,
+      const std::vector<std::string>& argv, const std::vector<FlagSpec>& flags,
+      int& exit_code, const std::function<Status(const Args&)>& check = {});
+
+  const Args& args() const { return args_; }
+  const wal::WalConfig& config() const { return config_; }
+  // PATH: the log directory (or segment file, for the commands that take one).
+  const std::string& path() const { return args_.positional()[0]; }
+  bool json() const { return args_.has("json"); }
+
+  // report_error_json(error, context, path()) with --json, else report_error(error,
+  // context).
+  int fail(const Error& error, std::string_view context = {}) const;
+  // usage_error() for this command.
+  int usage(const Error& error) const;
+  // open_log_dir(path()).
+  Result<std::unique_ptr<io::Disk>> open_dir() const { return open_log_dir(path()); }
+
+ private:
+  LogCommand(std::string_view command, Args args, wal::WalConfig config)
+      : command_(command), args_(std::move(args)), config_(config) {}
+
+  std::string_view command_;  // a literal: "dump", "verify", ...
+  Args args_;
+  wal::WalConfig config_;
+};
 
 }  // namespace kaya::tool

@@ -153,34 +153,32 @@ void note_stall(const wal::LogReader& reader) {
 }  // namespace
 
 int run_dump(const CommandArgs& argv) {
-  Result<Args> args = Args::parse(
-      argv, {{"from-lsn", true}, {"json", false}, {"max-record-bytes", true}}, 1, 1);
-  if (!args.ok()) return usage_error("dump", args.error());
-  if (args->help()) {
-    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
-    return kExitOk;
-  }
-  Result<wal::WalConfig> config = read_config(*args);
-  if (!config.ok()) return usage_error("dump", config.error());
-  Result<uint64_t> from_flag = args->u64("from-lsn", 0, 1);
-  if (!from_flag.ok()) return usage_error("dump", from_flag.error());
-  const bool json = args->has("json");
-  const std::string& path = args->positional()[0];
+  int code = kExitOk;
+  std::optional<LogCommand> cmd =
+      LogCommand::start("dump", kHelp, argv, {{"from-lsn", true}}, code);
+  if (!cmd) return code;
+  const Args& args = cmd->args();
+  Result<uint64_t> from_flag = args.u64("from-lsn", 0, 1);
+  if (!from_flag.ok()) return cmd->usage(from_flag.error());
+  const wal::WalConfig& config = cmd->config();
+  const bool json = cmd->json();
+  const std::string& path = cmd->path();
   if (is_segment_file_path(path)) {
     // Only a filter here: a lone file has no released LSNs and no end to be past.
-    return dump_segment_file(path, *config, Lsn(args->has("from-lsn") ? *from_flag : 0),
+    return dump_segment_file(path, config, Lsn(args.has("from-lsn") ? *from_flag : 0),
                              json);
   }
 
-  auto disk = open_log_dir(path);
+  // dump --json prints records, not a result object: its errors are plain.
+  auto disk = cmd->open_dir();
   if (!disk.ok()) return report_error(disk.error());
-  Result<Lsn> from = args->has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
-                                           : wal::first_lsn(*config, **disk);
+  Result<Lsn> from = args.has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
+                                          : wal::first_lsn(config, **disk);
   if (!from.ok()) return report_error(from.error());
-  auto reader = wal::LogReader::open(*config, **disk, *from);
+  auto reader = wal::LogReader::open(config, **disk, *from);
   if (!reader.ok()) {
     if (reader.error().kind() == ErrorKind::kCorruption) {
-      print_valid_prefix(*config, **disk, *from, json);
+      print_valid_prefix(config, **disk, *from, json);
     }
     return report_error(reader.error());
   }

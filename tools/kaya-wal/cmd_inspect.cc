@@ -80,34 +80,24 @@ Result<wal::LogInspection> inspect_dir(const std::string& dir,
 }  // namespace
 
 int run_inspect(const CommandArgs& argv) {
-  Result<Args> args =
-      Args::parse(argv, {{"json", false}, {"max-record-bytes", true}}, 1, 1);
-  if (!args.ok()) return usage_error("inspect", args.error());
-  if (args->help()) {
-    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
-    return kExitOk;
-  }
-  Result<wal::WalConfig> config = read_config(*args);
-  if (!config.ok()) return usage_error("inspect", config.error());
-
-  const std::string& path = args->positional()[0];
-  auto fail = [&](const Error& error) {
-    return args->has("json") ? report_error_json(error, {}, path) : report_error(error);
-  };
+  int code = kExitOk;
+  std::optional<LogCommand> cmd = LogCommand::start("inspect", kHelp, argv, {}, code);
+  if (!cmd) return code;
+  const std::string& path = cmd->path();
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (!io::is_rados_location(path)) {
-    if (Status s = status_error(path, ec); !s.ok()) return fail(s.error());
+    if (Status s = status_error(path, ec); !s.ok()) return cmd->fail(s.error());
   }
   if (!io::is_rados_location(path) && !std::filesystem::exists(status)) {
-    return fail(Error(ErrorKind::kNotFound, path + ": no such file or directory"));
+    return cmd->fail(Error(ErrorKind::kNotFound, path + ": no such file or directory"));
   }
   const bool is_dir = !is_segment_file_path(path);
   Result<wal::LogInspection> log =
-      is_dir ? inspect_dir(path, *config) : inspect_file(path, *config);
-  if (!log.ok()) return fail(log.error());
+      is_dir ? inspect_dir(path, cmd->config()) : inspect_file(path, cmd->config());
+  if (!log.ok()) return cmd->fail(log.error());
 
-  if (args->has("json")) {
+  if (cmd->json()) {
     std::vector<std::string> segments;
     for (const wal::SegmentInspection& s : log->segments) {
       segments.push_back(segment_json(s));

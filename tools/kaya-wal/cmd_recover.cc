@@ -118,45 +118,34 @@ Result<wal::RecoveryMode> parse_mode(const Args& args) {
 }  // namespace
 
 int run_recover(const CommandArgs& argv) {
-  Result<Args> args = Args::parse(argv,
-                                  {{"dry-run", false},
-                                   {"mode", true},
-                                   {"full", false},
-                                   {"rebuild-recovery-point", false},
-                                   {"json", false},
-                                   {"max-record-bytes", true}},
-                                  1, 1);
-  if (!args.ok()) return usage_error("recover", args.error());
-  if (args->help()) {
-    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
-    return kExitOk;
-  }
-  Result<wal::RecoveryMode> mode = parse_mode(*args);
-  if (!mode.ok()) return usage_error("recover", mode.error());
-  Result<wal::WalConfig> config = read_config(*args);
-  if (!config.ok()) return usage_error("recover", config.error());
+  int code = kExitOk;
+  std::optional<LogCommand> cmd =
+      LogCommand::start("recover", kHelp, argv,
+                        {{"dry-run", false},
+                         {"mode", true},
+                         {"full", false},
+                         {"rebuild-recovery-point", false}},
+                        code, [](const Args& args) { return parse_mode(args).status(); });
+  if (!cmd) return code;
+  const Args& args = cmd->args();
+  const Result<wal::RecoveryMode> mode = parse_mode(args);  // checked above
 
-  const std::string& dir = args->positional()[0];
-  const bool json = args->has("json");
-  auto fail = [&](const Error& error, std::string_view context) {
-    return json ? report_error_json(error, context, dir) : report_error(error, context);
-  };
-  auto disk = open_log_dir(dir);
-  if (!disk.ok()) return fail(disk.error(), {});
+  const std::string& dir = cmd->path();
+  auto disk = cmd->open_dir();
+  if (!disk.ok()) return cmd->fail(disk.error());
   wal::RecoveryOptions options;
   options.mode = *mode;
-  options.dry_run = args->has("dry-run");
-  options.full_scan = args->has("full");
-  options.rebuild_recovery_point = args->has("rebuild-recovery-point");
+  options.dry_run = args.has("dry-run");
+  options.full_scan = args.has("full");
+  options.rebuild_recovery_point = args.has("rebuild-recovery-point");
   if (options.dry_run && options.rebuild_recovery_point) {
-    return usage_error("recover",
-                       Error(ErrorKind::kInvalidArgument,
-                             "--rebuild-recovery-point writes the recovery point: not "
-                             "with --dry-run"));
+    return cmd->usage(Error(ErrorKind::kInvalidArgument,
+                            "--rebuild-recovery-point writes the recovery point: not "
+                            "with --dry-run"));
   }
-  Result<wal::RecoveryReport> report = wal::recover(*config, **disk, options);
-  if (!report.ok()) return fail(report.error(), "recover " + dir);
-  if (json) {
+  Result<wal::RecoveryReport> report = wal::recover(cmd->config(), **disk, options);
+  if (!report.ok()) return cmd->fail(report.error(), "recover " + dir);
+  if (cmd->json()) {
     std::printf("%s\n", report_json(dir, *report).c_str());
   } else {
     std::printf("%s", report->to_string().c_str());

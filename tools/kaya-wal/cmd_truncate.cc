@@ -40,37 +40,29 @@ flags:
 }  // namespace
 
 int run_truncate(const CommandArgs& argv) {
-  Result<Args> args = Args::parse(
-      argv, {{"after", true}, {"json", false}, {"max-record-bytes", true}}, 1, 1);
-  if (!args.ok()) return usage_error("truncate", args.error());
-  if (args->help()) {
-    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
-    return kExitOk;
-  }
-  if (!args->has("after")) {
-    return usage_error("truncate",
-                       Error(ErrorKind::kInvalidArgument,
-                             "--after LSN is required (the last LSN to keep)"));
-  }
-  Result<uint64_t> after = args->u64("after", 0);
-  if (!after.ok()) return usage_error("truncate", after.error());
-  Result<wal::WalConfig> config = read_config(*args);
-  if (!config.ok()) return usage_error("truncate", config.error());
-
-  const std::string& dir = args->positional()[0];
-  const bool json = args->has("json");
-  auto fail = [&](const Error& error, std::string_view context) {
-    return json ? report_error_json(error, context, dir) : report_error(error, context);
+  auto check_after = [](const Args& args) -> Status {
+    if (!args.has("after")) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "--after LSN is required (the last LSN to keep)");
+    }
+    return args.u64("after", 0).status();
   };
-  auto disk = open_log_dir(dir);
-  if (!disk.ok()) return fail(disk.error(), {});
-  auto writer = wal::Writer::open(*config, **disk);
-  if (!writer.ok()) return fail(writer.error(), "truncate " + dir);
+  int code = kExitOk;
+  std::optional<LogCommand> cmd =
+      LogCommand::start("truncate", kHelp, argv, {{"after", true}}, code, check_after);
+  if (!cmd) return code;
+  const Result<uint64_t> after = cmd->args().u64("after", 0);  // checked above
+
+  const std::string& dir = cmd->path();
+  auto disk = cmd->open_dir();
+  if (!disk.ok()) return cmd->fail(disk.error());
+  auto writer = wal::Writer::open(cmd->config(), **disk);
+  if (!writer.ok()) return cmd->fail(writer.error(), "truncate " + dir);
   Result<wal::TruncateReport> report = (*writer)->truncate_after(Lsn(*after));
   Status closed = (*writer)->close();
-  if (!report.ok()) return fail(report.error(), "truncate " + dir);
-  if (!closed.ok()) return fail(closed.error(), "truncate " + dir);
-  if (json) {
+  if (!report.ok()) return cmd->fail(report.error(), "truncate " + dir);
+  if (!closed.ok()) return cmd->fail(closed.error(), "truncate " + dir);
+  if (cmd->json()) {
     std::printf("%s\n", JsonObject()
                             .str("path", dir)
                             .boolean("ok", true)

@@ -57,26 +57,17 @@ flags:
 }  // namespace
 
 int run_verify(const CommandArgs& argv) {
-  Result<Args> args =
-      Args::parse(argv, {{"json", false}, {"max-record-bytes", true}}, 1, 1);
-  if (!args.ok()) return usage_error("verify", args.error());
-  if (args->help()) {
-    std::fwrite(kHelp.data(), 1, kHelp.size(), stdout);
-    return kExitOk;
-  }
-  Result<wal::WalConfig> config = read_config(*args);
-  if (!config.ok()) return usage_error("verify", config.error());
-  const std::string& dir = args->positional()[0];
-  auto fail = [&](const Error& error) {
-    return args->has("json") ? report_error_json(error, {}, dir) : report_error(error);
-  };
-  auto disk = open_log_dir(dir);
-  if (!disk.ok()) return fail(disk.error());
-  Result<wal::LogInspection> log = wal::inspect_log(*config, **disk);
-  if (!log.ok()) return fail(log.error());
+  int code = kExitOk;
+  std::optional<LogCommand> cmd = LogCommand::start("verify", kHelp, argv, {}, code);
+  if (!cmd) return code;
+  const std::string& dir = cmd->path();
+  auto disk = cmd->open_dir();
+  if (!disk.ok()) return cmd->fail(disk.error());
+  Result<wal::LogInspection> log = wal::inspect_log(cmd->config(), **disk);
+  if (!log.ok()) return cmd->fail(log.error());
   const std::optional<Error> failure = recovery_error(*log, dir);
   const bool ok = !failure.has_value();
-  if (args->has("json")) {
+  if (cmd->json()) {
     std::vector<std::string> anomalies;
     for (const wal::Anomaly& a : log->anomalies) anomalies.push_back(anomaly_json(a));
     std::printf("%s\n", JsonObject()

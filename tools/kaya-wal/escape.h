@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/json_text.h"
+#include "kaya/core/json.h"
 #include "kaya/core/status.h"
 
 namespace kaya::tool {
@@ -35,7 +35,7 @@ std::string quote_input(std::string_view bytes, size_t max_bytes = 64);
 // control byte.
 Result<std::string> unescape_text(std::string_view text, size_t column_base);
 
-// Well-formed UTF-8 (src/core/json_text.h, shared with the library's metrics JSON).
+// Well-formed UTF-8 (kaya/core/json.h, shared with the library's metrics JSON).
 using json::is_valid_utf8;
 
 // Lower-case hex of every byte: "00ff6b".

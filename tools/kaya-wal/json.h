@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/json_text.h"
+#include "kaya/core/json.h"
 #include "kaya/core/types.h"
 #include "kaya/wal/recovery.h"
 

@@ -32,4 +32,25 @@ KAYA_API uint32_t extend_hardware(uint32_t crc, std::span<const uint8_t> data);
 /// True when the CPU has the SSE4.2 crc32 instruction (checked once).
 KAYA_API bool has_hardware();
 
+/// The implementations extend() chooses from, slowest first (the values are ordered:
+/// a CPU that runs one runs every slower one). For benchmarks and diagnostics; every
+/// implementation gives the same values.
+enum class Implementation : uint8_t {
+  kPortable = 0,    ///< table-driven, slicing-by-8; on every CPU
+  kSse42 = 1,       ///< one stream of the SSE4.2 crc32 instruction (x86-64)
+  kSse42Clmul = 2,  ///< interleaved crc32 streams joined with PCLMULQDQ (x86-64)
+};
+/// "portable", "sse4.2" or "sse4.2+pclmul".
+KAYA_API const char* to_string(Implementation implementation);
+/// Whether this CPU runs `implementation` (checked once, at start-up).
+KAYA_API bool available(Implementation implementation);
+/// The fastest available implementation: the one extend() uses.
+KAYA_API Implementation fastest_implementation();
+
+/// A function with extend()'s contract.
+using ExtendFunction = uint32_t (*)(uint32_t crc, std::span<const uint8_t> data);
+/// extend() through `implementation` alone, or nullptr when this CPU cannot run it
+/// (available() false).
+KAYA_API ExtendFunction extend_function(Implementation implementation);
+
 }  // namespace kaya::crc32c

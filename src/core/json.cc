@@ -1,4 +1,4 @@
-#include "core/json_text.h"
+#include "kaya/core/json.h"
 
 #include <cstdint>
 #include <cstdio>
