@@ -93,14 +93,18 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();  // drops the references outside the lock too
   // Inline: the recovery point follows now, after the covered appenders are woken;
-  // the recovery point thread syncs it within recovery_point_sync_ms.
-  Status s = write_rp ? rp_.persist(point, /*sync=*/false) : ok_status();
+  // the recovery point thread syncs it within recovery_point_sync_ms. While that
+  // thread (or a rotation) syncs the file, the write is left to it: the leader, often
+  // an appender about to return, never waits behind an fsync.
+  Result<bool> written = write_rp ? rp_.try_persist(point) : Result<bool>(false);
   lock.lock();
-  if (!s.ok()) {
+  if (!written.ok()) {
     poison_locked(core::with_context_or_same(
-        s.error(), [] { return "updating the recovery point"; }));
-  } else if (write_rp) {
+        written.error(), [] { return "updating the recovery point"; }));
+  } else if (*written) {
     rp_.written_locked(point.durable.lsn.value());
+  } else if (write_rp) {
+    rp_.skipped_locked();
   }
 }
 

@@ -76,6 +76,10 @@ void RecoveryPointKeeper::synced_locked(uint64_t lsn) {
 
 Status RecoveryPointKeeper::persist(const RecoveryPoint& point, bool sync) {
   std::lock_guard<std::mutex> guard(file_mu_);
+  return persist_held(point, sync);
+}
+
+Status RecoveryPointKeeper::persist_held(const RecoveryPoint& point, bool sync) {
   if (file_ == nullptr) return ok_status();  // open failed before creating it
   // Recovery judges everything at or below the point as durable: a sealed segment
   // beyond its record would make the tail of the log look sealed.
@@ -92,6 +96,18 @@ Status RecoveryPointKeeper::persist(const RecoveryPoint& point, bool sync) {
     if (sync) KAYA_RETURN_IF_ERROR(file_->sync());
     return ok_status();
   });
+}
+
+Result<bool> RecoveryPointKeeper::try_persist(const RecoveryPoint& point) {
+  // Without the thread nobody would write it later: the leader waits its turn.
+  if (!own_thread_) {
+    KAYA_RETURN_IF_ERROR(persist(point, /*sync=*/false));
+    return true;
+  }
+  std::unique_lock<std::mutex> guard(file_mu_, std::try_to_lock);
+  if (!guard.owns_lock()) return false;
+  KAYA_RETURN_IF_ERROR(persist_held(point, /*sync=*/false));
+  return true;
 }
 
 Status RecoveryPointKeeper::reset_locked(RecoveryPoint point) {
@@ -135,18 +151,31 @@ void RecoveryPointKeeper::sync_inline_writes(Sequencer& sequencer, Lock& lock) {
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
   auto stopped = [&] { return stopped_locked(sequencer); };
   for (;;) {
-    cv_.wait(lock, [&] { return stopped() || unsynced_; });
+    cv_.wait(lock, [&] { return stopped() || unsynced_ || rewrite_; });
     if (stopped()) return;
-    cv_.wait_until(lock, Clock::now() + interval, stopped);
-    if (stopped()) return;
-    unsynced_ = false;
-    lock.unlock();
-    Status s = persist(RecoveryPoint{}, /*sync=*/true);
-    lock.lock();
-    if (!s.ok()) {
-      sequencer.poison_locked(core::with_context_or_same(
-          s.error(), [] { return "syncing the recovery point"; }));
-      return;
+    if (unsynced_) {
+      cv_.wait_until(lock, Clock::now() + interval, stopped);
+      if (stopped()) return;
+      unsynced_ = false;
+      lock.unlock();
+      Status s = persist(RecoveryPoint{}, /*sync=*/true);
+      lock.lock();
+      if (!s.ok()) {
+        sequencer.poison_locked(core::with_context_or_same(
+            s.error(), [] { return "syncing the recovery point"; }));
+        return;
+      }
+    }
+    // A leader skipped its write while the file was busy: the point now, written (and
+    // synced within the interval like any leader's write).
+    if (rewrite_) {
+      rewrite_ = false;
+      if (sequencer.durable_position_lsn_locked() != persisted_lsn_) {
+        if (!persist_unlocked(sequencer, lock, false, "updating the recovery point")) {
+          return;
+        }
+        unsynced_ = true;
+      }
     }
   }
 }

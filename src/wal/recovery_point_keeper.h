@@ -4,7 +4,9 @@
 // Who writes it (fixed at open):
 // - inline (a Disk that can map files, or OpenOptions::recovery_point_inline): the
 //   thread that led a sync round, right after it woke the appenders the round covered
-//   (Sequencer); the keeper's thread, when it runs, syncs what they wrote at most one
+//   (Sequencer), unless a sync of the file is in progress: the leader then skips its
+//   write rather than wait behind the fsync, and the keeper's thread writes the point
+//   right after its sync; that thread syncs what they wrote at most one
 //   recovery_point_sync_ms after the first write since its last sync;
 // - otherwise the keeper's thread: after every round, or, on a Disk whose writes are
 //   durable, at most once per recovery_point_sync_ms while the durable end moves.
@@ -81,6 +83,17 @@ class RecoveryPointKeeper {
   // another truncation epoch than the file's (a snapshot taken before a truncation)
   // is never written.
   Status persist(const RecoveryPoint& point, bool sync);
+  // A round leader's write (inline): persist(point, false) unless another persist()
+  // holds the file (the thread's sync in progress, a rotation's), in which case it
+  // writes nothing and returns false (the leader never waits behind an fsync; see
+  // skipped_locked()).
+  Result<bool> try_persist(const RecoveryPoint& point);
+  // The leader's write was skipped: the thread writes the point after its sync (or a
+  // later round does first).
+  void skipped_locked() {
+    rewrite_ = true;
+    cv_.notify_one();
+  }
   // Truncation (REQUIRES the writer's mutex): replaces the file with one holding
   // `point` in both slots, durably (create_recovery_point), even though it names an
   // earlier record than the file does; later updates follow `point`.
@@ -93,6 +106,8 @@ class RecoveryPointKeeper {
   void write_after_rounds(Sequencer& sequencer, Lock& lock);
   bool stopped_locked(const Sequencer& sequencer) const;
   bool behind_locked(const Sequencer& sequencer) const;
+  // persist() with file_mu_ held by the caller.
+  Status persist_held(const RecoveryPoint& point, bool sync);
   // persist() of the point now, with the writer's mutex released around it; poisons
   // the writer on failure (false).
   bool persist_unlocked(Sequencer& sequencer, Lock& lock, bool sync, const char* what);
@@ -105,6 +120,7 @@ class RecoveryPointKeeper {
   RecoveryPoint base_;  // the facts beside the durable end (limits, sealed segment)
   uint64_t persisted_lsn_ = 0;  // durable LSN the file holds
   bool unsynced_ = false;       // inline: written since the thread's last sync
+  bool rewrite_ = false;        // inline: a leader's write was skipped (try_persist)
   // The thread waits for the durable end to move (a round wakes it only then: while it
   // waits out its interval, no round pays a wake-up).
   bool waits_for_change_ = false;
