@@ -204,8 +204,11 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
     }
     if (mode == DurabilityMode::kStrict) wait_slot();
   } catch (const std::bad_alloc&) {
-    return core::out_of_memory_while(
-        [&] { return "encoding " + std::to_string(total) + " bytes of records"; });
+    return core::out_of_memory_while([&] {
+      return batch ? "encoding a batch of " + std::to_string(payloads.size()) +
+                         " records and " + std::to_string(total) + " bytes"
+                   : "encoding a record of " + std::to_string(total) + " bytes";
+    });
   }
   KAYA_RETURN_IF_ERROR(encode_records(payloads, batch, bytes));
 

@@ -222,6 +222,13 @@ void write_batch_log(BatchLog& log, bool covered, bool tail) {
   if (!covered) fs::copy_file(saved, rp, fs::copy_options::overwrite_existing);
 }
 
+// Damages the payload of the batch's last record (its CRC no longer matches).
+void damage_last_record(const BatchLog& log) {
+  std::fstream f(log.segment(), std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(log.last_record_offset + 45));
+  f.put('#');
+}
+
 std::vector<std::string> keys_of(const std::vector<Record>& records) {
   std::vector<std::string> keys;
   for (const Record& r : records) keys.push_back(r.key);
@@ -255,12 +262,7 @@ TEST(BatchRecoveryTest, ATornBatchBeyondTheRecoveryPointIsCutWhole) {
 TEST(BatchRecoveryTest, ABatchBeforeAHoleBeyondTheRecoveryPointIsMovedAside) {
   BatchLog log;
   write_batch_log(log, /*covered=*/false, /*tail=*/true);
-  // Damage the payload of the batch's last record.
-  {
-    std::fstream f(log.segment(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(log.last_record_offset + 45));
-    f.put('#');
-  }
+  damage_last_record(log);
   auto report = recover(batch_config(), *log.disk);
   KAYA_ASSERT_OK(report);
   ASSERT_EQ(report->anomalies.size(), 1u);
@@ -282,11 +284,7 @@ TEST(BatchRecoveryTest, AnIncompleteBatchAtOrBelowTheRecoveryPointIsCorruption) 
   write_batch_log(log, /*covered=*/true, /*tail=*/true);
   // The batch's last record (LSN 5) damaged, LSN 6 valid after it; the recovery
   // point names LSN 6.
-  {
-    std::fstream f(log.segment(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(log.last_record_offset + 45));
-    f.put('#');
-  }
+  damage_last_record(log);
   const uint64_t size = fs::file_size(log.segment());
   RecoveryOptions options;
   options.full_scan = true;

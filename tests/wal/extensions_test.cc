@@ -70,6 +70,14 @@ void append_puts(Writer& w, int from, int count) {
   }
 }
 
+// A writer opted into `extensions` appends `n` Puts and closes.
+void write_log(io::Disk& disk, uint64_t extensions, int n) {
+  auto w = open_writer(disk, extensions);
+  ASSERT_NE(w, nullptr);
+  append_puts(*w, 0, n);
+  KAYA_ASSERT_OK(w->close());
+}
+
 // Writes records encoded by the public codec (flags 0, as kaya 0.1 wrote them) as
 // segment 1, without a recovery point.
 void write_kaya01_log(const std::string& root, const std::vector<Payload>& payloads) {
@@ -181,12 +189,7 @@ TEST(ExtensionsTest, LosingTheRecoveryPointKeepsTheOptIn) {
     TempDir dir;
     auto disk = io::FileDisk::open(dir.path());
     KAYA_ASSERT_OK(disk);
-    {
-      auto w = open_writer(**disk, kExtensionBatches);
-      ASSERT_NE(w, nullptr);
-      append_puts(*w, 0, 3);
-      KAYA_ASSERT_OK(w->close());
-    }
+    write_log(**disk, kExtensionBatches, 3);
     fs::remove(fs::path(dir.path()) / "wal" / "RECOVERY_POINT");
     if (through_recover) {
       auto report = recover(WalConfig{}, **disk);
@@ -211,12 +214,7 @@ TEST(ExtensionsTest, RebuildingTheRecoveryPointKeepsTheOptIn) {
   TempDir dir;
   auto disk = io::FileDisk::open(dir.path());
   KAYA_ASSERT_OK(disk);
-  {
-    auto w = open_writer(**disk, kExtensionBytes);
-    ASSERT_NE(w, nullptr);
-    append_puts(*w, 0, 2);
-    KAYA_ASSERT_OK(w->close());
-  }
+  write_log(**disk, kExtensionBytes, 2);
   RecoveryOptions options;
   options.rebuild_recovery_point = true;
   auto report = recover(WalConfig{}, **disk, options);
