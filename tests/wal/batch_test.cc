@@ -33,9 +33,10 @@ WalConfig batch_config() {
   return config;
 }
 
+// Puts of `keys` (views: the strings must outlive the payloads) with one value.
 std::vector<Payload> puts(const std::vector<std::string>& keys) {
   std::vector<Payload> out;
-  for (const std::string& k : keys) out.push_back(Payload::put(k, "v-" + k));
+  for (const std::string& k : keys) out.push_back(Payload::put(k, "value"));
   return out;
 }
 
@@ -215,7 +216,7 @@ void write_batch_log(BatchLog& log, bool covered, bool tail) {
     auto r = (*w)->append_batch(puts({"c", "d", "e"}), kStrict);
     KAYA_ASSERT_OK(r);
     log.batch = *r;
-    log.last_record_offset = r->offset + Payload::put("c", "v-c").encoded_len() * 2;
+    log.last_record_offset = r->offset + Payload::put("c", "value").encoded_len() * 2;
     if (tail) KAYA_ASSERT_OK((*w)->append(Payload::put("f", "v-f"), kStrict));
     KAYA_ASSERT_OK((*w)->close());
   }
