@@ -90,6 +90,7 @@ Image parse_input(const uint8_t* data, size_t size) {
   constexpr std::array<uint64_t, 4> kRecordMax = {32ull << 20, 4096, 128, 64};
   image.config.segment_max_bytes = kSegmentMax[(control >> 4) & 3];
   image.config.max_record_bytes = kRecordMax[(control >> 4) & 3];
+  image.config.extensions = kaya::wal::kExtensionBytes;  // write_prefix writes Bytes
   if (image.with_prefix) image.prefix_records = fdp.ConsumeIntegral<uint8_t>() % 16;
   // Without a prefix the ids start at 1; with one, the first chunk goes to the
   // writer's last segment (id 0 here: resolved once the prefix is written).

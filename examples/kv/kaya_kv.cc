@@ -7,10 +7,12 @@
 // released. An error is one line "error: ..." on stderr and the exit code of its kind
 // (exit_code_of below: 2 not found, 3 corruption, 4 bad arguments, 6 store in use, 1
 // else).
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kv_store.h"
@@ -20,6 +22,9 @@ namespace {
 constexpr char kUsage[] = R"(usage: kaya-kv --data DIR COMMAND
 commands:
   put KEY VALUE   store VALUE under KEY; prints "OK lsn=N" once it is durable
+  mput KEY VALUE [KEY VALUE]...
+                  store every pair as one atomic batch (all or none after a crash);
+                  prints "OK lsn=N" (the last) once all are durable
   get KEY         print the value of KEY (exit 2 when absent)
   delete KEY      remove KEY; prints "OK lsn=N" (exit 2 when absent)
   scan [PREFIX]   print "key=value" lines in key order, only keys starting with PREFIX
@@ -103,11 +108,9 @@ void check_operands(const std::vector<std::string>& command) {
     std::string_view name;
     size_t min, max;
   };
-  static constexpr Arity kCommands[] = {{"put", 2, 2},
-                                        {"get", 1, 1},
-                                        {"delete", 1, 1},
-                                        {"scan", 0, 1},
-                                        {"checkpoint", 0, 0}};
+  static constexpr Arity kCommands[] = {{"put", 2, 2},  {"mput", 2, SIZE_MAX},
+                                        {"get", 1, 1},  {"delete", 1, 1},
+                                        {"scan", 0, 1}, {"checkpoint", 0, 0}};
   const size_t operands = command.size() - 1;
   for (const Arity& c : kCommands) {
     if (c.name != command[0]) continue;
@@ -118,13 +121,18 @@ void check_operands(const std::vector<std::string>& command) {
                        : std::to_string(c.min) + " or " + std::to_string(c.max)) +
                   " operand(s), got " + std::to_string(operands));
     }
-    if (command[0] == "put") {
-      const std::string& key = command[1];
+    if (command[0] == "mput" && operands % 2 != 0) {
+      usage_error("mput takes KEY VALUE pairs, got " + std::to_string(operands) +
+                  " operand(s)");
+    }
+    for (size_t i = 1;
+         (command[0] == "put" || command[0] == "mput") && i < command.size(); i += 2) {
+      const std::string& key = command[i];
       if (key.empty() || key.find_first_of("=\n") != std::string::npos) {
         usage_error(
             "a key must be non-empty, without '=' or newline (scan prints key=value)");
       }
-      if (command[2].find('\n') != std::string::npos) {
+      if (command[i + 1].find('\n') != std::string::npos) {
         usage_error("a value must not contain a newline (scan prints one entry a line)");
       }
     }
@@ -135,8 +143,14 @@ void check_operands(const std::vector<std::string>& command) {
 
 int run(kaya::kv::KvStore& store, const std::vector<std::string>& command) {
   const std::string& name = command[0];
-  if (name == "put" || name == "delete") {
-    auto lsn = name == "put" ? store.put(command[1], command[2]) : store.del(command[1]);
+  if (name == "put" || name == "delete" || name == "mput") {
+    std::vector<std::pair<std::string_view, std::string_view>> entries;
+    for (size_t i = 1; name == "mput" && i + 1 < command.size(); i += 2) {
+      entries.emplace_back(command[i], command[i + 1]);
+    }
+    auto lsn = name == "mput"  ? store.put_many(entries)
+               : name == "put" ? store.put(command[1], command[2])
+                               : store.del(command[1]);
     if (!lsn.ok()) return fail(lsn.error());
     std::printf("OK lsn=%llu\n", static_cast<unsigned long long>(lsn->value()));
   } else if (name == "get") {

@@ -138,6 +138,9 @@ Result<std::unique_ptr<KvStore>> KvStore::open(const std::string& dir,
                                                const KvOptions& options) {
   wal::WalConfig config;
   config.segment_max_bytes = options.segment_max_bytes;
+  // put_many() appends atomic batches: the log opts into them (a KayaDB reader cannot
+  // read a kaya-kv log).
+  config.extensions = wal::kExtensionBatches;
   KAYA_RETURN_IF_ERROR(config.validate());
   std::unique_ptr<KvStore> store(new KvStore());
   KAYA_ASSIGN_OR_RETURN(store->disk_, io::FileDisk::open(dir));
@@ -244,6 +247,23 @@ Result<Lsn> KvStore::commit(const wal::Payload& payload) {
 
 Result<Lsn> KvStore::put(std::string_view key, std::string_view value) {
   return commit(wal::Payload::put(key, value));
+}
+
+Result<Lsn> KvStore::put_many(
+    const std::vector<std::pair<std::string_view, std::string_view>>& entries) {
+  std::vector<wal::Payload> payloads;
+  for (const auto& [key, value] : entries)
+    payloads.push_back(wal::Payload::put(key, value));
+  KAYA_ASSIGN_OR_RETURN(wal::BatchResult batch,
+                        writer_->append_batch(payloads, wal::DurabilityMode::kStrict));
+  // Applied only once the whole batch is durable.
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    const wal::Payload& p = payloads[i];
+    KAYA_RETURN_IF_ERROR(apply({Lsn(batch.first_lsn.value() + i),
+                                SequenceNumber(batch.first_sequence.value() + i), p.type,
+                                p.key, p.value}));
+  }
+  return batch.last_lsn;
 }
 
 Result<Lsn> KvStore::del(std::string_view key) {

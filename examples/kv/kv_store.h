@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
@@ -55,6 +57,11 @@ class KvStore {
 
   // Durable when they return; the LSN of the record that holds the change.
   Result<Lsn> put(std::string_view key, std::string_view value);
+  // Stores every (key, value) of `entries` as one atomic batch (Writer::append_batch):
+  // after a crash either all of them are back or none. Durable when it returns; the
+  // LSN of the last record.
+  Result<Lsn> put_many(
+      const std::vector<std::pair<std::string_view, std::string_view>>& entries);
   // NotFound (and nothing logged) when `key` is absent.
   Result<Lsn> del(std::string_view key);
 

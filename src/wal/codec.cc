@@ -84,9 +84,11 @@ std::optional<Problem> check_header(const uint8_t* h, uint64_t max_record_bytes)
         "bad header length " + num(header_len) + " (expected " + num(kHeaderLen) + ")"};
   }
   const uint16_t flags = load_u16(h + format::kFlagsOffset);
-  if (flags != format::kFlagsV1) {
+  if (!known_flags(flags)) {
     return Problem{DecodeProblem::kUnknownFlags,
-                   "unknown flags " + hex(flags, 4) + " (version 1 defines none)"};
+                   "unknown flags " + hex(flags, 4) +
+                       " (this kaya knows 0x0002 bytes log, 0x0004 batches log and "
+                       "0x0001 batch continues, the last only with 0x0004)"};
   }
   const uint16_t type = load_u16(h + format::kTypeOffset);
   if (!is_known_record_type(type)) {
@@ -344,13 +346,24 @@ Error Decoded::to_error(std::string_view where) const {
   return Error(kind, std::move(message));
 }
 
+bool known_flags(uint16_t flags) {
+  if ((flags & ~format::kKnownFlags) != 0) return false;
+  return (flags & format::kFlagBatchContinues) == 0 ||
+         (flags & format::kFlagLogBatches) != 0;
+}
+
+void set_unsealed_flags(std::span<uint8_t> record, uint16_t flags) {
+  assert(record.size() >= kHeaderLen && known_flags(flags));
+  store_u16(record.data() + format::kFlagsOffset, flags);
+}
+
 bool header_starts_record(const uint8_t* h) {
   // decode() returns a record only for a verified version 1 header: what fails these
   // checks is never one, whether its CRC matches (a newer format) or not (damage).
   return load_u32(h + format::kMagicOffset) == format::kMagic &&
          load_u16(h + format::kVersionOffset) == format::kVersion &&
          load_u16(h + format::kHeaderLenOffset) == kHeaderLen &&
-         load_u16(h + format::kFlagsOffset) == format::kFlagsV1 &&
+         known_flags(load_u16(h + format::kFlagsOffset)) &&
          is_known_record_type(load_u16(h + format::kTypeOffset)) &&
          load_u32(h + format::kHeaderCrcOffset) == header_crc(h);
 }
@@ -432,6 +445,7 @@ Decoded decode(std::span<const uint8_t> buf, uint64_t offset, uint64_t max_recor
     return bad;
   }
   d.outcome = DecodeOutcome::kRecord;
+  d.flags = load_u16(h + format::kFlagsOffset);
   d.header_verified = true;
   d.header_crc = load_u32(h + format::kHeaderCrcOffset);
   d.offset = offset;

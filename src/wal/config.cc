@@ -40,6 +40,11 @@ Status WalConfig::validate() const {
       return invalid("recovery_point_sync_ms", recovery_point_sync_ms,
                      "must be between 1 and 60000");
     }
+    if ((extensions & ~kAllExtensions) != 0) {
+      return invalid("extensions", extensions,
+                     "unknown extension bits (known: kExtensionBytes 2, "
+                     "kExtensionBatches 4)");
+    }
     return ok_status();
   });
 }
@@ -58,6 +63,42 @@ Status WalConfig::validate(const io::DiskLimits& limits) const {
     if (segment_max_bytes > limit) return too_big("segment_max_bytes", segment_max_bytes);
     if (max_record_bytes > limit) return too_big("max_record_bytes", max_record_bytes);
     return ok_status();
+  });
+}
+
+static_assert(kExtensionBytes == rp_format::kBytesFeature &&
+              kExtensionBatches == rp_format::kBatchesFeature &&
+              kAllExtensions == rp_format::kExtensionFeatures);
+
+std::string extensions_to_string(uint64_t extensions) {
+  return core::guard_value([&]() -> std::string {
+    std::string out;
+    if ((extensions & kExtensionBytes) != 0) out += "bytes";
+    if ((extensions & kExtensionBatches) != 0)
+      out += out.empty() ? "batches" : ",batches";
+    return out.empty() ? std::string("none") : out;
+  });
+}
+
+Result<uint64_t> parse_extensions(std::string_view names) {
+  return core::guard([&]() -> Result<uint64_t> {
+    uint64_t bits = 0;
+    if (names.empty() || names == "none") return bits;
+    for (;;) {
+      const size_t comma = names.find(',');
+      const std::string_view name = names.substr(0, comma);
+      if (name == "bytes") {
+        bits |= kExtensionBytes;
+      } else if (name == "batches") {
+        bits |= kExtensionBatches;
+      } else {
+        return Error(
+            ErrorKind::kInvalidArgument,
+            "unknown extension \"" + std::string(name) + "\" (known: bytes, batches)");
+      }
+      if (comma == std::string_view::npos) return bits;
+      names.remove_prefix(comma + 1);
+    }
   });
 }
 

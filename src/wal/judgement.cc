@@ -12,15 +12,16 @@ namespace {
 bool is_damage(Finding f) {
   return f == Finding::kPartialHeader || f == Finding::kDamagedHeader ||
          f == Finding::kZeros || f == Finding::kPartialPayload ||
-         f == Finding::kDamagedPayload;
+         f == Finding::kDamagedPayload || f == Finding::kIncompleteBatch;
 }
 
 constexpr std::array kAllFindings = {
-    Finding::kPartialHeader,  Finding::kDamagedHeader,  Finding::kZeros,
-    Finding::kPartialPayload, Finding::kDamagedPayload, Finding::kNewerFormat,
-    Finding::kOverLimit,      Finding::kLsnZero,        Finding::kLsnStepBack,
-    Finding::kLsnGap,         Finding::kLsnExhausted,   Finding::kMissingSegment,
-    Finding::kEmptySegment,   Finding::kEndsEarly,      Finding::kMismatch,
+    Finding::kPartialHeader,   Finding::kDamagedHeader,  Finding::kZeros,
+    Finding::kPartialPayload,  Finding::kDamagedPayload, Finding::kNewerFormat,
+    Finding::kOverLimit,       Finding::kLsnZero,        Finding::kLsnStepBack,
+    Finding::kLsnGap,          Finding::kLsnExhausted,   Finding::kMissingSegment,
+    Finding::kEmptySegment,    Finding::kEndsEarly,      Finding::kMismatch,
+    Finding::kIncompleteBatch,
 };
 
 }  // namespace
@@ -57,6 +58,8 @@ std::string_view to_string(Finding finding) {
       return "log ends before the recovery point";
     case Finding::kMismatch:
       return "recovery point does not match the log";
+    case Finding::kIncompleteBatch:
+      return "incomplete batch";
   }
   return "unknown finding";
 }
@@ -168,6 +171,10 @@ std::string_view explain(Where where, bool last_segment, Finding finding,
            "another copy?); kaya-wal recover --rebuild-recovery-point rebuilds it";
   }
   if (where == Where::kCovered) {
+    if (finding == Finding::kIncompleteBatch) {
+      return "at or below the recovery point: a batch acknowledged whole is missing "
+             "records";
+    }
     return "at or below the recovery point: durable, acknowledged data is damaged";
   }
   if (finding == Finding::kEmptySegment) {

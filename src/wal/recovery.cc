@@ -200,6 +200,10 @@ class RecoveryScan {
   const std::optional<Problem>& problem() const { return problem_; }
   std::optional<uint64_t> last_lsn() const { return previous_; }
   const std::optional<RecordPosition>& last_position() const { return last_; }
+  // The extension markers found in the flags of the records kept and read.
+  uint64_t markers() const { return markers_; }
+  // Whether a Bytes record was among them.
+  bool saw_bytes() const { return saw_bytes_; }
   // Sealed-segment facts of the log as kept: the segment before the last kept one.
   void sealed_facts(RecoveryPoint& rp) const {
     const size_t kept = report_.segments.size();
@@ -367,7 +371,7 @@ class RecoveryScan {
         set_problem(std::move(spot), i);
         break;
       }
-      if (auto spot = judge_lsn(view_, id, last, *d, previous_)) {
+      if (auto spot = judge_lsn(view_, id, last, *d, lsn_before())) {
         set_problem(std::move(*spot), i);
         break;
       }
@@ -377,6 +381,7 @@ class RecoveryScan {
       }
       KAYA_RETURN_IF_ERROR(keep(id, *d, summary));
     }
+    if (batch_) incomplete_batch(i, last);
     // A segment cut at offset 0 keeps nothing, unless it is where a kept prefix ends
     // in place (a truncated torn tail).
     const bool cut_whole = problem_ && problem_->segment_index == i &&
@@ -390,13 +395,83 @@ class RecoveryScan {
     return ok_status();
   }
 
+  // A record of an atomic batch is held until the batch's last record verifies: the
+  // batch is kept (and visited) whole or not at all (docs/format.md, "Incomplete
+  // batches").
   Status keep(uint64_t id, const Decoded& d, SegmentSummary& summary) {
+    const bool continues = (d.flags & format::kFlagBatchContinues) != 0;
+    if (!batch_ && !continues) return keep_one(id, d, d.record, summary);
+    if (!batch_) batch_.emplace(PendingBatch{d.offset, d.record.lsn, {}});
+    Decoded held = d;
+    held.record.key = {};  // views into the read buffer: the content is copied below
+    held.record.value = {};
+    batch_->records.push_back(HeldRecord{std::move(held), d.record.to_record()});
+    if (continues) return ok_status();
+    std::vector<HeldRecord> records = std::move(batch_->records);
+    batch_.reset();
+    for (const HeldRecord& h : records) {
+      const Record& r = h.record;
+      KAYA_RETURN_IF_ERROR(keep_one(
+          id, h.decoded, RecordView{r.lsn, r.sequence, r.type, r.key, r.value}, summary));
+    }
+    return ok_status();
+  }
+
+  // The LSN of the last record read and verified (held in a batch or kept).
+  std::optional<uint64_t> lsn_before() const {
+    if (batch_) return batch_->records.back().record.lsn.value();
+    return previous_;
+  }
+
+  // Segment i ended (or a problem was found in it) inside an atomic batch: nothing of
+  // the batch is kept, and what is cut or refused starts at its first record.
+  void incomplete_batch(size_t i, bool last) {
+    const PendingBatch batch = std::move(*batch_);
+    batch_.reset();
+    const std::string what = "the atomic batch from LSN " + num(batch.first_lsn.value()) +
+                             " ends before its last record (LSN " +
+                             num(batch.records.back().record.lsn.value()) +
+                             " is the last that verifies";
+    if (!problem_) {
+      // The segment ends there: in the last segment nothing follows; a later segment
+      // holds records.
+      set_problem(judge_spot(view_, Finding::kIncompleteBatch, ids_[i], batch.offset,
+                             batch.first_lsn, what + ", then the segment ends)", last,
+                             last ? Follows::kNothing : Follows::kValidRecord),
+                  i);
+      return;
+    }
+    Spot& spot = problem_->spot;
+    switch (spot.verdict) {
+      case Verdict::kTornTail:
+      case Verdict::kLostAfterHole:
+        spot = judge_spot(view_, Finding::kIncompleteBatch, ids_[i], batch.offset,
+                          batch.first_lsn, what + "; then " + spot.reason + ")", last,
+                          spot.verdict == Verdict::kTornTail ? Follows::kNothing
+                                                             : Follows::kValidRecord);
+        break;
+      case Verdict::kCorruption:
+        // Refused; a point-in-time recovery keeps the records before the batch.
+        spot.reason += "; " + what + "), so the batch is cut whole";
+        spot.offset = batch.offset;
+        spot.lsn = batch.first_lsn;
+        break;
+      case Verdict::kNewerFormat:
+      case Verdict::kOverLimit:
+        break;  // refused in every mode; nothing is cut
+    }
+  }
+
+  Status keep_one(uint64_t id, const Decoded& d, const RecordView& record,
+                  SegmentSummary& summary) {
     const Lsn lsn = d.record.lsn;
     // What is kept is a prefix: LSNs contiguous (judge_lsn() passed), records back to
     // back from where the scan of the segment started.
     KAYA_ASSERT(!previous_ || lsn.value() == *previous_ + 1);
     KAYA_ASSERT(d.offset == summary.valid_bytes && d.size >= format::kHeaderLen);
     previous_ = lsn.value();
+    markers_ |= d.flags & format::kExtensionMarkerFlags;
+    if (d.record.type == RecordType::kBytes) saw_bytes_ = true;
     last_ = RecordPosition{
         lsn,         d.record.sequence, id, d.offset, static_cast<uint32_t>(d.size),
         d.header_crc};
@@ -407,7 +482,7 @@ class RecoveryScan {
     summary.valid_bytes = d.offset + d.size;
     report_.next_sequence = d.record.sequence.next();
     if (visitor_ && (!options_.visit_from || lsn >= *options_.visit_from)) {
-      return visitor_(id, d.offset, d.record);
+      return visitor_(id, d.offset, record);
     }
     return ok_status();
   }
@@ -449,7 +524,39 @@ class RecoveryScan {
   std::optional<RecordPosition> last_;  // where it is
   std::optional<Problem> problem_;
   uint64_t last_scan_whole_ = 0;  // the last segment read from its first byte
+  uint64_t markers_ = 0;
+  bool saw_bytes_ = false;
+  // The records of an atomic batch read so far, held until its last one.
+  struct HeldRecord {
+    Decoded decoded;  // its position and header (key and value cleared)
+    Record record;    // its content
+  };
+  struct PendingBatch {
+    uint64_t offset = 0;  // of its first record
+    Lsn first_lsn;
+    std::vector<HeldRecord> records;
+  };
+  std::optional<PendingBatch> batch_;
 };
+
+// The extensions the log is opted into (docs/format.md, "Opting in"): what its recovery
+// point records (also the one a rebuild replaces, when it is readable), plus every
+// marker in the records read; a log without a recovery point (kaya 0.1's) in which a
+// Bytes record was read is opted into Bytes.
+uint64_t log_extensions(io::Disk& disk, const RecoveryOptions& options,
+                        const LogView& view, const RecoveryScan& scan) {
+  uint64_t extensions = scan.markers();
+  if (view.rp) {
+    extensions |= view.rp->extensions();
+  } else if (scan.saw_bytes()) {
+    extensions |= rp_format::kBytesFeature;
+  }
+  if (options.rebuild_recovery_point) {
+    Result<std::optional<RecoveryPoint>> old = read_recovery_point(disk);
+    if (old.ok() && old->has_value()) extensions |= (*old)->extensions();
+  }
+  return extensions;
+}
 
 uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -537,6 +644,7 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
   RecoveryScan scan(disk, view, options, visitor, ids, end, report);
   KAYA_RETURN_IF_ERROR(scan.run());
 
+  report.extensions = log_extensions(disk, options, view, scan);
   report.next_lsn = Lsn(scan.last_lsn() ? *scan.last_lsn() + 1 : 1);
   if (!scan.last_lsn() && truncation) {
     // A log a truncation emptied continues where the truncation left it.
@@ -560,6 +668,7 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
       next = completed(next);  // (a dry run: what it would write)
     }
     next.max_record_bytes = view.max_record_bytes;
+    next.incompatible_features |= report.extensions;
     next.durable = scan.last_position().value_or(RecordPosition{});
     next.sealed_segment_id = 0;
     next.sealed_segment_bytes = 0;

@@ -9,6 +9,7 @@
 
 #include "core/assert.h"
 #include "core/guard.h"
+#include "wal/codec_internal.h"
 #include "wal/endian.h"
 
 namespace kaya::wal {
@@ -59,6 +60,8 @@ void Sequencer::start(const Start& start) {
   next_lsn_ = start.next_lsn;
   next_sequence_ = start.next_sequence;
   epoch_ = start.truncation_epoch;
+  extensions_ = start.extensions;
+  marker_flags_ = static_cast<uint16_t>(extensions_ & format::kExtensionMarkerFlags);
   written_lsn_ = start.next_lsn - 1;
   durable_lsn_ = start.next_lsn - 1;
   written_pos_ = start.durable;
@@ -111,55 +114,131 @@ void Sequencer::wait_progress(Lock& lock) const {
   cv_waiters_--;
 }
 
+Status Sequencer::require_extension(uint64_t extension, std::string_view what) const {
+  if ((extensions_ & extension) != 0) return ok_status();
+  return Error(ErrorKind::kInvalidArgument,
+               std::string(what) + " needs the log to be opted into the " +
+                   extensions_to_string(extension) +
+                   " extension (WalConfig::extensions; the log's extensions: " +
+                   extensions_to_string(extensions_) +
+                   "); a log without it stays a KayaDB v1 log (docs/format.md, "
+                   "\"Extensions\")");
+}
+
 Result<AppendResult> Sequencer::append(const Payload& payload, DurabilityMode mode) {
-  // Every allocation the record needs happens before it takes an LSN: one that fails
+  KAYA_ASSIGN_OR_RETURN(BatchResult r,
+                        append_batch(std::span<const Payload>(&payload, 1), mode));
+  AppendResult result;
+  result.lsn = r.first_lsn;
+  result.sequence = r.first_sequence;
+  result.segment_id = r.segment_id;
+  result.offset = r.offset;
+  result.encoded_len = r.encoded_len;
+  result.durable = r.durable;
+  result.fsync_duration_us = r.fsync_duration_us;
+  return result;
+}
+
+Status Sequencer::encode_records(std::span<const Payload> payloads, bool batch,
+                                 std::span<uint8_t> bytes) const {
+  uint64_t at = 0;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    const uint64_t len = payloads[i].encoded_len();
+    const std::span<uint8_t> record = bytes.subspan(at, len);
+    KAYA_RETURN_IF_ERROR(encode_unsealed(payloads[i], record));
+    uint16_t flags = marker_flags_;
+    if (batch && i + 1 < payloads.size()) flags |= format::kFlagBatchContinues;
+    if (flags != format::kFlagsV1) set_unsealed_flags(record, flags);
+    at += len;
+  }
+  return ok_status();
+}
+
+Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
+                                            DurabilityMode mode) {
+  // Every allocation the records need happens before they take an LSN: one that fails
   // refuses the append (Internal, "out of memory ...") and leaves the writer as it was.
-  // Encoding and the payload CRC happen before the lock; only the header is sealed
-  // under it, since it carries the LSN.
-  const uint64_t len = payload.encoded_len();
-  if (len > config_.max_record_bytes) {
+  // Encoding and the payload CRCs happen before the lock; only the headers are sealed
+  // under it, since they carry the LSNs.
+  const bool batch = payloads.size() != 1;
+  if (payloads.empty()) {
+    return Error(ErrorKind::kInvalidArgument, "append_batch: the batch is empty");
+  }
+  if (batch) KAYA_RETURN_IF_ERROR(require_extension(kExtensionBatches, "a batch"));
+  uint64_t total = 0;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    const Payload& payload = payloads[i];
+    if (payload.type == RecordType::kBytes) {
+      KAYA_RETURN_IF_ERROR(require_extension(kExtensionBytes, "a Bytes record"));
+    }
+    const uint64_t len = payload.encoded_len();
+    if (len > config_.max_record_bytes) {
+      return Error(ErrorKind::kInvalidArgument,
+                   (batch ? "record " + std::to_string(i) + " of the batch: " : "") +
+                       "record of " + std::to_string(len) +
+                       " bytes exceeds max_record_bytes " +
+                       std::to_string(config_.max_record_bytes));
+    }
+    total += len;
+  }
+  if (batch && total > config_.segment_max_bytes) {
+    // A batch never spans segments (docs/batches.md).
     return Error(ErrorKind::kInvalidArgument,
-                 "record of " + std::to_string(len) + " bytes exceeds max_record_bytes " +
-                     std::to_string(config_.max_record_bytes));
+                 "a batch of " + std::to_string(payloads.size()) + " records and " +
+                     std::to_string(total) + " bytes is larger than segment_max_bytes " +
+                     std::to_string(config_.segment_max_bytes) +
+                     " (a batch never spans segments)");
   }
   thread_local std::vector<uint8_t> scratch;
   std::vector<uint8_t> owned;
   std::span<uint8_t> bytes;
   try {
-    if (len <= kScratchMax) {
+    if (total <= kScratchMax) {
       // Grows to the largest record this thread appended (at least a page), so memory
       // per appending thread stays near its record size.
-      if (scratch.size() < len) scratch.resize(std::max<uint64_t>(len, 4096));
-      bytes = std::span<uint8_t>(scratch.data(), len);
+      if (scratch.size() < total) scratch.resize(std::max<uint64_t>(total, 4096));
+      bytes = std::span<uint8_t>(scratch.data(), total);
     } else {
-      owned.resize(len);
+      owned.resize(total);
       bytes = owned;
     }
     if (mode == DurabilityMode::kStrict) wait_slot();
   } catch (const std::bad_alloc&) {
-    return core::out_of_memory_while(
-        [&] { return "encoding a record of " + std::to_string(len) + " bytes"; });
+    return core::out_of_memory_while([&] {
+      return batch ? "encoding a batch of " + std::to_string(payloads.size()) +
+                         " records and " + std::to_string(total) + " bytes"
+                   : "encoding a record of " + std::to_string(total) + " bytes";
+    });
   }
-  KAYA_RETURN_IF_ERROR(encode_unsealed(payload, bytes));
+  KAYA_RETURN_IF_ERROR(encode_records(payloads, batch, bytes));
 
   Lock lock = lock_spinning(mu_);
   wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
-  KAYA_RETURN_IF_ERROR(make_room(lock, len));
-  KAYA_ASSIGN_OR_RETURN(AppendResult result, assign_and_stage(lock, bytes, mode));
+  KAYA_RETURN_IF_ERROR(make_room(lock, total, payloads.size()));
+  RecordPosition last;
+  KAYA_ASSIGN_OR_RETURN(AppendResult first,
+                        assign_and_stage(lock, bytes, payloads.size(), mode, &last));
+  BatchResult result;
+  result.first_lsn = first.lsn;
+  result.last_lsn = last.lsn;
+  result.first_sequence = first.sequence;
+  result.segment_id = first.segment_id;
+  result.offset = first.offset;
+  result.encoded_len = total;
   if (mode == DurabilityMode::kRelaxed) {
-    stats_.relaxed_records++;
-    result.durable = durable_lsn_ >= result.lsn.value();
+    stats_.relaxed_records += payloads.size();
+    result.durable = durable_lsn_ >= last.lsn.value();
     return result;
   }
   KAYA_RETURN_IF_ERROR(
-      wait_durable(std::move(lock), result.lsn.value(), true, &result.fsync_duration_us));
-  strict_acked_.fetch_add(1, std::memory_order_relaxed);
+      wait_durable(std::move(lock), last.lsn.value(), true, &result.fsync_duration_us));
+  strict_acked_.fetch_add(payloads.size(), std::memory_order_relaxed);
   result.durable = true;
   return result;
 }
 
-Status Sequencer::make_room(Lock& lock, uint64_t len) {
+Status Sequencer::make_room(Lock& lock, uint64_t len, uint64_t count) {
   // Rotation needs every earlier record written; a write in flight finishes first
   // (whoever wakes first rotates, the others find the new segment), and so does a sync
   // round when the rotation must close a segment itself (kMaxClosing pending).
@@ -175,17 +254,19 @@ Status Sequencer::make_room(Lock& lock, uint64_t len) {
       return s.error();
     }
   }
-  if (next_lsn_ == UINT64_MAX || next_sequence_ == UINT64_MAX) {
+  if (UINT64_MAX - next_lsn_ < count || UINT64_MAX - next_sequence_ < count) {
     return Error(ErrorKind::kInvalidArgument,
                  "the log's LSN or sequence space is exhausted (next LSN " +
                      std::to_string(next_lsn_) + ", next sequence " +
-                     std::to_string(next_sequence_) + ")");
+                     std::to_string(next_sequence_) + ", " + std::to_string(count) +
+                     " records)");
   }
   return ok_status();
 }
 
 Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
-                                                 DurabilityMode mode) {
+                                                 uint64_t count, DurabilityMode mode,
+                                                 RecordPosition* last) {
   const uint64_t len = bytes.size();
   // A relaxed record goes straight into the map when every earlier one is written: an
   // append is a copy. Everything else is staged and written with one system call per
@@ -220,24 +301,36 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   Result<uint64_t> offset = segment_.reserve_locked(len);
   if (!offset.ok()) return poison_with_locked(offset.error());
   AppendResult result;
-  result.lsn = Lsn(next_lsn_++);
-  result.sequence = SequenceNumber(next_sequence_++);
+  result.lsn = Lsn(next_lsn_);
+  result.sequence = SequenceNumber(next_sequence_);
   result.segment_id = segment_.id_locked();
   result.offset = *offset;
   result.encoded_len = len;
-  seal(bytes, result.lsn, result.sequence);
-  const RecordPosition pos{result.lsn,
-                           result.sequence,
-                           result.segment_id,
-                           result.offset,
-                           static_cast<uint32_t>(len),
-                           load_u32(bytes.data() + format::kHeaderCrcOffset)};
+  // Each record sealed with its LSN and sequence number, in order (the lengths come
+  // from the headers encode_records() wrote).
+  RecordPosition pos;
+  for (uint64_t i = 0, at = 0; i < count; ++i) {
+    const uint64_t record_len =
+        format::kHeaderLen + load_u32(bytes.data() + at + format::kPayloadLenOffset);
+    const std::span<uint8_t> record = bytes.subspan(at, record_len);
+    const Lsn lsn(next_lsn_++);
+    const SequenceNumber sequence(next_sequence_++);
+    seal(record, lsn, sequence);
+    pos = RecordPosition{lsn,
+                         sequence,
+                         result.segment_id,
+                         *offset + at,
+                         static_cast<uint32_t>(record_len),
+                         load_u32(record.data() + format::kHeaderCrcOffset)};
+    at += record_len;
+  }
+  *last = pos;
   assigned_bytes_ += len;
   if (store) {
-    KAYA_RETURN_IF_ERROR(store_locked(bytes, pos));
+    KAYA_RETURN_IF_ERROR(store_locked(bytes, result.lsn.value(), result.offset, pos));
     return result;
   }
-  KAYA_RETURN_IF_ERROR(stage_locked(bytes, pos));
+  KAYA_RETURN_IF_ERROR(stage_locked(bytes, result.lsn.value(), result.offset, pos));
   if (mode == DurabilityMode::kRelaxed) {
     KAYA_RETURN_IF_ERROR(wait_written(lock, pos.lsn.value()));
   } else if (config_.batch.flush_interval_us > 0 && batch_full_locked()) {
@@ -246,34 +339,34 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   return result;
 }
 
-Status Sequencer::store_locked(std::span<const uint8_t> bytes,
-                               const RecordPosition& pos) {
+Status Sequencer::store_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
+                               uint64_t offset, const RecordPosition& last) {
   // Under the lock, in LSN order, after every earlier record: a process killed at any
-  // instant leaves a prefix of the records (at most the last one torn), never a record
-  // after a hole.
-  KAYA_ASSERT_ELSE(pos.lsn.value() == written_lsn_ + 1, poison_with_locked);
-  KAYA_ASSERT_ELSE(pos.offset == written_end_locked(pos.segment_id), poison_with_locked);
-  Status s = segment_.store_locked(bytes, pos.offset);
+  // instant leaves a prefix of the records (at most the last one torn, or the batch
+  // being stored incomplete, which recovery cuts whole), never a record after a hole.
+  KAYA_ASSERT_ELSE(first_lsn == written_lsn_ + 1, poison_with_locked);
+  KAYA_ASSERT_ELSE(offset == written_end_locked(last.segment_id), poison_with_locked);
+  Status s = segment_.store_locked(bytes, offset);
   if (!s.ok()) {
     poison_locked(core::with_context_or_same(
-        s.error(), [&] { return "storing LSN " + std::to_string(pos.lsn.value()); }));
+        s.error(), [&] { return "storing LSN " + std::to_string(first_lsn); }));
     return usable_locked();
   }
-  return mark_written_locked(pos.lsn.value(), pos.lsn.value(), bytes.size(), pos);
+  return mark_written_locked(first_lsn, last.lsn.value(), bytes.size(), last);
 }
 
-Status Sequencer::stage_locked(std::span<const uint8_t> bytes,
-                               const RecordPosition& pos) {
+Status Sequencer::stage_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
+                               uint64_t offset, const RecordPosition& last) {
   if (staged_.empty()) {
-    staged_offset_ = pos.offset;
+    staged_offset_ = offset;
   } else {
     // Staged records are contiguous: one write puts them in place.
-    KAYA_ASSERT_ELSE(pos.lsn.value() == staged_last_lsn_ + 1, poison_with_locked);
-    KAYA_ASSERT_ELSE(pos.offset == staged_offset_ + staged_.size(), poison_with_locked);
+    KAYA_ASSERT_ELSE(first_lsn == staged_last_lsn_ + 1, poison_with_locked);
+    KAYA_ASSERT_ELSE(offset == staged_offset_ + staged_.size(), poison_with_locked);
   }
   staged_.insert(staged_.end(), bytes.begin(), bytes.end());  // reserved: no allocation
-  staged_last_lsn_ = pos.lsn.value();
-  staged_last_pos_ = pos;
+  staged_last_lsn_ = last.lsn.value();
+  staged_last_pos_ = last;
   return ok_status();
 }
 

@@ -73,6 +73,7 @@ class Sequencer {
     uint64_t full_checks = 0;
     uint64_t last_full_check_unix_ms = 0;
     uint32_t truncation_epoch = 0;  // the recovery point's
+    uint64_t extensions = 0;        // the log's (kExtensionBytes, kExtensionBatches)
   };
 
   // `log_lock` (wal/LOCK) is released at close(), once no byte can reach the log.
@@ -88,12 +89,18 @@ class Sequencer {
 
   // The public calls (writer.h has their contracts). None throws but append().
   Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
+  // Writer::append_batch: the records are encoded into one buffer, take contiguous
+  // LSNs in one segment and go to the disk with one write.
+  Result<BatchResult> append_batch(std::span<const Payload> payloads,
+                                   DurabilityMode mode);
   Status sync();
   Status close();
   WriterStats stats(uint64_t recovered_segments) const;
   Lsn next_lsn() const;
   Result<Lsn> wait_visible(Lsn lsn, bool durable_only, Clock::time_point deadline) const;
   uint32_t truncation_epoch() const;
+  // The log's extensions (set by start(), constant after).
+  uint64_t extensions() const { return extensions_; }
   // writer.h, Writer::truncate_after (sequencer_truncate.cc): holds mu_ throughout,
   // like a rotation; the caller serialises it with releases.
   Result<TruncateReport> truncate_after(uint64_t lsn, io::Disk& disk);
@@ -172,11 +179,26 @@ class Sequencer {
 
   // sequencer.cc: assignment, staging, writing.
   Status usable_locked() const;
-  Status make_room(Lock& lock, uint64_t len);
+  // Encodes `payloads` as consecutive records into `bytes` (exactly their length),
+  // flagged as one batch when `batch`.
+  Status encode_records(std::span<const Payload> payloads, bool batch,
+                        std::span<uint8_t> bytes) const;
+  // Assigns `count` records (the encoded `bytes`, back to back) contiguous LSNs and
+  // one place in the tail segment, seals and stores or stages them. The result names
+  // the first record; encoded_len is that of all; `last` gets the last one's position.
   Result<AppendResult> assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
-                                        DurabilityMode mode);
-  Status store_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
-  Status stage_locked(std::span<const uint8_t> bytes, const RecordPosition& pos);
+                                        uint64_t count, DurabilityMode mode,
+                                        RecordPosition* last);
+  // The records [first_lsn, last.lsn] (`bytes`, from the offset of the first) are
+  // stored through the map / staged for the next write.
+  Status store_locked(std::span<const uint8_t> bytes, uint64_t first_lsn, uint64_t offset,
+                      const RecordPosition& last);
+  Status stage_locked(std::span<const uint8_t> bytes, uint64_t first_lsn, uint64_t offset,
+                      const RecordPosition& last);
+  // Waits for and checks what append and append_batch share: the room for `len`
+  // bytes of `count` records in the tail segment (rotating), under mu_.
+  Status make_room(Lock& lock, uint64_t len, uint64_t count);
+
   // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
   // The writing role (needs !writing_): one write of everything staged. With
@@ -230,6 +252,13 @@ class Sequencer {
   std::vector<SlotRef> signal_waiters_locked() noexcept;
   // The syncer thread: leads syncs back to back while appends wait for one.
   void sync_loop();
+
+  // The log's extensions and their marker, the flags of every record (set by start()).
+  uint64_t extensions_ = 0;
+  uint16_t marker_flags_ = format::kFlagsV1;
+  // InvalidArgument naming WalConfig::extensions unless the log is opted into
+  // `extension`; `what` is what needs it ("a Bytes record").
+  Status require_extension(uint64_t extension, std::string_view what) const;
 
   const WalConfig& config_;
   SegmentWriter& segment_;

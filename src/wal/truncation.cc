@@ -1,6 +1,8 @@
 #include "wal/truncation.h"
 
+#include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,27 @@ Result<Found> read_record(const WalConfig& config, io::Disk& disk, uint64_t lsn)
                                            : std::string()));
   }
   return Found{std::move(*record), cursor->last_position()};
+}
+
+// Whether the record at `pos` continues an atomic batch (its flags, from its header:
+// read and verified by read_record() just before).
+Result<bool> continues_batch(io::Disk& disk, const RecordPosition& pos) {
+  std::array<uint8_t, format::kHeaderLen> header{};
+  size_t have = 0;
+  while (have < header.size()) {  // read_at may return fewer bytes than asked
+    KAYA_ASSIGN_OR_RETURN(
+        size_t n, disk.read_at(log_dir::segment(pos.segment_id), pos.offset + have,
+                               std::span<uint8_t>(header).subspan(have)));
+    if (n == 0) {
+      return Error(ErrorKind::kInvariantViolation,
+                   "truncation: the header of LSN " + num(pos.lsn.value()) +
+                       " could not be read again (the segment ends inside it)");
+    }
+    have += n;
+  }
+  const uint16_t flags = static_cast<uint16_t>(header[format::kFlagsOffset] |
+                                               header[format::kFlagsOffset + 1] << 8);
+  return (flags & format::kFlagBatchContinues) != 0;
 }
 
 }  // namespace
@@ -108,6 +131,14 @@ Result<RecoveryPoint> plan_truncation(const WalConfig& config, io::Disk& disk,
   RecoveryPoint intent = now;
   if (lsn >= first->value()) {
     KAYA_ASSIGN_OR_RETURN(Found kept, read_record(config, disk, lsn));
+    KAYA_ASSIGN_OR_RETURN(const bool inside, continues_batch(disk, kept.position));
+    if (inside) {
+      // A batch is kept whole or not at all (docs/batches.md).
+      return Error(ErrorKind::kInvalidArgument,
+                   "truncate_after(" + num(lsn) + "): LSN " + num(lsn) +
+                       " is inside an atomic batch (more of its records follow); "
+                       "truncate after the batch's last record or before its first");
+    }
     intent.durable = kept.position;
     intent.truncation_next_sequence = kept.record.sequence.next();
   } else {

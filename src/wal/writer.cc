@@ -120,6 +120,10 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
   RecoveryPoint rp = report.recovery_point.value_or(RecoveryPoint{});
   rp.generation++;
   rp.max_record_bytes = std::max(rp.max_record_bytes, config.max_record_bytes);
+  // The log opts into the configured extensions, one way: the recovery point records
+  // them before any record that carries their marker is written.
+  const uint64_t extensions = report.extensions | config.extensions;
+  rp.incompatible_features |= extensions;
   if (next_lsn && report.records == 0 && !truncated) {
     // open_at on an empty log: no record to name; the file records the limits only.
     rp.durable = RecordPosition{};
@@ -136,6 +140,7 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
                                     !options.recovery_point_inline));
   start.durable = rp.durable;
   start.truncation_epoch = rp.truncation_epoch;
+  start.extensions = extensions;
   if (report.full_scan) {
     // Recovery read and verified every segment: a full check, as of its start.
     start.full_checks = 1;
@@ -170,6 +175,11 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
   return core::guard([&] { return impl_->sequencer.append(payload, mode); });
 }
 
+Result<BatchResult> Writer::append_batch(std::span<const Payload> payloads,
+                                         DurabilityMode mode) {
+  return core::guard([&] { return impl_->sequencer.append_batch(payloads, mode); });
+}
+
 Status Writer::sync() {
   return core::guard([&] { return impl_->sequencer.sync(); });
 }
@@ -188,6 +198,8 @@ Result<TruncateReport> Writer::truncate_after(Lsn lsn) {
 }
 
 uint32_t Writer::truncation_epoch() const { return impl_->sequencer.truncation_epoch(); }
+
+uint64_t Writer::extensions() const { return impl_->sequencer.extensions(); }
 
 Result<ScrubReport> Writer::scrub(const ScrubOptions& options) {
   return core::guard(

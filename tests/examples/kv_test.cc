@@ -128,6 +128,16 @@ TEST_F(KvTest, PutGetDeleteScanAcrossProcesses) {
   EXPECT_EQ(ok({"get", "--flag"}), "--data\n");
 }
 
+// mput stores several keys as one atomic batch: one acknowledgement, contiguous LSNs,
+// and the state is back after a restart.
+TEST_F(KvTest, MputStoresSeveralKeysAsOneBatch) {
+  EXPECT_EQ(ok({"put", "a", "1"}), "OK lsn=1\n");
+  EXPECT_EQ(ok({"mput", "b", "2", "c", "3", "a", "one"}), "OK lsn=4\n");
+  EXPECT_EQ(ok({"scan"}), "a=one\nb=2\nc=3\n");
+  EXPECT_EQ(ok({"put", "d", "4"}), "OK lsn=5\n");
+  EXPECT_EQ(run({"mput", "e"}).exit_code, 4);
+}
+
 TEST_F(KvTest, MissingKeyExitsTwo) {
   ok({"put", "present", "1"});
   Outcome get = kv({"get", "absent"});

@@ -64,6 +64,8 @@ class Simulation {
     // Segments from 256 bytes: records larger than a segment go alone into their own.
     config_.segment_max_bytes = 256 + rng_() % 2304;
     config_.max_record_bytes = 512;
+    // Bytes records and atomic batches are appended too.
+    config_.extensions = wal::kExtensionBytes | wal::kExtensionBatches;
     // Both write paths: system calls (0) and maps of small to large windows.
     config_.preallocate_bytes =
         std::array<uint64_t, 4>{0, 64, 1000, 1 << 20}[seed / 4 % 4];
@@ -257,7 +259,17 @@ class Simulation {
                 "recovered record at LSN " << lsn << " differs");
       result_.reads_checked++;
     }
+    // Never a partial batch: the log ends, and starts, at a batch boundary.
+    SIM_CHECK(end == 1 || batch_last_[end - 2] == end - 1,
+              "recovery kept part of a batch: the log ends at LSN "
+                  << end - 1 << ", its batch at " << batch_last_[end - 2]);
+    if (!got.empty()) {
+      const uint64_t first = got.front().lsn.value();
+      SIM_CHECK(first == 1 || batch_last_[first - 2] == first - 1,
+                "the log starts at LSN " << first << ", inside a batch");
+    }
     assigned_.resize(end - 1);
+    batch_last_.resize(end - 1);
     durable_ = end - 1;
     // A release whose directory sync failed did not make its removal durable: the
     // crash can bring that segment back, so the log may start lower than before.
@@ -374,7 +386,66 @@ class Simulation {
     return true;
   }
 
+  // Appends 2 to 5 records as one atomic batch (now and then one larger than a
+  // segment, refused).
+  bool append_batch() {
+    const size_t n = 2 + rng_() % 4;
+    std::vector<Record> records;
+    const bool oversize = rng_() % 20 == 0;
+    for (size_t i = 0; i < n; ++i) {
+      records.push_back(make_record(oversize ? 500 : 16 + rng_() % 100));
+      records.back().lsn = Lsn(next_lsn() + i);
+      records.back().sequence = SequenceNumber(next_lsn() + i);
+    }
+    std::vector<wal::Payload> payloads;
+    uint64_t bytes = 0;
+    bool record_too_big = false;
+    for (const Record& r : records) {
+      payloads.push_back(r.payload());
+      bytes += r.payload().encoded_len();
+      record_too_big |= r.payload().encoded_len() > config_.max_record_bytes;
+    }
+    const bool too_big = record_too_big || bytes > config_.segment_max_bytes;
+    const auto mode =
+        rng_() % 2 ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed;
+    const bool poisoned_before = writer_->stats().poisoned;
+    const Lsn before = writer_->next_lsn();
+    auto res = writer_->append_batch(payloads, mode);
+    result_.appends++;
+    if (writer_->next_lsn() != before) {
+      SIM_CHECK(!too_big, "an oversized batch consumed LSNs");
+      SIM_CHECK(writer_->next_lsn().value() == before.value() + n,
+                "a batch of " << n << " took LSNs " << before.value() << ".."
+                              << writer_->next_lsn().value() - 1);
+      for (Record& r : records) {
+        assigned_.push_back(std::move(r));
+        batch_last_.push_back(before.value() + n - 1);
+      }
+    }
+    if (!res.ok()) {
+      SIM_CHECK(too_big || writer_->stats().poisoned,
+                "a failed batch must poison the writer: " << res.error().to_string());
+      SIM_CHECK(!too_big || res.error().kind() == ErrorKind::kInvalidArgument ||
+                    poisoned_before,
+                "oversized batch: " << res.error().to_string());
+      return true;
+    }
+    SIM_CHECK(!poisoned_before, "a poisoned writer acknowledged a batch");
+    SIM_CHECK(!too_big,
+              "a batch larger than a segment (or a record over the limit) was accepted");
+    SIM_CHECK(
+        res->first_lsn == before && res->last_lsn.value() == before.value() + n - 1,
+        "batch got LSNs " << res->first_lsn.value() << ".." << res->last_lsn.value());
+    result_.appends_acked++;
+    if (mode == wal::DurabilityMode::kStrict) {
+      SIM_CHECK(res->durable, "strict batch acknowledged but not durable");
+      durable_ = assigned_.size();
+    }
+    return true;
+  }
+
   bool append() {
+    if (rng_() % 4 == 0) return append_batch();
     const bool oversize = rng_() % 40 == 0;
     Record r = make_record(oversize ? 1000 : 16 + rng_() % 400);
     if (oversize) {
@@ -393,6 +464,7 @@ class Simulation {
       SIM_CHECK(!too_big, "an oversized record consumed an LSN");
       SIM_CHECK(writer_->next_lsn() == before.next(), "LSN skipped");
       assigned_.push_back(r);
+      batch_last_.push_back(r.lsn.value());
     }
     if (!res.ok()) {
       SIM_CHECK(too_big || writer_->stats().poisoned,
@@ -468,6 +540,9 @@ class Simulation {
   bool truncate() {
     const uint64_t low = first_kept_ - 1;
     uint64_t lsn = low + rng_() % (next_lsn() - low);
+    // A batch is kept whole: the cut goes after the last record of the batch it hits
+    // (truncation refuses an LSN inside one: batch_test).
+    if (lsn >= 1 && lsn < next_lsn()) lsn = batch_last_[lsn - 1];
     const bool beyond = rng_() % 10 == 0;
     if (beyond) lsn = next_lsn() + rng_() % 3;
     if (!crash_only_ && rng_() % 3 == 0) {
@@ -516,6 +591,7 @@ class Simulation {
     if (lsn + 1 < next_lsn()) {
       SIM_CHECK(rep->records_removed == next_lsn() - 1 - lsn, "records_removed");
       assigned_.resize(lsn);
+      batch_last_.resize(lsn);
       durable_ = lsn;    // what is kept was made durable first
       release_epoch_++;  // readers opened before may fail (NotFound)
       result_.records_truncated += rep->records_removed;
@@ -651,6 +727,9 @@ class Simulation {
   // Oracle: every record given an LSN (index i holds LSN i + 1); records [0, durable_)
   // must survive anything.
   std::vector<Record> assigned_;
+  // For each LSN in assigned_ (index LSN - 1), the last LSN of its batch (itself for
+  // a record appended alone).
+  std::vector<uint64_t> batch_last_;
   uint64_t durable_ = 0;
   uint64_t first_kept_ = 1;     // first LSN still in the log, as far as we know
   uint64_t release_floor_ = 1;  // largest LSN given to release_before()

@@ -65,7 +65,7 @@ std::vector<Json> json_lines(const std::string& text) {
 TEST(KayaWalWrite, AcksEveryRecordAndDumpsItBackEscaped) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/log";  // created by write
-  ToolResult w = write(dir, kInput);
+  ToolResult w = write(dir, kInput, {"--extensions", "bytes"});
   ASSERT_EQ(w.exit_code, kOk) << w.describe();
   std::vector<std::string> acks = lines_of(w.out);
   ASSERT_EQ(acks.size(), 7u) << w.describe();
@@ -81,7 +81,7 @@ TEST(KayaWalWrite, AcksEveryRecordAndDumpsItBackEscaped) {
 
 TEST(KayaWalWrite, DumpJsonHoldsTheExactBytesAsTextOrHex) {
   TempDir tmp;
-  ASSERT_EQ(write(tmp.path(), kInput).exit_code, kOk);
+  ASSERT_EQ(write(tmp.path(), kInput, {"--extensions", "bytes"}).exit_code, kOk);
   ToolResult d = run_tool({"dump", tmp.path(), "--json"});
   ASSERT_EQ(d.exit_code, kOk) << d.describe();
   std::vector<Json> r = json_lines(d.out);
@@ -123,7 +123,7 @@ std::string copy_through_text(const std::string& from, const std::string& to) {
     }
     input += rest + "\n";
   }
-  ToolResult w = write(to, input);
+  ToolResult w = write(to, input, {"--extensions", "bytes"});
   EXPECT_EQ(w.exit_code, kOk) << w.describe() << input;
   return input;
 }
@@ -133,7 +133,7 @@ TEST(KayaWalWrite, DumpOutputWrittenAgainGivesTheSameLog) {
   // input, so a log can be copied through text.
   TempDir tmp;
   const std::string a = tmp.path() + "/a", b = tmp.path() + "/b";
-  ASSERT_EQ(write(a, kInput).exit_code, kOk);
+  ASSERT_EQ(write(a, kInput, {"--extensions", "bytes"}).exit_code, kOk);
   copy_through_text(a, b);
   EXPECT_EQ(run_tool({"dump", b, "--json"}).out, run_tool({"dump", a, "--json"}).out);
 }
@@ -147,7 +147,9 @@ TEST(KayaWalWrite, EmptyKeysAndValuesRoundTripThroughDumpAndWrite) {
   {
     auto disk = io::FileDisk::open(a);
     KAYA_ASSERT_OK(disk);
-    auto writer = wal::Writer::open(wal::WalConfig{}, **disk);
+    wal::WalConfig config;
+    config.extensions = wal::kExtensionBytes;
+    auto writer = wal::Writer::open(config, **disk);
     KAYA_ASSERT_OK(writer);
     for (const wal::Payload& p :
          {wal::Payload::put("", "v"), wal::Payload::put("", ""),

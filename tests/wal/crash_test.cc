@@ -87,6 +87,7 @@ void run_seed(uint64_t seed, Totals& totals) {
   // Segments from 128 bytes: records larger than a segment go alone into their own.
   config.segment_max_bytes = 128 + rng() % 4480;
   config.max_record_bytes = 512;
+  config.extensions = kExtensionBytes;  // make_record writes Bytes records too
   // Both write paths: system calls (0) and maps of small to large windows.
   config.preallocate_bytes = std::array<uint64_t, 4>{0, 64, 1000, 1 << 20}[seed / 4 % 4];
   Oracle oracle;

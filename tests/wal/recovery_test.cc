@@ -73,8 +73,11 @@ struct Log {
 };
 
 // Opens a writer on the log, appends `payloads` (relaxed), and closes it (which syncs).
-void append_records(io::Disk& disk, Log& log, const std::vector<Payload>& payloads) {
-  auto w = Writer::open(small_config(), disk);
+void append_records(io::Disk& disk, Log& log, const std::vector<Payload>& payloads,
+                    uint64_t extensions = 0) {
+  WalConfig config = small_config();
+  config.extensions = extensions;
+  auto w = Writer::open(config, disk);
   ASSERT_TRUE(w.ok()) << w.error().to_string();
   for (const Payload& p : payloads) {
     auto r = (*w)->append(p, DurabilityMode::kRelaxed);
@@ -616,7 +619,7 @@ TEST(RecoveryTornTailTest, RecordInsideATornPayloadIsNotALogRecord) {
                               std::string(30, 'y');
   const uint64_t outer_len = format::kHeaderLen + payload.size();
   auto write_outer = [payload](io::Disk& disk, Log& log) {
-    append_records(disk, log, {Payload::bytes(payload)});
+    append_records(disk, log, {Payload::bytes(payload)}, kExtensionBytes);
     ASSERT_EQ(log.appends.back().segment_id, 3u);
     ASSERT_EQ(log.appends.back().offset, kRecordBytes);
   };

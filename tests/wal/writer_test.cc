@@ -35,7 +35,9 @@ std::unique_ptr<Writer> open_or_die(const WalConfig& config, io::Disk& disk) {
 
 TEST(WriterTest, AppendsReturnNumbersAndPositions) {
   SimDisk disk;
-  auto w = open_or_die({}, disk);
+  WalConfig config;
+  config.extensions = kExtensionBytes;  // for the Bytes record
+  auto w = open_or_die(config, disk);
   auto a = w->append(Payload::put("user:1", "Ada"), kStrict);
   KAYA_ASSERT_OK(a);
   EXPECT_EQ(a->lsn, Lsn(1));

@@ -3,7 +3,9 @@
 #include <ios>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli.h"
 #include "commands.h"
@@ -33,7 +35,15 @@ Lines:
   delete KEY      Delete.
   noop            Noop.
   bytes DATA      Bytes record (kaya extension): DATA is the rest of the line.
+                  Only in a log opted into it (--extensions bytes).
   Empty lines and lines starting with '#' are skipped.
+  begin           The lines up to the next "commit" form one atomic batch
+  commit          (Writer::append_batch; the log must be opted into batches,
+                  --extensions batches): appended at "commit" with contiguous LSNs,
+                  all or none after a crash, acknowledged once:
+                    OK lsn=<first>..<last> sequence=<first>..<last> durable=<b>
+                  A "begin" without "commit" at the end of the input is an error
+                  (exit 4) and appends nothing of that batch.
 
 KEY contains no space (write one as \x20). KEY may be empty, written as nothing
 between the separators: "put  VALUE" (two spaces) puts the empty key, "delete "
@@ -58,6 +68,10 @@ flags:
                                Given alone, it also lowers --max-record-bytes to N
                                when that is larger, so that every record fits.
   --max-record-bytes N         largest encoded record (default 32 MiB)
+  --extensions LIST            opt the log into format extensions, one way
+                               (comma-separated: bytes, batches; default none: the
+                               log stays a KayaDB v1 log unless it already opted in).
+                               A KayaDB reader destroys an opted-in log.
   --batch-max-records N        group commit: sync once N records wait (default 0: off)
   --batch-max-bytes N          group commit: sync once N bytes wait (default 0: off)
   --batch-interval-us N        group commit: a strict append waits up to N us for
@@ -77,16 +91,58 @@ Result<wal::WalConfig> write_config(const Args& args) {
   c.batch.max_records = static_cast<uint32_t>(max_records);
   KAYA_ASSIGN_OR_RETURN(c.batch.max_bytes, args.u64("batch-max-bytes", 0));
   KAYA_ASSIGN_OR_RETURN(c.batch.flush_interval_us, args.u64("batch-interval-us", 0));
+  if (std::optional<std::string> names = args.value("extensions")) {
+    KAYA_ASSIGN_OR_RETURN(c.extensions, wal::parse_extensions(*names));
+  }
   KAYA_RETURN_IF_ERROR(c.validate());
   return c;
 }
 
-// Appends every line of stdin; returns the exit code.
+// Prints the acknowledgement of records [first_lsn, last_lsn] (one record: the plain
+// form; a batch: the LSN and sequence ranges) and flushes it.
+bool acknowledge(const wal::BatchResult& r, bool batch, bool json) {
+  const uint64_t n = r.last_lsn.value() - r.first_lsn.value();
+  if (json) {
+    JsonObject o;
+    if (batch) {
+      o.num("first_lsn", r.first_lsn.value())
+          .num("last_lsn", r.last_lsn.value())
+          .num("first_sequence", r.first_sequence.value())
+          .num("last_sequence", r.first_sequence.value() + n);
+    } else {
+      o.num("lsn", r.first_lsn.value()).num("sequence", r.first_sequence.value());
+    }
+    std::printf("%s\n", o.boolean("durable", r.durable)
+                            .num("segment_id", r.segment_id)
+                            .num("offset", r.offset)
+                            .num("bytes", r.encoded_len)
+                            .build()
+                            .c_str());
+  } else if (batch) {
+    std::printf("OK lsn=%llu..%llu sequence=%llu..%llu durable=%s\n",
+                static_cast<unsigned long long>(r.first_lsn.value()),
+                static_cast<unsigned long long>(r.last_lsn.value()),
+                static_cast<unsigned long long>(r.first_sequence.value()),
+                static_cast<unsigned long long>(r.first_sequence.value() + n),
+                r.durable ? "true" : "false");
+  } else {
+    std::printf("OK lsn=%llu sequence=%llu durable=%s\n",
+                static_cast<unsigned long long>(r.first_lsn.value()),
+                static_cast<unsigned long long>(r.first_sequence.value()),
+                r.durable ? "true" : "false");
+  }
+  return flush_stdout().ok();
+}
+
+// Appends every line of stdin; returns the exit code. Lines between "begin" and
+// "commit" are appended as one atomic batch at the "commit".
 int append_lines(wal::Writer& writer, wal::DurabilityMode mode, bool json) {
   std::string text;
   // A failed read throws instead of looking like the end of the input, so that a line
   // larger than the memory left is named as such.
   std::cin.exceptions(std::ios::badbit);
+  uint64_t begin_line = 0;  // the open batch's "begin" (0: none; lines count from 1)
+  std::vector<Line> batch;
   for (uint64_t line_no = 1;; ++line_no) {
     const std::string where = "stdin line " + std::to_string(line_no);
     try {
@@ -98,35 +154,60 @@ int append_lines(wal::Writer& writer, wal::DurabilityMode mode, bool json) {
     } catch (const std::ios_base::failure&) {
       return report_error(Error(ErrorKind::kIo, where + ": reading stdin failed"));
     }
-    Result<std::optional<Line>> line = parse_line(text);
-    if (!line.ok()) return report_error(line.error(), where);
-    if (!*line) continue;
-    const Line& l = **line;
-    Result<wal::AppendResult> r =
-        writer.append(wal::Payload{l.type, l.key, l.value}, mode);
-    if (!r.ok()) return report_error(r.error(), where);
-    if (json) {
-      std::printf("%s\n", JsonObject()
-                              .num("lsn", r->lsn.value())
-                              .num("sequence", r->sequence.value())
-                              .boolean("durable", r->durable)
-                              .num("segment_id", r->segment_id)
-                              .num("offset", r->offset)
-                              .num("bytes", r->encoded_len)
-                              .build()
-                              .c_str());
-    } else {
-      std::printf("OK lsn=%llu sequence=%llu durable=%s\n",
-                  static_cast<unsigned long long>(r->lsn.value()),
-                  static_cast<unsigned long long>(r->sequence.value()),
-                  r->durable ? "true" : "false");
+    if (text == "begin") {
+      if (begin_line != 0) {
+        return report_error(
+            Error(ErrorKind::kInvalidArgument,
+                  "begin inside the batch begun at stdin line " +
+                      std::to_string(begin_line) + " (batches do not nest)"),
+            where);
+      }
+      begin_line = line_no;
+      batch.clear();
+      continue;
     }
+    const bool commit = text == "commit";
+    if (commit && begin_line == 0) {
+      return report_error(Error(ErrorKind::kInvalidArgument, "commit without begin"),
+                          where);
+    }
+    std::vector<Line> one;
+    if (!commit) {
+      Result<std::optional<Line>> line = parse_line(text);
+      if (!line.ok()) return report_error(line.error(), where);
+      if (!*line) continue;
+      if (begin_line != 0) {
+        batch.push_back(std::move(**line));
+        continue;
+      }
+      one.push_back(std::move(**line));
+    }
+    const std::vector<Line>& lines = commit ? batch : one;
+    std::vector<wal::Payload> payloads;
+    for (const Line& l : lines) payloads.push_back(wal::Payload{l.type, l.key, l.value});
+    const std::string what = commit ? "the batch of stdin lines " +
+                                          std::to_string(begin_line) + ".." +
+                                          std::to_string(line_no)
+                                    : where;
+    if (commit && payloads.empty()) {
+      begin_line = 0;  // an empty batch appends nothing
+      continue;
+    }
+    Result<wal::BatchResult> r = writer.append_batch(payloads, mode);
+    if (!r.ok()) return report_error(r.error(), what);
     // An acknowledgement that cannot be reported must not be followed by more appends:
     // stop at once (the records acknowledged so far are in the log).
-    if (!flush_stdout().ok()) {
-      return report_stdout_error("acknowledging " + where + " (LSN " +
-                                 std::to_string(r->lsn.value()) + ")");
+    if (!acknowledge(*r, commit, json)) {
+      return report_stdout_error("acknowledging " + what + " (LSN " +
+                                 std::to_string(r->first_lsn.value()) + ")");
     }
+    begin_line = 0;
+  }
+  if (begin_line != 0) {
+    return report_error(Error(ErrorKind::kInvalidArgument,
+                              "the input ends inside the batch begun at stdin line " +
+                                  std::to_string(begin_line) +
+                                  " (no commit): nothing of it appended"));
   }
   return kExitOk;
 }
@@ -141,6 +222,7 @@ int run_write(const CommandArgs& argv) {
                                    {"batch-max-records", true},
                                    {"batch-max-bytes", true},
                                    {"batch-interval-us", true},
+                                   {"extensions", true},
                                    {"json", false}},
                                   1, 1);
   if (!args.ok()) return usage_error("write", args.error());

@@ -133,6 +133,9 @@ struct KAYA_API Decoded {
   bool header_verified = false;
   /// The header CRC stored in the record (set when header_verified).
   uint32_t header_crc = 0;
+  /// kRecord: the record's flags (0 in a v1 log; the extension markers and the
+  /// batch-continues bit of format.h otherwise).
+  uint16_t flags = 0;
 
   /// True for a complete, valid record.
   bool ok() const { return outcome == DecodeOutcome::kRecord; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "kaya/core/export.h"
@@ -39,6 +40,22 @@ struct BatchConfig {
   /// (0: never waits). Bounds commit latency: see Writer::append.
   uint64_t flush_interval_us = 0;
 };
+
+/// Format extension bit of WalConfig::extensions: `Payload::bytes` records (record
+/// type 4). The same bit as the recovery point's rp_format::kBytesFeature.
+inline constexpr uint64_t kExtensionBytes = 0x2;
+/// Format extension bit of WalConfig::extensions: atomic batches
+/// (Writer::append_batch). The same bit as rp_format::kBatchesFeature.
+inline constexpr uint64_t kExtensionBatches = 0x4;
+/// Every extension bit WalConfig::extensions accepts.
+inline constexpr uint64_t kAllExtensions = kExtensionBytes | kExtensionBatches;
+
+/// "bytes", "batches", "bytes,batches" or "none" for a set of extension bits.
+KAYA_API std::string extensions_to_string(uint64_t extensions);
+
+/// Parses a comma-separated list of extension names ("bytes", "batches"; "" or
+/// "none" for no extension) into extension bits. InvalidArgument naming an unknown one.
+KAYA_API Result<uint64_t> parse_extensions(std::string_view names);
 
 /// Configuration of a log: segment and record size limits, group commit. The same
 /// values must be used by every writer, reader and recovery of one log.
@@ -79,6 +96,15 @@ struct KAYA_API WalConfig {
   /// least this often while it changes: after a power loss it lags the durable records
   /// by at most this long (1 to 60,000).
   uint64_t recovery_point_sync_ms = kDefaultRecoveryPointSyncMs;
+  /// The format extensions (kExtensionBytes, kExtensionBatches) the log opts into when
+  /// a writer opens it (docs/format.md, "Extensions"). One way: Writer::open adds them
+  /// to the log's set, recorded in its recovery point and marked in every record written
+  /// after, and never removes one, so a later open without them keeps what the log has.
+  /// A log without extensions (the default, 0) stays byte for byte a KayaDB v1 log,
+  /// and appending an extension record to it is refused (InvalidArgument naming this
+  /// setting). A KayaDB reader destroys an opted-in log from its first record written
+  /// after the opt-in: opt in only logs that no KayaDB reads.
+  uint64_t extensions = 0;
 
   /// InvalidArgument naming the field when the configuration makes no sense.
   Status validate() const;

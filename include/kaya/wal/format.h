@@ -37,7 +37,20 @@ inline constexpr uint32_t kMagic =
     0x4B415941;                           ///< First field of a record; "AYAK" on disk
 inline constexpr uint16_t kVersion = 1;   ///< Record format version written
 inline constexpr size_t kHeaderLen = 40;  ///< Bytes of a record header
-inline constexpr uint16_t kFlagsV1 = 0;   ///< no flag is defined in v1
+inline constexpr uint16_t kFlagsV1 = 0;   ///< the flags of a v1 record: none
+/// Flag: more records of this atomic batch follow (every record of a batch but its
+/// last); only with kFlagLogBatches.
+inline constexpr uint16_t kFlagBatchContinues = 0x1;
+/// Flag, the marker of a log opted into Bytes records: on every record such a log's
+/// writer writes after the opt-in (the recovery point's kBytesFeature).
+inline constexpr uint16_t kFlagLogBytes = 0x2;
+/// Flag, the marker of a log opted into atomic batches (the recovery point's
+/// kBatchesFeature).
+inline constexpr uint16_t kFlagLogBatches = 0x4;
+/// The marker flags: a log's extension set, copied into its records.
+inline constexpr uint16_t kExtensionMarkerFlags = kFlagLogBytes | kFlagLogBatches;
+/// Every flag this format defines; any other bit is unknown flags.
+inline constexpr uint16_t kKnownFlags = kFlagBatchContinues | kExtensionMarkerFlags;
 
 inline constexpr size_t kMagicOffset = 0;        ///< u32
 inline constexpr size_t kVersionOffset = 4;      ///< u16
@@ -117,6 +130,16 @@ inline constexpr size_t kSlotCrcOffset = 124;             ///< u32, CRC32C of by
 /// Incompatible feature bit: a truncation (Writer::truncate_after) is pending; a kaya
 /// that does not know it must not read the log, whose records above the cut are gone.
 inline constexpr uint64_t kTruncationPendingFeature = 1;
+/// Incompatible feature bit: the log is opted into Bytes records (WalConfig::extensions,
+/// docs/format.md "Extensions"); its records carry format::kFlagLogBytes.
+inline constexpr uint64_t kBytesFeature = 0x2;
+/// Incompatible feature bit: the log is opted into atomic batches; its records carry
+/// format::kFlagLogBatches.
+inline constexpr uint64_t kBatchesFeature = 0x4;
+/// The extension bits: once set in a log's recovery point, never cleared.
+inline constexpr uint64_t kExtensionFeatures = kBytesFeature | kBatchesFeature;
+static_assert(kBytesFeature == format::kFlagLogBytes &&
+              kBatchesFeature == format::kFlagLogBatches);
 static_assert(kTruncationSequenceOffset == kTruncatedAfterOffset + 8);
 static_assert(kTruncationEpochOffset == kTruncationSequenceOffset + 8);
 static_assert(kSlotCrcOffset == kTruncationEpochOffset + 4);

@@ -54,6 +54,10 @@ enum class Finding {
   kEmptySegment,    ///< a segment that is not the last holds no record
   kEndsEarly,       ///< the log ends before the recovery point's record
   kMismatch,        ///< a valid record where the recovery point names another one
+  /// Records of an atomic batch that verify, but the batch's last record is not there
+  /// (the segment's valid records end first): judged at the batch's first record, and
+  /// like damage (by where it is and what follows).
+  kIncompleteBatch,
 };
 
 /// Whether a valid record follows the spot (later in its segment or in a later one).

@@ -134,6 +134,11 @@ struct KAYA_API RecoveryReport {
   /// none, or a repair changed the log) what recovery wrote or, in a dry run, would
   /// write. nullopt for a log without records and without a recovery point.
   std::optional<RecoveryPoint> recovery_point;
+  /// The format extensions the log is opted into (kExtensionBytes, kExtensionBatches
+  /// bits): its recovery point's, plus the markers found in the records read, plus
+  /// Bytes for a log without a recovery point in which a Bytes record was read (kaya
+  /// 0.1's logs). docs/format.md, "Opting in".
+  uint64_t extensions = 0;
   /// Recovery wrote the recovery point file (created, rebuilt or lowered by a repair).
   bool recovery_point_written = false;
   /// A truncation (Writer::truncate_after) was pending: recovery removed the records

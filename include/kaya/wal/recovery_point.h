@@ -46,7 +46,7 @@ struct KAYA_API RecoveryPoint {
   /// Incompatible features this library knows: a log whose recovery point sets another
   /// bit is refused with UnsupportedVersion.
   static constexpr uint64_t kKnownIncompatibleFeatures =
-      rp_format::kTruncationPendingFeature;
+      rp_format::kTruncationPendingFeature | rp_format::kExtensionFeatures;
 
   uint64_t generation = 0;             ///< grows by one per update
   uint16_t format_version = 1;         ///< record format version of the log
@@ -75,6 +75,11 @@ struct KAYA_API RecoveryPoint {
   /// recovery (Writer::open, recover()) removes them before it judges anything.
   bool truncation_pending() const {
     return (incompatible_features & rp_format::kTruncationPendingFeature) != 0;
+  }
+  /// The format extensions the log is opted into (rp_format::kExtensionFeatures bits;
+  /// the same values as WalConfig::extensions).
+  uint64_t extensions() const {
+    return incompatible_features & rp_format::kExtensionFeatures;
   }
   /// Field by field.
   bool operator==(const RecoveryPoint&) const = default;

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 
@@ -66,6 +67,19 @@ struct AppendResult {
   uint64_t encoded_len = 0;  ///< header + payload
   bool durable = false;      ///< on stable storage when append returned
   /// Duration of the fsync that made the record durable (0 when not durable).
+  uint64_t fsync_duration_us = 0;
+};
+
+/// Where append_batch() put its records, and whether they are durable.
+struct BatchResult {
+  Lsn first_lsn;  ///< the first payload's LSN; the others follow, one apart
+  Lsn last_lsn;   ///< the last payload's LSN
+  SequenceNumber first_sequence;  ///< the first payload's sequence number (likewise)
+  uint64_t segment_id = 0;        ///< the segment holding every record of the batch
+  uint64_t offset = 0;            ///< of the first record's first byte in that segment
+  uint64_t encoded_len = 0;       ///< bytes of all its records, headers included
+  bool durable = false;           ///< on stable storage when append_batch returned
+  /// Duration of the fsync that made the batch durable (0 when not durable).
   uint64_t fsync_duration_us = 0;
 };
 
@@ -199,6 +213,23 @@ class Writer {
   /// when it arrived, plus its own.
   KAYA_API Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
 
+  /// Appends `payloads` as one atomic batch (docs/batches.md): they get contiguous
+  /// LSNs and sequence numbers, in order, are encoded into one buffer and reach the
+  /// tail segment with one write, and after any crash or power loss recovery yields
+  /// all of them or none. Durability as for append(): strict returns once the whole
+  /// batch is durable, relaxed once the OS has it (a power loss then takes the whole
+  /// batch or none of it, with every later record).
+  ///
+  /// The log must be opted into batches (WalConfig::extensions, kExtensionBatches;
+  /// else InvalidArgument naming the setting, and nothing is appended); a batch of one
+  /// payload is a plain append and needs no opt-in. A batch never spans segments: the
+  /// writer starts the next segment first when the batch would not fit in the tail
+  /// one, and a batch larger than segment_max_bytes (all its records, headers
+  /// included) is refused with InvalidArgument, as are an empty batch and a record
+  /// larger than max_record_bytes. A refused batch takes no LSN.
+  KAYA_API Result<BatchResult> append_batch(std::span<const Payload> payloads,
+                                            DurabilityMode mode);
+
   /// Makes every record appended before the call durable. When a truncate_after()
   /// running meanwhile removed some of them, InvalidArgument naming the truncation: the
   /// records it kept are durable (a truncation makes them so first), the others are
@@ -226,8 +257,9 @@ class Writer {
   /// - Range: `lsn` from the log's first LSN - 1 (which empties the log; the next
   ///   append still gets the first LSN, and a reopened log continues there: LSNs never
   ///   restart from 1) to next_lsn() - 1 (nothing to remove: no change, no new epoch).
-  ///   Beyond the end, or below the first LSN - 1 (released records): InvalidArgument,
-  ///   and nothing changes.
+  ///   Beyond the end, below the first LSN - 1 (released records), or inside an atomic
+  ///   batch (append_batch: more of its records follow `lsn`): InvalidArgument, and
+  ///   nothing changes.
   /// - Durability: every record appended before the call is written and fsynced first,
   ///   so the records kept are durable when it returns. Then the intent (the LSN and a
   ///   new truncation epoch) is made durable in the recovery point, the segments above
@@ -257,6 +289,10 @@ class Writer {
   /// the recovery point; 0 for a log never truncated). A reader that opened at another
   /// epoch reads a log whose LSNs may have been handed out again.
   KAYA_API uint32_t truncation_epoch() const;
+
+  /// The format extensions the log is opted into (kExtensionBytes, kExtensionBatches
+  /// bits, kaya/wal/config.h): what it had when opened plus WalConfig::extensions.
+  KAYA_API uint64_t extensions() const;
 
   /// Reads and verifies every record of the log up to the durable end as it is when the
   /// call starts, oldest first, at most ScrubOptions::bytes_per_second, on the calling
