@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -16,6 +14,7 @@
 #include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
+#include "wal_test_util.h"
 
 namespace kaya::wal {
 namespace {
@@ -25,41 +24,6 @@ using namespace std::chrono_literals;
 // Generous bound for waits that must end; never a timing assertion.
 constexpr auto kLiveness = std::chrono::seconds(60);
 
-// Holds the fsyncs of the recovery point's file (only) while closed.
-class RecoveryPointSyncGate {
- public:
-  explicit RecoveryPointSyncGate(io::SimDisk& disk) {
-    disk.set_fsync_hook([this](const io::RelativePath& path) {
-      if (path.str() != rp_format::kFile) return;
-      std::unique_lock lock(mu_);
-      if (!closed_) return;
-      held_++;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return !closed_; });
-    });
-  }
-  ~RecoveryPointSyncGate() { open(); }
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void open() {
-    std::lock_guard lock(mu_);
-    closed_ = false;
-    cv_.notify_all();
-  }
-  void wait_for_held() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return held_ > 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int held_ = 0;
-};
-
 uint64_t recovery_point_lsn(io::SimDisk& disk) {
   auto rp = read_recovery_point(disk);
   if (!rp.ok() || !rp->has_value()) return 0;
@@ -68,7 +32,7 @@ uint64_t recovery_point_lsn(io::SimDisk& disk) {
 
 TEST(RecoveryPointKeeperTest, StrictAppendsDoNotWaitBehindTheFilesSync) {
   io::SimDisk disk;
-  RecoveryPointSyncGate gate(disk);
+  testing::FsyncGate gate(disk, std::string(rp_format::kFile));
   WalConfig config;
   config.recovery_point_sync_ms = 1;
   auto w = Writer::open(config, disk);
@@ -87,7 +51,7 @@ TEST(RecoveryPointKeeperTest, StrictAppendsDoNotWaitBehindTheFilesSync) {
     return std::string();
   });
   const auto status = appends.wait_for(kLiveness);
-  gate.open();
+  gate.open();  // (before any assertion can end the test with the append held)
   ASSERT_EQ(status, std::future_status::ready)
       << "a strict append waited for the recovery point's sync";
   EXPECT_EQ(appends.get(), "");

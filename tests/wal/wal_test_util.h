@@ -4,6 +4,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kaya/io/disk.h"
@@ -58,11 +60,13 @@ inline void crash_with_writer(io::SimDisk& disk, std::unique_ptr<Writer>& writer
 }
 
 // Holds fsync_file calls inside SimDisk's hook while closed, so that a test can keep
-// an fsync in progress while other threads go on.
+// an fsync in progress while other threads go on. With `only`, just the fsyncs of that
+// file (e.g. the recovery point's).
 class FsyncGate {
  public:
-  explicit FsyncGate(io::SimDisk& disk) {
-    disk.set_fsync_hook([this](const io::RelativePath&) {
+  explicit FsyncGate(io::SimDisk& disk, std::string only = {}) : only_(std::move(only)) {
+    disk.set_fsync_hook([this](const io::RelativePath& path) {
+      if (!only_.empty() && path.str() != only_) return;
       std::unique_lock lock(mu_);
       if (!closed_) return;
       waiting_++;
@@ -87,6 +91,7 @@ class FsyncGate {
   }
 
  private:
+  const std::string only_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool closed_ = false;
