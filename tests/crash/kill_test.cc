@@ -489,6 +489,8 @@ void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& orac
   const uint64_t records = oracle.records;
   const uint64_t next_lsn = oracle.next_lsn;
   std::vector<std::string> passes;
+  // The killed appender's lock (RADOS) when its truncation was left for this child.
+  KAYA_ASSERT_OK(release_dead_writer(dir));
   {
     Child child({"recover", dir});
     ASSERT_TRUE(child.started()) << "fork/pipe failed: " << std::strerror(errno);
