@@ -11,17 +11,17 @@ FaultDisk::~FaultDisk() = default;
 
 void FaultDisk::fail_nth(FaultKind kind, uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  nth_[static_cast<size_t>(kind)] = n;
+  faults_.fail_nth(kind, n);
 }
 
 void FaultDisk::clear_faults() {
   std::lock_guard<std::mutex> lock(mu_);
-  nth_.fill(0);
+  faults_.clear();
 }
 
 uint64_t FaultDisk::faults_injected(FaultKind kind) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return injected_[static_cast<size_t>(kind)];
+  return faults_.fired(kind);
 }
 
 uint64_t FaultDisk::inner_fsync_file_count() const {
@@ -41,19 +41,13 @@ void FaultDisk::spare_paths(std::function<bool(const RelativePath&)> spared) {
 
 bool FaultDisk::fire(FaultKind kind, const RelativePath& path) {
   if (spared_ && spared_(path)) return false;
-  size_t i = static_cast<size_t>(kind);
-  if (nth_[i] == 0 || --nth_[i] != 0) return false;
-  ++injected_[i];
-  return true;
+  return faults_.fire(kind);
 }
 
 std::optional<FaultKind> FaultDisk::write_fault(const RelativePath& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (FaultKind kind :
-       {FaultKind::kWriteError, FaultKind::kDiskFull, FaultKind::kShortWrite}) {
-    if (fire(kind, path)) return kind;
-  }
-  return std::nullopt;
+  if (spared_ && spared_(path)) return std::nullopt;
+  return faults_.write_fault();
 }
 
 Error FaultDisk::injected(ErrorKind kind, std::string_view op, const RelativePath& path,

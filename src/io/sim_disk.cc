@@ -62,13 +62,6 @@ std::vector<std::string> components(const RelativePath& path) {
 
 }  // namespace
 
-std::string_view to_string(FaultKind kind) {
-  static constexpr std::string_view kNames[kFaultKindCount] = {
-      "FsyncFailure", "ReadError", "WriteError", "DiskFull", "ShortWrite"};
-  size_t i = static_cast<size_t>(kind);
-  return i < kFaultKindCount ? kNames[i] : "Unknown";
-}
-
 std::string_view to_string(CrashPersistence persistence) {
   switch (persistence) {
     case CrashPersistence::kPrefix:
@@ -82,6 +75,9 @@ std::string_view to_string(CrashPersistence persistence) {
 struct SimDisk::State {
   explicit State(SimDiskOptions opts) : options(opts), rng(opts.seed) {
     root->is_dir = true;
+    for (int k = 0; k < kFaultKindCount; ++k) {
+      faults.set_probability(static_cast<FaultKind>(k), opts.fault_probability[k]);
+    }
   }
 
   SimDiskOptions options;
@@ -89,8 +85,7 @@ struct SimDisk::State {
   // Every random choice comes from here, in call order: one seed, one history.
   std::mt19937_64 rng;
   std::shared_ptr<Node> root = std::make_shared<Node>();
-  std::array<uint64_t, kFaultKindCount> nth{};  // 0: nothing scheduled
-  std::array<uint64_t, kFaultKindCount> injected{};
+  FaultSchedule faults;
   std::function<void(const RelativePath&)> fsync_hook;
   uint64_t fsync_file_count = 0;
   uint64_t fsync_dir_count = 0;
@@ -111,21 +106,10 @@ struct SimDisk::State {
   double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
   bool fault(FaultKind kind) {
-    size_t i = static_cast<size_t>(kind);
-    bool fire = false;
-    if (nth[i] > 0) fire = --nth[i] == 0;
-    double p = options.fault_probability[i];
-    if (!fire && p > 0) fire = unit() < p;
-    if (fire) ++injected[i];
-    return fire;
+    return faults.fire(kind, [this] { return unit(); });
   }
-  // The first write fault that fires (later kinds are not consulted for this call).
   std::optional<FaultKind> write_fault() {
-    for (FaultKind kind :
-         {FaultKind::kWriteError, FaultKind::kDiskFull, FaultKind::kShortWrite}) {
-      if (fault(kind)) return kind;
-    }
-    return std::nullopt;
+    return faults.write_fault([this] { return unit(); });
   }
 
   Result<Node*> find_dir(const RelativePath& dir, std::string_view op) {
@@ -242,23 +226,22 @@ SimDisk::~SimDisk() = default;
 
 void SimDisk::set_fault_probability(FaultKind kind, double probability) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->options.fault_probability[static_cast<size_t>(kind)] = probability;
+  state_->faults.set_probability(kind, probability);
 }
 
 void SimDisk::fail_nth(FaultKind kind, uint64_t n) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->nth[static_cast<size_t>(kind)] = n;
+  state_->faults.fail_nth(kind, n);
 }
 
 void SimDisk::clear_faults() {
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->nth.fill(0);
-  state_->options.fault_probability.fill(0);
+  state_->faults.clear();
 }
 
 uint64_t SimDisk::faults_injected(FaultKind kind) const {
   std::lock_guard<std::mutex> lock(state_->mu);
-  return state_->injected[static_cast<size_t>(kind)];
+  return state_->faults.fired(kind);
 }
 
 void SimDisk::crash() {

@@ -27,7 +27,6 @@
 /// inner calls); the inner disk must be thread-safe, as every Disk is.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -35,7 +34,7 @@
 
 #include "kaya/core/export.h"
 #include "kaya/io/disk.h"
-#include "kaya/io/sim_disk.h"
+#include "kaya/io/fault_schedule.h"
 
 namespace kaya::io {
 
@@ -107,8 +106,7 @@ class KAYA_API FaultDisk final : public Disk {
 
   Disk& inner_;
   mutable std::mutex mu_;
-  std::array<uint64_t, kFaultKindCount> nth_{};
-  std::array<uint64_t, kFaultKindCount> injected_{};
+  FaultSchedule faults_;
   std::function<bool(const RelativePath&)> spared_;
   uint64_t inner_fsync_file_count_ = 0;
   uint64_t inner_fsync_dir_count_ = 0;

@@ -71,22 +71,9 @@
 
 #include "kaya/core/export.h"
 #include "kaya/io/disk.h"
+#include "kaya/io/fault_schedule.h"
 
 namespace kaya::io {
-
-/// The faults SimDisk and FaultDisk inject.
-enum class FaultKind {
-  kFsyncFailure,  ///< fsync_file / fsync_dir fail with FsyncFailed; nothing becomes
-                  ///< durable
-  kReadError,     ///< read_at fails with Io
-  kWriteError,    ///< append / write_at fail with Io before writing anything
-  kDiskFull,      ///< append / write_at fail with DiskFull before writing anything
-  kShortWrite,    ///< append / write_at write a random strict prefix, then fail with Io
-};
-/// Number of FaultKind values.
-inline constexpr int kFaultKindCount = 5;
-/// "FsyncFailure", "ReadError", "WriteError", "DiskFull" or "ShortWrite".
-KAYA_API std::string_view to_string(FaultKind kind);
 
 /// What crash() keeps of the bytes written to a file since its last fsync_file (see
 /// the file comment).
