@@ -3,6 +3,10 @@
 function(kaya_setup_compiler)
   add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
                       -Wimplicit-fallthrough)
+  # clang checks the lock contracts written with src/core/mutex.h's annotations.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    add_compile_options(-Wthread-safety)
+  endif()
   if(KAYA_WERROR)
     add_compile_options(-Werror)
   endif()

@@ -49,7 +49,8 @@ struct FileDisk::Impl {
       files->shed();
     }
   }
-  static Status refresh_end(OpenFile& file, const std::string& full_path);
+  static Status refresh_end(OpenFile& file, const std::string& full_path)
+      KAYA_REQUIRES(file.append_mu);
 };
 
 Status FileDisk::Impl::refresh_end(OpenFile& file, const std::string& full_path) {
@@ -130,7 +131,7 @@ Result<uint64_t> FileDisk::append(const RelativePath& path,
     iov.push_back({const_cast<uint8_t*>(part.data()), part.size()});
   }
 
-  std::lock_guard<std::mutex> lock(file.append_mu);
+  core::MutexLock lock(file.append_mu);
   if (!file.end_known) KAYA_RETURN_IF_ERROR(Impl::refresh_end(file, full_path));
   const uint64_t start = file.end_bytes;
   uint64_t pos = start;
@@ -175,7 +176,7 @@ Status FileDisk::write_at(const RelativePath& path, uint64_t offset, ByteView by
   const std::string full_path = impl_->full(path);
   KAYA_ASSIGN_OR_RETURN(FileRef ref, impl_->get(path, Access::kWrite));
   OpenFile& file = ref.file();
-  std::lock_guard<std::mutex> lock(file.append_mu);
+  core::MutexLock lock(file.append_mu);
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::pwrite(file.fd(), bytes.data() + done, bytes.size() - done,
@@ -205,7 +206,7 @@ Status FileDisk::truncate(const RelativePath& path, uint64_t len) {
   const std::string full_path = impl_->full(path);
   KAYA_ASSIGN_OR_RETURN(FileRef ref, impl_->get(path, Access::kWrite));
   OpenFile& file = ref.file();
-  std::lock_guard<std::mutex> lock(file.append_mu);
+  core::MutexLock lock(file.append_mu);
   int rc;
   do rc = ::ftruncate(file.fd(), static_cast<off_t>(len));
   while (rc != 0 && errno == EINTR);
@@ -264,7 +265,7 @@ Result<std::unique_ptr<WritableMap>> FileDisk::map_for_write(const RelativePath&
   const std::string where =
       " [" + std::to_string(offset) + ", " + std::to_string(offset + len) + ") of";
   {
-    std::lock_guard<std::mutex> lock(file.append_mu);
+    core::MutexLock lock(file.append_mu);
     int rc;
     do
       rc = ::posix_fallocate(file.fd(), static_cast<off_t>(offset),

@@ -47,7 +47,7 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
   for (;;) {
     uint64_t epoch;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       auto it = index_.find(key);
       if (it != index_.end() && (!need_writable || it->second->second->writable())) {
         touch_locked(it->second);
@@ -64,7 +64,7 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
     if (fd < 0) return path_error("open", full_path, errno);
     auto file = std::make_shared<OpenFile>(fd, need_writable);
     std::vector<std::shared_ptr<OpenFile>> closing;  // closed after the lock
-    std::lock_guard<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     if (names_epoch_ != epoch) {
       closing.push_back(std::move(file));
       continue;  // the path may name another file now
@@ -89,7 +89,7 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
 }
 
 std::optional<FileRef> FileTable::cached(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;
   return use_locked(it->second->second, Access::kRead);
@@ -103,7 +103,7 @@ FileRef FileTable::use_locked(std::shared_ptr<OpenFile> file, Access access) {
 
 void FileTable::release(OpenFile& file, bool write) {
   std::vector<std::shared_ptr<OpenFile>> closing;
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   assert(file.users_ > 0);
   file.users_--;
   // Counted when the write ends, so that only a sync that begins after it covers it.
@@ -118,12 +118,12 @@ void FileTable::release(OpenFile& file, bool write) {
 }
 
 uint64_t FileTable::begin_sync(const FileRef& ref) {
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   return ref.file_->writes_done_;
 }
 
 void FileTable::synced(const FileRef& ref, uint64_t covered) {
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   OpenFile& file = *ref.file_;
   if (covered > file.writes_synced_) file.writes_synced_ = covered;
   // Trimmed when the reference is released: it is in use until then.
@@ -140,7 +140,7 @@ void FileTable::erase_locked(const std::string& key,
 
 void FileTable::forget(const std::string& key) {
   std::vector<std::shared_ptr<OpenFile>> closing;
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   erase_locked(key, closing);
   ++names_epoch_;
 }
@@ -148,7 +148,7 @@ void FileTable::forget(const std::string& key) {
 void FileTable::renamed(const std::string& from, const std::string& to,
                         const std::string& to_full_path) {
   std::vector<std::shared_ptr<OpenFile>> closing;
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   ++names_epoch_;
   erase_locked(to, closing);
   auto it = index_.find(from);
@@ -172,7 +172,7 @@ void FileTable::renamed(const std::string& from, const std::string& to,
 
 void FileTable::shed() {
   std::vector<std::shared_ptr<OpenFile>> closing;
-  std::lock_guard<std::mutex> lock(mu_);
+  core::MutexLock lock(mu_);
   trim_locked(0, closing);
 }
 

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mutex.h"
 #include "kaya/core/status.h"
 
 namespace kaya::io {
@@ -58,15 +59,13 @@ class OpenFile {
   // Guards end_known and end_bytes and orders appends, write_at, truncate and
   // allocation on this descriptor. Never held across fdatasync, so a sync does not
   // stall appends to the same file.
-  std::mutex append_mu;
-  bool end_known = false;
-  uint64_t end_bytes = 0;
+  core::Mutex append_mu;
+  bool end_known KAYA_GUARDED_BY(append_mu) = false;
+  uint64_t end_bytes KAYA_GUARDED_BY(append_mu) = 0;
 
  private:
   friend class FileTable;
 
-  // EMFILE or ENFILE: the process (or the system) has no descriptor left.
-  inline bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
   const int fd_;
   const bool writable_;
   // Guarded by the table's mutex.
@@ -98,8 +97,6 @@ class FileRef {
  private:
   friend class FileTable;
 
-  // EMFILE or ENFILE: the process (or the system) has no descriptor left.
-  inline bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
   FileRef(std::shared_ptr<FileTable> table, std::shared_ptr<OpenFile> file, bool write)
       : table_(std::move(table)), file_(std::move(file)), write_(write) {}
   std::shared_ptr<FileTable> table_;  // a map may outlive the disk
@@ -146,20 +143,24 @@ class FileTable : public std::enable_shared_from_this<FileTable> {
     return file.writes_done_ != file.writes_synced_;
   }
   void release(OpenFile& file, bool write);
-  FileRef use_locked(std::shared_ptr<OpenFile> file, Access access);
-  void touch_locked(Lru::iterator it) { lru_.splice(lru_.begin(), lru_, it); }
-  void erase_locked(const std::string& key, std::vector<std::shared_ptr<OpenFile>>& out);
+  FileRef use_locked(std::shared_ptr<OpenFile> file, Access access) KAYA_REQUIRES(mu_);
+  void touch_locked(Lru::iterator it) KAYA_REQUIRES(mu_) {
+    lru_.splice(lru_.begin(), lru_, it);
+  }
+  void erase_locked(const std::string& key, std::vector<std::shared_ptr<OpenFile>>& out)
+      KAYA_REQUIRES(mu_);
   // Moves the least recently used clean, unused descriptors to `out` (closed by the
   // caller, outside the lock) until at most `keep` are clean.
-  void trim_locked(size_t keep, std::vector<std::shared_ptr<OpenFile>>& out);
+  void trim_locked(size_t keep, std::vector<std::shared_ptr<OpenFile>>& out)
+      KAYA_REQUIRES(mu_);
 
   const size_t max_clean_;
-  std::mutex mu_;
-  Lru lru_;
-  std::unordered_map<std::string, Lru::iterator> index_;
+  core::Mutex mu_;
+  Lru lru_ KAYA_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Lru::iterator> index_ KAYA_GUARDED_BY(mu_);
   // Bumped when names are unlinked or renamed, so that an open() racing with that is
   // retried instead of caching a descriptor of a file that has left its path.
-  uint64_t names_epoch_ = 0;
+  uint64_t names_epoch_ KAYA_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace kaya::io

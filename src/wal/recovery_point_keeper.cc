@@ -17,6 +17,7 @@ RecoveryPointKeeper::RecoveryPointKeeper(const WalConfig& config, io::Disk& disk
 Status RecoveryPointKeeper::open(const RecoveryPoint& point, bool inline_writes,
                                  bool own_thread) {
   KAYA_RETURN_IF_ERROR(create_recovery_point(disk_, point));
+  core::MutexLock guard(file_mu_);  // no other thread yet; the analysis asks for it
   file_ = std::make_unique<RecoveryPointFile>(disk_, point);
   base_ = point;
   persisted_lsn_ = point.durable.lsn.value();
@@ -75,7 +76,7 @@ void RecoveryPointKeeper::synced_locked(uint64_t lsn) {
 }
 
 Status RecoveryPointKeeper::persist(const RecoveryPoint& point, bool sync) {
-  std::lock_guard<std::mutex> guard(file_mu_);
+  core::MutexLock guard(file_mu_);
   return persist_held(point, sync);
 }
 
@@ -92,6 +93,7 @@ Status RecoveryPointKeeper::persist_held(const RecoveryPoint& point, bool sync) 
                      (point.durable.lsn > last.durable.lsn ||
                       point.sealed_segment_id > last.sealed_segment_id);
   return core::guard([&]() -> Status {
+    file_mu_.assert_held();  // called right here, under it
     if (newer) KAYA_RETURN_IF_ERROR(file_->write(point));
     if (sync) KAYA_RETURN_IF_ERROR(file_->sync());
     return ok_status();
@@ -104,14 +106,15 @@ Result<bool> RecoveryPointKeeper::try_persist(const RecoveryPoint& point) {
     KAYA_RETURN_IF_ERROR(persist(point, /*sync=*/false));
     return true;
   }
-  std::unique_lock<std::mutex> guard(file_mu_, std::try_to_lock);
-  if (!guard.owns_lock()) return false;
-  KAYA_RETURN_IF_ERROR(persist_held(point, /*sync=*/false));
+  if (!file_mu_.try_lock()) return false;
+  const Status written = persist_held(point, /*sync=*/false);
+  file_mu_.unlock();
+  KAYA_RETURN_IF_ERROR(written);
   return true;
 }
 
 Status RecoveryPointKeeper::reset_locked(RecoveryPoint point) {
-  std::lock_guard<std::mutex> guard(file_mu_);
+  core::MutexLock guard(file_mu_);
   KAYA_ASSERT(file_ != nullptr);  // open() made it
   point.generation = file_->last().generation + 1;
   KAYA_RETURN_IF_ERROR(core::guard([&] { return create_recovery_point(disk_, point); }));

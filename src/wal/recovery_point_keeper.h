@@ -29,6 +29,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/mutex.h"
 #include "kaya/core/status.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/config.h"
@@ -82,12 +83,12 @@ class RecoveryPointKeeper {
   // already: rotation, release, close and the thread race to write it. A point of
   // another truncation epoch than the file's (a snapshot taken before a truncation)
   // is never written.
-  Status persist(const RecoveryPoint& point, bool sync);
+  Status persist(const RecoveryPoint& point, bool sync) KAYA_EXCLUDES(file_mu_);
   // A round leader's write (inline): persist(point, false) unless another persist()
   // holds the file (the thread's sync in progress, a rotation's), in which case it
   // writes nothing and returns false (the leader never waits behind an fsync; see
   // skipped_locked()).
-  Result<bool> try_persist(const RecoveryPoint& point);
+  Result<bool> try_persist(const RecoveryPoint& point) KAYA_EXCLUDES(file_mu_);
   // The leader's write was skipped: the thread writes the point after its sync (or a
   // later round does first).
   void skipped_locked() {
@@ -97,7 +98,7 @@ class RecoveryPointKeeper {
   // Truncation (REQUIRES the writer's mutex): replaces the file with one holding
   // `point` in both slots, durably (create_recovery_point), even though it names an
   // earlier record than the file does; later updates follow `point`.
-  Status reset_locked(RecoveryPoint point);
+  Status reset_locked(RecoveryPoint point) KAYA_EXCLUDES(file_mu_);
 
  private:
   // The thread's loop for each way of writing (see the file comment).
@@ -107,7 +108,7 @@ class RecoveryPointKeeper {
   bool stopped_locked(const Sequencer& sequencer) const;
   bool behind_locked(const Sequencer& sequencer) const;
   // persist() with file_mu_ held by the caller.
-  Status persist_held(const RecoveryPoint& point, bool sync);
+  Status persist_held(const RecoveryPoint& point, bool sync) KAYA_REQUIRES(file_mu_);
   // persist() of the point now, with the writer's mutex released around it; poisons
   // the writer on failure (false).
   bool persist_unlocked(Sequencer& sequencer, Lock& lock, bool sync, const char* what);
@@ -127,8 +128,8 @@ class RecoveryPointKeeper {
   bool stop_ = false;
   std::condition_variable cv_;  // wakes the thread
 
-  std::mutex file_mu_;  // guards file_; after the writer's mutex, never before
-  std::unique_ptr<RecoveryPointFile> file_;
+  core::Mutex file_mu_;  // after the writer's mutex, never before
+  std::unique_ptr<RecoveryPointFile> file_ KAYA_GUARDED_BY(file_mu_);
   std::thread thread_;
 };
 
