@@ -69,14 +69,14 @@ std::string RadosDisk::Impl::describe(const RelativePath& path) const {
 }
 
 std::shared_ptr<RadosObject> RadosDisk::Impl::object(const std::string& oid) {
-  std::lock_guard<std::mutex> lock(mu);
+  core::MutexLock lock(mu);
   auto& slot = objects[oid];
   if (slot == nullptr) slot = std::make_shared<RadosObject>();
   return slot;
 }
 
 void RadosDisk::Impl::forget(const std::string& oid) {
-  std::lock_guard<std::mutex> lock(mu);
+  core::MutexLock lock(mu);
   objects.erase(oid);
 }
 
@@ -119,14 +119,14 @@ Status RadosDisk::Impl::ensure_known(RadosObject& obj, const std::string& oid,
 Result<bool> RadosDisk::Impl::dir_exists(const RelativePath& dir) {
   if (dir.is_root()) return true;
   {
-    std::lock_guard<std::mutex> lock(mu);
+    core::MutexLock lock(mu);
     if (dirs.count(dir.str())) return true;
   }
   uint64_t size = 0, version = 0;
   int rc = stat(dir_marker(dir), &size, &version);
   if (rc == -ENOENT) return false;
   if (rc < 0) return rados_error("stat directory marker of", describe(dir), rc);
-  std::lock_guard<std::mutex> lock(mu);
+  core::MutexLock lock(mu);
   dirs.insert(dir.str());
   return true;
 }
@@ -193,10 +193,10 @@ Status RadosDisk::Impl::modify(RadosObject& obj, const std::string& oid,
 
 Status RadosDisk::Impl::check_fence() {
   if (fenced) {
-    std::lock_guard<std::mutex> lock(mu);
+    core::MutexLock lock(mu);
     return *fence_error;
   }
-  std::unique_lock<std::mutex> lock(mu);
+  core::MutexLock lock(mu);
   if (fence_cookie.empty() || Clock::now() < lock_valid_until) return ok_status();
   lock.unlock();
   Error error(
@@ -210,7 +210,7 @@ Status RadosDisk::Impl::check_fence() {
 }
 
 void RadosDisk::Impl::fence(const Error& reason) {
-  std::lock_guard<std::mutex> lock(mu);
+  core::MutexLock lock(mu);
   if (!fence_error) fence_error = reason;
   fenced = true;
 }
@@ -220,7 +220,7 @@ Status RadosDisk::Impl::take_object(RadosObject& obj, const std::string& oid,
   KAYA_RETURN_IF_ERROR(check_fence());
   std::string cookie;
   {
-    std::lock_guard<std::mutex> lock(mu);
+    core::MutexLock lock(mu);
     cookie = fence_cookie;
   }
   if (cookie.empty()) {
@@ -337,7 +337,7 @@ Result<uint64_t> RadosDisk::append(const RelativePath& path,
                                    std::span<const ByteView> parts) {
   const std::string oid = impl_->oid(path);
   std::shared_ptr<RadosObject> obj = impl_->object(oid);
-  std::lock_guard<std::mutex> lock(obj->mu);
+  core::MutexLock lock(obj->mu);
   KAYA_RETURN_IF_ERROR(impl_->ensure_known(*obj, oid, path));
   if (!obj->exists) {
     KAYA_ASSIGN_OR_RETURN(bool parent, impl_->dir_exists(path.parent()));
@@ -398,7 +398,7 @@ Status RadosDisk::write_at(const RelativePath& path, uint64_t offset, ByteView b
   const std::string oid = impl_->oid(path);
   const std::string what = "write at offset " + std::to_string(offset) + " to";
   std::shared_ptr<RadosObject> obj = impl_->object(oid);
-  std::lock_guard<std::mutex> lock(obj->mu);
+  core::MutexLock lock(obj->mu);
   KAYA_RETURN_IF_ERROR(impl_->ensure_known(*obj, oid, path));
   if (!obj->exists) return rados_error(what, impl_->describe(path), -ENOENT);
   if (bytes.size() > impl_->options.max_write_bytes ||
@@ -429,7 +429,7 @@ Status RadosDisk::truncate(const RelativePath& path, uint64_t len) {
   const std::string oid = impl_->oid(path);
   const std::string what = "truncate to " + std::to_string(len) + " bytes";
   std::shared_ptr<RadosObject> obj = impl_->object(oid);
-  std::lock_guard<std::mutex> lock(obj->mu);
+  core::MutexLock lock(obj->mu);
   KAYA_RETURN_IF_ERROR(impl_->ensure_known(*obj, oid, path));
   if (!obj->exists) return rados_error(what, impl_->describe(path), -ENOENT);
   KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));
@@ -503,7 +503,7 @@ Status RadosDisk::create_dir(const RelativePath& dir) {
   uint64_t version = 0;
   const int rc = impl_->operate(op.op, impl_->dir_marker(dir), &version);
   if (rc < 0) return rados_error("create directory", impl_->describe(dir), rc);
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  core::MutexLock lock(impl_->mu);
   impl_->dirs.insert(dir.str());
   return ok_status();
 }
@@ -526,7 +526,7 @@ Status RadosDisk::rename(const RelativePath& from, const RelativePath& to) {
   const std::string oid = impl_->oid(to);
   {
     std::shared_ptr<RadosObject> obj = impl_->object(oid);
-    std::lock_guard<std::mutex> lock(obj->mu);
+    core::MutexLock lock(obj->mu);
     KAYA_RETURN_IF_ERROR(impl_->ensure_known(*obj, oid, to));
     KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, to));
     KAYA_RETURN_IF_ERROR(impl_->modify(
@@ -543,7 +543,7 @@ Status RadosDisk::remove_file(const RelativePath& path) {
   const std::string oid = impl_->oid(path);
   {
     std::shared_ptr<RadosObject> obj = impl_->object(oid);
-    std::lock_guard<std::mutex> lock(obj->mu);
+    core::MutexLock lock(obj->mu);
     KAYA_RETURN_IF_ERROR(impl_->ensure_known(*obj, oid, path));
     if (!obj->exists) return rados_error("remove", impl_->describe(path), -ENOENT);
     KAYA_RETURN_IF_ERROR(impl_->take_object(*obj, oid, path));

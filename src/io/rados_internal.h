@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "io/librados.h"
 #include "kaya/io/rados_disk.h"
 
@@ -26,14 +27,14 @@ inline constexpr const char* kRadosLockName = "kaya.wal";
 // What this disk knows about one object. `mu` serialises its modifications: each one
 // asserts `version`, so only one may be in flight.
 struct RadosObject {
-  std::mutex mu;
-  bool known = false;  // exists/size/version below are valid
-  bool exists = false;
-  uint64_t size = 0;
-  uint64_t version = 0;
+  core::Mutex mu;
+  bool known KAYA_GUARDED_BY(mu) = false;  // exists/size/version below are valid
+  bool exists KAYA_GUARDED_BY(mu) = false;
+  uint64_t size KAYA_GUARDED_BY(mu) = 0;
+  uint64_t version KAYA_GUARDED_BY(mu) = 0;
   // This disk holds the object's lock under `lock_cookie` and asserts it on each write.
-  bool locked = false;
-  std::string lock_cookie;
+  bool locked KAYA_GUARDED_BY(mu) = false;
+  std::string lock_cookie KAYA_GUARDED_BY(mu);
   // Set once a modification succeeded; lets fsync_file() skip the stat.
   std::atomic<bool> exists_hint{false};
 };
@@ -52,12 +53,15 @@ struct RadosDisk::Impl {
   rados_ioctx_t io = nullptr;
   std::string base;  // "<prefix>/" or ""
 
-  std::mutex mu;                                                // guards the fields below
-  std::map<std::string, std::shared_ptr<RadosObject>> objects;  // by object name
-  std::set<std::string> dirs;  // directories known to exist
-  std::string fence_cookie;    // the cookie of the log lock held, "" when none
-  Clock::time_point lock_valid_until;
-  std::optional<Error> fence_error;  // why this disk refuses modifications
+  core::Mutex mu;
+  // by object name
+  std::map<std::string, std::shared_ptr<RadosObject>> objects KAYA_GUARDED_BY(mu);
+  std::set<std::string> dirs KAYA_GUARDED_BY(mu);  // directories known to exist
+  // the cookie of the log lock held, "" when none
+  std::string fence_cookie KAYA_GUARDED_BY(mu);
+  Clock::time_point lock_valid_until KAYA_GUARDED_BY(mu);
+  // why this disk refuses modifications
+  std::optional<Error> fence_error KAYA_GUARDED_BY(mu);
   std::atomic<bool> fenced{false};
 
   ~Impl();
@@ -73,7 +77,8 @@ struct RadosDisk::Impl {
   int operate(rados_write_op_t op, const std::string& oid, uint64_t* version);
 
   // Fills obj's size/version/exists with a stat when not known yet.
-  Status ensure_known(RadosObject& obj, const std::string& oid, const RelativePath& path);
+  Status ensure_known(RadosObject& obj, const std::string& oid, const RelativePath& path)
+      KAYA_REQUIRES(obj.mu);
   Result<bool> dir_exists(const RelativePath& dir);
 
   // Fence: LockConflict once the lock is lost (or has run out unrenewed).
@@ -81,13 +86,14 @@ struct RadosDisk::Impl {
   void fence(const Error& reason);
   // Before modifying an object while a log lock is held: lock it with that cookie
   // (breaking an earlier holder's lock) and check nobody changed it meanwhile.
-  Status take_object(RadosObject& obj, const std::string& oid, const RelativePath& path);
+  Status take_object(RadosObject& obj, const std::string& oid, const RelativePath& path)
+      KAYA_REQUIRES(obj.mu);
   // One conditional modification: asserts the object lock (when held) and the cached
   // version (or creates the object exclusively), then what `add` puts in the same
   // atomic operation. On success the cache holds `new_size` and the new version.
   Status modify(RadosObject& obj, const std::string& oid, const RelativePath& path,
                 std::string_view what, const std::function<void(rados_write_op_t)>& add,
-                uint64_t new_size);
+                uint64_t new_size) KAYA_REQUIRES(obj.mu);
 
   // rados_lock.cc
   Result<std::vector<RadosLocker>> lockers(const std::string& oid);

@@ -96,7 +96,7 @@ class RadosLock final : public FileLock {
                               "accepts no more writes"));
         return;
       }
-      std::lock_guard<std::mutex> disk_lock(disk_.mu);
+      core::MutexLock disk_lock(disk_.mu);
       if (disk_.fence_cookie == cookie_) {
         disk_.lock_valid_until =
             sent + std::chrono::milliseconds(disk_.options.lock_duration_ms);
@@ -174,12 +174,12 @@ Status RadosDisk::Impl::break_other_locks(const std::string& oid,
 void RadosDisk::Impl::release_objects(const std::string& cookie) {
   std::vector<std::pair<std::string, std::shared_ptr<RadosObject>>> held;
   {
-    std::lock_guard<std::mutex> lock(mu);
+    core::MutexLock lock(mu);
     if (fence_cookie == cookie) fence_cookie.clear();
     held.assign(objects.begin(), objects.end());
   }
   for (auto& [oid, obj] : held) {
-    std::lock_guard<std::mutex> lock(obj->mu);
+    core::MutexLock lock(obj->mu);
     if (!obj->locked || obj->lock_cookie != cookie) continue;
     // Best effort: a lock left behind is broken by the next holder of the log lock.
     (void)librados().rados_unlock(io, oid.c_str(), kRadosLockName, cookie.c_str());
@@ -221,7 +221,7 @@ Result<std::unique_ptr<FileLock>> RadosDisk::lock_file(const RelativePath& path)
   }
   if (rc < 0) return rados_error("lock", describe(path), rc);
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    core::MutexLock lock(impl_->mu);
     if (impl_->fence_cookie.empty()) {
       impl_->fence_cookie = cookie;
       impl_->lock_valid_until =
