@@ -63,7 +63,7 @@ class RadosLock final : public FileLock {
 
   ~RadosLock() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      core::MutexLock lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
@@ -77,9 +77,14 @@ class RadosLock final : public FileLock {
   void renew_loop() {
     const auto interval = std::chrono::milliseconds(disk_.options.lock_renew_interval_ms);
     timeval duration = to_timeval(disk_.options.lock_duration_ms);
-    std::unique_lock<std::mutex> lock(mu_);
+    core::MutexLock lock(mu_);
     for (;;) {
-      if (cv_.wait_for(lock, interval, [&] { return stop_; })) return;
+      if (cv_.wait_for(lock.native(), interval, [&] {
+            mu_.assert_held();  // the predicate runs under it
+            return stop_;
+          })) {
+        return;
+      }
       lock.unlock();
       const auto sent = RadosDisk::Impl::Clock::now();
       // MUST_RENEW: fails when the lock is no longer ours instead of taking it anew.
@@ -107,9 +112,9 @@ class RadosLock final : public FileLock {
   RadosDisk::Impl& disk_;
   const std::string oid_;
   const std::string cookie_;
-  std::mutex mu_;
+  core::Mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;
+  bool stop_ KAYA_GUARDED_BY(mu_) = false;
   std::thread renewer_;
 };
 
