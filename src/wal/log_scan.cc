@@ -184,10 +184,13 @@ std::optional<Spot> sealed_segment_spot(const LogView& view, uint64_t id, uint64
                       false);
   }
   if (end < bytes) {
+    // A later segment exists, which counts as something valid following the zeros
+    // (as in judge_bad_record): beyond the recovery point, a sealed segment whose
+    // close a power loss interrupted, never a torn tail cut in silence.
     return judge_spot(view, Finding::kZeros, id, end, std::nullopt,
                       "zeros from offset " + num(end) + " to the end of the " +
-                          num(bytes) + "-byte segment",
-                      false);
+                          num(bytes) + "-byte segment, followed by a later segment",
+                      false, Follows::kValidRecord);
   }
   return std::nullopt;
 }
