@@ -184,13 +184,15 @@ std::optional<Spot> sealed_segment_spot(const LogView& view, uint64_t id, uint64
                       false);
   }
   if (end < bytes) {
-    // A later segment exists, which counts as something valid following the zeros
-    // (as in judge_bad_record): beyond the recovery point, a sealed segment whose
-    // close a power loss interrupted, never a torn tail cut in silence.
+    // Beyond the recovery point a sealed segment's cut may not be durable yet (a
+    // power loss before its close: docs/durability.md, "Rotation"): its zero tail is
+    // the space the cut removed, and whether records are missing shows at the next
+    // segment's first LSN, which is checked against this segment's last.
+    if (view.where(id, end) == Where::kBeyond) return std::nullopt;
     return judge_spot(view, Finding::kZeros, id, end, std::nullopt,
                       "zeros from offset " + num(end) + " to the end of the " +
-                          num(bytes) + "-byte segment, followed by a later segment",
-                      false, Follows::kValidRecord);
+                          num(bytes) + "-byte segment",
+                      false);
   }
   return std::nullopt;
 }
