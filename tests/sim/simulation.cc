@@ -144,15 +144,16 @@ class Simulation {
     before_truncation_.clear();  // no reader needs them any more
     if (!writer_) return;
     if (crash) {
-      // Like testing::crash_with_writer, but the faults that keep the dying writer
-      // off the disk are not counted as injected.
-      disk_.crash();
+      // Like testing::crash_with_writer (the faults that keep the dying writer's
+      // threads off the disk are in force before the crash, so none of its writes or
+      // fsyncs lands after it), but they are not counted as injected.
       uint64_t before[io::kFaultKindCount];
       for (int k = 0; k < io::kFaultKindCount; ++k) {
         before[k] = disk_.faults_injected(static_cast<FaultKind>(k));
       }
       disk_.set_fault_probability(FaultKind::kFsyncFailure, 1.0);
       disk_.set_fault_probability(FaultKind::kWriteError, 1.0);
+      disk_.crash();
       writer_.reset();
       for (int k = 0; k < io::kFaultKindCount; ++k) {
         uncounted_[k] += disk_.faults_injected(static_cast<FaultKind>(k)) - before[k];

@@ -180,12 +180,13 @@ TEST(RotationTest, APowerLossBeforeTheCloseLosesOnlyRecordsNeverDurable) {
     gate.close();
     append_range(*w, kRecordsPerSegment + 1, 2 * kRecordsPerSegment + 2, kRelaxed);
     gate.wait_for_held();
-    // A power loss; the writer dies with its process: the held fsync then fails (it
+    // A power loss; the writer dies with its process (its writes and fsyncs fail from
+    // before the crash on, as in crash_with_writer): the held fsync then fails (it
     // must be let go for the writer's threads to end).
-    disk.crash();
     for (auto kind : {io::FaultKind::kFsyncFailure, io::FaultKind::kWriteError}) {
       disk.set_fault_probability(kind, 1.0);
     }
+    disk.crash();
     gate.open();
     w.reset();
     disk.clear_faults();
