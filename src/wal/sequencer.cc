@@ -477,6 +477,10 @@ Status Sequencer::rotate_locked(Lock& lock) {
 
 Status Sequencer::close_sealed(Lock& lock, bool unlock) {
   while (closing_count_ > 0) {
+    // A writer poisoned meanwhile (another thread's failed write or fsync, with the
+    // lock released around this close's I/O) issues no more I/O, and makes nothing
+    // more durable: not even what this close's fsync, in flight then, covered.
+    if (poison_) return usable_locked();
     const Closing c = closing_[closing_head_];
     if (unlock) lock.unlock();
     uint64_t us;
@@ -489,6 +493,7 @@ Status Sequencer::close_sealed(Lock& lock, bool unlock) {
       return poison_with_locked(core::with_context_or_same(
           s.error(), [&] { return "closing segment " + std::to_string(c.segment); }));
     }
+    if (poison_) return usable_locked();
     if (c.last_lsn > 0) {
       Status marked = mark_durable_locked(c.last_lsn, c.bytes, c.last_pos);
       if (!marked.ok()) return poison_with_locked(marked.error());

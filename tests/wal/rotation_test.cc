@@ -164,6 +164,34 @@ TEST(RotationTest, AtMostTwoClosesAreInFlight) {
   EXPECT_EQ(log->records.size(), filled + 1);
 }
 
+// The writer poisoned (a failed write of segment 2) while segment 1's close runs: the
+// close makes nothing durable after its fsync and writes no recovery point; a poisoned
+// writer issues no more I/O (docs/durability.md, "Failures poison the writer").
+TEST(RotationTest, AWriterPoisonedDuringACloseMakesNothingMoreDurable) {
+  SimDisk disk;
+  FsyncGate gate(disk, testing::segment(1).str());
+  auto w = open_writer(disk);
+  ASSERT_NE(w, nullptr);
+  append_range(*w, 1, kRecordsPerSegment, kRelaxed);
+  gate.close();
+  OpenAtExit open_at_exit{gate};
+  // Record 5 rotates; segment 1's close (the syncer thread's) is held at its fsync.
+  append_range(*w, kRecordsPerSegment + 1, kRecordsPerSegment + 1, kRelaxed);
+  gate.wait_for_held();
+  disk.fail_nth(io::FaultKind::kWriteError, 1);
+  EXPECT_FALSE(append_one(*w, kRecordsPerSegment + 2, kRelaxed).ok());
+  ASSERT_TRUE(w->stats().poisoned);
+  EXPECT_EQ(w->stats().durable_lsn_end, Lsn(1));
+  const uint64_t fsyncs = disk.fsync_file_count();
+  gate.open();
+  // close() waits for the close in flight, then fails with the poisoning error.
+  EXPECT_FALSE(w->close().ok());
+  EXPECT_EQ(w->stats().durable_lsn_end, Lsn(1))
+      << "records were made durable after the writer was poisoned";
+  EXPECT_EQ(disk.fsync_file_count(), fsyncs + 1)
+      << "the poisoned writer synced more than the fsync it had in flight";
+}
+
 // A power loss while segment 1's close is held: every strict record survives, the
 // log is a prefix of what was appended, and what is not kept was never durable and
 // lies in wal/lost/ or was a torn tail: never Corruption.
