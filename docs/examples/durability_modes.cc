@@ -26,7 +26,7 @@ int main() {
   if (!relaxed.ok()) return fail(relaxed.error());
 
   // sync() makes every record appended before it durable (so would a later strict
-  // append, or the rotation to a new segment).
+  // append, or the close of its segment after a rotation).
   if (auto s = (*writer)->sync(); !s.ok()) return fail(s.error());
   EXAMPLE_CHECK((*writer)->stats().durable_lsn_end > relaxed->lsn);
   // [/doc]

@@ -78,6 +78,11 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
     poison_locked(core::error_from_exception());
   }
   syncing_ = false;
+  // A rotation during the round left a close for the syncer thread.
+  if (closing_count_ > 0 && !poison_) {
+    syncer_run_ = true;
+    syncer_cv_.notify_one();
+  }
   // Wake exactly the waiters this sync covered, outside the writer's lock.
   std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();
@@ -103,11 +108,32 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   }
 }
 
+void Sequencer::close_round(Lock& lock) {
+  syncing_ = true;
+  try {
+    (void)close_sealed(lock, /*unlock=*/true);  // a failure poisons
+  } catch (...) {
+    if (!lock.owns_lock()) lock.lock();
+    poison_locked(core::error_from_exception());
+  }
+  syncing_ = false;
+  // Strict appends that arrived meanwhile, and a rotation waiting for the role.
+  std::vector<SlotRef> woken = signal_waiters_locked();
+  notify_progress_locked();
+  lock.unlock();
+  for (const SlotRef& slot : woken) slot->ready.release();
+  woken.clear();
+  lock.lock();
+}
+
 void Sequencer::sync_as_leader(Lock& lock) {
   // Cover everything queued when the sync starts (but not what keeps arriving, so a
   // stream of relaxed appends cannot starve it).
   const uint64_t target = next_lsn_ - 1;
   if (!wait_written(lock, target).ok()) return;
+  // Segments sealed before are closed first: their records are durable before any of
+  // a later segment.
+  if (!close_sealed(lock, /*unlock=*/true).ok()) return;
   const uint64_t covered_lsn = written_lsn_;
   const uint64_t covered_bytes = written_bytes_;
   const RecordPosition covered_pos = written_pos_;
@@ -129,7 +155,7 @@ void Sequencer::sync_as_leader(Lock& lock) {
     return;
   }
   // The fsync covered the records of one segment only: the earlier ones were made
-  // durable when their segment was sealed.
+  // durable when their segment was closed (close_sealed()).
   KAYA_ASSERT_ELSE(covered_pos.segment_id == segment, poison_locked);
   Status marked = mark_durable_locked(covered_lsn, covered_bytes, covered_pos);
   if (!marked.ok()) poison_locked(marked.error());
@@ -138,8 +164,10 @@ void Sequencer::sync_as_leader(Lock& lock) {
 Status Sequencer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
                                       const RecordPosition& pos) {
   if (lsn <= durable_lsn_) return ok_status();
-  // Only records with the OS are made durable: durable <= written < next.
+  // Only records with the OS are made durable: durable <= written < next; and none of
+  // a segment after one whose close is pending.
   KAYA_ASSERT(lsn <= written_lsn_ && written_lsn_ < next_lsn_);
+  KAYA_ASSERT(pos.segment_id <= oldest_open_segment_locked());
   KAYA_ASSERT(bytes <= written_bytes_ && bytes >= durable_bytes_);
   KAYA_ASSERT(pos.lsn.value() == lsn);
   stats_.records_per_fsync.record(lsn - durable_lsn_);
@@ -216,8 +244,13 @@ void Sequencer::sync_loop() {
     syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
     if (stop_syncer_) return;
     syncer_run_ = false;
-    while (!poison_ && !syncing_ && !truncating_ && !durable_waiters_.empty()) {
-      sync_round(lock, /*wait_for_batch=*/true);
+    while (!poison_ && !syncing_ && !truncating_ &&
+           (!durable_waiters_.empty() || closing_count_ > 0)) {
+      if (durable_waiters_.empty()) {
+        close_round(lock);
+      } else {
+        sync_round(lock, /*wait_for_batch=*/true);
+      }
     }
   }
 }

@@ -69,9 +69,10 @@ Status create_segment(io::Disk& disk, uint64_t id);
 Status remove_segment(io::Disk& disk, uint64_t id);
 // Cuts segment `id` to `len` bytes and syncs it.
 Status cut_segment(io::Disk& disk, uint64_t id, uint64_t len);
-// The tail segment `id` of a log a writer continues: the space past `data_end` (what a
-// crashed writer had preallocated beyond its last record) is cut off, then the segment
-// (with whatever a crashed process left with the OS) and the directory are synced.
+// Segment `id` ending at `data_end`: the space past it (what a crashed writer had
+// preallocated beyond the tail's last record, or a sealed segment's zero tail whose
+// cut a power loss undid) is cut off, then the segment (with whatever a crashed
+// process left with the OS) and the directory are synced.
 Status trim_tail(io::Disk& disk, uint64_t id, uint64_t data_end);
 // Syncs segment `id` and the directory.
 Status sync_segment(io::Disk& disk, uint64_t id);

@@ -184,6 +184,11 @@ std::optional<Spot> sealed_segment_spot(const LogView& view, uint64_t id, uint64
                       false);
   }
   if (end < bytes) {
+    // Beyond the recovery point a sealed segment's cut may not be durable yet (a
+    // power loss before its close: docs/durability.md, "Rotation"): its zero tail is
+    // the space the cut removed, and whether records are missing shows at the next
+    // segment's first LSN, which is checked against this segment's last.
+    if (view.where(id, end) == Where::kBeyond) return std::nullopt;
     return judge_spot(view, Finding::kZeros, id, end, std::nullopt,
                       "zeros from offset " + num(end) + " to the end of the " +
                           num(bytes) + "-byte segment",

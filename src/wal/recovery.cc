@@ -696,6 +696,17 @@ Result<RecoveryReport> recover_locked(const WalConfig& config, io::Disk& disk,
     }
     KAYA_RETURN_IF_ERROR(drop(disk, options, ids, *problem, report));
   }
+  if (!options.dry_run) {
+    // A segment kept before the last whose cut a power loss undid (its zero tail,
+    // beyond the recovery point, followed by the next LSN: docs/durability.md,
+    // "Rotation") is cut again, durably, before any recovery point names it sealed.
+    for (size_t i = 0; i + 1 < report.segments.size(); ++i) {
+      const SegmentSummary& s = report.segments[i];
+      if (s.scanned && s.valid_bytes < s.bytes) {
+        KAYA_RETURN_IF_ERROR(log_dir::trim_tail(disk, s.id, s.valid_bytes));
+      }
+    }
+  }
   if (write_rp) {
     // What a crashed process left with the OS is made durable before the recovery
     // point says it is.

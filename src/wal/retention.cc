@@ -23,7 +23,8 @@ Result<ReleaseReport> Retention::release_before(Lsn lsn) {
   for (; i < ids.size(); ++i) {
     const uint64_t id = ids[i];
     if (id >= active) {
-      report.stopped_because = "segment " + std::to_string(id) + " is the active segment";
+      report.stopped_because =
+          "segment " + std::to_string(id) + " is the active segment or one still closing";
       break;
     }
     if (i + 1 >= ids.size() || log_dir::hole_before(ids, i + 1)) {

@@ -35,6 +35,16 @@ Status SegmentWriter::open(const RecoveryReport& report) {
   // hole before them.
   id_ = ids.back();
   bytes_ = report.segments.back().valid_bytes;
+  // So do the segments before it that a crashed writer sealed but had not closed yet
+  // (a close runs off the append path: docs/durability.md, "Rotation"). They lie beyond
+  // the recovery point's sealed segment, so recovery read them: the few segments after
+  // it in the default mode (every segment when it read the whole log).
+  for (size_t i = 0; i + 1 < report.segments.size(); ++i) {
+    if (!report.segments[i].scanned) continue;
+    const uint64_t id = report.segments[i].id;
+    KAYA_RETURN_IF_ERROR(
+        core::guard([&] { return disk_.fsync_file(log_dir::segment(id)); }));
+  }
   return log_dir::trim_tail(disk_, id_, bytes_);
 }
 

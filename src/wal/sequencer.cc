@@ -240,9 +240,10 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
 
 Status Sequencer::make_room(Lock& lock, uint64_t len, uint64_t count) {
   // Rotation needs every earlier record written; a write in flight finishes first
-  // (whoever wakes first rotates, the others find the new segment).
+  // (whoever wakes first rotates, the others find the new segment), and so does a sync
+  // round when the rotation must close a segment itself (kMaxClosing pending).
   while (segment_.full_for_locked(len)) {
-    if (writing_) {
+    if (writing_ || (closing_count_ == kMaxClosing && syncing_)) {
       wait_progress(lock);
       KAYA_RETURN_IF_ERROR(usable_locked());
       continue;
@@ -432,34 +433,84 @@ Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t by
 }
 
 Status Sequencer::rotate_locked(Lock& lock) {
-  // The closing segment is durable (and cut to its records) before the next one
-  // receives a record, so a crash always leaves a prefix; the new segment's entry is
-  // durable before any strict acknowledgement can depend on it. Done under the lock:
-  // once per segment.
+  // The closing segment is cut to its records before the next one receives a record,
+  // so a process crash (the page cache keeps both) always leaves a prefix. Its fsync
+  // and the recovery point's seal are left to the next sync round or the syncer thread
+  // (close_sealed()): until they are durable no record of a later segment is made
+  // durable, and a power loss in between leaves the later segments' records beyond
+  // the recovery point, after a hole (docs/durability.md, "Rotation"). Done under the
+  // lock: once per segment.
   const uint64_t old_segment = segment_.id_locked();
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   // Every record assigned to the segment is written before it is sealed.
   KAYA_ASSERT(!writing_ && staged_.empty() && written_lsn_ + 1 == next_lsn_);
   KAYA_ASSERT(written_end_locked(old_segment) == segment_.bytes_locked());
-  KAYA_RETURN_IF_ERROR(segment_.seal_locked());
-  uint64_t us;
-  Status s = segment_.fsync(old_segment, &us);
-  record_fsync_locked(us, s.ok());
-  KAYA_RETURN_IF_ERROR(s);
-  KAYA_RETURN_IF_ERROR(segment_.check_linked(old_segment));
-  KAYA_RETURN_IF_ERROR(mark_durable_locked(written_lsn_, written_bytes_, written_pos_));
-  for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
-  KAYA_RETURN_IF_ERROR(segment_.can_start_next_locked());
-  // The recovery point covers the sealed segment, durably, before the next segment
-  // exists: a segment that is not the last is then always at or below it.
-  if (written_lsn_ > 0) {
-    rp_.seal_locked(old_segment, segment_.bytes_locked(), written_lsn_);
+  if (closing_count_ == kMaxClosing) {
+    // Closes fall behind the rotations: this append closes the oldest ones itself
+    // (make_room() waited for a sync round in progress to end).
+    KAYA_ASSERT(!syncing_);
+    syncing_ = true;
+    Status closed = close_sealed(lock, /*unlock=*/false);
+    syncing_ = false;
+    for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
+    KAYA_RETURN_IF_ERROR(closed);
   }
-  KAYA_RETURN_IF_ERROR(rp_.persist(recovery_point_locked(), /*sync=*/true));
-  rp_.synced_locked(durable_pos_.lsn.value());
-  stats_.dir_fsyncs++;
+  KAYA_RETURN_IF_ERROR(segment_.can_start_next_locked());
+  KAYA_RETURN_IF_ERROR(segment_.seal_locked());
+  Closing& closing = closing_[(closing_head_ + closing_count_) % kMaxClosing];
+  closing.segment = old_segment;
+  closing.length = segment_.bytes_locked();
+  closing.last_lsn = written_lsn_ > 0 ? written_lsn_ : 0;
+  closing.bytes = written_bytes_;
+  closing.last_pos = written_pos_;
+  closing_count_++;
+  // The new segment's directory entry is durable before any record in it can be.
   KAYA_RETURN_IF_ERROR(segment_.start_next_locked());
+  stats_.dir_fsyncs++;
   stats_.rotations++;
+  // The close runs off the append path: the syncer thread takes it unless a sync round
+  // in progress does it first.
+  syncer_run_ = true;
+  syncer_cv_.notify_one();
+  return ok_status();
+}
+
+Status Sequencer::close_sealed(Lock& lock, bool unlock) {
+  while (closing_count_ > 0) {
+    // A writer poisoned meanwhile (another thread's failed write or fsync, with the
+    // lock released around this close's I/O) issues no more I/O, and makes nothing
+    // more durable: not even what this close's fsync, in flight then, covered.
+    if (poison_) return usable_locked();
+    const Closing c = closing_[closing_head_];
+    if (unlock) lock.unlock();
+    uint64_t us;
+    Status s = segment_.fsync(c.segment, &us);
+    const bool synced = s.ok();
+    if (synced) s = segment_.check_linked(c.segment);
+    if (unlock) lock.lock();
+    record_fsync_locked(us, synced);
+    if (!s.ok()) {
+      return poison_with_locked(core::with_context_or_same(
+          s.error(), [&] { return "closing segment " + std::to_string(c.segment); }));
+    }
+    if (poison_) return usable_locked();
+    if (c.last_lsn > 0) {
+      Status marked = mark_durable_locked(c.last_lsn, c.bytes, c.last_pos);
+      if (!marked.ok()) return poison_with_locked(marked.error());
+      rp_.seal_locked(c.segment, c.length, c.last_lsn);
+    }
+    // The recovery point covers the closed segment, durably, before any record of a
+    // later one is made durable.
+    const RecoveryPoint point = recovery_point_locked();
+    if (unlock) lock.unlock();
+    s = rp_.persist(point, /*sync=*/true);
+    if (unlock) lock.lock();
+    if (!s.ok()) return poison_with_locked(s.error());
+    rp_.synced_locked(point.durable.lsn.value());
+    closing_head_ = (closing_head_ + 1) % kMaxClosing;
+    closing_count_--;
+    notify_progress_locked();
+  }
   return ok_status();
 }
 

@@ -20,15 +20,18 @@
 //   waits or does I/O; RETURNS WITH IT HELD;
 // - wait_durable() takes the Lock by value: REQUIRES it held; RETURNS WITH IT
 //   RELEASED (a strict append woken by its sync leader never takes mu_ again).
-// Disk I/O happens with mu_ released, except rotation and close (once per segment).
+// Disk I/O happens with mu_ released, except close, a truncation's flush, and a
+// rotation that finds kMaxClosing segments still closing (once per segment at most).
 //
 // Invariants (asserted where they change): every LSN <= written_lsn_ is with the OS,
 // every LSN <= durable_lsn_ is durable, and durable_lsn_ <= written_lsn_ < next_lsn_;
 // bytes likewise (durable <= written <= assigned); staged records are contiguous in
 // LSN and offset and follow what was written; a segment is sealed only once every
-// record assigned to it is written.
+// record assigned to it is written; no record of a segment is made durable while an
+// earlier segment's close is pending (closing_), so durable records stay a prefix.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -102,8 +105,9 @@ class Sequencer {
   // like a rotation; the caller serialises it with releases.
   Result<TruncateReport> truncate_after(uint64_t lsn, io::Disk& disk);
 
-  // For release_before (retention.cc): the active segment (or the poisoning error),
-  // the recovery point now, and the count of what was released.
+  // For release_before (retention.cc): the oldest segment still written or closing
+  // (or the poisoning error), the recovery point now, and the count of what was
+  // released.
   Result<uint64_t> active_segment() const;
   RecoveryPoint recovery_point() const;
   void count_release(uint64_t bytes);
@@ -203,9 +207,23 @@ class Sequencer {
   // The staged bytes [first, last] are with the OS.
   Status mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
                              const RecordPosition& last_pos);
-  // Seals the tail (every record written, synced, recovery point updated) and starts
-  // the next segment. Holds the lock throughout; needs !writing_.
+  // Seals the tail (every record written, the segment cut to them) and starts the next
+  // segment; the sealed segment's close (fsync, recovery point) is left to the next
+  // sync round or the syncer thread (close_sealed()). Holds the lock throughout; needs
+  // !writing_, and !syncing_ when kMaxClosing closes are pending (it then closes the
+  // oldest itself).
   Status rotate_locked(Lock& lock);
+  // Closes the sealed segments, oldest first: fsync and link check, their records
+  // durable, the recovery point sealed at the segment's end and synced. REQUIRES the
+  // sync role (syncing_) or, with `unlock` false, that no other I/O can start (the
+  // lock held throughout). Poisons on failure.
+  Status close_sealed(Lock& lock, bool unlock);
+  // The syncer's round when closes are pending and no strict append waits.
+  void close_round(Lock& lock);
+  // The oldest segment whose close is not yet durable: the tail when none is pending.
+  uint64_t oldest_open_segment_locked() const {
+    return closing_count_ > 0 ? closing_[closing_head_].segment : segment_.id_locked();
+  }
   // The end of the records written to segment `id` (0 when none is).
   uint64_t written_end_locked(uint64_t id) const;
   // Wakes wait_visible() callers, close() and scrub pauses (on cv_) when any wait.
@@ -282,6 +300,21 @@ class Sequencer {
   uint64_t last_cut_ = 0;    // the LSN the latest truncation kept records up to
   std::optional<Error> poison_;
   std::vector<SlotRef> durable_waiters_;
+  // Sealed segments whose close is not yet durable, oldest first (a ring, so that a
+  // rotation allocates nothing): each with its sealed size and its last record.
+  struct Closing {
+    uint64_t segment = 0;
+    uint64_t length = 0;
+    uint64_t last_lsn = 0;  // 0: the log had no record yet
+    uint64_t bytes = 0;     // written_bytes_ at its end
+    RecordPosition last_pos;
+  };
+  // At most this many closes in flight: the records not yet durable on a power loss
+  // stay bounded by kMaxClosing + 1 segments.
+  static constexpr size_t kMaxClosing = 2;
+  std::array<Closing, kMaxClosing> closing_{};
+  size_t closing_head_ = 0;
+  size_t closing_count_ = 0;
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;

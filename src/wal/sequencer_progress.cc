@@ -33,6 +33,10 @@ Status Sequencer::close() {
   }
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
   cv_waiters_--;
+  // A close a sync round did not take (everything was durable already).
+  if (s.ok() && !poison_ && closing_count_ > 0) {
+    s = core::guard([&] { return close_sealed(lock, /*unlock=*/false); });
+  }
   stop_syncer_ = true;
   syncer_cv_.notify_one();
   rp_.stop_locked();
@@ -107,7 +111,7 @@ Result<Lsn> Sequencer::wait_visible(Lsn lsn, bool durable_only,
 Result<uint64_t> Sequencer::active_segment() const {
   Lock lock(mu_);
   KAYA_RETURN_IF_ERROR(usable_locked());
-  return segment_.id_locked();
+  return oldest_open_segment_locked();
 }
 
 RecoveryPoint Sequencer::recovery_point() const {

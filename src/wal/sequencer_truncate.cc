@@ -39,6 +39,7 @@ Status Sequencer::flush_for_cut(Lock& lock) {
   KAYA_RETURN_IF_ERROR(usable_locked());
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   KAYA_ASSERT_ELSE(written_lsn_ + 1 == next_lsn_ && staged_.empty(), poison_with_locked);
+  KAYA_RETURN_IF_ERROR(close_sealed(lock, /*unlock=*/false));
   if (written_lsn_ == durable_lsn_) return ok_status();
   const uint64_t segment = segment_.id_locked();
   uint64_t us;

@@ -10,6 +10,7 @@
 
 #include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "wal/wal_test_util.h"
 
@@ -143,15 +144,16 @@ class Simulation {
     before_truncation_.clear();  // no reader needs them any more
     if (!writer_) return;
     if (crash) {
-      // Like testing::crash_with_writer, but the faults that keep the dying writer
-      // off the disk are not counted as injected.
-      disk_.crash();
+      // Like testing::crash_with_writer (the faults that keep the dying writer's
+      // threads off the disk are in force before the crash, so none of its writes or
+      // fsyncs lands after it), but they are not counted as injected.
       uint64_t before[io::kFaultKindCount];
       for (int k = 0; k < io::kFaultKindCount; ++k) {
         before[k] = disk_.faults_injected(static_cast<FaultKind>(k));
       }
       disk_.set_fault_probability(FaultKind::kFsyncFailure, 1.0);
       disk_.set_fault_probability(FaultKind::kWriteError, 1.0);
+      disk_.crash();
       writer_.reset();
       for (int k = 0; k < io::kFaultKindCount; ++k) {
         uncounted_[k] += disk_.faults_injected(static_cast<FaultKind>(k)) - before[k];
@@ -276,14 +278,23 @@ class Simulation {
     return true;
   }
 
-  // Picks a byte of a closed segment (not the last), flips it, expects every path to
-  // report Corruption without returning the record, and restores it.
+  // Picks a byte of a closed segment (not the last, and at or below the newest one
+  // the recovery point names sealed: a segment whose close is still pending lies
+  // beyond it), flips it, expects every path to report Corruption without returning
+  // the record, and restores it.
   bool bit_flip(bool live) {
     disk_.clear_faults();
     auto ids = wal::list_segments(disk_);
     SIM_CHECK(ids.ok(), "list_segments: " << ids.error().to_string());
-    if (ids->size() < 2) return set_live_faults(), true;
-    const uint64_t id = (*ids)[rng_() % (ids->size() - 1)];
+    auto rp = wal::read_recovery_point(disk_);
+    SIM_CHECK(rp.ok(), "read_recovery_point: " << rp.error().to_string());
+    const uint64_t sealed = rp->has_value() ? (*rp)->sealed_segment_id : 0;
+    std::vector<uint64_t> closed;
+    for (size_t i = 0; i + 1 < ids->size(); ++i) {
+      if ((*ids)[i] <= sealed) closed.push_back((*ids)[i]);
+    }
+    if (closed.empty()) return set_live_faults(), true;
+    const uint64_t id = closed[rng_() % closed.size()];
     const io::RelativePath path = wal::testing::segment(id);
     auto len = disk_.file_len(path);
     SIM_CHECK(len.ok() && *len > 0, "closed segment " << id << " is empty");

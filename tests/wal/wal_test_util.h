@@ -49,12 +49,18 @@ inline io::RelativePath segment(uint64_t id) {
 }
 
 // A power loss while `writer` runs: the disk keeps only its durable state, and the
-// writer dies with its process, without one more call reaching the disk.
+// writer dies with its process, without one more write or fsync reaching the disk.
+// The writer's own threads (the syncer closing a sealed segment, the recovery point's
+// thread) go on running until the writer is destroyed, so the writes and fsyncs fail
+// *before* the crash: failed after it, a close's fsync running in between would make
+// what the crash left of a segment (a torn record) durable, and the recovery point
+// written next would name that record, which no process could do after a power loss.
+// (A call failed just before the crash is a fault before a power loss: allowed.)
 inline void crash_with_writer(io::SimDisk& disk, std::unique_ptr<Writer>& writer) {
-  disk.crash();
   for (auto kind : {io::FaultKind::kFsyncFailure, io::FaultKind::kWriteError}) {
     disk.set_fault_probability(kind, 1.0);
   }
+  disk.crash();
   writer.reset();
   disk.clear_faults();
 }
