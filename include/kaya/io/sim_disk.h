@@ -126,7 +126,11 @@ class KAYA_API SimDisk final : public Disk {
   /// Faults of `kind` injected so far.
   uint64_t faults_injected(FaultKind kind) const;
 
-  /// Simulates a power loss (and so a process crash): see the model above.
+  /// Simulates a power loss (and so a process crash): see the model above. A writer
+  /// still open on this disk keeps running its threads, which a dead process could
+  /// not: fail its writes and fsyncs first (set_fault_probability(kFsyncFailure and
+  /// kWriteError, 1.0)), then crash, then destroy the writer, so that none of its I/O
+  /// lands after the power loss.
   void crash();
 
   /// Called (outside the disk's mutex) at the start of every fsync_file, before the
