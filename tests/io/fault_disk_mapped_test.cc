@@ -16,7 +16,7 @@ namespace kaya::io {
 namespace {
 
 using ::testing::HasSubstr;
-using namespace fault_testing;  // NOLINT(build/namespaces)
+using namespace fault_testing;  // NOLINT(google-build-using-namespace)
 
 // The mapped path: segment space is allocated ahead (every 4 KiB here); relaxed
 // records are stored through a map of it, strict ones written into it by the sync

@@ -17,7 +17,7 @@ namespace kaya::io {
 namespace {
 
 using kaya::testing::TempDir;
-using namespace fault_testing;  // NOLINT(build/namespaces)
+using namespace fault_testing;  // NOLINT(google-build-using-namespace)
 
 std::string read_all(Disk& disk, std::string_view name) {
   uint64_t len = disk.file_len(path(name)).value();

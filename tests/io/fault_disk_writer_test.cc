@@ -25,7 +25,7 @@ using ::testing::HasSubstr;
 using wal::Payload;
 using wal::Record;
 using wal::Writer;
-using namespace fault_testing;  // NOLINT(build/namespaces)
+using namespace fault_testing;  // NOLINT(google-build-using-namespace)
 
 TEST_F(WriterOnFaultDisk, FsyncFailurePoisonsAndIsNeverRetried) {
   append_ok(10);

@@ -25,7 +25,7 @@ using kaya::testing::TempDir;
 using wal::Payload;
 using wal::Record;
 using wal::Writer;
-using namespace fault_testing;  // NOLINT(build/namespaces)
+using namespace fault_testing;  // NOLINT(google-build-using-namespace)
 
 class TmpfsMount {
  public:

@@ -13,7 +13,7 @@
 namespace kaya::io {
 namespace {
 
-using namespace sim_testing;  // NOLINT(build/namespaces)
+using namespace sim_testing;  // NOLINT(google-build-using-namespace)
 
 TEST(SimDiskCrashTest, KeepsOnlySyncedData) {
   SimDisk disk(no_tear());

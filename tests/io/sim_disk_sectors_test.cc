@@ -16,7 +16,7 @@
 namespace kaya::io {
 namespace {
 
-using namespace sim_testing;  // NOLINT(build/namespaces)
+using namespace sim_testing;  // NOLINT(google-build-using-namespace)
 
 // ---- The kSectors model (the storage fault model in sim_disk.h) ----
 

@@ -18,7 +18,7 @@ namespace {
 using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using namespace write_dump;  // NOLINT(build/namespaces)
+using namespace write_dump;  // NOLINT(google-build-using-namespace)
 
 TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
   ToolResult top = run_tool({"--help"});

@@ -19,7 +19,7 @@ using kaya::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using namespace write_dump;  // NOLINT(build/namespaces)
+using namespace write_dump;  // NOLINT(google-build-using-namespace)
 
 TEST(KayaWalDump, FromLsnStartsThereAndRefusesWhatIsNotInTheLog) {
   TempDir tmp;

@@ -27,7 +27,7 @@ using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using namespace rp_repro;  // NOLINT(build/namespaces)
+using namespace rp_repro;  // NOLINT(google-build-using-namespace)
 
 // 4a. An empty middle segment: a hole in the log, whichever LSN a reader starts from.
 TEST(RecoveryPointRepro, EmptyMiddleSegmentIsCorruptionForVerifyAndDump) {

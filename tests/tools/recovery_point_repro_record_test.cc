@@ -24,7 +24,7 @@ using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-using namespace rp_repro;  // NOLINT(build/namespaces)
+using namespace rp_repro;  // NOLINT(google-build-using-namespace)
 
 // 1. Bit rot in the last record of a cleanly closed log. The record was acknowledged
 // as durable and sits below the recovery point, so it is corruption, not a torn tail:

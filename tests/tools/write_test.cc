@@ -21,7 +21,7 @@ namespace {
 using kaya::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using namespace write_dump;  // NOLINT(build/namespaces)
+using namespace write_dump;  // NOLINT(google-build-using-namespace)
 
 // Input exercising every escape, spaces, empty values, raw UTF-8 and every type.
 const std::string kInput =

@@ -11,7 +11,7 @@
 namespace kaya::wal {
 namespace {
 
-using namespace codec_testing;  // NOLINT(build/namespaces)
+using namespace codec_testing;  // NOLINT(google-build-using-namespace)
 
 Bytes to_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 

@@ -13,7 +13,7 @@
 namespace kaya::wal {
 namespace {
 
-using namespace codec_testing;  // NOLINT(build/namespaces)
+using namespace codec_testing;  // NOLINT(google-build-using-namespace)
 
 // --- Byte surgery: one test per DecodeProblem ---------------------------------------
 

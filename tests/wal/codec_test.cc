@@ -16,7 +16,7 @@
 namespace kaya::wal {
 namespace {
 
-using namespace codec_testing;  // NOLINT(build/namespaces)
+using namespace codec_testing;  // NOLINT(google-build-using-namespace)
 
 // --- Encoding ------------------------------------------------------------------------
 

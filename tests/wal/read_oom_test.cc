@@ -22,7 +22,7 @@ namespace {
 
 using kaya::testing::allocation_failed;
 using kaya::testing::fail_allocations_above;
-using namespace oom_testing;  // NOLINT(build/namespaces)
+using namespace oom_testing;  // NOLINT(google-build-using-namespace)
 
 // A log of small records and large ones over three segments, the last record torn.
 struct DamagedLog {

@@ -21,7 +21,7 @@ using io::SimDisk;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using testing::segment;
-using namespace recovery_testing;  // NOLINT(build/namespaces)
+using namespace recovery_testing;  // NOLINT(google-build-using-namespace)
 
 // Corruption: durable data is damaged.
 

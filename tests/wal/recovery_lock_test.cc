@@ -20,7 +20,7 @@ namespace {
 using io::FaultKind;
 using io::SimDisk;
 using ::testing::HasSubstr;
-using namespace recovery_testing;  // NOLINT(build/namespaces)
+using namespace recovery_testing;  // NOLINT(google-build-using-namespace)
 
 TEST(RecoveryLockTest, RepairWhileAWriterHoldsTheLogIsALockConflict) {
   for (DiskType type : {DiskType::kSim, DiskType::kFile}) {

@@ -15,7 +15,7 @@
 namespace kaya::wal {
 namespace {
 
-using namespace rp_file_testing;  // NOLINT(build/namespaces)
+using namespace rp_file_testing;  // NOLINT(google-build-using-namespace)
 
 // --- create_recovery_point ------------------------------------------------------------
 

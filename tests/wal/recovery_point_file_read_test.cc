@@ -15,7 +15,7 @@
 namespace kaya::wal {
 namespace {
 
-using namespace rp_file_testing;  // NOLINT(build/namespaces)
+using namespace rp_file_testing;  // NOLINT(google-build-using-namespace)
 
 // Replaces the file with `bytes`, durably.
 void put_file(io::SimDisk& disk, const Bytes& bytes) {

@@ -20,7 +20,7 @@ using io::RelativePath;
 using io::SimDisk;
 using ::testing::HasSubstr;
 using testing::segment;
-using namespace recovery_testing;  // NOLINT(build/namespaces)
+using namespace recovery_testing;  // NOLINT(google-build-using-namespace)
 
 TEST(RecoveryTest, CleanLogTwiceInARowGivesTheSameReport) {
   SimDisk disk;

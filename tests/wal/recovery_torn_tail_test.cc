@@ -17,7 +17,7 @@ namespace kaya::wal {
 namespace {
 
 using io::SimDisk;
-using namespace recovery_testing;  // NOLINT(build/namespaces)
+using namespace recovery_testing;  // NOLINT(google-build-using-namespace)
 
 // Torn tails: the last record of the last segment is damaged and nothing valid follows.
 

@@ -23,7 +23,7 @@ using io::RelativePath;
 using io::SimDisk;
 using ::testing::HasSubstr;
 using testing::read_log;
-using namespace recovery_testing;  // NOLINT(build/namespaces)
+using namespace recovery_testing;  // NOLINT(google-build-using-namespace)
 
 TEST(RecoveryWriterTest, OpenAfterATornTailContinuesAtTheTornRecord) {
   SimDisk disk;
