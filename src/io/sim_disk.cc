@@ -1,35 +1,18 @@
 #include "kaya/io/sim_disk.h"
 
 #include <algorithm>
-#include <cassert>
 #include <optional>
 #include <string_view>
 #include <vector>
 
-#include "sim_crash.h"
+#include "sim_disk_state.h"
 
 namespace kaya::io {
 namespace {
 
-// An inode: rename moves the object, so a file keeps its bytes and durability state
-// under its new name. Directories hold entries; files hold bytes.
-struct Node {
-  bool is_dir = false;
-  std::vector<uint8_t> bytes;
-  std::vector<uint8_t> durable_bytes;
-  sim::SectorSet written;  // sectors written since the last fsync_file
-  std::map<std::string, std::shared_ptr<Node>> entries;
-  std::map<std::string, std::shared_ptr<Node>> durable_entries;
-};
-
-// Shared with the lock objects so that they may outlive the disk. Every acquisition
-// gets a fresh id: a lock object from before a crash finds a different id (or none)
-// and so never releases a lock taken after the crash.
-struct LockTable {
-  std::mutex mu;
-  uint64_t next_id = 0;
-  std::map<std::string, uint64_t> held;  // path -> id of the holder
-};
+using sim::components;
+using sim::LockTable;
+using sim::Node;
 
 class SimLock final : public FileLock {
  public:
@@ -47,19 +30,6 @@ class SimLock final : public FileLock {
   uint64_t id_;
 };
 
-std::vector<std::string> components(const RelativePath& path) {
-  std::vector<std::string> parts;
-  const std::string& s = path.str();
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find('/', start);
-    if (end == std::string::npos) end = s.size();
-    parts.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 std::string_view to_string(CrashPersistence persistence) {
@@ -71,155 +41,6 @@ std::string_view to_string(CrashPersistence persistence) {
   }
   return "Unknown";
 }
-
-struct SimDisk::State {
-  explicit State(SimDiskOptions opts) : options(opts), rng(opts.seed) {
-    root->is_dir = true;
-    for (int k = 0; k < kFaultKindCount; ++k) {
-      faults.set_probability(static_cast<FaultKind>(k), opts.fault_probability[k]);
-    }
-  }
-
-  SimDiskOptions options;
-  mutable std::mutex mu;
-  // Every random choice comes from here, in call order: one seed, one history.
-  std::mt19937_64 rng;
-  std::shared_ptr<Node> root = std::make_shared<Node>();
-  FaultSchedule faults;
-  std::function<void(const RelativePath&)> fsync_hook;
-  uint64_t fsync_file_count = 0;
-  uint64_t fsync_dir_count = 0;
-  uint64_t total_bytes = 0;
-  std::shared_ptr<LockTable> locks = std::make_shared<LockTable>();
-
-  static std::string name(const RelativePath& path) {
-    return "sim:" + (path.is_root() ? std::string(".") : path.str());
-  }
-  static Error error(ErrorKind kind, std::string_view op, const RelativePath& path,
-                     std::string_view why) {
-    return Error(kind,
-                 std::string(op) + " " + name(path) + " failed: " + std::string(why));
-  }
-
-  // Straight from rng's bits, never through a std distribution (see sim::below()).
-  uint64_t below(uint64_t n) { return sim::below(rng, n); }
-  double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-
-  bool fault(FaultKind kind) {
-    return faults.fire(kind, [this] { return unit(); });
-  }
-  std::optional<FaultKind> write_fault() {
-    return faults.write_fault([this] { return unit(); });
-  }
-
-  Result<Node*> find_dir(const RelativePath& dir, std::string_view op) {
-    Node* node = root.get();
-    RelativePath at;
-    for (const std::string& part : components(dir)) {
-      KAYA_ASSIGN_OR_RETURN(at, at.join(part));
-      auto it = node->entries.find(part);
-      if (it == node->entries.end()) {
-        return error(ErrorKind::kNotFound, op, dir,
-                     "directory " + name(at) + " does not exist");
-      }
-      if (!it->second->is_dir) {
-        return error(ErrorKind::kIo, op, dir, name(at) + " is not a directory");
-      }
-      node = it->second.get();
-    }
-    return node;
-  }
-  // The directory holding `path`'s entry; `path` must not be the root.
-  Result<Node*> parent_of(const RelativePath& path, std::string_view op) {
-    if (path.is_root()) return error(ErrorKind::kIo, op, path, "the root is a directory");
-    return find_dir(path.parent(), op);
-  }
-  Result<Node*> find_file(const RelativePath& path, std::string_view op) {
-    KAYA_ASSIGN_OR_RETURN(Node * dir, parent_of(path, op));
-    auto it = dir->entries.find(std::string(path.filename()));
-    if (it == dir->entries.end()) {
-      return error(ErrorKind::kNotFound, op, path, "no such file");
-    }
-    if (it->second->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
-    return it->second.get();
-  }
-  Result<Node*> find_or_create_file(const RelativePath& path, std::string_view op) {
-    KAYA_ASSIGN_OR_RETURN(Node * dir, parent_of(path, op));
-    // The node is made before the entry, so that running out of memory leaves none.
-    std::string name(path.filename());
-    auto it = dir->entries.find(name);
-    if (it == dir->entries.end()) {
-      it = dir->entries.emplace(std::move(name), std::make_shared<Node>()).first;
-    }
-    if (it->second->is_dir) return error(ErrorKind::kIo, op, path, "is a directory");
-    return it->second.get();
-  }
-
-  // Growing writes zeros from the old end; shrinking writes no sector.
-  void resize(Node& file, uint64_t len) {
-    file.written.add_bytes(file.bytes.size(), len);
-    total_bytes = total_bytes - file.bytes.size() + len;
-    file.bytes.resize(len);
-  }
-  // Writes `bytes` at `offset` unless the capacity or a fault forbids it; a short
-  // write lands a strict prefix.
-  Status write(Node& file, uint64_t offset, ByteView bytes, std::string_view op,
-               const RelativePath& path) {
-    uint64_t end = offset + bytes.size();
-    uint64_t growth = end > file.bytes.size() ? end - file.bytes.size() : 0;
-    if (options.capacity_bytes != 0 && total_bytes + growth > options.capacity_bytes) {
-      return error(ErrorKind::kDiskFull, op, path, "the simulated disk is full");
-    }
-    std::optional<FaultKind> fault = write_fault();
-    if (fault == FaultKind::kWriteError) {
-      return error(ErrorKind::kIo, op, path, "injected write error");
-    }
-    if (fault == FaultKind::kDiskFull) {
-      return error(ErrorKind::kDiskFull, op, path, "injected disk full");
-    }
-    size_t len = fault == FaultKind::kShortWrite ? below(bytes.size()) : bytes.size();
-    if (offset + len > file.bytes.size()) resize(file, offset + len);
-    std::copy_n(bytes.begin(), len, file.bytes.begin() + static_cast<ptrdiff_t>(offset));
-    file.written.add_bytes(offset, offset + len);
-    if (fault == FaultKind::kShortWrite) {
-      return error(ErrorKind::kIo, op, path,
-                   "injected short write (" + std::to_string(len) + " of " +
-                       std::to_string(bytes.size()) + " bytes written)");
-    }
-    return ok_status();
-  }
-
-  // Power loss: every directory reachable through durable entries gets its durable
-  // entries back; every file reachable that way what the persistence model leaves of
-  // it. The rest is unreachable and freed.
-  void restore(Node& dir, std::set<Node*>& seen) {
-    dir.entries = dir.durable_entries;
-    for (auto& [unused, node] : dir.entries) {
-      if (node->is_dir) {
-        restore(*node, seen);
-      } else if (seen.insert(node.get()).second) {
-        restore_file(*node);
-      }
-    }
-  }
-  void restore_file(Node& file) {
-    assert(sim::written_covers_changes(file.durable_bytes, file.bytes, file.written));
-    switch (options.persistence) {
-      case CrashPersistence::kPrefix:
-        file.bytes = sim::persist_prefix(file.durable_bytes, file.bytes,
-                                         options.tear_on_crash, rng);
-        break;
-      case CrashPersistence::kSectors:
-        file.bytes = sim::persist_sectors(file.durable_bytes, file.bytes, file.written,
-                                          options.tear_on_crash, rng);
-        break;
-    }
-    // What survived a power loss is what the platter holds.
-    file.durable_bytes = file.bytes;
-    file.written.clear();
-    total_bytes += file.bytes.size();
-  }
-};
 
 SimDisk::SimDisk(SimDiskOptions options) : state_(std::make_unique<State>(options)) {}
 SimDisk::~SimDisk() = default;

@@ -1,5 +1,5 @@
-// kaya-wal write and dump, run as a child process: round trips through the escaping in
-// text and JSON, malformed input, the usage contract and the exit codes.
+// kaya-wal write, run as a child process: round trips through the escaping in text and
+// JSON, malformed input, segments, and refusals with their exit codes.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,13 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "kaya/core/version.h"
 #include "kaya/io/file_disk.h"
-#include "kaya/io/rados_disk.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 #include "tools/json_lite.h"
 #include "tools/tool_runner.h"
+#include "tools/write_dump_util.h"
 
 namespace kaya::tool::testing {
 namespace {
@@ -22,9 +21,7 @@ namespace {
 using kaya::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
-
-constexpr int kOk = 0, kIo = 1, kNotFound = 2, kCorruption = 3, kInvalid = 4, kLock = 6;
+using namespace write_dump;  // NOLINT(google-build-using-namespace)
 
 // Input exercising every escape, spaces, empty values, raw UTF-8 and every type.
 const std::string kInput =
@@ -47,20 +44,6 @@ const std::vector<std::string> kDumpLines = {
     "lsn=6 sequence=6 put key=utf8 value=h\\xc3\\xa9llo  two spaces",
     "lsn=7 sequence=7 bytes value=\\x00\\x01\\x02\\xffkaya",
 };
-
-ToolResult write(const std::string& dir, const std::string& input,
-                 std::vector<std::string> flags = {}) {
-  std::vector<std::string> args = {"write", dir};
-  args.insert(args.end(), flags.begin(), flags.end());
-  return run_tool(args, input);
-}
-
-std::vector<Json> json_lines(const std::string& text) {
-  std::string error;
-  std::vector<Json> out = parse_json_lines(text, &error);
-  EXPECT_EQ(error, "") << text;
-  return out;
-}
 
 TEST(KayaWalWrite, AcksEveryRecordAndDumpsItBackEscaped) {
   TempDir tmp;
@@ -340,270 +323,6 @@ TEST(KayaWalWrite, SecondWriterGetsLockConflict) {
   ToolResult d = run_tool({"dump", tmp.path()});
   EXPECT_EQ(d.exit_code, kOk) << d.describe();
   EXPECT_EQ(d.out, "lsn=1 sequence=1 put key=held value=1\n");
-}
-
-TEST(KayaWalDump, FromLsnStartsThereAndRefusesWhatIsNotInTheLog) {
-  TempDir tmp;
-  ASSERT_EQ(write(tmp.path(), "put a 1\nput b 2\nput c 3\nput d 4\n").exit_code, kOk);
-  ToolResult d = run_tool({"dump", tmp.path(), "--from-lsn", "3"});
-  ASSERT_EQ(d.exit_code, kOk) << d.describe();
-  EXPECT_THAT(lines_of(d.out), ElementsAre(StartsWith("lsn=3 "), StartsWith("lsn=4 ")));
-  ToolResult end = run_tool({"dump", tmp.path(), "--from-lsn=5"});
-  EXPECT_EQ(end.exit_code, kOk) << end.describe();
-  EXPECT_EQ(end.out, "");
-  ToolResult past = run_tool({"dump", tmp.path(), "--from-lsn", "6"});
-  EXPECT_EQ(past.exit_code, kInvalid);
-  EXPECT_TRUE(one_error_line(past, "LSN 6 is past the end"));
-  ToolResult zero = run_tool({"dump", tmp.path(), "--from-lsn", "0"});
-  EXPECT_EQ(zero.exit_code, kInvalid);
-  EXPECT_TRUE(one_error_line(zero, "--from-lsn"));
-}
-
-TEST(KayaWalDump, ReleasedLsnIsNotFoundAndTheDefaultStartsAtTheFirstKept) {
-  TempDir tmp;
-  std::string input;
-  for (int i = 0; i < 9; ++i) input += "put key" + std::to_string(i) + " value\n";
-  ASSERT_EQ(write(tmp.path(), input, {"--segment-max-bytes", "200"}).exit_code, kOk);
-  // What release_before leaves on disk: the oldest segment gone.
-  std::filesystem::remove(segment_file(tmp.path(), 1));
-  ToolResult released = run_tool({"dump", tmp.path(), "--from-lsn", "1"});
-  EXPECT_EQ(released.exit_code, kNotFound) << released.describe();
-  EXPECT_TRUE(one_error_line(released, "LSN 1 has been released"));
-  ToolResult d = run_tool({"dump", tmp.path()});
-  ASSERT_EQ(d.exit_code, kOk) << d.describe();
-  const std::vector<std::string> lines = lines_of(d.out);
-  ASSERT_FALSE(lines.empty());
-  EXPECT_THAT(lines.front(), StartsWith("lsn=4 "));
-  EXPECT_THAT(lines.back(), StartsWith("lsn=9 "));
-}
-
-TEST(KayaWalDump, MissingSegmentShowsTheRecordsBeforeTheHole) {
-  TempDir tmp;
-  std::string input;
-  for (int i = 0; i < 9; ++i) input += "put key" + std::to_string(i) + " value\n";
-  ASSERT_EQ(write(tmp.path(), input, {"--segment-max-bytes", "200"}).exit_code, kOk);
-  std::filesystem::remove(segment_file(tmp.path(), 2));
-  ToolResult d = run_tool({"dump", tmp.path()});
-  EXPECT_EQ(d.exit_code, kCorruption) << d.describe();
-  EXPECT_THAT(lines_of(d.out), ElementsAre(StartsWith("lsn=1 "), StartsWith("lsn=2 "),
-                                           StartsWith("lsn=3 ")));
-  EXPECT_TRUE(one_error_line(d, "segment 2 is missing"));
-}
-
-TEST(KayaWalDump, TornTailEndsTheOutputWithANote) {
-  TempDir tmp;
-  install_golden(tmp.path(), "torn.wal");
-  ToolResult d = run_tool({"dump", tmp.path()});
-  EXPECT_EQ(d.exit_code, kOk) << d.describe();
-  EXPECT_EQ(d.out, "lsn=1 sequence=1 put key=user:1 value=Ada\n");
-  EXPECT_THAT(d.err, StartsWith("note: the log ends early: segment 1 ("));
-  EXPECT_THAT(d.err, HasSubstr("at offset 57 (LSN 2): torn tail: partial payload"));
-}
-
-TEST(KayaWalDump, CorruptionShowsTheValidPrefixThenTheError) {
-  TempDir tmp;
-  install_golden(tmp.path(), "bad_payload_crc.wal");
-  ToolResult d = run_tool({"dump", tmp.path(), "--json"});
-  EXPECT_EQ(d.exit_code, kCorruption) << d.describe();
-  std::vector<Json> records = json_lines(d.out);
-  ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0]["key"].str(), "user:1");
-  EXPECT_TRUE(one_error_line(d, "offset 57"));
-  EXPECT_THAT(d.err, HasSubstr("0000000000000001.wal"));
-}
-
-// Nine 60-byte Puts (LSN i + 1 is "put key-i value-i"), three per 180-byte segment.
-std::string nine_records_in_three_segments(const std::string& dir) {
-  std::string input;
-  for (int i = 0; i < 9; ++i) {
-    input += "put key-" + std::to_string(i) + " value-" + std::to_string(i) + "\n";
-  }
-  ToolResult w = write(dir, input, {"--segment-max-bytes", "180"});
-  EXPECT_EQ(w.exit_code, kOk) << w.describe();
-  EXPECT_TRUE(std::filesystem::exists(segment_file(dir, 3)));
-  return input;
-}
-
-// What recovery moved aside can be printed for salvage: a segment file in wal/lost/,
-// or any copy of a segment, dumps like a log, with a note that it was read alone.
-TEST(KayaWalDump, ASegmentFileOnItsOwnIsPrintedWithANote) {
-  TempDir tmp;
-  nine_records_in_three_segments(tmp.path());
-  const std::string copy = tmp.path() + "/copy-of-segment-1";
-  write_file(copy, read_file(segment_file(tmp.path(), 1)));
-  // A missing segment at or below the recovery point is corruption; point-in-time
-  // recovery keeps segment 1 and moves segment 3 to wal/lost/.
-  std::filesystem::remove(segment_file(tmp.path(), 2));
-  ToolResult pit = run_tool({"recover", tmp.path(), "--mode", "point-in-time"});
-  ASSERT_EQ(pit.exit_code, kOk) << pit.describe();
-  const std::string lost = tmp.path() + "/wal/lost/0000000000000003.wal";
-  ASSERT_TRUE(std::filesystem::exists(lost)) << pit.describe();
-
-  ToolResult d = run_tool({"dump", lost});
-  ASSERT_EQ(d.exit_code, kOk) << d.describe();
-  EXPECT_THAT(lines_of(d.out),
-              ElementsAre("lsn=7 sequence=7 put key=key-6 value=value-6",
-                          "lsn=8 sequence=8 put key=key-7 value=value-7",
-                          "lsn=9 sequence=9 put key=key-8 value=value-8"));
-  EXPECT_EQ(d.err, "note: " + lost +
-                       " was read on its own as one segment file: LSN continuity with "
-                       "other files is not checked\n");
-  ToolResult j = run_tool({"dump", lost, "--json", "--from-lsn", "8"});
-  ASSERT_EQ(j.exit_code, kOk) << j.describe();
-  std::vector<Json> records = json_lines(j.out);
-  ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[0]["lsn"].u64(), 8u);
-  EXPECT_EQ(records[0]["key"].str(), "key-7");
-  EXPECT_EQ(records[1]["value"].str(), "value-8");
-
-  // The name does not matter: a copy of segment 1 elsewhere.
-  ToolResult c = run_tool({"dump", copy});
-  ASSERT_EQ(c.exit_code, kOk) << c.describe();
-  EXPECT_THAT(lines_of(c.out), ElementsAre(StartsWith("lsn=1 "), StartsWith("lsn=2 "),
-                                           StartsWith("lsn=3 ")));
-}
-
-// Damage inside the file: the records before it, then the error naming the file and
-// offset (exit 3), as for a log; an LSN out of order within the file is damage too.
-TEST(KayaWalDump, DamageInASegmentFileIsReportedWithItsOffset) {
-  TempDir tmp;
-  nine_records_in_three_segments(tmp.path());
-  const std::string file = tmp.path() + "/damaged.wal";
-  std::string bytes = read_file(segment_file(tmp.path(), 1));
-  bytes[60 + 50] ^= 0x01;  // in the payload of the second record
-  write_file(file, bytes);
-  ToolResult d = run_tool({"dump", file});
-  EXPECT_EQ(d.exit_code, kCorruption) << d.describe();
-  EXPECT_EQ(d.out, "lsn=1 sequence=1 put key=key-0 value=value-0\n");
-  EXPECT_TRUE(one_error_line(d, file + ": corrupt at offset 60: bad payload checksum"));
-
-  // Segment 1's first record, then segment 3's: LSN 1 then 7.
-  const std::string spliced = tmp.path() + "/spliced.wal";
-  write_file(spliced, read_file(segment_file(tmp.path(), 1)).substr(0, 60) +
-                          read_file(segment_file(tmp.path(), 3)));
-  ToolResult o = run_tool({"dump", spliced});
-  EXPECT_EQ(o.exit_code, kCorruption) << o.describe();
-  EXPECT_EQ(o.out, "lsn=1 sequence=1 put key=key-0 value=value-0\n");
-  EXPECT_TRUE(one_error_line(o, spliced + ": corrupt at offset 60"));
-}
-
-TEST(KayaWalCli, HelpListsEveryCommandAndEachCommandHasHelp) {
-  ToolResult top = run_tool({"--help"});
-  ASSERT_EQ(top.exit_code, kOk);
-  for (const char* command : {"write", "dump", "inspect", "verify", "recover", "bench"}) {
-    EXPECT_THAT(top.out, HasSubstr(std::string("  ") + command + " "));
-    ToolResult help = run_tool({command, "--help"});
-    EXPECT_EQ(help.exit_code, kOk) << command;
-    EXPECT_THAT(help.out, StartsWith(std::string("usage: kaya-wal ") + command));
-    EXPECT_EQ(help.err, "");
-  }
-  EXPECT_THAT(run_tool({"write", "--help"}).out, HasSubstr("\\xHH"));
-}
-
-// -h and `help` are --help, at the top and for every command.
-TEST(KayaWalCli, ShortHelpFlagPrintsTheSameUsage) {
-  const ToolResult top = run_tool({"--help"});
-  ASSERT_EQ(top.exit_code, kOk) << top.describe();
-  EXPECT_THAT(top.out, HasSubstr("[--help | -h]"));
-  for (const char* flag : {"-h", "help"}) {
-    ToolResult r = run_tool({flag});
-    EXPECT_EQ(r.exit_code, kOk) << flag << r.describe();
-    EXPECT_EQ(r.out, top.out) << flag;
-    EXPECT_EQ(r.err, "") << flag;
-  }
-  for (const char* command : {"write", "dump", "inspect", "verify", "recover", "bench"}) {
-    ToolResult r = run_tool({command, "-h"});
-    EXPECT_EQ(r.exit_code, kOk) << command << r.describe();
-    EXPECT_EQ(r.out, run_tool({command, "--help"}).out) << command;
-  }
-}
-
-// `--version` and `version` print the library's version and record format.
-TEST(KayaWalCli, VersionNamesTheLibraryAndTheFormat) {
-  for (const char* flag : {"--version", "version"}) {
-    ToolResult v = run_tool({flag});
-    EXPECT_EQ(v.exit_code, kOk) << v.describe();
-    EXPECT_EQ(v.out, "kaya-wal " + std::string(kaya::version()) +
-                         " (log record format version 1)\n");
-    EXPECT_EQ(v.err, "");
-  }
-  EXPECT_THAT(run_tool({"--help"}).out, HasSubstr("--version"));
-  ToolResult extra = run_tool({"--version", "x"});
-  EXPECT_EQ(extra.exit_code, kInvalid) << extra.describe();
-}
-
-TEST(KayaWalCli, UsageMistakesExitFourWithOneErrorLine) {
-  TempDir tmp;
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{}, "missing command"},
-      {{"frob"}, "unknown command \"frob\""},
-      {{"dump"}, "missing argument"},
-      {{"dump", tmp.path(), "extra"}, "unexpected argument \"extra\""},
-      {{"dump", tmp.path(), "--bogus"}, "unknown flag --bogus"},
-      {{"dump", tmp.path(), "--from-lsn"}, "--from-lsn needs a value"},
-      {{"dump", tmp.path(), "--from-lsn", "x1"}, "not a non-negative decimal integer"},
-      {{"dump", tmp.path(), "--json", "--json"}, "--json given twice"},
-      {{"dump", tmp.path(), "--json=yes"}, "--json takes no value"},
-      {{"write", tmp.path(), "--durability", "fast"}, "not one of strict, relaxed"},
-      {{"recover", tmp.path(), "--mode", "yolo"}, "not one of default"},
-      {{"bench", "--threads", "0"}, "out of range"},
-      {{"bench", "--size", "47"}, "out of range"},
-  };
-  for (const auto& [args, needle] : cases) {
-    ToolResult r = run_tool(args);
-    EXPECT_EQ(r.exit_code, kInvalid) << r.describe();
-    EXPECT_TRUE(one_error_line(r, needle));
-  }
-}
-
-TEST(KayaWalCli, MissingLogIsNotFoundAndAFileInsteadOfADirectoryIsIo) {
-  TempDir tmp;
-  const std::string missing = tmp.path() + "/nope";
-  for (const char* command : {"dump", "inspect", "verify", "recover"}) {
-    ToolResult r = run_tool({command, missing});
-    EXPECT_EQ(r.exit_code, kNotFound) << command << r.describe();
-    EXPECT_TRUE(one_error_line(r, missing));
-    // An existing directory without wal/ is not mistaken for an empty log.
-    ToolResult empty = run_tool({command, tmp.path()});
-    EXPECT_EQ(empty.exit_code, kNotFound) << command << empty.describe();
-    EXPECT_TRUE(one_error_line(empty, "no wal/ directory"));
-  }
-  const std::string file = tmp.path() + "/plain-file";
-  write_file(file, "x");
-  for (const char* command : {"write", "verify", "recover"}) {
-    ToolResult r = run_tool({command, file}, "noop\n");
-    EXPECT_EQ(r.exit_code, kIo) << command << r.describe();
-    EXPECT_TRUE(one_error_line(r, file));
-  }
-  // dump and inspect read a file as one segment: this one is none.
-  for (const char* command : {"dump", "inspect"}) {
-    ToolResult r = run_tool({command, file});
-    EXPECT_EQ(r.exit_code, kInvalid) << command << r.describe();
-    EXPECT_TRUE(one_error_line(r, file + ": not a kaya segment"));
-  }
-}
-
-TEST(KayaWalCli, PointingAtTheWalDirectoryItselfGivesAHint) {
-  TempDir tmp;
-  install_golden(tmp.path(), "valid.wal");
-  ToolResult r = run_tool({"verify", tmp.path() + "/wal"});
-  EXPECT_EQ(r.exit_code, kNotFound);
-  EXPECT_TRUE(one_error_line(r, "pass its parent directory"));
-}
-
-// A RADOS location is accepted wherever a directory is; built without librados, the
-// tool says so (exit 4). Either way a malformed location is a usage error.
-TEST(KayaWalCli, RadosLocationsNeedTheBackendAndAWellFormedName) {
-  ToolResult bad = run_tool({"dump", "rados:///no-pool"});
-  EXPECT_EQ(bad.exit_code, kInvalid) << bad.describe();
-  EXPECT_TRUE(one_error_line(bad, "the pool name is empty"));
-#if !KAYA_HAVE_RADOS
-  for (const char* command : {"write", "dump", "verify", "inspect", "recover"}) {
-    ToolResult r = run_tool({command, "rados://kaya/log"}, "put k v\n");
-    EXPECT_EQ(r.exit_code, kInvalid) << command << r.describe();
-    EXPECT_TRUE(one_error_line(r, "kaya-wal was built without the RADOS backend"));
-  }
-#endif
 }
 
 }  // namespace
