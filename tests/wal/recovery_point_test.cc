@@ -1,7 +1,7 @@
 // Recovery on both sides of the recovery point, by byte surgery (the same damage
-// without a recovery point: recovery_torn_tail_test.cc and recovery_corruption_test.cc). A recovery point "behind" the log is
-// made by writing one that names an earlier record, as a writer that crashed before
-// its next update leaves it.
+// without a recovery point: recovery_torn_tail_test.cc and recovery_corruption_test.cc).
+// A recovery point "behind" the log is made by writing one that names an earlier record,
+// as a writer that crashed before its next update leaves it.
 #include "kaya/wal/recovery_point.h"
 
 #include <gmock/gmock.h>
