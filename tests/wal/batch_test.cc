@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kaya/io/file_disk.h"
@@ -438,6 +439,73 @@ TEST(BatchReaderTest, ViewsOfABatchLargerThanTheReadBufferStayValid) {
   KAYA_ASSERT_OK(e);
   ASSERT_TRUE(e->has_value());
   EXPECT_EQ((*e)->key, "e");
+}
+
+// A LogReader following a writer it shares nothing with (each has its own FileDisk on
+// one directory, as with a writer of another process) while the writer appends batches
+// and rotates: whenever the reader stops at the end of what is written, it has
+// returned whole batches only, and in the end every record, in order.
+TEST(BatchReaderTest, ALogReaderFollowingAWriterStopsOnlyBetweenBatches) {
+  TempDir dir;
+  auto writer_disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(writer_disk);
+  auto reader_disk = io::FileDisk::open(dir.path());
+  KAYA_ASSERT_OK(reader_disk);
+  WalConfig config = batch_config();
+  config.segment_max_bytes = 4096;
+  config.max_record_bytes = 4096;
+  auto w = Writer::open(config, **writer_disk);
+  KAYA_ASSERT_OK(w);
+  constexpr uint64_t kBatches = 400;
+  // Key "<batch>/<index>/<size>"; batch k has 1 + k % 4 records.
+  auto key = [](uint64_t k, uint64_t i) {
+    return std::to_string(k) + "/" + std::to_string(i) + "/" + std::to_string(1 + k % 4);
+  };
+  uint64_t total = 0;
+  for (uint64_t k = 0; k < kBatches; ++k) total += 1 + k % 4;
+  KAYA_ASSERT_OK((*w)->append(Payload::put(key(0, 0), "v"), kRelaxed));
+  std::thread writer([&] {
+    const std::string value(100, 'v');
+    for (uint64_t k = 1; k < kBatches; ++k) {
+      std::vector<std::string> keys;
+      for (uint64_t i = 0; i < 1 + k % 4; ++i) keys.push_back(key(k, i));
+      std::vector<Payload> batch;
+      for (const std::string& kk : keys) batch.push_back(Payload::put(kk, value));
+      auto r = (*w)->append_batch(batch, k % 5 == 0 ? kStrict : kRelaxed);
+      if (!r.ok()) {
+        ADD_FAILURE() << r.error().to_string();
+        return;
+      }
+    }
+  });
+  auto reader = LogReader::open(config, **reader_disk, Lsn(1));
+  KAYA_ASSERT_OK(reader);
+  uint64_t read = 0;
+  uint64_t batch = 0;
+  uint64_t index = 0;  // of the next record in `batch`
+  uint64_t stops = 0;
+  const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read < total && std::chrono::steady_clock::now() < guard) {
+    auto r = (*reader)->next();
+    KAYA_ASSERT_OK(r);
+    if (!r->has_value()) {
+      ASSERT_EQ(index, 0u) << "the reader stopped inside batch " << batch << " after "
+                           << index << " of its " << 1 + batch % 4 << " records";
+      stops++;
+      std::this_thread::yield();
+      continue;
+    }
+    ASSERT_EQ((*r)->key, key(batch, index)) << "at LSN " << (*r)->lsn.value();
+    read++;
+    if (++index == 1 + batch % 4) {
+      batch++;
+      index = 0;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(read, total) << "the liveness guard passed";
+  EXPECT_GT(stops, 0u) << "the reader never caught up with the writer";
+  KAYA_ASSERT_OK((*w)->close());
 }
 
 // A reader opened inside a whole batch reads its rest.
