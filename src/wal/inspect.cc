@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/guard.h"
 #include "wal/log_dir.h"
 #include "wal/log_scan.h"
@@ -36,10 +37,13 @@ void set_problem(SegmentInspection& s, const Spot& spot, DecodeProblem problem) 
   s.problem_offset = spot.offset;
   s.problem_lsn = spot.lsn;
   s.problem = problem;
+  s.finding = spot.finding;
   s.reason = spot.reason;
 }
 
-// Scans segment `id` (at `path`) as a part of the log `view` describes. `previous`:
+// Scans segment `id` (at `path`) as a part of the log `view` describes, accepting the
+// records of an atomic batch only once its last record verifies (as recovery does).
+// `previous`:
 // the LSN of the record before the segment's first, when known. Sets *reached_rp when
 // the recovery point's record was read and matched. `visitor` (optional) sees each
 // record accepted. `cut`: a pending truncation cuts the segment there, and the scan
@@ -55,39 +59,71 @@ Result<SegmentInspection> scan(io::Disk& disk, const LogView& view,
   s.truncation_cut = cut;
   SegmentReader reader(disk, path, view.max_record_bytes);
   const RecordPosition* rp = view.durable();
+  auto accept = [&](const Decoded& d) -> Status {
+    if (rp != nullptr && id == rp->segment_id && d.offset == rp->offset) {
+      *reached_rp = true;
+    }
+    if (visitor) KAYA_RETURN_IF_ERROR(visitor(id, d.offset, d.record));
+    const Lsn lsn = d.record.lsn;
+    if (!s.first_lsn) s.first_lsn = lsn;
+    s.last_lsn = lsn;
+    s.last_sequence = d.record.sequence;
+    s.records++;
+    // decode() accepts only the types format.h knows, which the array covers.
+    const auto type = static_cast<size_t>(d.record.type);
+    if (type < s.records_by_type.size()) s.records_by_type[type]++;
+    s.valid_bytes = d.offset + d.size;
+    return ok_status();
+  };
+  // The atomic batch being read: its first record's offset and LSN; the reader holds
+  // its bytes, to go back and accept them once its last record verifies.
+  std::optional<std::pair<uint64_t, Lsn>> batch;
+  // The first problem, and the decoder's word for it.
+  std::optional<Spot> problem;
+  DecodeProblem decode_problem = DecodeProblem::kNone;
   for (;;) {
     if (cut && reader.offset() >= *cut) break;
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     if (!d) break;
     if (!d->ok()) {
       KAYA_ASSIGN_OR_RETURN(
-          Spot spot, judge_bad_record(disk, view, path, id, is_last, !is_last, *d));
-      set_problem(s, spot, d->problem);
+          problem, judge_bad_record(disk, view, path, id, is_last, !is_last, *d));
+      decode_problem = d->problem;
       break;
     }
-    if (auto spot = judge_lsn(view, id, is_last, *d, previous)) {
-      set_problem(s, *spot, DecodeProblem::kNone);
-      break;
+    problem = judge_lsn(view, id, is_last, *d, previous);
+    if (!problem) problem = check_against_recovery_point(view, id, is_last, *d);
+    if (problem) break;
+    previous = d->record.lsn.value();
+    const bool continues = (d->flags & format::kFlagBatchContinues) != 0;
+    if (continues && !batch) {
+      batch.emplace(d->offset, d->record.lsn);
+      KAYA_RETURN_IF_ERROR(reader.hold(d->offset));
     }
-    if (auto spot = check_against_recovery_point(view, id, is_last, *d)) {
-      set_problem(s, *spot, DecodeProblem::kNone);
-      break;
+    if (continues) continue;
+    if (batch) {
+      // Its last record: the batch is whole; its records again, from the buffer.
+      KAYA_RETURN_IF_ERROR(reader.rewind());
+      reader.release();
+      batch.reset();
+      for (;;) {
+        KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> r, reader.next());
+        KAYA_ASSERT(r && r->ok());
+        KAYA_RETURN_IF_ERROR(accept(*r));
+        if ((r->flags & format::kFlagBatchContinues) == 0) break;
+      }
+      continue;
     }
-    if (rp != nullptr && id == rp->segment_id && d->offset == rp->offset) {
-      *reached_rp = true;
-    }
-    if (visitor) KAYA_RETURN_IF_ERROR(visitor(id, d->offset, d->record));
-    const Lsn lsn = d->record.lsn;
-    previous = lsn.value();
-    if (!s.first_lsn) s.first_lsn = lsn;
-    s.last_lsn = lsn;
-    s.last_sequence = d->record.sequence;
-    s.records++;
-    // decode() accepts only the types format.h knows, which the array covers.
-    const auto type = static_cast<size_t>(d->record.type);
-    if (type < s.records_by_type.size()) s.records_by_type[type]++;
-    s.valid_bytes = d->offset + d->size;
+    KAYA_RETURN_IF_ERROR(accept(*d));
   }
+  if (batch) {
+    // The segment's valid records end inside the batch: none of it is accepted, and
+    // the problem starts at its first record.
+    reader.release();
+    problem = incomplete_batch_spot(view, id, batch->first, batch->second,
+                                    Lsn(previous.value()), std::move(problem), is_last);
+  }
+  if (problem) set_problem(s, *problem, decode_problem);
   // The scan ends at the end of the file or on a problem, right after the last record
   // accepted (the reader has passed a record whose LSN is out of order).
   const uint64_t stop =

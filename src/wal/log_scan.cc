@@ -86,6 +86,40 @@ Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
   return s;
 }
 
+Spot incomplete_batch_spot(const LogView& view, uint64_t segment_id, uint64_t offset,
+                           Lsn first_lsn, Lsn last_lsn, std::optional<Spot> then,
+                           bool last_segment) {
+  const std::string what =
+      "incomplete batch: the atomic batch from LSN " + std::to_string(first_lsn.value()) +
+      " ends before its last record (LSN " + std::to_string(last_lsn.value()) +
+      " is the last that verifies";
+  if (!then) {
+    // The segment ends there: in the last segment nothing follows; a later segment
+    // holds records.
+    return judge_spot(view, Finding::kIncompleteBatch, segment_id, offset, first_lsn,
+                      what + ", then the segment ends)", last_segment,
+                      last_segment ? Follows::kNothing : Follows::kValidRecord);
+  }
+  switch (then->verdict) {
+    case Verdict::kTornTail:
+    case Verdict::kLostAfterHole:
+      return judge_spot(view, Finding::kIncompleteBatch, segment_id, offset, first_lsn,
+                        what + "; then " + then->reason + ")", last_segment,
+                        then->verdict == Verdict::kTornTail ? Follows::kNothing
+                                                            : Follows::kValidRecord);
+    case Verdict::kCorruption:
+      // Refused; a point-in-time recovery keeps the records before the batch.
+      then->reason += "; " + what + "), so the batch is cut whole";
+      then->offset = offset;
+      then->lsn = first_lsn;
+      return std::move(*then);
+    case Verdict::kNewerFormat:
+    case Verdict::kOverLimit:
+      break;  // refused in every mode; nothing is cut
+  }
+  return std::move(*then);
+}
+
 Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
                               const io::RelativePath& path, uint64_t segment_id,
                               bool last_segment, bool later_segments,

@@ -58,6 +58,17 @@ Spot judge_spot(const LogView& view, Finding finding, uint64_t segment_id,
                 uint64_t offset, std::optional<Lsn> lsn, const std::string& detail,
                 bool last_segment, Follows follows = Follows::kNothing);
 
+// An atomic batch whose records from its first one (at `offset` in segment
+// `segment_id`, LSN `first_lsn`) to LSN `last_lsn` verify, but whose last record is not
+// there: `then` is the problem the segment's valid records end at (nullopt: the
+// segment ends there; `last_segment` says whether more segments follow). The spot
+// starts at the batch's first record, where recovery cuts or refuses; a verdict that
+// refuses the log whatever is cut (a newer format, a record over the limit) stays
+// `then`'s. Recovery and inspection word it alike from here.
+Spot incomplete_batch_spot(const LogView& view, uint64_t segment_id, uint64_t offset,
+                           Lsn first_lsn, Lsn last_lsn, std::optional<Spot> then,
+                           bool last_segment);
+
 // Judges the bad or incomplete record `bad` read in segment `segment_id` (the file at
 // `path`), looking for a valid record after it when the table needs to know
 // (`later_segments`: a segment after this one exists, which counts as something valid

@@ -140,41 +140,51 @@ Result<std::optional<RecordView>> TailingReader::next_view(
     const Lsn position = cursor_->position();
     // The writer's visibility, not the bytes in the file, decides what may be yielded:
     // the file also holds records that are written but not durable yet.
-    KAYA_ASSIGN_OR_RETURN(
-        Lsn visible_end,
-        writer_.wait_visible(position, !options_.include_relaxed, deadline));
-    // At an epoch the reader did not open at, a visible record may reuse the LSN of one
-    // the reader's buffer still holds (only the epoch tells them apart), and one it
-    // waits for may never come: either way it fails, at its first call after.
-    if (const uint32_t now = writer_.truncation_epoch(); now != epoch_) {
-      return Error(ErrorKind::kNotFound,
-                   "the log was truncated after the reader opened (truncation epoch " +
-                       std::to_string(now) + ", the reader opened at epoch " +
-                       std::to_string(epoch_) + "); the reader was at LSN " +
-                       std::to_string(position.value()) + "; open a new reader");
-    }
-    if (visible_end <= position) return std::optional<RecordView>();
+    Lsn wanted = position;
+    for (;;) {
+      KAYA_ASSIGN_OR_RETURN(
+          Lsn visible_end,
+          writer_.wait_visible(wanted, !options_.include_relaxed, deadline));
+      // At an epoch the reader did not open at, a visible record may reuse the LSN of
+      // one the reader's buffer still holds (only the epoch tells them apart), and one
+      // it waits for may never come: either way it fails, at its first call after.
+      if (const uint32_t now = writer_.truncation_epoch(); now != epoch_) {
+        return Error(ErrorKind::kNotFound,
+                     "the log was truncated after the reader opened (truncation epoch " +
+                         std::to_string(now) + ", the reader opened at epoch " +
+                         std::to_string(epoch_) + "); the reader was at LSN " +
+                         std::to_string(position.value()) + "; open a new reader");
+      }
+      if (visible_end <= wanted) return std::optional<RecordView>();
 
-    // The writer marks a record written only once all its bytes are in the file, and
-    // creates a segment only after finishing the one before, which the cursor reads
-    // to its end before it moves on: a visible record is readable now, in full.
-    KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> record, cursor_->next_view());
-    if (!record) {
-      if (cursor_->stalled_on()) return *cursor_->stalled_on();
-      return Error(ErrorKind::kInvariantViolation,
-                   "LSN " + std::to_string(position.value()) +
-                       " is visible (the writer's visible end is LSN " +
-                       std::to_string(visible_end.value()) + ") but segment " +
-                       std::to_string(cursor_->segment_id()) +
-                       " holds no complete record at offset " +
-                       std::to_string(cursor_->offset()));
+      // The writer marks a record written only once all its bytes are in the file, and
+      // creates a segment only after finishing the one before, which the cursor reads
+      // to its end before it moves on: a visible record is readable now, in full. An
+      // atomic batch comes out whole once its last record is visible too: until then
+      // the reader waits for more to become visible.
+      KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> record,
+                            cursor_->next_view(visible_end));
+      if (!record && cursor_->batch_waiting()) {
+        wanted = visible_end;
+        continue;
+      }
+      if (!record) {
+        if (cursor_->stalled_on()) return *cursor_->stalled_on();
+        return Error(ErrorKind::kInvariantViolation,
+                     "LSN " + std::to_string(position.value()) +
+                         " is visible (the writer's visible end is LSN " +
+                         std::to_string(visible_end.value()) + ") but segment " +
+                         std::to_string(cursor_->segment_id()) +
+                         " holds no complete record at offset " +
+                         std::to_string(cursor_->offset()));
+      }
+      if (record->lsn != position) {
+        return Error(ErrorKind::kInvariantViolation,
+                     "the reader expected LSN " + std::to_string(position.value()) +
+                         " and read LSN " + std::to_string(record->lsn.value()));
+      }
+      return record;
     }
-    if (record->lsn != position) {
-      return Error(ErrorKind::kInvariantViolation,
-                   "the reader expected LSN " + std::to_string(position.value()) +
-                       " and read LSN " + std::to_string(record->lsn.value()));
-    }
-    return record;
   });
 }
 

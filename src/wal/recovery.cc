@@ -428,37 +428,15 @@ class RecoveryScan {
   void incomplete_batch(size_t i, bool last) {
     const PendingBatch batch = std::move(*batch_);
     batch_.reset();
-    const std::string what = "the atomic batch from LSN " + num(batch.first_lsn.value()) +
-                             " ends before its last record (LSN " +
-                             num(batch.records.back().record.lsn.value()) +
-                             " is the last that verifies";
-    if (!problem_) {
-      // The segment ends there: in the last segment nothing follows; a later segment
-      // holds records.
-      set_problem(judge_spot(view_, Finding::kIncompleteBatch, ids_[i], batch.offset,
-                             batch.first_lsn, what + ", then the segment ends)", last,
-                             last ? Follows::kNothing : Follows::kValidRecord),
-                  i);
-      return;
-    }
-    Spot& spot = problem_->spot;
-    switch (spot.verdict) {
-      case Verdict::kTornTail:
-      case Verdict::kLostAfterHole:
-        spot = judge_spot(view_, Finding::kIncompleteBatch, ids_[i], batch.offset,
-                          batch.first_lsn, what + "; then " + spot.reason + ")", last,
-                          spot.verdict == Verdict::kTornTail ? Follows::kNothing
-                                                             : Follows::kValidRecord);
-        break;
-      case Verdict::kCorruption:
-        // Refused; a point-in-time recovery keeps the records before the batch.
-        spot.reason += "; " + what + "), so the batch is cut whole";
-        spot.offset = batch.offset;
-        spot.lsn = batch.first_lsn;
-        break;
-      case Verdict::kNewerFormat:
-      case Verdict::kOverLimit:
-        break;  // refused in every mode; nothing is cut
+    std::optional<Spot> then;
+    if (problem_) then = std::move(problem_->spot);
+    Spot spot =
+        incomplete_batch_spot(view_, ids_[i], batch.offset, batch.first_lsn,
+                              batch.records.back().record.lsn, std::move(then), last);
+    if (problem_) {
+      problem_->spot = std::move(spot);
+    } else {
+      set_problem(std::move(spot), i);
     }
   }
 

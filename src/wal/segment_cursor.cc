@@ -194,8 +194,20 @@ Result<bool> SegmentCursor::seek() {
   }
 }
 
-Result<std::optional<RecordView>> SegmentCursor::next_view() {
-  if (lookahead_) return std::exchange(lookahead_, std::nullopt);
+Result<std::optional<RecordView>> SegmentCursor::next_view(
+    std::optional<Lsn> visible_end) {
+  limit_ = visible_end;
+  batch_waiting_ = false;
+  if (lookahead_) {
+    // seek() stopped inside an atomic batch it read whole (lookahead_ up to its last
+    // LSN): the batch comes out once its end is visible.
+    if (limit_ && lookahead_->lsn.value() <= batch_last_ &&
+        batch_last_ >= limit_->value()) {
+      batch_waiting_ = true;
+      return std::optional<RecordView>();
+    }
+    return std::exchange(lookahead_, std::nullopt);
+  }
   for (;;) {
     KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> r, advance());
     // Records below from_ show up here when the cursor was opened at an LSN that
@@ -259,6 +271,14 @@ Result<std::optional<RecordView>> SegmentCursor::advance() {
       if (!continues) return std::optional<RecordView>();
       // Bytes read after a truncation began may hold records that reuse LSNs.
       KAYA_RETURN_IF_ERROR(check_not_truncated());
+      if (batch_left_ == 0 && ((*d)->flags & format::kFlagBatchContinues) != 0) {
+        KAYA_ASSIGN_OR_RETURN(bool whole, read_batch(**d));
+        if (!whole) return std::optional<RecordView>();
+        d = reader_->next();  // the batch's first record again, from the buffer
+        KAYA_RETURN_IF_ERROR(d.status());
+        KAYA_ASSERT(*d && (*d)->ok() && batch_left_ > 0);
+      }
+      if (batch_left_ > 0) batch_left_--;
       // Records come out contiguous (check_lsn() judged this one against expected_).
       KAYA_ASSERT(!expected_ || (*d)->record.lsn.value() == *expected_);
       last_position_ = RecordPosition{(*d)->record.lsn,
@@ -302,6 +322,80 @@ Result<std::optional<RecordView>> SegmentCursor::advance() {
       continue;
     }
     return on_bad_record(**d, *next_exists);
+  }
+}
+
+Result<bool> SegmentCursor::read_batch(const Decoded& first) {
+  // The views of `first` move with the buffer: only its position is kept.
+  const uint64_t offset = first.offset;
+  const Lsn first_lsn = first.record.lsn;
+  const std::optional<uint64_t> expected = expected_;
+  KAYA_RETURN_IF_ERROR(reader_->hold(offset));
+  Result<std::optional<uint64_t>> last = read_to_batch_end(offset, first_lsn);
+  // Whole or not, the cursor goes back to before the batch's first record (the reader
+  // has every byte up to where it stopped in its buffer).
+  KAYA_RETURN_IF_ERROR(reader_->rewind());
+  reader_->release();
+  expected_ = expected;
+  KAYA_RETURN_IF_ERROR(last.status());
+  if (!*last) return false;
+  batch_last_ = **last;
+  if (limit_ && batch_last_ >= limit_->value()) {
+    batch_waiting_ = true;
+    return false;
+  }
+  batch_left_ = batch_last_ - first_lsn.value() + 1;
+  return true;
+}
+
+Result<std::optional<uint64_t>> SegmentCursor::read_to_batch_end(uint64_t offset,
+                                                                 Lsn first_lsn) {
+  expected_ = first_lsn.value() + 1;
+  Lsn last = first_lsn;
+  std::optional<bool> next_exists;
+  for (;;) {
+    reader_->clear_eof();
+    KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader_->next());
+    if (d && d->ok()) {
+      KAYA_ASSIGN_OR_RETURN(bool continues, check_lsn(*d));
+      if (!continues) return std::optional<uint64_t>();  // (stalled_on_ says why)
+      KAYA_RETURN_IF_ERROR(check_not_truncated());
+      last = d->record.lsn;
+      expected_ = last.value() + 1;
+      if ((d->flags & format::kFlagBatchContinues) == 0) {
+        return std::optional<uint64_t>(last.value());
+      }
+      continue;
+    }
+    // The batch's records end here. When a later segment exists, this one was
+    // finished first: it is read once more, and is then final.
+    if (!next_exists) {
+      KAYA_ASSIGN_OR_RETURN(next_exists, segment_exists(segment_id_ + 1));
+      if (*next_exists) continue;
+    }
+    std::optional<Spot> then;
+    if (d) {
+      KAYA_RETURN_IF_ERROR(check_not_truncated(/*always=*/true));
+      KAYA_ASSIGN_OR_RETURN(then,
+                            judge_bad_record(disk_, view_, reader_->path(), segment_id_,
+                                             !*next_exists, *next_exists, *d));
+    }
+    const Spot spot = incomplete_batch_spot(view_, segment_id_, offset, first_lsn, last,
+                                            std::move(then), !*next_exists);
+    switch (spot.verdict) {
+      case Verdict::kTornTail:
+        // As far as a reader can tell, the batch is being written: wait or stop.
+        batch_waiting_ = true;
+        [[fallthrough]];
+      case Verdict::kLostAfterHole:
+        stalled_on_ = spot.to_error(disk_);
+        return std::optional<uint64_t>();
+      case Verdict::kCorruption:
+      case Verdict::kNewerFormat:
+      case Verdict::kOverLimit:
+        break;
+    }
+    return spot.to_error(disk_);
   }
 }
 

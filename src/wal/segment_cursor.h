@@ -32,8 +32,14 @@ struct LiveLog {
 // appends, rotates and releases segments. next() reports "no complete record here
 // yet" as nullopt and can be called again later to see what was appended since.
 //
+// The records of an atomic batch come out only once the batch's last record is
+// readable and verified (then one by one, all from the buffer: the views of all of
+// them stay valid until the call after the batch's last one); until then the cursor
+// stops before the batch as at the end of what is written (batch_waiting()).
+//
 // Invariants checked on every record: LSNs are contiguous from the first record read,
-// within and across segments. Memory: one SegmentReader buffer plus one record.
+// within and across segments. Memory: one SegmentReader buffer plus one record, or
+// plus one atomic batch.
 // Not thread-safe. `disk` must outlive the cursor.
 class SegmentCursor {
  public:
@@ -54,7 +60,9 @@ class SegmentCursor {
   // The view's key and value point into the current SegmentReader's buffer: valid
   // until the next call of next_view() or next() (which may refill or replace it).
   // Allocates nothing while records come from the buffer.
-  Result<std::optional<RecordView>> next_view();
+  // `visible_end`: a batch is returned only when its last LSN is below it (a live
+  // writer's visible end); the cursor stops before one that is not.
+  Result<std::optional<RecordView>> next_view(std::optional<Lsn> visible_end = {});
   // next_view(), copied for the caller (own()).
   Result<std::optional<Record>> next();
   // `view` (from next_view(), before the next call) as a Record that owns its bytes;
@@ -69,6 +77,10 @@ class SegmentCursor {
   // record (a torn tail, as far as the cursor can tell); nullopt at a clean end or an
   // incomplete record. A caller that knows the record must exist reports this.
   const std::optional<Error>& stalled_on() const { return stalled_on_; }
+  // Whether the last next() returned nullopt before an atomic batch that is not whole
+  // yet: its last record is not readable (a write in progress, as far as the cursor
+  // can tell: stalled_on() then says why), or not below the visible end given.
+  bool batch_waiting() const { return batch_waiting_; }
 
   uint64_t segment_id() const { return segment_id_; }
   uint64_t offset() const { return reader_->offset(); }
@@ -82,6 +94,15 @@ class SegmentCursor {
 
   // One step: the next record on disk (any LSN, contiguity checked), or nullopt.
   Result<std::optional<RecordView>> advance();
+  // At `first`, a record that more of its atomic batch follow, just read: reads ahead
+  // to the batch's last record. True when the batch is whole (and below limit_): the
+  // reader is back at `first`, with the whole batch in its buffer. Else false (the
+  // reader back before `first`, batch_waiting_ or stalled_on_ set) or an error.
+  Result<bool> read_batch(const Decoded& first);
+  // read_batch() from the record after the first (at `offset`, `first_lsn`): the
+  // batch's last LSN; nullopt when it is not whole (stalled_on_ and batch_waiting_
+  // set as the judgement says) or an error.
+  Result<std::optional<uint64_t>> read_to_batch_end(uint64_t offset, Lsn first_lsn);
   // An invalid or incomplete record at the reader's offset; `next_exists`: a later
   // segment exists, so the current one is complete.
   Result<std::optional<RecordView>> on_bad_record(const Decoded& bad, bool next_exists);
@@ -120,6 +141,11 @@ class SegmentCursor {
   // Found by seek(), returned by the next next_view(); views reader_'s buffer, which
   // nothing reads into before that call.
   std::optional<RecordView> lookahead_;
+  // Records of the atomic batch being returned still to come, and its last LSN.
+  uint64_t batch_left_ = 0;
+  uint64_t batch_last_ = 0;
+  std::optional<Lsn> limit_;  // next_view()'s visible_end
+  bool batch_waiting_ = false;
   std::optional<Error> stalled_on_;
   RecordPosition last_position_;
   // The truncation epoch the cursor opened with, and the reads of the current segment

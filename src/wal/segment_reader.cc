@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "core/assert.h"
 #include "core/guard.h"
 #include "wal/codec_internal.h"
 #include "wal/endian.h"
@@ -20,13 +21,31 @@ SegmentReader::SegmentReader(io::Disk& disk, io::RelativePath path,
       buffer_bytes_(std::max<size_t>(buffer_bytes, format::kHeaderLen)),
       buffer_offset_(start_offset) {}
 
+Status SegmentReader::hold(uint64_t offset) {
+  KAYA_ASSERT(offset >= buffer_offset_ && offset <= this->offset());
+  hold_ = static_cast<size_t>(offset - buffer_offset_);
+  return ok_status();
+}
+
+Status SegmentReader::rewind() {
+  KAYA_ASSERT(hold_.has_value() && *hold_ <= pos_);
+  pos_ = *hold_;
+  reread_ = false;
+  return ok_status();
+}
+
 Status SegmentReader::fill(size_t want, std::optional<Lsn> lsn) {
-  if (pos_ > 0) {
-    std::memmove(buffer_.data(), buffer_.data() + pos_, len_ - pos_);
-    buffer_offset_ += pos_;
-    len_ -= pos_;
-    pos_ = 0;
+  // Bytes before pos_ are dropped, unless held.
+  const size_t keep = hold_ ? *hold_ : pos_;
+  if (keep > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + keep, len_ - keep);
+    buffer_offset_ += keep;
+    len_ -= keep;
+    pos_ -= keep;
+    if (hold_) hold_ = 0;
   }
+  // `want` bytes from pos_, which a hold keeps away from the front.
+  want += pos_;
   // The buffer holds at most buffer_bytes_ or the rest of the file, whichever is
   // smaller (small segments need no large buffer), and at least one whole record:
   // decode() bounds a record by max_record_bytes before we get here, so that growth

@@ -11,7 +11,8 @@
 
 namespace kaya::wal {
 
-// Memory: one buffer of max(buffer_bytes, largest record seen) bytes. Loops on short
+// Memory: one buffer of max(buffer_bytes, largest record seen, largest span held)
+// bytes. Loops on short
 // reads. Not thread-safe.
 class SegmentReader {
  public:
@@ -34,6 +35,18 @@ class SegmentReader {
     eof_ = false;
     reread_ = false;
   }
+
+  // Keeps the bytes from `offset` (at or below offset(), and still in the buffer: the
+  // start of a record next() returned since the last read into the buffer, or since
+  // the last hold) in the buffer until release(): reading on never drops them, so that
+  // rewind() can go back there. The reader of an atomic batch holds its first record
+  // while it reads ahead to the last one.
+  Status hold(uint64_t offset);
+  // Goes back to the held offset: next() decodes from there again, from the buffer
+  // (the bytes read since stay in it). Only while holding.
+  Status rewind();
+  // Stops holding (the bytes from offset() on stay in the buffer).
+  void release() { hold_.reset(); }
 
   // Offset of the next byte to decode (just past the last record returned).
   uint64_t offset() const { return buffer_offset_ + pos_; }
@@ -60,6 +73,8 @@ class SegmentReader {
   uint64_t buffer_offset_;  // file offset of buffer_[0]
   size_t pos_ = 0;          // next unread byte in buffer_
   size_t len_ = 0;          // bytes held in buffer_
+  // hold(): the index in buffer_ from which bytes are kept (at most pos_).
+  std::optional<size_t> hold_;
   bool eof_ = false;
   // The bytes at offset() were read again after failing to decode (see next()).
   bool reread_ = false;

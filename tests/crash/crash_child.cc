@@ -11,12 +11,20 @@
 // never leaves half a line, and lines from several threads never mix):
 //   O <next_lsn>                      the writer is open (recovery done)
 //   A <lsn> <S|R> <thread> <counter>  an append returned; S: strict, and durable
+//   B <thread> <counter> <n>          about to append an atomic batch of the n records
+//                                     <counter> .. <counter> + n - 1 (batch_size())
+//   C <lsn> <S|R> <thread> <counter> <n>
+//                                     that batch returned: LSNs <lsn> .. <lsn> + n - 1
 //   R <lsn>                           about to release the segments below <lsn>
 //   T <lsn> <first_lsn>               about to call truncate_after(<lsn>); the log's
 //                                     first LSN is <first_lsn> (<lsn> = <first_lsn> - 1
 //                                     empties the log)
 //   U <lsn> <removed> <epoch>         that truncate_after returned
+//   X <lsn>                           it refused <lsn>, inside an atomic batch (nothing
+//                                     changed); a T line for the next LSN follows
 //   V <records> <next_lsn>            one recovery pass finished (recover mode)
+// The log is opted into atomic batches (WalConfig::extensions); one append in four is
+// a batch (crash_record.h, batch_size()).
 // Any failure prints to stderr and exits with a non-zero code; after 60 s without being
 // killed the child stops by itself (exit 0), so a lost parent leaves nothing behind.
 //
@@ -136,6 +144,16 @@ void truncate_some(wal::Writer& w, uint64_t h, Shared& shared) {
   }
   emit("T " + std::to_string(lsn) + " " + std::to_string(first) + "\n");
   auto r = w.truncate_after(Lsn(lsn));
+  // An LSN inside a batch is refused (the records of a batch are kept whole): the
+  // next one is tried, up to the batch's last record (`last` ends one: nothing is in
+  // flight).
+  while (!r.ok() && r.error().kind() == ErrorKind::kInvalidArgument && lsn < last &&
+         r.error().message().find("inside an atomic batch") != std::string::npos) {
+    emit("X " + std::to_string(lsn) + "\n");
+    ++lsn;
+    emit("T " + std::to_string(lsn) + " " + std::to_string(first) + "\n");
+    r = w.truncate_after(Lsn(lsn));
+  }
   if (!r.ok())
     fail("truncate_after(" + std::to_string(lsn) + "): " + r.error().to_string());
   emit("U " + std::to_string(lsn) + " " + std::to_string(r->records_removed) + " " +
@@ -144,22 +162,58 @@ void truncate_some(wal::Writer& w, uint64_t h, Shared& shared) {
   shared.gate.open();
 }
 
+// Appends the records `id` .. `id` + n - 1 as one atomic batch, announced before (B)
+// and after (C). Returns the batch's last LSN.
+uint64_t append_batch(wal::Writer& w, uint64_t seed, const RecordId& id, uint64_t n) {
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  std::vector<wal::Payload> payloads;
+  for (uint64_t i = 0; i < n; ++i) {
+    const RecordId r{id.run, id.thread, id.counter + i};
+    keys.push_back(record_key(r));
+    values.push_back(record_value(seed, r));
+  }
+  for (uint64_t i = 0; i < n; ++i)
+    payloads.push_back(wal::Payload::put(keys[i], values[i]));
+  const bool strict = record_is_strict(seed, id);
+  const std::string who = std::to_string(id.thread) + " " + std::to_string(id.counter);
+  emit("B " + who + " " + std::to_string(n) + "\n");
+  auto r = w.append_batch(
+      payloads, strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
+  if (!r.ok()) fail("append_batch " + keys[0] + ": " + r.error().to_string());
+  if (strict && !r->durable) fail("strict batch " + keys[0] + " returned not durable");
+  if (r->last_lsn.value() != r->first_lsn.value() + n - 1) {
+    fail("batch " + keys[0] + " of " + std::to_string(n) + " records got LSNs " +
+         std::to_string(r->first_lsn.value()) + ".." +
+         std::to_string(r->last_lsn.value()));
+  }
+  emit("C " + std::to_string(r->first_lsn.value()) + (strict ? " S " : " R ") + who +
+       " " + std::to_string(n) + "\n");
+  return r->last_lsn.value();
+}
+
 void append_loop(wal::Writer& w, const AppendArgs& args, uint64_t thread,
                  Shared& shared) {
   for (uint64_t c = 0; !shared.stop.load(std::memory_order_relaxed); ++c) {
     const RecordId id{args.run, thread, c};
-    const std::string key = record_key(id);
-    const std::string value = record_value(args.seed, id);
-    const bool strict = record_is_strict(args.seed, id);
+    const uint64_t n = batch_size(args.seed, id);
     shared.gate.enter();
-    auto r =
-        w.append(wal::Payload::put(key, value),
-                 strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
-    if (!r.ok()) fail("append " + key + ": " + r.error().to_string());
-    if (strict && !r->durable) fail("strict append " + key + " returned not durable");
-    emit("A " + std::to_string(r->lsn.value()) + (strict ? " S " : " R ") +
-         std::to_string(thread) + " " + std::to_string(c) + "\n");
-    raise_to(shared.max_acked, r->lsn.value());
+    if (n > 1) {
+      raise_to(shared.max_acked, append_batch(w, args.seed, id, n));
+      c += n - 1;
+    } else {
+      const std::string key = record_key(id);
+      const std::string value = record_value(args.seed, id);
+      const bool strict = record_is_strict(args.seed, id);
+      auto r =
+          w.append(wal::Payload::put(key, value),
+                   strict ? wal::DurabilityMode::kStrict : wal::DurabilityMode::kRelaxed);
+      if (!r.ok()) fail("append " + key + ": " + r.error().to_string());
+      if (strict && !r->durable) fail("strict append " + key + " returned not durable");
+      emit("A " + std::to_string(r->lsn.value()) + (strict ? " S " : " R ") +
+           std::to_string(thread) + " " + std::to_string(c) + "\n");
+      raise_to(shared.max_acked, r->lsn.value());
+    }
     shared.gate.leave();
     const uint64_t h = mix(record_hash(args.seed, id));
     if (h % 37 == 0) {
@@ -189,6 +243,7 @@ int run_append(const AppendArgs& args) {
   wal::WalConfig config;
   config.segment_max_bytes = args.segment_max_bytes;
   config.max_record_bytes = 4096;
+  config.extensions = wal::kExtensionBatches;
   emit("S\n");  // loaded: the parent's kill clock starts here (see run_recover)
   auto opened = wal::Writer::open(config, **disk);
   if (!opened.ok()) fail("Writer::open: " + opened.error().to_string());

@@ -67,9 +67,17 @@ inline std::string record_value(uint64_t seed, const RecordId& id) {
   return value;
 }
 
-// Whether the record is appended strict (else relaxed).
+// Whether the record is appended strict (else relaxed). For a batch: its first record.
 inline bool record_is_strict(uint64_t seed, const RecordId& id) {
   return (record_hash(seed, id) >> 40) % 3 == 0;
+}
+
+// How many records the append starting with record `id` appends: 1 (a plain append),
+// or, for one append in four, an atomic batch of 2 to 5 records (counters
+// id.counter .. id.counter + n - 1).
+inline uint64_t batch_size(uint64_t seed, const RecordId& id) {
+  const uint64_t h = record_hash(seed, id) >> 20;
+  return h % 4 == 0 ? 2 + (h >> 8) % 4 : 1;
 }
 
 }  // namespace kaya::crash

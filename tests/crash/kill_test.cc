@@ -12,6 +12,13 @@
 // latest acknowledged append there. Some iterations kill the child right after it
 // announced a truncation, so that kills land inside truncations.
 //
+// The log is opted into atomic batches, and one append in four is a batch of 2 to 5
+// records (crash_record.h, batch_size()): after every recovery the log holds every
+// record of each acknowledged batch, and of the batch a thread had in flight at the
+// kill all records or none; it never starts or ends inside a batch. Some recovery kills
+// run over a torn batch planted at the end of the log (its first records complete, its
+// last one torn), which recovery must cut whole.
+//
 // KAYA_KILLS=<n> sets the number of kills (default 200); KAYA_SEED=<s> replays the
 // seed's payloads, delays and choice of iterations (the kill instants follow timing).
 #include <fcntl.h>
@@ -180,6 +187,12 @@ struct Totals {
   uint64_t torn_planted = 0;
   uint64_t acks_strict = 0;
   uint64_t acks_relaxed = 0;
+  uint64_t batches_acked = 0;           // of those acks, atomic batches
+  uint64_t batch_records_acked = 0;     // records in them
+  uint64_t batches_in_flight = 0;       // announced (B) and not acknowledged at a kill
+  uint64_t batches_in_flight_kept = 0;  // of those, recovered whole (else none of it)
+  uint64_t torn_batches_planted = 0;
+  uint64_t truncations_refused = 0;  // an LSN inside a batch (the child tries the next)
   uint64_t releases = 0;
   uint64_t truncations = 0;           // completed (the child announced the return)
   uint64_t truncations_emptying = 0;  // of those, after the first LSN - 1
@@ -213,7 +226,13 @@ struct Oracle {
   uint64_t records = 0;
   uint64_t next_sequence = 1;
   uint64_t last_segment_id = 0;
+  uint64_t last_segment_valid_bytes = 0;  // where its records end (zeros may follow)
+  // The atomic batches among the known records: first LSN -> last LSN.
+  std::map<uint64_t, uint64_t> batches;
 };
+
+// The run of the records plant_torn_batch() writes: no child has it.
+constexpr uint64_t kPlantedRun = ~0ull - 1;
 
 struct Found {
   uint64_t lsn;
@@ -228,7 +247,21 @@ struct KilledRun {
   uint64_t run = 0;
   uint64_t lowest_lsn = 1;
   std::map<uint64_t, uint64_t> next_counter;  // per thread (0: nothing acknowledged)
+  // Per thread, the batch it announced (B) and was not acknowledged (C) for: its first
+  // counter and number of records. A thread without one had a plain append in flight.
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> batch_in_flight;
 };
+
+// The batch of `batches` that LSN `lsn` lies strictly inside of (more of its records
+// follow `lsn`), if any: its first and last LSN.
+std::optional<std::pair<uint64_t, uint64_t>> batch_around(
+    const std::map<uint64_t, uint64_t>& batches, uint64_t lsn) {
+  auto it = batches.upper_bound(lsn);
+  if (it == batches.begin()) return std::nullopt;
+  --it;
+  if (lsn >= it->first && lsn < it->second) return *it;
+  return std::nullopt;
+}
 
 // Recovers the log (default mode, applied) and checks it against the oracle; then the
 // oracle learns what the log holds. `run` is the run whose child was just killed (its
@@ -276,6 +309,7 @@ void recover_and_check(const std::string& dir, Oracle& oracle,
     const bool had_more = !oracle.known.empty() && oracle.known.rbegin()->first > cut;
     if (!had_more || last <= cut) {
       oracle.known.erase(oracle.known.upper_bound(cut), oracle.known.end());
+      oracle.batches.erase(oracle.batches.upper_bound(cut), oracle.batches.end());
       oracle.last_cut = cut;
       if (had_more) totals.truncation_kills_cut++;
     }
@@ -309,22 +343,61 @@ void recover_and_check(const std::string& dir, Oracle& oracle,
         << "LSN " << lsn << " holds " << record_key(found[lsn - first].id)
         << ", not the latest record acknowledged there";
   }
+  // Never part of a batch: the log neither starts nor ends inside a known one (every
+  // record of an acknowledged batch is back, checked above), and no record of a torn
+  // batch planted at its end came back.
+  std::erase_if(oracle.batches, [&](const auto& b) { return b.second < first; });
+  if (auto b = batch_around(oracle.batches, first - 1)) {
+    FAIL() << "the log starts at LSN " << first << ", inside the batch of LSNs "
+           << b->first << ".." << b->second;
+  }
+  if (auto b = batch_around(oracle.batches, last)) {
+    FAIL() << "the log ends at LSN " << last << ", inside the batch of LSNs " << b->first
+           << ".." << b->second;
+  }
+  for (const Found& f : found) {
+    ASSERT_NE(f.id.run, kPlantedRun)
+        << "LSN " << f.lsn << " (" << record_key(f.id)
+        << ") is part of the torn batch planted at the end of the log: recovery kept "
+           "records of a batch whose last record is torn";
+  }
   // What was never acknowledged nor seen before is, for each thread of the killed run,
-  // the one record after its last acknowledged one.
-  std::map<uint64_t, uint64_t> unacked_per_thread;
+  // what it had in flight: the one record after its last acknowledged one, or all the
+  // records of the batch it announced (never a part of them).
+  struct Unacked {
+    uint64_t first_lsn = 0;
+    uint64_t records = 0;
+  };
+  std::map<uint64_t, Unacked> unacked_per_thread;
   for (const Found& f : found) {
     if (oracle.known.contains(f.lsn)) continue;
     ASSERT_TRUE(run.has_value() && f.id.run == run->run && f.lsn >= run->lowest_lsn)
         << "LSN " << f.lsn << " (" << record_key(f.id)
         << ") was neither acknowledged nor written by the killed child";
     const auto it = run->next_counter.find(f.id.thread);
-    ASSERT_EQ(f.id.counter, it == run->next_counter.end() ? 0 : it->second)
+    const uint64_t next = it == run->next_counter.end() ? 0 : it->second;
+    Unacked& u = unacked_per_thread[f.id.thread];
+    if (u.records == 0) u.first_lsn = f.lsn;
+    ASSERT_EQ(f.id.counter, next + u.records)
         << "LSN " << f.lsn << " (" << record_key(f.id)
         << "): not the append that followed the thread's last acknowledged one";
-    ASSERT_EQ(++unacked_per_thread[f.id.thread], 1u)
+    ASSERT_EQ(f.lsn, u.first_lsn + u.records)
         << "LSN " << f.lsn << " (" << record_key(f.id)
-        << "): a second unacknowledged record of its thread";
+        << "): the records of a batch are not contiguous";
+    u.records++;
     totals.unacked_recovered++;
+  }
+  for (const auto& [thread, u] : unacked_per_thread) {
+    const auto b = run->batch_in_flight.find(thread);
+    const uint64_t n = b == run->batch_in_flight.end() ? 1 : b->second.second;
+    ASSERT_EQ(u.records, n) << "LSNs " << u.first_lsn << ".."
+                            << u.first_lsn + u.records - 1 << ": " << u.records
+                            << " of the " << n << " records thread " << thread
+                            << " had in flight came back: part of a batch";
+    if (n > 1) {
+      oracle.batches.emplace(u.first_lsn, u.first_lsn + n - 1);
+      totals.batches_in_flight_kept++;
+    }
   }
   for (const Found& f : found) oracle.known.emplace(f.lsn, f.id);
   oracle.next_lsn = report->next_lsn.value();
@@ -332,6 +405,8 @@ void recover_and_check(const std::string& dir, Oracle& oracle,
   oracle.records = found.size();
   oracle.next_sequence = report->next_sequence ? report->next_sequence->value() : 1;
   oracle.last_segment_id = report->segments.empty() ? 0 : report->segments.back().id;
+  oracle.last_segment_valid_bytes =
+      report->segments.empty() ? 0 : report->segments.back().valid_bytes;
 }
 
 // Parses an append child's output into the oracle: acknowledged records, releases and
@@ -364,6 +439,15 @@ void absorb_append_output(const std::string& out, Oracle& oracle, Totals& totals
       ASSERT_FALSE(oracle.pending_cut.has_value()) << "truncations overlap: " << line;
       oracle.pending_cut = cut;
       empties = cut + 1 == first;
+    } else if (tag == 'X') {
+      uint64_t cut = 0;
+      in >> cut;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_EQ(oracle.pending_cut, std::optional<uint64_t>(cut)) << line;
+      ASSERT_TRUE(batch_around(oracle.batches, cut).has_value())
+          << "a truncation refused an LSN the test knows is not inside a batch: " << line;
+      oracle.pending_cut.reset();
+      totals.truncations_refused++;
     } else if (tag == 'U') {
       uint64_t cut = 0;
       uint64_t removed = 0;
@@ -377,6 +461,9 @@ void absorb_append_output(const std::string& out, Oracle& oracle, Totals& totals
       ASSERT_EQ(removed, static_cast<uint64_t>(std::distance(above, oracle.known.end())))
           << "the truncation removed records the test does not know of: " << line;
       oracle.known.erase(above, oracle.known.end());
+      ASSERT_FALSE(batch_around(oracle.batches, cut).has_value())
+          << "a truncation cut inside a batch: " << line;
+      oracle.batches.erase(oracle.batches.upper_bound(cut), oracle.batches.end());
       oracle.last_cut = cut;
       killed.lowest_lsn = cut + 1;
       totals.truncations++;
@@ -393,13 +480,49 @@ void absorb_append_output(const std::string& out, Oracle& oracle, Totals& totals
       auto [it, inserted] = oracle.known.emplace(lsn, id);
       ASSERT_TRUE(inserted) << "LSN acknowledged twice with no truncation between: "
                             << line;
+      ASSERT_FALSE(killed.batch_in_flight.contains(id.thread)) << line;
       killed.next_counter[id.thread] = id.counter + 1;
       (mode == 'S' ? totals.acks_strict : totals.acks_relaxed)++;
+    } else if (tag == 'B') {
+      RecordId id{killed.run, 0, 0};
+      uint64_t n = 0;
+      in >> id.thread >> id.counter >> n;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_EQ(n, batch_size(oracle.seed, id)) << line;
+      ASSERT_EQ(id.counter, killed.next_counter[id.thread]) << line;
+      ASSERT_TRUE(
+          killed.batch_in_flight.emplace(id.thread, std::pair(id.counter, n)).second)
+          << "two batches in flight in one thread: " << line;
+    } else if (tag == 'C') {
+      uint64_t lsn = 0;
+      char mode = 0;
+      RecordId id{killed.run, 0, 0};
+      uint64_t n = 0;
+      in >> lsn >> mode >> id.thread >> id.counter >> n;
+      ASSERT_FALSE(in.fail()) << "bad line: " << line;
+      ASSERT_EQ(mode == 'S', record_is_strict(oracle.seed, id)) << line;
+      ASSERT_EQ(killed.batch_in_flight[id.thread], std::pair(id.counter, n))
+          << "a batch acknowledged that was not announced: " << line;
+      killed.batch_in_flight.erase(id.thread);
+      ASSERT_GE(lsn, killed.lowest_lsn) << "LSN below the log's end: " << line;
+      for (uint64_t i = 0; i < n; ++i) {
+        auto [it, inserted] =
+            oracle.known.emplace(lsn + i, RecordId{id.run, id.thread, id.counter + i});
+        ASSERT_TRUE(inserted) << "LSN " << lsn + i
+                              << " acknowledged twice with no truncation between: "
+                              << line;
+      }
+      oracle.batches.emplace(lsn, lsn + n - 1);
+      killed.next_counter[id.thread] = id.counter + n;
+      (mode == 'S' ? totals.acks_strict : totals.acks_relaxed)++;
+      totals.batches_acked++;
+      totals.batch_records_acked += n;
     } else {
       FAIL() << "unexpected line from the child: " << line;
     }
   }
   if (oracle.pending_cut) totals.truncation_kills++;
+  totals.batches_in_flight += killed.batch_in_flight.size();
 }
 
 // $KAYA_KILL_DELAY_SCALE stretches the time before a kill (default 1): a log on a
@@ -473,6 +596,38 @@ void plant_torn_record(const std::string& dir, std::mt19937_64& rng,
   KAYA_ASSERT_OK((*disk)->append(path, io::ByteView(encoded->data(), len)));
 }
 
+// Writes the start of the atomic batch that would come next where the last segment's
+// records end (before the zeros of preallocated space): its first records complete,
+// then a prefix (maybe empty) of the next one, never its last record: what a crash
+// leaves of a batch's write cut short. Recovery must cut it whole.
+void plant_torn_batch(const std::string& dir, std::mt19937_64& rng,
+                      const Oracle& oracle) {
+  const uint64_t n = 2 + rng() % 4;
+  const uint64_t complete = 1 + rng() % (n - 1);  // records before the torn one
+  std::vector<uint8_t> bytes;
+  for (uint64_t i = 0; i <= complete; ++i) {
+    const RecordId id{kPlantedRun, 0, i};
+    const std::string key = record_key(id);
+    const std::string value = record_value(oracle.seed, id);
+    const wal::Payload payload = wal::Payload::put(key, value);
+    std::vector<uint8_t> record(payload.encoded_len());
+    KAYA_ASSERT_OK(wal::encode_unsealed(payload, record));
+    uint16_t flags = wal::format::kFlagLogBatches;
+    if (i + 1 < n) flags |= wal::format::kFlagBatchContinues;
+    record[wal::format::kFlagsOffset] = static_cast<uint8_t>(flags & 0xff);
+    record[wal::format::kFlagsOffset + 1] = static_cast<uint8_t>(flags >> 8);
+    wal::seal(record, Lsn(oracle.next_lsn + i), SequenceNumber(oracle.next_sequence + i));
+    if (i == complete) record.resize(rng() % record.size());  // torn
+    bytes.insert(bytes.end(), record.begin(), record.end());
+  }
+  auto disk = open_crash_disk(dir, /*create=*/false);
+  KAYA_ASSERT_OK(disk);
+  const auto path =
+      io::RelativePath::parse(wal::format::segment_path(oracle.last_segment_id)).value();
+  KAYA_ASSERT_OK((*disk)->write_at(path, oracle.last_segment_valid_bytes,
+                                   io::ByteView(bytes.data(), bytes.size())));
+}
+
 // Kills a child that runs recovery over and over; every pass it finished must have
 // found the same log, and the next recovery must too. On a log whose truncation a kill
 // interrupted (oracle.pending_cut), the first pass completes or forgets it.
@@ -482,9 +637,14 @@ void recover_and_kill(const std::string& dir, std::mt19937_64& rng, Oracle& orac
   if (pending) totals.recovery_kills_pending_truncation++;
   const bool torn = !pending && rng() % 2 == 0;
   if (torn) {
-    plant_torn_record(dir, rng, oracle);
+    const bool batch = rng() % 2 == 0;
+    if (batch) {
+      plant_torn_batch(dir, rng, oracle);
+    } else {
+      plant_torn_record(dir, rng, oracle);
+    }
     if (::testing::Test::HasFatalFailure()) return;
-    totals.torn_planted++;
+    (batch ? totals.torn_batches_planted : totals.torn_planted)++;
   }
   const uint64_t records = oracle.records;
   const uint64_t next_lsn = oracle.next_lsn;
@@ -564,26 +724,33 @@ TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
   std::printf(
       "kill test (seed %llu): %llu append kills (%llu before the writer opened), %llu "
       "recovery kills (%llu in the first pass, %llu passes finished, %llu over a "
-      "planted torn record, %llu over an interrupted truncation); acks checked: %llu "
-      "strict, %llu relaxed; %llu release points; %llu truncations (%llu emptied the "
-      "log, %llu records removed), %llu kills during one (%llu left the log "
-      "truncated); %llu unacknowledged records recovered; %llu torn tails cut; %llu "
+      "planted torn record, %llu over a planted torn batch, %llu over an interrupted "
+      "truncation); acks checked: %llu strict, %llu relaxed, of which %llu batches "
+      "(%llu records); %llu batches in flight at a kill (%llu came back whole, the "
+      "others not at all); %llu release points; %llu truncations (%llu emptied the "
+      "log, %llu records removed, %llu LSNs refused inside a batch), %llu kills during "
+      "one (%llu left the log truncated); %llu unacknowledged records recovered; %llu "
+      "torn tails cut; %llu "
       "records recovered in all; final log: %llu records, next LSN %llu; %lld ms\n",
       ull(oracle.seed), ull(totals.kills), ull(totals.kills_before_open),
       ull(totals.recovery_kills), ull(totals.recovery_kills_in_first_pass),
       ull(totals.recovery_passes), ull(totals.torn_planted),
-      ull(totals.recovery_kills_pending_truncation), ull(totals.acks_strict),
-      ull(totals.acks_relaxed), ull(totals.releases), ull(totals.truncations),
+      ull(totals.torn_batches_planted), ull(totals.recovery_kills_pending_truncation),
+      ull(totals.acks_strict), ull(totals.acks_relaxed), ull(totals.batches_acked),
+      ull(totals.batch_records_acked), ull(totals.batches_in_flight),
+      ull(totals.batches_in_flight_kept), ull(totals.releases), ull(totals.truncations),
       ull(totals.truncations_emptying), ull(totals.records_truncated),
-      ull(totals.truncation_kills), ull(totals.truncation_kills_cut),
-      ull(totals.unacked_recovered), ull(totals.torn_tails),
-      ull(totals.records_recovered), ull(totals.final_records),
+      ull(totals.truncations_refused), ull(totals.truncation_kills),
+      ull(totals.truncation_kills_cut), ull(totals.unacked_recovered),
+      ull(totals.torn_tails), ull(totals.records_recovered), ull(totals.final_records),
       ull(totals.final_next_lsn), static_cast<long long>(ms));
   if (kills >= 50) {
     EXPECT_GT(totals.acks_strict, 0u);
     EXPECT_GT(totals.acks_relaxed, 0u);
     EXPECT_GT(totals.releases, 0u) << "the log never released a segment";
     EXPECT_GT(totals.truncations, 0u) << "the child never truncated the log";
+    EXPECT_GT(totals.batches_acked, 0u) << "the child never appended a batch";
+    EXPECT_GT(totals.torn_batches_planted, 0u);
   }
 }
 

@@ -356,5 +356,65 @@ TEST(KayaWalRecover, RepairsATornTailAndMovesCorruptionAsideOnlyWhenAsked) {
   EXPECT_EQ(run_tool({"verify", bad.path()}).exit_code, kOk);
 }
 
+// A log of Puts a (LSN 1) and b (2), then the batch c, d, e (3..5), each record 50
+// bytes: the batch starts at offset 100 and its last record at 200. Cut at offset 220,
+// inside the batch's last record.
+std::string make_torn_batch_log(const std::string& dir) {
+  ToolResult w = run_tool({"write", dir, "--extensions", "batches"},
+                          "put a 1\nput b 2\nbegin\nput c 3\nput d 4\nput e 5\ncommit\n");
+  EXPECT_EQ(w.exit_code, kOk) << w.describe();
+  const std::string seg = segment_file(dir, 1);
+  const std::string whole = read_file(seg);
+  EXPECT_EQ(whole.size(), 250u);
+  write_file(seg, whole.substr(0, 220));
+  return seg;
+}
+
+// inspect and verify judge an incomplete batch as recovery does: at the batch's first
+// record, with the same words, in text and JSON; none of the batch counts as
+// recoverable.
+TEST(KayaWalVerify, AnIncompleteBatchIsJudgedAtItsFirstRecordAsRecoveryJudgesIt) {
+  TempDir tmp;
+  make_torn_batch_log(tmp.path());
+  // Without a recovery point (lost): the end of the last segment, a torn tail.
+  drop_recovery_point(tmp.path());
+  const auto before = snapshot(tmp.path());
+  ToolResult v = run_tool({"verify", tmp.path()});
+  EXPECT_EQ(v.exit_code, kOk) << v.describe();
+  EXPECT_THAT(v.out, HasSubstr("2 records, LSN 1..2"));
+  EXPECT_THAT(v.out, HasSubstr("torn_tail"));
+  ToolResult i = run_tool({"inspect", tmp.path()});
+  EXPECT_EQ(i.exit_code, kOk) << i.describe();
+  EXPECT_THAT(i.out,
+              HasSubstr("torn tail of 120 bytes at offset 100: incomplete batch: "
+                        "the atomic batch from LSN 3 ends before its last record"));
+  Json j = parse_json(run_tool({"inspect", tmp.path(), "--json"}));
+  const Json& seg = j["segments"][0];
+  EXPECT_EQ(seg["state"].str(), "torn_tail");
+  EXPECT_EQ(seg["problem"].str(), "incomplete batch");
+  EXPECT_EQ(seg["problem_offset"].u64(), 100u);
+  EXPECT_EQ(seg["problem_lsn"].u64(), 3u);
+  EXPECT_EQ(seg["records"].u64(), 2u);
+  EXPECT_EQ(j["totals"]["recoverable_records"].u64(), 2u);
+  EXPECT_EQ(j["totals"]["next_lsn"].u64(), 3u);
+  Json r = parse_json(run_tool({"recover", tmp.path(), "--dry-run", "--json"}));
+  EXPECT_EQ(j["anomalies"][0]["reason"].str(), r["anomalies"][0]["reason"].str());
+  EXPECT_EQ(j["anomalies"][0]["offset"].u64(), r["anomalies"][0]["offset"].u64());
+  EXPECT_EQ(snapshot(tmp.path()), before) << "inspection changed the log";
+}
+
+TEST(KayaWalVerify, AnIncompleteBatchBelowTheRecoveryPointIsCorruption) {
+  TempDir tmp;
+  make_torn_batch_log(tmp.path());  // closed: its recovery point names LSN 5
+  ToolResult v = run_tool({"verify", tmp.path()});
+  EXPECT_EQ(v.exit_code, kCorruption) << v.describe();
+  EXPECT_TRUE(one_error_line(v, "segment 1 offset 100 LSN 3")) << v.describe();
+  EXPECT_THAT(v.err, HasSubstr("incomplete batch: the atomic batch from LSN 3"));
+  Json j = parse_json(run_tool({"verify", tmp.path(), "--json"}));
+  EXPECT_EQ(j["verdict"].str(), "corrupt");
+  EXPECT_EQ(j["anomalies"][0]["offset"].u64(), 100u);
+  EXPECT_THAT(j["anomalies"][0]["reason"].str(), HasSubstr("so the batch is cut whole"));
+}
+
 }  // namespace
 }  // namespace kaya::tool::testing

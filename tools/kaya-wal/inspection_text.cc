@@ -195,7 +195,9 @@ std::string segment_json(const wal::SegmentInspection& s) {
   } else {
     o.num("problem_offset", s.problem_offset).num("problem_bytes", s.problem_bytes());
     o.opt("problem_lsn", s.problem_lsn);
-    if (s.problem == wal::DecodeProblem::kNone) {
+    if (s.finding == wal::Finding::kIncompleteBatch) {
+      o.str("problem", wal::to_string(*s.finding));
+    } else if (s.problem == wal::DecodeProblem::kNone) {
       o.str("problem", "lsn order");
     } else {
       o.str("problem", wal::to_string(s.problem));

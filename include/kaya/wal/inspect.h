@@ -33,6 +33,7 @@
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 #include "kaya/wal/config.h"
+#include "kaya/wal/judgement.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/recovery_point.h"
 
@@ -74,8 +75,13 @@ struct KAYA_API SegmentInspection {
   /// A pending truncation cuts this segment here: the bytes from this offset on are
   /// not judged and not counted in records or valid_bytes (nullopt: no cut here).
   std::optional<uint64_t> truncation_cut;
-  /// kNone for an LSN out of order (the record itself decodes fine).
+  /// kNone for an LSN out of order (the record itself decodes fine) and for an
+  /// incomplete atomic batch that the segment's end cuts short.
   DecodeProblem problem = DecodeProblem::kNone;
+  /// The judgement's finding at the first problem (kaya/wal/judgement.h; e.g.
+  /// Finding::kIncompleteBatch at the first record of an atomic batch whose last
+  /// record is not there); nullopt when clean.
+  std::optional<Finding> finding;
   std::string reason;  ///< The problem in words (empty when clean)
 
   /// Bytes from the problem to the end of the file (0 when clean).

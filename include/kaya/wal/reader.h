@@ -105,7 +105,14 @@ KAYA_API Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk);
 
 /// Reads records in LSN order starting at any LSN. Finds the starting segment by a
 /// binary search over the segments' first LSNs (one header read per probe), not by
-/// scanning the log. Memory: one read buffer plus the largest record.
+/// scanning the log. Memory: one read buffer plus the largest record, or the largest
+/// atomic batch.
+///
+/// Atomic batches (Writer::append_batch, docs/batches.md) come out whole or not at
+/// all: the reader returns a batch's first record only once the batch's last record is
+/// readable and verified, then its records in order. At a batch whose last record is
+/// not there (a write in progress, or a log cut inside a batch that recovery has not
+/// seen yet) it stops as at the end of the log, without returning any of it.
 ///
 /// Not thread-safe; any number of readers may read one log, also while a writer
 /// appends and releases segments. `disk` must outlive the reader.
@@ -119,7 +126,9 @@ class LogReader {
   KAYA_API ~LogReader();
 
   /// The next record, or nullopt at the end of the log (an incomplete record at the end
-  /// of the last segment, a write in progress or a torn tail, reads as the end).
+  /// of the last segment, a write in progress or a torn tail, reads as the end, and so
+  /// does an atomic batch whose last record is not readable yet: stalled_on() then
+  /// names it; a later call returns the batch once it is whole).
   /// Corruption, naming segment, offset and LSN, for damaged data or an LSN out of
   /// order; NotFound when the segment being read was released meanwhile, or when the
   /// log was truncated (Writer::truncate_after, also by another process) since the
@@ -141,17 +150,20 @@ class LogReader {
   /// call of next() or next_view(), or a range from records() or record_views()
   /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
   /// position(), stalled_on() and error() leave them valid, and so does anything a
-  /// writer does to the log. Copy what must outlive that (RecordView::to_record()).
-  /// lsn, sequence and type are plain values.
+  /// writer does to the log. The records of an atomic batch all come from the buffer,
+  /// which holds the whole batch: the views of every record of a batch stay valid
+  /// until the call after the one that returned its last record. Copy what must
+  /// outlive that (RecordView::to_record()). lsn, sequence and type are plain values.
   KAYA_API Result<std::optional<RecordView>> next_view();
 
   /// The LSN of the record next() returns next.
   KAYA_API Lsn position() const;
 
   /// Why the last next() or next_view() returned nullopt, when it stopped on bytes that
-  /// are not a record rather than at the clean end of the log: a torn tail, or records
-  /// after a hole beyond the recovery point (recovery cuts or moves them;
-  /// docs/recovery.md). nullopt at a clean end.
+  /// are not a record rather than at the clean end of the log: a torn tail (an
+  /// incomplete atomic batch at the end of the log included), or records after a hole
+  /// beyond the recovery point (recovery cuts or moves them; docs/recovery.md).
+  /// nullopt at a clean end.
   KAYA_API const std::optional<Error>& stalled_on() const;
 
   /// The records from position() to the end of the log, for range-for (RecordRange).
@@ -192,6 +204,11 @@ struct TailOptions {
 /// include_relaxed) and waits at the end, surviving segment rotation. Never yields a
 /// record that a crash could take back in the chosen mode.
 ///
+/// Atomic batches (Writer::append_batch) come out whole: the reader waits at a batch
+/// until its last record is visible (durable, or written with include_relaxed),
+/// readable and verified, and returns none of it before; then its records in order.
+/// Memory: one read buffer plus the largest record, or the largest batch.
+///
 /// Not thread-safe. `writer` must outlive the reader.
 class TailingReader {
  public:
@@ -216,7 +233,9 @@ class TailingReader {
   /// call of next() or next_view(), or a range from records() or record_views()
   /// reading its next record: begin() or ++) or is destroyed, whichever comes first;
   /// position() and error() leave them valid, and so does anything the writer does
-  /// (appends, syncs, rotations, releases, truncations).
+  /// (appends, syncs, rotations, releases, truncations). The views of every record of
+  /// an atomic batch stay valid until the call after the one that returned its last
+  /// record (the buffer holds the whole batch).
   /// Copy what must outlive that (RecordView::to_record()). lsn, sequence and type
   /// are plain values.
   KAYA_API Result<std::optional<RecordView>> next_view(std::chrono::microseconds timeout);
