@@ -257,6 +257,28 @@ TEST(AsyncAppendTest, CloseWaitsForEveryCompletionToReturn) {
   EXPECT_EQ(w->stats().async_in_flight_bytes, 0u);
 }
 
+TEST(AsyncAppendTest, CloseRunsTheCompletionsOfTheRecordsItSyncs) {
+  SimDisk disk;
+  FsyncGate gate(disk);
+  auto w = open_or_die({}, disk);
+  gate.close();
+  std::atomic<int> returned{0};
+  for (int i = 0; i < 50; ++i) {
+    KAYA_ASSERT_OK(w->append_async(Payload::put("k", std::to_string(i)), kStrict,
+                                   [&](const Result<AppendResult>& r) {
+                                     EXPECT_TRUE(r.ok());
+                                     returned++;
+                                   }));
+  }
+  gate.wait_for_held();
+  // close() starts while none of them is durable: it syncs them, then waits for their
+  // completions.
+  auto closer = std::async(std::launch::async, [&] { return w->close(); });
+  gate.open();
+  KAYA_ASSERT_OK(closer.get());
+  EXPECT_EQ(returned.load(), 50);
+}
+
 TEST(AsyncAppendTest, InFlightBytesNeverExceedTheBound) {
   SimDisk disk;
   FsyncGate gate(disk);
