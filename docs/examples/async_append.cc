@@ -17,9 +17,9 @@ int main() {
   if (!disk.ok()) return fail(disk.error());
   // [doc]
   kaya::wal::WalConfig config;
-  // At most 8 MiB of records appended and not yet completed; append_async waits at
-  // the bound (the default is 64 MiB).
-  config.async_max_in_flight_bytes = 8 << 20;
+  // At most 1 MiB of records appended and not yet completed; append_async waits at
+  // the bound (the default is 2 MiB).
+  config.async_max_in_flight_bytes = 1 << 20;
   auto opened = kaya::wal::Writer::open(config, **disk);
   if (!opened.ok()) return fail(opened.error());
   kaya::wal::Writer& writer = **opened;
