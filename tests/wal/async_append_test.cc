@@ -23,9 +23,9 @@ namespace {
 
 using io::FaultKind;
 using io::SimDisk;
+using ::kaya::testing::seed_from_env;
 using testing::FsyncGate;
 using testing::read_log;
-using ::kaya::testing::seed_from_env;
 
 constexpr auto kStrict = DurabilityMode::kStrict;
 constexpr auto kRelaxed = DurabilityMode::kRelaxed;
