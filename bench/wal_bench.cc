@@ -28,6 +28,10 @@
 //                bytes written by as many threads with one pwrite per record at offsets
 //                from a shared counter (a growing file, no fsync); baseline and kaya
 //                take turns in going first
+//   async1       strict, 128 B: ONE thread issuing append_async (a callback per
+//                record, the writer's completion thread running them) vs 64 threads
+//                appending synchronously to another log, interleaved (target 0.9x)
+//   async1-4k    the same with 4 KiB records
 //   memory       peak RSS of a relaxed one-thread run over 16 segments of 8 MiB, at
 //                the end vs after the first quarter; with strict64/strict64-4k/relaxed64,
 //                also kaya's peak RSS with 64 threads vs the ideal baseline's (for the
@@ -35,6 +39,8 @@
 //                strict_many_threads)
 // Only the public Writer API is used for kaya. Figures are the medians of --runs.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -66,8 +72,9 @@ constexpr int kRounds = 8;
 // second).
 constexpr double kMemoryRunShare = 0.25;
 
-const std::vector<std::string> kAllCases = {
-    "strict1", "strict64", "strict64-4k", "relaxed1", "relaxed64", "relaxed4k", "memory"};
+const std::vector<std::string> kAllCases = {"strict1",  "strict64",  "strict64-4k",
+                                            "relaxed1", "relaxed64", "relaxed4k",
+                                            "async1",   "async1-4k", "memory"};
 constexpr int kRelaxed4kThreads[] = {1, 4, 16, 64};
 
 struct Options {
@@ -131,6 +138,33 @@ class KayaLog {
   KayaLog& operator=(const KayaLog&) = delete;
 
   void append(wal::DurabilityMode mode) { append_or_die(*writer_, value_, mode); }
+  // One thread appending asynchronously for `seconds`: the slice ends when the last
+  // record issued has completed (completions run in LSN order).
+  Throughput append_async_for(wal::DurabilityMode mode, double seconds) {
+    std::atomic<uint64_t> completed{0};
+    auto count = [&completed](const Result<wal::AppendResult>& r) {
+      if (!r.ok()) die(r.error().to_string());
+      completed.fetch_add(1, std::memory_order_relaxed);
+    };
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::duration<double>(seconds);
+    uint64_t issued = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (int i = 0; i < 64; ++i, ++issued) {
+        auto r = writer_->append_async(wal::Payload::put("", value_), mode, count);
+        if (!r.ok()) die(r.error().to_string());
+      }
+    }
+    auto last = writer_->append_async(wal::Payload::put("", value_), mode);
+    if (!last.ok()) die(last.error().to_string());
+    if (auto r = last->wait(); !r.ok()) die(r.error().to_string());
+    if (completed.load() != issued) die("async: a completion is missing");
+    Throughput slice;
+    slice.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    slice.records = issued + 1;
+    return slice;
+  }
   // Closes the writer (no appends after); returns its stats taken before close().
   wal::WriterStats finish() {
     wal::WriterStats stats = writer_->stats();
@@ -314,6 +348,51 @@ void strict_many_threads(const std::string& dir, size_t record_bytes, double sec
              {p99(k.appends.commit_us), p99(ideal.fsync_us), {}});
 }
 
+// One thread appending asynchronously (strict) and 64 threads appending synchronously
+// to another log, taking turns (which goes first alternates) in kRounds rounds.
+void async_one_thread(const std::string& dir, size_t record_bytes, double seconds,
+                      Report& report) {
+  Throughput async;
+  Throughput sync;
+  wal::WriterStats async_stats;
+  wal::WriterStats sync_stats;
+  std::filesystem::create_directories(dir + "/async");
+  std::filesystem::create_directories(dir + "/sync");
+  {
+    KayaLog async_log(dir + "/async", record_bytes);
+    KayaLog sync_log(dir + "/sync", record_bytes);
+    const double slice = seconds / kRounds;
+    for (int round = 0; round < kRounds; ++round) {
+      for (int turn = 0; turn < 2; ++turn) {
+        if ((round + turn) % 2 == 0) {
+          async.add(async_log.append_async_for(wal::DurabilityMode::kStrict, slice));
+        } else {
+          sync.add(run_appenders(kManyThreads, slice, [&](int) {
+            sync_log.append(wal::DurabilityMode::kStrict);
+          }));
+        }
+      }
+    }
+    async_stats = async_log.finish();
+    sync_stats = sync_log.finish();
+  }
+  std::filesystem::remove_all(dir + "/async");
+  std::filesystem::remove_all(dir + "/sync");
+  const std::string size = record_bytes == kSmall ? "128 B" : "4 KiB";
+  report.add(
+      {"async strict 1T " + size,
+       "rec/s",
+       "sync strict 64T",
+       {{Goal::kRatioAtLeast, 0.9}},
+       static_cast<double>(record_bytes)},
+      {async.per_s(),
+       sync.per_s(),
+       {{"async_rec_per_fsync", per_fsync(async.records, async_stats.fsyncs)},
+        {"sync_rec_per_fsync", per_fsync(sync.records, sync_stats.fsyncs)},
+        {"async_peak_in_flight_mib",
+         static_cast<double>(async_stats.async_in_flight_bytes_peak) / (1 << 20)}}});
+}
+
 void relaxed(const std::string& dir, int threads, double seconds, Report& report,
              ManyThreadMemory& memory) {
   const double pwrite_per_s =
@@ -434,7 +513,7 @@ Options parse(int argc, char** argv) {
        [&o](const std::string& v) { o.log_mib = to_u64("log-mib", v, 1, 1 << 20); }});
   flags.push_back({"cases", "LIST",
                    "comma-separated subset of strict1,strict64,strict64-4k,relaxed1,"
-                   "relaxed64,relaxed4k,memory (default: all)",
+                   "relaxed64,relaxed4k,async1,async1-4k,memory (default: all)",
                    [&o](const std::string& v) {
                      o.cases.clear();
                      std::stringstream in(v);
@@ -469,6 +548,8 @@ void one_run(const Options& o, const std::string& dir, Report& report) {
   if (wanted("relaxed1")) relaxed(dir, 1, o.seconds, report, memory);
   if (wanted("relaxed64")) relaxed(dir, kManyThreads, o.seconds, report, memory);
   if (wanted("relaxed4k")) relaxed_4k(dir, o.log_mib << 20, report);
+  if (wanted("async1")) async_one_thread(dir, kSmall, o.seconds, report);
+  if (wanted("async1-4k")) async_one_thread(dir, kLarge, o.seconds, report);
   if (!wanted("memory")) return;
   memory_over_log_size(dir, report);
   if (memory.kaya_kib == 0) return;

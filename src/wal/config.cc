@@ -40,6 +40,10 @@ Status WalConfig::validate() const {
       return invalid("recovery_point_sync_ms", recovery_point_sync_ms,
                      "must be between 1 and 60000");
     }
+    if (async_max_in_flight_bytes == 0) {
+      return invalid("async_max_in_flight_bytes", async_max_in_flight_bytes,
+                     "no asynchronous append could ever be in flight");
+    }
     if ((extensions & ~kAllExtensions) != 0) {
       return invalid("extensions", extensions,
                      "unknown extension bits (known: kExtensionBytes 2, "

@@ -34,7 +34,7 @@ Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
       // No sync runs: this append leads one itself. Whoever arrives while it runs
       // waits; if anyone does, the syncer thread takes over for the next round.
       sync_round(lock, wait_for_batch);
-      if (!durable_waiters_.empty() && !poison_) {
+      if (syncer_wanted_locked() && !poison_) {
         syncer_run_ = true;
         syncer_cv_.notify_one();
       }
@@ -180,6 +180,7 @@ Status Sequencer::mark_durable_locked(uint64_t lsn, uint64_t bytes,
     unsynced_strict_.pop_front();
   }
   notify_progress_locked();
+  wake_completer_locked();
   return ok_status();
 }
 
@@ -244,14 +245,20 @@ void Sequencer::sync_loop() {
     syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
     if (stop_syncer_) return;
     syncer_run_ = false;
+    syncer_busy_ = true;
     while (!poison_ && !syncing_ && !truncating_ &&
-           (!durable_waiters_.empty() || closing_count_ > 0)) {
-      if (durable_waiters_.empty()) {
-        close_round(lock);
-      } else {
+           (syncer_wanted_locked() || closing_count_ > 0)) {
+      if (!durable_waiters_.empty() || durable_lsn_ < async_strict_lsn_) {
         sync_round(lock, /*wait_for_batch=*/true);
+      } else if (closing_count_ > 0) {
+        close_round(lock);
+      } else if (writing_) {
+        wait_progress(lock);  // async relaxed records staged behind a write in flight
+      } else if (staged_.empty() || !write_staged(lock, /*unlock=*/true).ok()) {
+        break;  // poisoned (or nothing left to write)
       }
     }
+    syncer_busy_ = false;
   }
 }
 

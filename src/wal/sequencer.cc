@@ -46,13 +46,16 @@ Sequencer::Sequencer(const WalConfig& config, SegmentWriter& segment,
     : config_(config), segment_(segment), rp_(rp), log_lock_(std::move(log_lock)) {}
 
 Sequencer::~Sequencer() {
-  if (syncer_.joinable()) {
+  if (syncer_.joinable() || completer_.joinable()) {
     {
       Lock lock(mu_);
       stop_syncer_ = true;
+      stop_completer_ = true;
       syncer_cv_.notify_one();
+      completer_cv_.notify_one();
     }
-    syncer_.join();
+    if (syncer_.joinable()) syncer_.join();
+    if (completer_.joinable()) completer_.join();
   }
 }
 
@@ -94,6 +97,7 @@ void Sequencer::poison_locked(const Error& error) noexcept {
   segment_.drop_map_locked();
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   cv_.notify_all();
+  completer_cv_.notify_one();  // every async append pending now fails
   rp_.wake_locked();
 }
 
@@ -155,7 +159,7 @@ Status Sequencer::encode_records(std::span<const Payload> payloads, bool batch,
 }
 
 Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
-                                            DurabilityMode mode) {
+                                            DurabilityMode mode, Completion* done) {
   // Every allocation the records need happens before they take an LSN: one that fails
   // refuses the append (Internal, "out of memory ...") and leaves the writer as it was.
   // Encoding and the payload CRCs happen before the lock; only the headers are sealed
@@ -202,7 +206,7 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
       owned.resize(total);
       bytes = owned;
     }
-    if (mode == DurabilityMode::kStrict) wait_slot();
+    if (mode == DurabilityMode::kStrict && done == nullptr) wait_slot();
   } catch (const std::bad_alloc&) {
     return core::out_of_memory_while([&] {
       return batch ? "encoding a batch of " + std::to_string(payloads.size()) +
@@ -215,6 +219,10 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
   Lock lock = lock_spinning(mu_);
   wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
+  if (done != nullptr) {
+    KAYA_RETURN_IF_ERROR(admit_async(lock, total));
+    return queue_async(lock, bytes, payloads.size(), mode, std::move(*done));
+  }
   KAYA_RETURN_IF_ERROR(make_room(lock, total, payloads.size()));
   RecordPosition last;
   KAYA_ASSIGN_OR_RETURN(AppendResult first,
@@ -266,7 +274,7 @@ Status Sequencer::make_room(Lock& lock, uint64_t len, uint64_t count) {
 
 Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
                                                  uint64_t count, DurabilityMode mode,
-                                                 RecordPosition* last) {
+                                                 RecordPosition* last, bool async) {
   const uint64_t len = bytes.size();
   // A relaxed record goes straight into the map when every earlier one is written: an
   // append is a copy. Everything else is staged and written with one system call per
@@ -332,7 +340,7 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   }
   KAYA_RETURN_IF_ERROR(stage_locked(bytes, result.lsn.value(), result.offset, pos));
   if (mode == DurabilityMode::kRelaxed) {
-    KAYA_RETURN_IF_ERROR(wait_written(lock, pos.lsn.value()));
+    if (!async) KAYA_RETURN_IF_ERROR(wait_written(lock, pos.lsn.value()));
   } else if (config_.batch.flush_interval_us > 0 && batch_full_locked()) {
     notify_progress_locked();  // a leader waiting for companions has them
   }
@@ -429,6 +437,7 @@ Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t by
   stats_.records += last - first + 1;
   stats_.bytes += bytes;
   notify_progress_locked();
+  wake_completer_locked();
   return ok_status();
 }
 

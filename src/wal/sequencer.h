@@ -37,6 +37,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,9 +92,16 @@ class Sequencer {
   // The public calls (writer.h has their contracts). None throws but append().
   Result<AppendResult> append(const Payload& payload, DurabilityMode mode);
   // Writer::append_batch: the records are encoded into one buffer, take contiguous
-  // LSNs in one segment and go to the disk with one write.
-  Result<BatchResult> append_batch(std::span<const Payload> payloads,
-                                   DurabilityMode mode);
+  // LSNs in one segment and go to the disk with one write. With `done`, asynchronous:
+  // returns once the records are staged, and `done` (moved from) gets the outcome on
+  // the completion thread (sequencer_async.cc).
+  using Completion = std::function<void(const Result<AppendResult>&)>;
+  Result<BatchResult> append_batch(std::span<const Payload> payloads, DurabilityMode mode,
+                                   Completion* done = nullptr);
+  // Writer::append_async.
+  Result<Lsn> append_async(const Payload& payload, DurabilityMode mode, Completion done);
+  // The sequencer whose completion thread this is (nullptr on any other thread).
+  static const Sequencer* completing();
   Status sync();
   Status close();
   WriterStats stats(uint64_t recovered_segments) const;
@@ -168,6 +177,8 @@ class Sequencer {
   // fails whatever they cut (its record may still be in the log, as for any failed
   // append).
   Status cut_check_locked(uint64_t lsn, uint32_t epoch) const;
+  // Whether cut_check_locked() fails (allocates nothing).
+  bool cut_locked(uint64_t lsn, uint32_t epoch) const;
   // The truncation's first step: every assigned record written and fsynced.
   Status flush_for_cut(Lock& lock);
   // Its last: the writer continues right after the cut (the log's state `intent`,
@@ -176,6 +187,54 @@ class Sequencer {
   // This thread's wait slot, made on first use (append makes it before it takes an
   // LSN, so that no allocation can fail after).
   static SlotRef& wait_slot();
+
+  // sequencer_async.cc: asynchronous appends. One per append_async, in the order of
+  // assignment (LSN order within a truncation epoch), until its completion starts.
+  struct AsyncEntry {
+    AppendResult result;
+    uint32_t epoch = 0;  // epoch_ when the LSN was assigned
+    DurabilityMode mode = DurabilityMode::kStrict;
+    Completion done;
+    std::optional<Error> error;  // the outcome, once settled: this error, or `result`
+  };
+  // Waits (releasing `lock`) until `len` more bytes are within the bound, then counts
+  // them; an error counts nothing.
+  Status admit_async(Lock& lock, uint64_t len);
+  // Makes room (rotating), assigns and stages the records (`bytes`, `count` of them)
+  // and queues `done` for their completion; on an error nothing is queued and the
+  // bytes admit_async counted are given back.
+  Result<BatchResult> queue_async(Lock& lock, std::span<uint8_t> bytes, uint64_t count,
+                                  DurabilityMode mode, Completion done);
+  // Gives back bytes counted by admit_async (the append failed after it).
+  void unadmit_async_locked(uint64_t len);
+  // The entry's record is complete (durable, or written for a relaxed one on a writer
+  // not poisoned); the entry's outcome is known (pure), and fixed.
+  bool complete_locked(const AsyncEntry& entry) const;
+  bool settled_locked(const AsyncEntry& entry) const;
+  void settle_locked(AsyncEntry& entry) const noexcept;
+  // Wakes the completion thread when the front entry has settled.
+  void wake_completer_locked() {
+    if (completer_waiting_ && !async_queue_.empty() &&
+        settled_locked(async_queue_.front())) {
+      completer_cv_.notify_one();
+    }
+  }
+  // The syncer has work: strict appends waiting, or async records to write or sync.
+  bool syncer_wanted_locked() const {
+    return !durable_waiters_.empty() || durable_lsn_ < async_strict_lsn_ ||
+           written_lsn_ < async_relaxed_lsn_;
+  }
+  // Hands the syncer the work (when it is not at it already).
+  void poke_syncer_locked() {
+    if (!syncer_busy_ && !syncer_run_ && syncer_wanted_locked()) {
+      syncer_run_ = true;
+      syncer_cv_.notify_one();
+    }
+  }
+  // The completion thread: runs the completions of the settled entries, in order.
+  void completion_loop();
+  // Waits until every completion has returned (close()).
+  void wait_completions(Lock& lock);
 
   // sequencer.cc: assignment, staging, writing.
   Status usable_locked() const;
@@ -186,9 +245,11 @@ class Sequencer {
   // Assigns `count` records (the encoded `bytes`, back to back) contiguous LSNs and
   // one place in the tail segment, seals and stores or stages them. The result names
   // the first record; encoded_len is that of all; `last` gets the last one's position.
+  // With `async`, a relaxed record is left staged (the syncer writes it) and the
+  // call never releases the lock.
   Result<AppendResult> assign_and_stage(Lock& lock, std::span<uint8_t> bytes,
                                         uint64_t count, DurabilityMode mode,
-                                        RecordPosition* last);
+                                        RecordPosition* last, bool async = false);
   // The records [first_lsn, last.lsn] (`bytes`, from the offset of the first) are
   // stored through the map / staged for the next write.
   Status store_locked(std::span<const uint8_t> bytes, uint64_t first_lsn, uint64_t offset,
@@ -326,6 +387,21 @@ class Sequencer {
   // WriterStats::strict_records).
   std::atomic<uint64_t> strict_acked_{0};
   std::thread syncer_;
+  bool syncer_busy_ = false;  // under mu_: the syncer is past its wait, at work
+
+  // Asynchronous appends (sequencer_async.cc), under mu_: the entries not yet taken by
+  // the completion thread (a list: its nodes are allocated before the LSN is taken,
+  // and a settled prefix is spliced off without allocating), the highest LSN of an
+  // async strict (relaxed) record, the bytes in flight.
+  std::list<AsyncEntry> async_queue_;
+  uint64_t async_strict_lsn_ = 0;
+  uint64_t async_relaxed_lsn_ = 0;
+  uint64_t async_in_flight_bytes_ = 0;
+  bool completer_waiting_ = false;
+  bool delivering_ = false;  // the completion thread runs completions
+  bool stop_completer_ = false;
+  std::condition_variable completer_cv_;
+  std::thread completer_;  // started by the first append_async
 };
 
 }  // namespace kaya::wal

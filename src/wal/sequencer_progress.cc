@@ -11,6 +11,11 @@
 namespace kaya::wal {
 
 Status Sequencer::close() {
+  if (completing() == this) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "close() called from a completion of append_async: it would wait for "
+                 "that completion to return; close the writer from another thread");
+  }
   Lock lock(mu_);
   wait_not_truncating(lock);
   // A poisoned writer reports its poisoning on every close, the first included.
@@ -32,16 +37,22 @@ Status Sequencer::close() {
     lock = Lock(mu_);  // wait_durable returned without it
   }
   cv_.wait(lock, [&] { return !writing_ && !syncing_; });
+  // Every async append is settled now (written and synced, or failed): its completion
+  // runs before the log is released.
+  wait_completions(lock);
   cv_waiters_--;
   // A close a sync round did not take (everything was durable already).
   if (s.ok() && !poison_ && closing_count_ > 0) {
     s = core::guard([&] { return close_sealed(lock, /*unlock=*/false); });
   }
   stop_syncer_ = true;
+  stop_completer_ = true;
   syncer_cv_.notify_one();
+  completer_cv_.notify_one();
   rp_.stop_locked();
   lock.unlock();
   if (syncer_.joinable()) syncer_.join();
+  if (completer_.joinable()) completer_.join();
   rp_.join();
   lock.lock();
   // The syncer or the recovery point thread may have failed meanwhile.
@@ -74,6 +85,7 @@ WriterStats Sequencer::stats(uint64_t recovered_segments) const {
   out.next_lsn = Lsn(next_lsn_);
   out.durable_lsn_end = Lsn(durable_lsn_ + 1);
   out.poisoned = poison_.has_value();
+  out.async_in_flight_bytes = async_in_flight_bytes_;
   // Metrics: recovery kept these segments (an empty log gets a new first one).
   out.segments = std::max<uint64_t>(1, recovered_segments) + out.rotations -
                  out.segments_released - out.segments_truncated;

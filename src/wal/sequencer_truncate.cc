@@ -16,8 +16,12 @@ void Sequencer::wait_not_truncating(Lock& lock) {
   while (truncating_) wait_progress(lock);
 }
 
+bool Sequencer::cut_locked(uint64_t lsn, uint32_t epoch) const {
+  return !(epoch == epoch_ || (epoch_ - epoch == 1 && lsn <= last_cut_));
+}
+
 Status Sequencer::cut_check_locked(uint64_t lsn, uint32_t epoch) const {
-  if (epoch == epoch_ || (epoch_ - epoch == 1 && lsn <= last_cut_)) return ok_status();
+  if (!cut_locked(lsn, epoch)) return ok_status();
   return Error(ErrorKind::kInvalidArgument,
                "LSN " + std::to_string(lsn) +
                    " was removed by a truncation (truncation epoch " +
@@ -69,7 +73,7 @@ Result<TruncateReport> Sequencer::truncate_after(uint64_t lsn, io::Disk& disk) {
   // Whichever way it ends, appends go on, and strict ones waiting get a sync round.
   auto done = [&] {
     truncating_ = false;
-    if (!durable_waiters_.empty() && !poison_) {
+    if (syncer_wanted_locked() && !poison_) {
       syncer_run_ = true;
       syncer_cv_.notify_one();
     }
@@ -147,7 +151,12 @@ void Sequencer::continue_after_cut_locked(const RecoveryPoint& intent,
     slot->ready.release();
   }
   durable_waiters_.clear();
+  // Async appends above the cut fail (their entries settle on the epoch), and the
+  // syncer has nothing left to do for them.
+  async_strict_lsn_ = std::min(async_strict_lsn_, lsn);
+  async_relaxed_lsn_ = std::min(async_relaxed_lsn_, lsn);
   notify_progress_locked();
+  wake_completer_locked();
 }
 
 }  // namespace kaya::wal

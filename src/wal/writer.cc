@@ -8,6 +8,7 @@
 #include "kaya/wal/writer.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -178,6 +179,70 @@ Result<AppendResult> Writer::append(const Payload& payload, DurabilityMode mode)
 Result<BatchResult> Writer::append_batch(std::span<const Payload> payloads,
                                          DurabilityMode mode) {
   return core::guard([&] { return impl_->sequencer.append_batch(payloads, mode); });
+}
+
+Result<Lsn> Writer::append_async(const Payload& payload, DurabilityMode mode,
+                                 AppendCallback done) {
+  return core::guard(
+      [&] { return impl_->sequencer.append_async(payload, mode, std::move(done)); });
+}
+
+struct AppendFuture::State {
+  Lsn lsn;
+  const Sequencer* sequencer = nullptr;  // whose completion thread completes it
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::optional<Result<AppendResult>> outcome;  // under mu
+};
+
+Result<AppendFuture> Writer::append_async(const Payload& payload, DurabilityMode mode) {
+  return core::guard([&]() -> Result<AppendFuture> {
+    auto state = std::make_shared<AppendFuture::State>();
+    state->sequencer = &impl_->sequencer;
+    // The completion may run before the LSN is stored: it touches only the outcome.
+    KAYA_ASSIGN_OR_RETURN(
+        Lsn lsn,
+        impl_->sequencer.append_async(
+            payload, mode, [state](const Result<AppendResult>& r) {
+              std::lock_guard<std::mutex> lock(state->mu);
+              try {
+                state->outcome = r;
+              } catch (...) {
+                state->outcome.emplace(core::out_of_memory());  // copying the message
+              }
+              state->cv.notify_all();
+            }));
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->lsn = lsn;
+    }
+    return AppendFuture(std::move(state));
+  });
+}
+
+Lsn AppendFuture::lsn() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->lsn;
+}
+
+bool AppendFuture::ready() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->outcome.has_value();
+}
+
+Result<AppendResult> AppendFuture::wait() const {
+  return core::guard([&]() -> Result<AppendResult> {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    if (!state_->outcome && Sequencer::completing() == state_->sequencer) {
+      return Error(
+          ErrorKind::kInvalidArgument,
+          "AppendFuture::wait() for LSN " + std::to_string(state_->lsn.value()) +
+              " on the writer's completion thread, before that append completed: "
+              "it would wait for itself");
+    }
+    state_->cv.wait(lock, [&] { return state_->outcome.has_value(); });
+    return *state_->outcome;
+  });
 }
 
 Status Writer::sync() {

@@ -7,6 +7,8 @@
 // depend on the test's timing), or every allocation above a size.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,69 @@ TEST(WriterOutOfMemoryTest, AppendFailsCleanlyAtEveryAllocation) {
 // writer usable; it took the LSN and poisoned the writer. Every allocation of the test
 // thread above half the record fails, after appends that sized the thread's encoding
 // buffer: the map is the first allocation of the record's size.
+// append_async: a refusal for want of memory before the LSN is taken leaves the writer
+// as it was, and no completion ever runs for it (out of memory in the I/O after the
+// LSN poisons, as for append); every accepted append completes exactly once, and the
+// log has no hole and every record whose completion succeeded.
+TEST(WriterOutOfMemoryTest, AsyncAppendFailsCleanlyAtEveryAllocation) {
+  for (const DurabilityMode mode : {kStrict, kRelaxed}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    io::SimDisk disk;
+    WalConfig config;
+    config.max_record_bytes = 256 << 10;
+    auto opened = Writer::open(config, disk);
+    KAYA_ASSERT_OK(opened);
+    std::unique_ptr<Writer> w = std::move(opened).value();
+    std::mutex mu;
+    std::vector<uint64_t> acked;  // under mu
+    std::atomic<uint64_t> completed{0};
+    uint64_t accepted = 0;
+    int failures = 0;
+    long n = 0;
+    for (; n < kMaxSweep && w != nullptr; ++n) {
+      if (w->stats().poisoned) {
+        EXPECT_FALSE(w->close().ok());
+        w.reset();
+        auto again = Writer::open(config, disk);
+        KAYA_ASSERT_OK(again);
+        w = std::move(again).value();
+      }
+      const uint64_t before = w->next_lsn().value();
+      const Payload payload = Payload::put("key", big_value());
+      AppendCallback done = [&](const Result<AppendResult>& r) {
+        if (r.ok()) {
+          std::lock_guard lock(mu);
+          acked.push_back(r->lsn.value());
+        }
+        completed++;
+      };
+      arm(n, false);
+      Result<Lsn> r = w->append_async(payload, mode, std::move(done));
+      disarm();  // no gtest macro allocates while armed
+      const bool fired = allocation_failed();
+      if (r.ok()) {
+        EXPECT_EQ(r->value(), before);
+        ++accepted;
+        if (!fired) break;  // the append needs fewer than n allocations
+        continue;
+      }
+      ++failures;
+      ASSERT_TRUE(fired) << "allocation " << n << ": " << r.error().to_string();
+      ASSERT_EQ(r.error().kind(), ErrorKind::kInternal) << r.error().to_string();
+      if (!w->stats().poisoned) {
+        EXPECT_EQ(w->next_lsn().value(), before) << "allocation " << n;
+      }
+    }
+    ASSERT_NE(w, nullptr);
+    ASSERT_LT(n, kMaxSweep) << "the append never succeeded";
+    EXPECT_GT(failures, 0);
+    KAYA_ASSERT_OK(w->close());
+    w.reset();
+    EXPECT_EQ(completed.load(), accepted);
+    expect_contiguous(disk, config, acked);
+  }
+}
+
 TEST(WriterOutOfMemoryTest, AMapOfTheRecordThatCannotBeHadRefusesTheAppend) {
   for (const DurabilityMode mode : {kStrict, kRelaxed}) {
     SCOPED_TRACE(std::string(to_string(mode)));

@@ -72,6 +72,8 @@ struct KAYA_API WalConfig {
   static constexpr uint64_t kDefaultRecoveryPointSyncMs = 100;
   /// Upper bound on recovery_point_sync_ms: 60 s.
   static constexpr uint64_t kMaxRecoveryPointSyncMs = 60'000;
+  /// Default async_max_in_flight_bytes: 2 MiB.
+  static constexpr uint64_t kDefaultAsyncMaxInFlightBytes = 2ull << 20;
 
   /// A segment is closed and the next one started when a record would take a
   /// non-empty segment past this size. A record larger than this goes alone into a
@@ -105,6 +107,15 @@ struct KAYA_API WalConfig {
   /// setting). A KayaDB reader destroys an opted-in log from its first record written
   /// after the opt-in: opt in only logs that no KayaDB reads.
   uint64_t extensions = 0;
+  /// Back-pressure of Writer::append_async: the encoded bytes (headers included) of the
+  /// asynchronous appends accepted and whose completion has not started never exceed
+  /// this (at least 1), but for one record larger than it, which is accepted alone once
+  /// nothing else is in flight. At the bound append_async waits for room
+  /// (docs/async.md). The bound also caps what one fsync covers for a single async
+  /// appender: the default (2 MiB, thousands of small records) keeps fsyncs short,
+  /// which measured faster than larger ones on a local disk (docs/async.md,
+  /// "Throughput"); raise it for storage whose fsync takes long (a remote Disk).
+  uint64_t async_max_in_flight_bytes = kDefaultAsyncMaxInFlightBytes;
 
   /// InvalidArgument naming the field when the configuration makes no sense.
   Status validate() const;

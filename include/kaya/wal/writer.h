@@ -41,6 +41,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -81,6 +82,34 @@ struct BatchResult {
   bool durable = false;           ///< on stable storage when append_batch returned
   /// Duration of the fsync that made the batch durable (0 when not durable).
   uint64_t fsync_duration_us = 0;
+};
+
+/// The completion of an asynchronous append (Writer::append_async): called once, with
+/// the append's outcome, on the writer's completion thread (see append_async for what
+/// it may do).
+using AppendCallback = std::function<void(const Result<AppendResult>&)>;
+
+/// A handle on the outcome of an asynchronous append (Writer::append_async without a
+/// callback). Copyable; every copy refers to the same append. It may outlive the
+/// writer: close() completes every append first.
+class KAYA_API AppendFuture {
+ public:
+  /// The LSN the append was given.
+  Lsn lsn() const;
+  /// The append has completed: wait() returns at once.
+  bool ready() const;
+  /// Waits until the append completes and returns its outcome (what its callback would
+  /// get). Called on the writer's completion thread before the append completed, it
+  /// would wait for itself: InvalidArgument instead, at once.
+  Result<AppendResult> wait() const;
+
+  /// The shared state of the handle (writer.cc).
+  struct State;
+
+ private:
+  friend class Writer;
+  explicit AppendFuture(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
 };
 
 /// What release_before() did.
@@ -177,6 +206,11 @@ struct WriterStats {
   uint64_t scrub_corruptions = 0;   ///< scrub() runs that ended on Corruption
   uint64_t truncations = 0;         ///< truncate_after() calls that removed records
   uint64_t segments_truncated = 0;  ///< segment files truncate_after() removed whole
+  uint64_t async_appends = 0;       ///< appends accepted by append_async()
+  /// Encoded bytes of the asynchronous appends accepted and not yet completed.
+  uint64_t async_in_flight_bytes = 0;
+  /// The most async_in_flight_bytes has been since the writer opened.
+  uint64_t async_in_flight_bytes_peak = 0;
 };
 
 /// The log writer (see the file comment for its contract). Its state is private to the
@@ -230,15 +264,56 @@ class Writer {
   KAYA_API Result<BatchResult> append_batch(std::span<const Payload> payloads,
                                             DurabilityMode mode);
 
+  /// Appends one record asynchronously (docs/async.md): it takes its LSN, is staged like
+  /// the record of append() and returns that LSN at once, without waiting for any
+  /// I/O; `done` is called later with what append() would have returned, once the
+  /// record is durable (kStrict) or with the OS (kRelaxed), or with the error that
+  /// failed it. An error returned here (the checks of append(), a closed or poisoned
+  /// writer) appends nothing, takes no LSN, and `done` is never called.
+  ///
+  /// - Order: completions run in LSN order, strict and relaxed alike (a relaxed
+  ///   completion waits for the strict ones before it), one at a time, on one thread
+  ///   the writer owns (the completion thread, started by the first append_async), never
+  ///   while the writer holds a lock. No thread per append: the records are written
+  ///   and synced by the writer's group commit (strict ones by its syncer thread,
+  ///   sharing fsyncs with every other append), and a slow completion delays the
+  ///   completions after it, not the I/O.
+  /// - Failures: when the writer is poisoned, every append whose completion has not
+  ///   started and whose record is not durable gets the poisoning error, in LSN order
+  ///   (a relaxed record written before the failure included: the device may not have
+  ///   it). One removed by truncate_after() gets its InvalidArgument; the completions
+  ///   of appends made before a truncation come before those made after it.
+  /// - Back-pressure: the bytes of the appends accepted and not yet completed are
+  ///   bounded by WalConfig::async_max_in_flight_bytes. At the bound append_async waits
+  ///   (on the calling thread) until completions make room: an engine that appends
+  ///   faster than its disk is slowed to the disk's pace, as by a bounded queue, with
+  ///   no retry loop to write and no error that means "not now" (an event loop that
+  ///   must never block keeps its own count of bytes in flight below the bound).
+  /// - A completion may call append_async, append, append_batch, sync, stats and the
+  ///   other calls of this writer, with these exceptions, which fail at once with
+  ///   InvalidArgument instead of waiting for themselves: append_async at the bound
+  ///   (the room it waits for is made by the thread it runs on), AppendFuture::wait()
+  ///   for an append not yet complete, and close(). A blocking call (a strict append,
+  ///   sync) is allowed and delays the completions after it. A completion must not
+  ///   destroy the writer, and should not throw (an exception it throws is dropped).
+  /// - close() waits until every completion has returned.
+  KAYA_API Result<Lsn> append_async(const Payload& payload, DurabilityMode mode,
+                                    AppendCallback done);
+  /// append_async() with a handle instead of a callback: the handle's wait() returns
+  /// the outcome.
+  KAYA_API Result<AppendFuture> append_async(const Payload& payload, DurabilityMode mode);
+
   /// Makes every record appended before the call durable. When a truncate_after()
   /// running meanwhile removed some of them, InvalidArgument naming the truncation: the
   /// records it kept are durable (a truncation makes them so first), the others are
   /// gone.
   KAYA_API Status sync();
 
-  /// Syncs, then releases the log; later appends fail with InvalidArgument. A poisoned
-  /// writer fails with its poisoning error (on every call) and issues no more I/O: no
-  /// sync, no cut of the active segment; it only releases the lock.
+  /// Syncs, waits for every completion of append_async to return, then releases the
+  /// log; later appends fail with InvalidArgument. Called from a completion:
+  /// InvalidArgument at once, and nothing changes. A poisoned writer fails with its
+  /// poisoning error (on every call) and issues no more I/O: no sync, no cut of the
+  /// active segment; it only releases the lock.
   KAYA_API Status close();
 
   /// Removes whole segments all of whose records have LSNs below `lsn` (oldest first,
