@@ -79,7 +79,7 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   }
   syncing_ = false;
   // A rotation during the round left a close for the syncer thread.
-  if (closing_count_ > 0 && !poison_) {
+  if (closing_count_ > 0 && !poison_ && closes_in_background_) {
     syncer_run_ = true;
     syncer_cv_.notify_one();
   }

@@ -64,6 +64,7 @@ void Sequencer::start(const Start& start) {
   next_sequence_ = start.next_sequence;
   epoch_ = start.truncation_epoch;
   extensions_ = start.extensions;
+  closes_in_background_ = start.closes_in_background;
   marker_flags_ = static_cast<uint16_t>(extensions_ & format::kExtensionMarkerFlags);
   written_lsn_ = start.next_lsn - 1;
   durable_lsn_ = start.next_lsn - 1;
@@ -478,9 +479,12 @@ Status Sequencer::rotate_locked(Lock& lock) {
   stats_.dir_fsyncs++;
   stats_.rotations++;
   // The close runs off the append path: the syncer thread takes it unless a sync round
-  // in progress does it first.
-  syncer_run_ = true;
-  syncer_cv_.notify_one();
+  // in progress does it first (without background closes: the next round, or the
+  // rotation that finds kMaxClosing pending).
+  if (closes_in_background_) {
+    syncer_run_ = true;
+    syncer_cv_.notify_one();
+  }
   return ok_status();
 }
 

@@ -76,6 +76,10 @@ class Sequencer {
     uint64_t last_full_check_unix_ms = 0;
     uint32_t truncation_epoch = 0;  // the recovery point's
     uint64_t extensions = 0;        // the log's (kExtensionBytes, kExtensionBatches)
+    // A rotation wakes the syncer thread to close the sealed segment; off
+    // (OpenOptions::recovery_point_inline), the next sync round or a later rotation
+    // closes it, so that the order of disk operations depends only on the calls made.
+    bool closes_in_background = true;
   };
 
   // `log_lock` (wal/LOCK) is released at close(), once no byte can reach the log.
@@ -376,6 +380,7 @@ class Sequencer {
   std::array<Closing, kMaxClosing> closing_{};
   size_t closing_head_ = 0;
   size_t closing_count_ = 0;
+  bool closes_in_background_ = true;  // fixed at start()
   // Strict records not yet durable, oldest first, with the time they were queued
   // (only kept when batch.flush_interval_us > 0).
   std::deque<std::pair<uint64_t, Clock::time_point>> unsynced_strict_;

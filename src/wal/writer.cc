@@ -142,6 +142,7 @@ Result<std::unique_ptr<Writer>> Writer::Impl::open(const WalConfig& config,
   start.durable = rp.durable;
   start.truncation_epoch = rp.truncation_epoch;
   start.extensions = extensions;
+  start.closes_in_background = !options.recovery_point_inline;
   if (report.full_scan) {
     // Recovery read and verified every segment: a full check, as of its start.
     start.full_checks = 1;

@@ -168,8 +168,10 @@ struct OpenOptions {
   /// Keep the recovery point with no thread of its own: the thread that led a sync
   /// round writes it, right after it has woken the appenders the round covered (also on
   /// a remote Disk, where that is a round trip), and it is synced only at rotation,
-  /// close and release_before. The order of disk operations then depends only on the
-  /// calls made (a deterministic simulation needs that).
+  /// close and release_before; and a rotation's close of the sealed segment runs in the
+  /// next sync round (or the second rotation after it), never on the writer's syncer
+  /// thread. The order of disk operations then depends only on the calls made (a
+  /// deterministic simulation needs that).
   bool recovery_point_inline = false;
 };
 
