@@ -144,6 +144,18 @@ Result<AppendResult> Sequencer::append(const Payload& payload, DurabilityMode mo
   return result;
 }
 
+BatchResult Sequencer::staged_batch(const AppendResult& first, Lsn last_lsn,
+                                    uint64_t encoded_len) {
+  BatchResult result;
+  result.first_lsn = first.lsn;
+  result.last_lsn = last_lsn;
+  result.first_sequence = first.sequence;
+  result.segment_id = first.segment_id;
+  result.offset = first.offset;
+  result.encoded_len = encoded_len;
+  return result;
+}
+
 Status Sequencer::encode_records(std::span<const Payload> payloads, bool batch,
                                  std::span<uint8_t> bytes) const {
   uint64_t at = 0;
@@ -228,13 +240,7 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
   RecordPosition last;
   KAYA_ASSIGN_OR_RETURN(AppendResult first,
                         assign_and_stage(lock, bytes, payloads.size(), mode, &last));
-  BatchResult result;
-  result.first_lsn = first.lsn;
-  result.last_lsn = last.lsn;
-  result.first_sequence = first.sequence;
-  result.segment_id = first.segment_id;
-  result.offset = first.offset;
-  result.encoded_len = total;
+  BatchResult result = staged_batch(first, last.lsn, total);
   if (mode == DurabilityMode::kRelaxed) {
     stats_.relaxed_records += payloads.size();
     result.durable = durable_lsn_ >= last.lsn.value();

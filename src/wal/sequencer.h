@@ -242,6 +242,10 @@ class Sequencer {
 
   // sequencer.cc: assignment, staging, writing.
   Status usable_locked() const;
+  // What a batch staged at `first`, ending at `last_lsn`, has to say before it is
+  // written or durable (append_batch and append_async both report it).
+  static BatchResult staged_batch(const AppendResult& first, Lsn last_lsn,
+                                  uint64_t encoded_len);
   // Encodes `payloads` as consecutive records into `bytes` (exactly their length),
   // flagged as one batch when `batch`.
   Status encode_records(std::span<const Payload> payloads, bool batch,

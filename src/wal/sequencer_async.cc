@@ -96,14 +96,7 @@ Result<BatchResult> Sequencer::queue_async(Lock& lock, std::span<uint8_t> bytes,
   stats_.async_appends++;
   poke_syncer_locked();
   wake_completer_locked();
-  BatchResult result;
-  result.first_lsn = first->lsn;
-  result.last_lsn = last.lsn;
-  result.first_sequence = first->sequence;
-  result.segment_id = first->segment_id;
-  result.offset = first->offset;
-  result.encoded_len = len;
-  return result;
+  return staged_batch(*first, last.lsn, len);
 }
 
 bool Sequencer::complete_locked(const AsyncEntry& entry) const {
