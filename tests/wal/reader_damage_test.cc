@@ -136,7 +136,8 @@ TEST(ReadUpToDamageTest, EmptySegmentBelowFromIsTheFirstThingRead) {
 }
 
 // A damaged record below `from` in the segment `from` lies in, which open() meets
-// while it skips to `from`: the error first. Read from before it, the records end at it as without the option.
+// while it skips to `from`: the error first. Read from before it, the records end at it
+// as without the option.
 TEST(ReadUpToDamageTest, CorruptRecordBelowFromIsTheFirstThingRead) {
   io::SimDisk disk;
   const Log log = write_log(disk);
