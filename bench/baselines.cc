@@ -27,13 +27,9 @@ uint64_t micros_since(Clock::time_point start) {
           .count());
 }
 
-void ok_or_die(const Status& s) {
-  if (!s.ok()) die(s.error().message());
-}
-
 Throughput run_or_die(const workload::Plan& plan, const AppendFn& append) {
   Result<Throughput> r = workload::run(plan, append);
-  if (!r.ok()) die(r.error().message());
+  if (!r.ok()) die(r.error().to_string());
   return std::move(*r);
 }
 

@@ -108,10 +108,6 @@ std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const wal::WalConfig& c
   return std::move(*w);
 }
 
-void ok_or_die(const Status& s) {
-  if (!s.ok()) die(s.error().to_string());
-}
-
 // kaya's Writer (default configuration) on a new log in dir/kaya, appending records of
 // `record_bytes`; open until finish(), so that slices continue the same log. The
 // files are removed on destruction.

@@ -34,6 +34,7 @@ class Run {
   // A thread's loop: appends until its quota is reached or the run halts.
   void appender(int thread) {
     const uint64_t share = split_share(thread);
+    std::atomic<uint64_t>* const done = plan_.done;
     start_line_.arrive_and_wait();
     Histogram& h = latency_[static_cast<size_t>(thread)];
     uint64_t n = 0;
@@ -46,7 +47,7 @@ class Run {
       }
       h.record(micros_since(begin));
       ++n;
-      if (plan_.done != nullptr) plan_.done->fetch_add(1, std::memory_order_relaxed);
+      if (done != nullptr) done->fetch_add(1, std::memory_order_relaxed);
     }
     counts_[static_cast<size_t>(thread)] = n;
     {
@@ -118,13 +119,15 @@ class Run {
     halt_ = true;
   }
 
-  const Plan& plan_;
+  const Plan plan_;
   const AppendFn& append_;
   std::vector<Histogram> latency_;  // one per thread, merged at the end
   std::vector<uint64_t> counts_;    // one per thread
   std::latch start_line_;
-  std::atomic<bool> halt_{false};   // time is up, or an append failed
-  std::atomic<uint64_t> taken_{0};  // kShared: appends handed out
+  // Read before every append: on a cache line of its own, apart from taken_, which
+  // every append of a kShared run writes.
+  alignas(64) std::atomic<bool> halt_{false};   // time is up, or an append failed
+  alignas(64) std::atomic<uint64_t> taken_{0};  // kShared: appends handed out
   std::mutex mu_;
   std::condition_variable finished_cv_;
   int finished_ = 0;            // threads done; guarded by mu_
