@@ -21,12 +21,6 @@ constexpr uint64_t kAheadBytes = 16ull << 20;  // fallocate step, zero-filled si
   die(what + " " + path + ": " + std::strerror(errno));
 }
 
-uint64_t micros_since(Clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
-          .count());
-}
-
 Throughput run_or_die(const workload::Plan& plan, const AppendFn& append) {
   Result<Throughput> r = workload::run(plan, append);
   if (!r.ok()) die(r.error().to_string());
@@ -212,7 +206,7 @@ void IdealGroupCommit::write_and_sync(const std::vector<Waiter*>& batch) {
   }
   const auto start = Clock::now();
   if (::fdatasync(fd_) != 0) die_errno("fdatasync", path_);
-  fsync_us_.record(micros_since(start));
+  fsync_us_.record(workload::micros_since(start));
   fsyncs_++;
 }
 

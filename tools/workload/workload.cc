@@ -13,14 +13,6 @@
 namespace kaya::workload {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-uint64_t micros_since(Clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
-          .count());
-}
-
 // What the threads of one run share.
 class Run {
  public:
@@ -135,6 +127,12 @@ class Run {
 };
 
 }  // namespace
+
+uint64_t micros_since(Clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+          .count());
+}
 
 void Throughput::add(const Throughput& slice) {
   seconds += slice.seconds;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -16,6 +17,11 @@
 #include "kaya/core/status.h"
 
 namespace kaya::workload {
+
+// The clock every figure is taken with.
+using Clock = std::chrono::steady_clock;
+// Whole microseconds from `start` to now, as the latencies are recorded.
+uint64_t micros_since(Clock::time_point start);
 
 // What a run of appends measured.
 struct Throughput {
