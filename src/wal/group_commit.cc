@@ -34,10 +34,7 @@ Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
       // No sync runs: this append leads one itself. Whoever arrives while it runs
       // waits; if anyone does, the syncer thread takes over for the next round.
       sync_round(lock, wait_for_batch);
-      if (syncer_wanted_locked() && !poison_) {
-        syncer_run_ = true;
-        syncer_cv_.notify_one();
-      }
+      if (syncer_wanted_locked() && !poison_) wake_syncer_locked();
       continue;
     }
     // Wait on this thread's slot until a sync covers `lsn` or the writer is poisoned.
@@ -77,12 +74,9 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
     if (!lock.owns_lock()) lock.lock();
     poison_locked(core::error_from_exception());
   }
-  syncing_ = false;
+  release_sync_role_locked();
   // A rotation during the round left a close for the syncer thread.
-  if (closing_count_ > 0 && !poison_ && closes_in_background_) {
-    syncer_run_ = true;
-    syncer_cv_.notify_one();
-  }
+  if (closing_count_ > 0 && !poison_ && closes_in_background_) wake_syncer_locked();
   // Wake exactly the waiters this sync covered, outside the writer's lock.
   std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();
@@ -116,7 +110,7 @@ void Sequencer::close_round(Lock& lock) {
     if (!lock.owns_lock()) lock.lock();
     poison_locked(core::error_from_exception());
   }
-  syncing_ = false;
+  release_sync_role_locked();
   // Strict appends that arrived meanwhile, and a rotation waiting for the role.
   std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();

@@ -467,7 +467,7 @@ Status Sequencer::rotate_locked(Lock& lock) {
     KAYA_ASSERT(!syncing_);
     syncing_ = true;
     Status closed = close_sealed(lock, /*unlock=*/false);
-    syncing_ = false;
+    release_sync_role_locked();
     for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
     KAYA_RETURN_IF_ERROR(closed);
   }
@@ -487,10 +487,7 @@ Status Sequencer::rotate_locked(Lock& lock) {
   // The close runs off the append path: the syncer thread takes it unless a sync round
   // in progress does it first (without background closes: the next round, or the
   // rotation that finds kMaxClosing pending).
-  if (closes_in_background_) {
-    syncer_run_ = true;
-    syncer_cv_.notify_one();
-  }
+  if (closes_in_background_) wake_syncer_locked();
   return ok_status();
 }
 

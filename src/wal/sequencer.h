@@ -230,10 +230,20 @@ class Sequencer {
   }
   // Hands the syncer the work (when it is not at it already).
   void poke_syncer_locked() {
-    if (!syncer_busy_ && !syncer_run_ && syncer_wanted_locked()) {
-      syncer_run_ = true;
-      syncer_cv_.notify_one();
-    }
+    if (!syncer_busy_ && !syncer_run_ && syncer_wanted_locked()) wake_syncer_locked();
+  }
+  // The syncer thread has work (a close, waiters, async records): it runs as soon as no
+  // one holds the sync role. The one way to hand it work.
+  void wake_syncer_locked() {
+    syncer_run_ = true;
+    syncer_cv_.notify_one();
+  }
+  // Gives the sync role back (after sync_round(), close_round(), a rotation's own
+  // close). The syncer thread waits for `syncer_run_ && !syncing_`: work handed to it
+  // while the role was held found it taken and left it asleep, so it is woken now.
+  void release_sync_role_locked() {
+    syncing_ = false;
+    if (syncer_run_) syncer_cv_.notify_one();
   }
   // The completion thread: runs the completions of the settled entries, in order.
   void completion_loop();

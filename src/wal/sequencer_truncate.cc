@@ -73,10 +73,7 @@ Result<TruncateReport> Sequencer::truncate_after(uint64_t lsn, io::Disk& disk) {
   // Whichever way it ends, appends go on, and strict ones waiting get a sync round.
   auto done = [&] {
     truncating_ = false;
-    if (syncer_wanted_locked() && !poison_) {
-      syncer_run_ = true;
-      syncer_cv_.notify_one();
-    }
+    if (syncer_wanted_locked() && !poison_) wake_syncer_locked();
     cv_.notify_all();
   };
   Status flushed = flush_for_cut(lock);
