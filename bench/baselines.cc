@@ -144,13 +144,25 @@ std::vector<Throughput> run_interleaved_records(
 std::vector<Throughput> run_interleaved(
     int threads, double seconds, int rounds,
     const std::vector<std::function<void(int thread)>>& appends) {
-  const int n = static_cast<int>(appends.size());
+  std::vector<std::function<Throughput(double)>> slices;
+  for (const auto& append : appends) {
+    slices.push_back([threads, &append](double slice) {
+      return run_appenders(threads, slice, append);
+    });
+  }
+  return run_interleaved_slices(seconds, rounds, slices);
+}
+
+std::vector<Throughput> run_interleaved_slices(
+    double seconds, int rounds,
+    const std::vector<std::function<Throughput(double seconds)>>& slices) {
+  const int n = static_cast<int>(slices.size());
   const double slice = seconds / rounds;
-  std::vector<Throughput> totals(appends.size());
+  std::vector<Throughput> totals(slices.size());
   for (int round = 0; round < rounds; ++round) {
     for (int slot = 0; slot < n; ++slot) {
       const auto c = static_cast<size_t>(contestant_at(n, round, slot));
-      totals[c].add(run_appenders(threads, slice, appends[c]));
+      totals[c].add(slices[c](slice));
     }
   }
   return totals;
@@ -174,7 +186,16 @@ RawLog::~RawLog() {
 }
 
 void RawLog::append(std::span<const uint8_t> record, bool sync) {
-  if (kind_ == Kind::kFallocated && offset_ + record.size() > allocated_) {
+  write_at(record, next_offset(record.size()), sync);
+}
+
+void RawLog::write_at(std::span<const uint8_t> record, uint64_t offset, bool sync) {
+  pwrite_all(fd_, record.data(), record.size(), offset, path_);
+  if (sync) fdatasync_or_die(fd_, path_);
+}
+
+uint64_t RawLog::next_offset(size_t bytes) {
+  if (kind_ == Kind::kFallocated && offset_ + bytes > allocated_) {
     const int err = ::posix_fallocate(fd_, static_cast<off_t>(allocated_),
                                       static_cast<off_t>(kAheadBytes));
     if (err != 0) {
@@ -184,10 +205,10 @@ void RawLog::append(std::span<const uint8_t> record, bool sync) {
     allocated_ += kAheadBytes;
   }
   // The zero-filled file is overwritten in place: wrap around rather than grow it.
-  if (kind_ == Kind::kZeroFilled && offset_ + record.size() > kAheadBytes) offset_ = 0;
-  pwrite_all(fd_, record.data(), record.size(), offset_, path_);
-  offset_ += record.size();
-  if (sync) fdatasync_or_die(fd_, path_);
+  if (kind_ == Kind::kZeroFilled && offset_ + bytes > kAheadBytes) offset_ = 0;
+  const uint64_t at = offset_;
+  offset_ += bytes;
+  return at;
 }
 
 const char* RawLog::name(Kind kind) {
