@@ -11,7 +11,8 @@
 //   uring pair        (b) one WRITE linked to an FSYNC(IORING_FSYNC_DATASYNC) per
 //                     record, io_uring_submit_and_wait for both, repeat;
 //   uring xN          (c) up to N such linked pairs in flight (--depths, default
-//                     2,4,8); a record counts once its own fsync and those of every
+//                     2,4,8; none: no pipelined contestants, and no pipelined "vs"
+//                     row); a record counts once its own fsync and those of every
 //                     record before it completed (then all of them are durable);
 //   threads xN        N threads each doing what (a) does, offsets handed out under a
 //                     lock: as many fsyncs in flight as (c) has, without io_uring (a
@@ -317,6 +318,7 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
               {keep_kaya},
               bytes},
              {k_strict.per_s(), fallocated_pair, {{"load_1m", load}}});
+  if (o.depths.empty()) return;
   report.add(
       {size + " kaya async vs uring xN", "rec/s", "best uring xN", {keep_kaya}, bytes},
       {k_async.per_s(),
@@ -326,11 +328,12 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
 
 std::vector<unsigned> parse_depths(const std::string& text) {
   std::vector<unsigned> depths;
+  if (text == "none") return depths;
   std::stringstream in(text);
   for (std::string d; std::getline(in, d, ',');) {
     depths.push_back(static_cast<unsigned>(to_u64("depths", d, 2, 256)));
   }
-  if (depths.empty()) die("--depths needs at least one depth");
+  if (depths.empty()) die("--depths needs at least one depth (or none)");
   return depths;
 }
 
@@ -342,8 +345,8 @@ Options parse(int argc, char** argv) {
       {"seconds", "S", "time of each contestant per record size and run (default 2)",
        [&o](const std::string& v) { o.seconds = to_double("seconds", v, 0.05, 600); }});
   flags.push_back({"depths", "LIST",
-                   "pairs in flight of the pipelined io_uring contestants, each 2..256 "
-                   "(default 2,4,8)",
+                   "pairs in flight of the pipelined io_uring contestants (and threads), "
+                   "each 2..256, or none: one record at a time only (default 2,4,8)",
                    [&o](const std::string& v) { o.depths = parse_depths(v); }});
   parse_flags(argc, argv,
               "usage: uring_bench [--dir DIR] [--seconds S] [--runs N] [--json] "
@@ -365,6 +368,7 @@ int main(int argc, char** argv) {
     if (!depths.empty()) depths += ',';
     depths += std::to_string(d);
   }
+  if (depths.empty()) depths = "none";
   if (!o.common.json) {
     std::printf(
         "uring_bench: %.2f s per contestant and size, %d run%s, depths %s, dir %s\n",
