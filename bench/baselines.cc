@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <latch>
 
+#include "appenders.h"
 #include "bench_util.h"
 
 namespace kaya::bench {
@@ -22,26 +21,10 @@ constexpr uint64_t kAheadBytes = 16ull << 20;  // fallocate step, zero-filled si
   die(what + " " + path + ": " + std::strerror(errno));
 }
 
-uint64_t micros_since(Clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
-          .count());
-}
-
-void pwrite_all(int fd, const uint8_t* data, size_t len, uint64_t offset,
-                const std::string& path) {
-  while (len > 0) {
-    const ssize_t n = ::pwrite(fd, data, len, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die_errno("pwrite", path);
-    data += n;
-    len -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-}
-
-void fdatasync_or_die(int fd, const std::string& path) {
-  if (::fdatasync(fd) != 0) die_errno("fdatasync", path);
+Throughput run_or_die(const workload::Plan& plan, const AppendFn& append) {
+  Result<Throughput> r = workload::run(plan, append);
+  if (!r.ok()) die(r.error().to_string());
+  return std::move(*r);
 }
 
 // The contestant (0..n-1) at position `slot` of round `round`: a Williams design.
@@ -57,76 +40,19 @@ int contestant_at(int n, int round, int slot) {
 
 }  // namespace
 
-void Throughput::add(const Throughput& slice) {
-  seconds += slice.seconds;
-  records += slice.records;
-  commit_us.merge(slice.commit_us);
+Throughput run_appenders(int threads, double seconds, const AppendFn& append) {
+  return run_or_die(
+      {.threads = threads, .quota = workload::Quota::kTime, .seconds = seconds}, append);
 }
 
-namespace {
-
-// Starts `threads` threads together (a latch), each calling append(thread) while
-// more() says so, timing every call; `wait` runs on the calling thread once they are
-// off. `seconds` of the result runs from the start until the last thread returned.
-Throughput run_threads(int threads, const std::function<bool()>& more,
-                       const std::function<void()>& wait,
-                       const std::function<void(int thread)>& append) {
-  std::vector<Histogram> latency(static_cast<size_t>(threads));
-  std::vector<uint64_t> counts(static_cast<size_t>(threads), 0);
-  std::latch start_line(threads + 1);
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      start_line.arrive_and_wait();
-      Histogram& h = latency[static_cast<size_t>(t)];
-      uint64_t n = 0;
-      while (more()) {
-        const auto begin = Clock::now();
-        append(t);
-        h.record(micros_since(begin));
-        n++;
-      }
-      counts[static_cast<size_t>(t)] = n;
-    });
-  }
-  start_line.arrive_and_wait();
-  const auto start = Clock::now();
-  wait();
-  for (std::thread& th : pool) th.join();
-  Throughput result;
-  result.seconds = seconds_since(start);
-  for (int t = 0; t < threads; ++t) {
-    result.records += counts[static_cast<size_t>(t)];
-    result.commit_us.merge(latency[static_cast<size_t>(t)]);
-  }
-  return result;
-}
-
-}  // namespace
-
-Throughput run_appenders(int threads, double seconds,
-                         const std::function<void(int thread)>& append) {
-  std::atomic<bool> stop{false};
-  return run_threads(
-      threads, [&] { return !stop.load(std::memory_order_relaxed); },
-      [&] {
-        std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-        stop = true;
-      },
+Throughput run_records(int threads, uint64_t records, const AppendFn& append) {
+  return run_or_die(
+      {.threads = threads, .quota = workload::Quota::kShared, .records = records},
       append);
 }
 
-Throughput run_records(int threads, uint64_t records,
-                       const std::function<void(int thread)>& append) {
-  std::atomic<uint64_t> taken{0};
-  return run_threads(
-      threads, [&] { return taken.fetch_add(1, std::memory_order_relaxed) < records; },
-      [] {}, append);
-}
-
-std::vector<Throughput> run_interleaved_records(
-    int threads, uint64_t records, int rounds,
-    const std::vector<std::function<void(int thread)>>& appends) {
+std::vector<Throughput> run_interleaved_records(int threads, uint64_t records, int rounds,
+                                                const std::vector<AppendFn>& appends) {
   const int n = static_cast<int>(appends.size());
   std::vector<Throughput> totals(appends.size());
   for (int round = 0; round < rounds; ++round) {
@@ -141,9 +67,8 @@ std::vector<Throughput> run_interleaved_records(
   return totals;
 }
 
-std::vector<Throughput> run_interleaved(
-    int threads, double seconds, int rounds,
-    const std::vector<std::function<void(int thread)>>& appends) {
+std::vector<Throughput> run_interleaved(int threads, double seconds, int rounds,
+                                        const std::vector<AppendFn>& appends) {
   std::vector<std::function<Throughput(double)>> slices;
   for (const auto& append : appends) {
     slices.push_back([threads, &append](double slice) {
@@ -174,7 +99,7 @@ RawLog::RawLog(const std::string& path, Kind kind) : path_(path), kind_(kind) {
   if (kind_ == Kind::kZeroFilled) {
     const std::vector<uint8_t> zeros(1 << 20, 0);
     for (uint64_t at = 0; at < kAheadBytes; at += zeros.size()) {
-      pwrite_all(fd_, zeros.data(), zeros.size(), at, path_);
+      ok_or_die(workload::pwrite_all(fd_, zeros, at, path_));
     }
     if (::fsync(fd_) != 0) die_errno("fsync", path_);
   }
@@ -185,23 +110,22 @@ RawLog::~RawLog() {
   ::unlink(path_.c_str());
 }
 
-void RawLog::append(std::span<const uint8_t> record, bool sync) {
-  write_at(record, next_offset(record.size()), sync);
+Status RawLog::append(std::span<const uint8_t> record, bool sync) {
+  KAYA_ASSIGN_OR_RETURN(const uint64_t at, next_offset(record.size()));
+  return write_at(record, at, sync);
 }
 
-void RawLog::write_at(std::span<const uint8_t> record, uint64_t offset, bool sync) {
-  pwrite_all(fd_, record.data(), record.size(), offset, path_);
-  if (sync) fdatasync_or_die(fd_, path_);
+Status RawLog::write_at(std::span<const uint8_t> record, uint64_t offset, bool sync) {
+  KAYA_RETURN_IF_ERROR(workload::pwrite_all(fd_, record, offset, path_));
+  if (sync && ::fdatasync(fd_) != 0) return workload::os_error("fdatasync", path_, errno);
+  return ok_status();
 }
 
-uint64_t RawLog::next_offset(size_t bytes) {
+Result<uint64_t> RawLog::next_offset(size_t bytes) {
   if (kind_ == Kind::kFallocated && offset_ + bytes > allocated_) {
     const int err = ::posix_fallocate(fd_, static_cast<off_t>(allocated_),
                                       static_cast<off_t>(kAheadBytes));
-    if (err != 0) {
-      errno = err;
-      die_errno("posix_fallocate", path_);
-    }
+    if (err != 0) return workload::os_error("posix_fallocate", path_, err);
     allocated_ += kAheadBytes;
   }
   // The zero-filled file is overwritten in place: wrap around rather than grow it.
@@ -221,21 +145,6 @@ const char* RawLog::name(Kind kind) {
       return "zero-filled";
   }
   return "?";
-}
-
-SharedPwriteLog::SharedPwriteLog(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) die_errno("open", path);
-}
-
-SharedPwriteLog::~SharedPwriteLog() {
-  ::close(fd_);
-  ::unlink(path_.c_str());
-}
-
-void SharedPwriteLog::append(std::span<const uint8_t> record) {
-  const uint64_t at = offset_.fetch_add(record.size(), std::memory_order_relaxed);
-  pwrite_all(fd_, record.data(), record.size(), at, path_);
 }
 
 IdealGroupCommit::IdealGroupCommit(const std::string& path, int appenders) : path_(path) {
@@ -309,8 +218,8 @@ void IdealGroupCommit::write_and_sync(const std::vector<Waiter*>& batch) {
       const size_t len = iov[i].iov_len;
       const size_t done = std::min<size_t>(len, static_cast<size_t>(n));
       if (done < len) {
-        pwrite_all(fd_, static_cast<const uint8_t*>(iov[i].iov_base) + done, len - done,
-                   offset_ + done, path_);
+        const auto* rest = static_cast<const uint8_t*>(iov[i].iov_base) + done;
+        ok_or_die(workload::pwrite_all(fd_, {rest, len - done}, offset_ + done, path_));
       }
       n -= static_cast<ssize_t>(done);
       offset_ += len;
@@ -318,8 +227,8 @@ void IdealGroupCommit::write_and_sync(const std::vector<Waiter*>& batch) {
     first += count;
   }
   const auto start = Clock::now();
-  fdatasync_or_die(fd_, path_);
-  fsync_us_.record(micros_since(start));
+  if (::fdatasync(fd_) != 0) die_errno("fdatasync", path_);
+  fsync_us_.record(workload::micros_since(start));
   fsyncs_++;
 }
 

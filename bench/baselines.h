@@ -1,5 +1,6 @@
-// The raw-syscall baselines wal_bench measures kaya against, and the timed appender
-// loop shared by kaya's cases and the baselines (run once, or interleaved in slices).
+// The raw-syscall baselines wal_bench measures kaya against, and the runs of kaya's
+// cases and the baselines on the workload engine (tools/workload): once, or taking
+// turns in slices.
 //
 // - RawLog: one thread's pwrite (+ fdatasync) per record into a growing, fallocated
 //   or zero-filled file: the cheapest a one-thread strict (or relaxed) append can be.
@@ -9,10 +10,8 @@
 //   notify_all: the best group commit can do on this file system.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <semaphore>
@@ -22,40 +21,26 @@
 #include <vector>
 
 #include "kaya/core/histogram.h"
+#include "kaya/core/status.h"
+#include "workload.h"
 
 namespace kaya::bench {
 
-// What a timed run of appends measured.
-struct Throughput {
-  double seconds = 0;    // from the common start to the last acknowledgement
-  uint64_t records = 0;  // acknowledged
-  Histogram commit_us;   // per append: call to acknowledgement
+using workload::AppendFn;
+using workload::Throughput;
 
-  double per_s() const {
-    return seconds > 0 ? static_cast<double>(records) / seconds : 0;
-  }
-  // Adds a further slice of the same contestant's appends: seconds and records summed,
-  // latencies merged (per_s() is then over all the slices).
-  void add(const Throughput& slice);
-};
+// `threads` threads appending for `seconds` (workload::Quota::kTime). Dies when an
+// append fails.
+Throughput run_appenders(int threads, double seconds, const AppendFn& append);
 
-// Starts `threads` threads together (a latch), each calling append(thread) in a loop
-// for `seconds`, timing every call. Each thread finishes the append in progress when
-// time is up; `seconds` of the result runs until the last one returned.
-Throughput run_appenders(int threads, double seconds,
-                         const std::function<void(int thread)>& append);
-
-// Like run_appenders, but for a fixed number of appends: the threads take turns from a
-// shared count until `records` appends were made; `seconds` of the result runs from
-// the common start until the last one returned.
-Throughput run_records(int threads, uint64_t records,
-                       const std::function<void(int thread)>& append);
+// `threads` threads making `records` appends, each taking the next from a shared
+// count (workload::Quota::kShared). Dies when an append fails.
+Throughput run_records(int threads, uint64_t records, const AppendFn& append);
 
 // run_interleaved with slices of `records / rounds` appends (run_records) instead of
 // slices of time.
-std::vector<Throughput> run_interleaved_records(
-    int threads, uint64_t records, int rounds,
-    const std::vector<std::function<void(int thread)>>& appends);
+std::vector<Throughput> run_interleaved_records(int threads, uint64_t records, int rounds,
+                                                const std::vector<AppendFn>& appends);
 
 // Measures contestants (appends[c] as in run_appenders, each with `threads` threads)
 // taking turns, so that a drift in the disk's speed falls on all of them alike:
@@ -65,9 +50,8 @@ std::vector<Throughput> run_interleaved_records(
 // (2n for an odd n) each contestant starts equally many rounds and follows each other
 // one equally often, so what one leaves behind (dirty pages, a journal commit) does
 // not always fall on the same next one.
-std::vector<Throughput> run_interleaved(
-    int threads, double seconds, int rounds,
-    const std::vector<std::function<void(int thread)>>& appends);
+std::vector<Throughput> run_interleaved(int threads, double seconds, int rounds,
+                                        const std::vector<AppendFn>& appends);
 
 // The same turns for contestants that time themselves: slice(s) appends for about s
 // seconds in its own way (a pipeline it drains before returning, say) and returns what
@@ -90,17 +74,16 @@ class RawLog {
   RawLog(const RawLog&) = delete;
   RawLog& operator=(const RawLog&) = delete;
 
-  // Writes `record` after the previous one; with `sync`, fdatasync()s it. Dies on an
-  // error.
-  void append(std::span<const uint8_t> record, bool sync);
+  // Writes `record` after the previous one; with `sync`, fdatasync()s it.
+  Status append(std::span<const uint8_t> record, bool sync);
   // For a contestant doing its own I/O on the file: where the next record of `bytes`
   // goes (fallocating ahead or wrapping around as append() does), reserved by this
-  // call; and the descriptor.
-  uint64_t next_offset(size_t bytes);
+  // call (one call at a time); and the descriptor.
+  Result<uint64_t> next_offset(size_t bytes);
   int fd() const { return fd_; }
   // Writes `record` at `offset` (from next_offset()), fdatasync()ing it with `sync`.
-  // Thread-safe. Dies on an error.
-  void write_at(std::span<const uint8_t> record, uint64_t offset, bool sync);
+  // Thread-safe.
+  Status write_at(std::span<const uint8_t> record, uint64_t offset, bool sync);
 
   static const char* name(Kind kind);
 
@@ -110,25 +93,6 @@ class RawLog {
   int fd_ = -1;
   uint64_t offset_ = 0;
   uint64_t allocated_ = 0;  // kFallocated: bytes reserved so far
-};
-
-// A file written by any number of threads, each record with one pwrite at the next
-// offset taken from a shared counter (the file grows; no fsync): the cheapest way for
-// the same threads to hand the same bytes to the OS. Removed on destruction.
-class SharedPwriteLog {
- public:
-  explicit SharedPwriteLog(const std::string& path);
-  ~SharedPwriteLog();
-  SharedPwriteLog(const SharedPwriteLog&) = delete;
-  SharedPwriteLog& operator=(const SharedPwriteLog&) = delete;
-
-  // Thread-safe. Dies on an error.
-  void append(std::span<const uint8_t> record);
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::atomic<uint64_t> offset_{0};
 };
 
 class IdealGroupCommit {

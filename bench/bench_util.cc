@@ -18,6 +18,10 @@ void die(const std::string& what) {
   std::exit(1);
 }
 
+void ok_or_die(const Status& s) {
+  if (!s.ok()) die(s.error().to_string());
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }

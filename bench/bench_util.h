@@ -15,12 +15,16 @@
 #include <utility>
 #include <vector>
 
+#include "kaya/core/status.h"
+
 namespace kaya::bench {
 
 using Clock = std::chrono::steady_clock;
 
 // Prints "error: <what>" to stderr and exits with status 1.
 [[noreturn]] void die(const std::string& what);
+// Dies with the error of `s` ("<kind>: <message>") when it failed.
+void ok_or_die(const Status& s);
 double seconds_since(Clock::time_point start);
 // The median of `values` (the mean of the middle two for an even count; 0 if empty).
 double median(std::vector<double> values);

@@ -21,20 +21,11 @@ std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const wal::WalConfig& c
   return std::move(*w);
 }
 
-void append_or_die(wal::Writer& w, const std::string& value, wal::DurabilityMode mode) {
-  auto r = w.append(wal::Payload::put("", value), mode);
-  if (!r.ok()) die(r.error().to_string());
-}
-
-void close_or_die(wal::Writer& w) {
-  if (Status s = w.close(); !s.ok()) die(s.error().to_string());
-}
-
 KayaLog::KayaLog(const std::string& dir, size_t record_bytes)
     : root_(dir + "/kaya"),
       disk_(fresh_disk(root_)),
       writer_(open_writer(*disk_, wal::WalConfig{})),
-      value_(record_bytes - kPutOverhead, 'v') {}
+      records_(record_bytes, workload::PutRecords::Keys::kNone) {}
 
 KayaLog::~KayaLog() {
   writer_.reset();
@@ -48,16 +39,18 @@ Throughput KayaLog::append_async_for(wal::DurabilityMode mode, double seconds) {
     if (!r.ok()) die(r.error().to_string());
     completed.fetch_add(1, std::memory_order_relaxed);
   };
+  std::string key;
+  const wal::Payload payload = records_.payload(0, 0, key);  // all alike
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::duration<double>(seconds);
   uint64_t issued = 0;
   while (Clock::now() < deadline) {
     for (int i = 0; i < 64; ++i, ++issued) {
-      auto r = writer_->append_async(wal::Payload::put("", value_), mode, count);
+      auto r = writer_->append_async(payload, mode, count);
       if (!r.ok()) die(r.error().to_string());
     }
   }
-  auto last = writer_->append_async(wal::Payload::put("", value_), mode);
+  auto last = writer_->append_async(payload, mode);
   if (!last.ok()) die(last.error().to_string());
   if (auto r = last->wait(); !r.ok()) die(r.error().to_string());
   if (completed.load() != issued) die("async: a completion is missing");
@@ -69,7 +62,7 @@ Throughput KayaLog::append_async_for(wal::DurabilityMode mode, double seconds) {
 
 wal::WriterStats KayaLog::finish() {
   wal::WriterStats stats = writer_->stats();
-  close_or_die(*writer_);
+  ok_or_die(writer_->close());
   return stats;
 }
 

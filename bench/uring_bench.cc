@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,12 +66,6 @@ struct Options {
   double seconds = 2.0;
   std::vector<unsigned> depths = {2, 4, 8};
 };
-
-uint64_t micros_since(Clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
-          .count());
-}
 
 // The 1-minute load average (0 when /proc/loadavg cannot be read).
 double load_1m() {
@@ -111,9 +106,9 @@ class UringLog {
     const auto deadline = start + std::chrono::duration<double>(seconds);
     while (Clock::now() < deadline) {
       while (issued_ - done_ < depth_) submit_pair(record);
-      wait_and_reap(slice.commit_us);
+      wait_and_reap(slice.latency_us);
     }
-    while (done_ < issued_) wait_and_reap(slice.commit_us);
+    while (done_ < issued_) wait_and_reap(slice.latency_us);
     slice.seconds = seconds_since(start);
     slice.records = done_ - first;
     return slice;
@@ -134,11 +129,12 @@ class UringLog {
   // The pair for record number issued_ (user_data: the number, times 2, plus 1 for
   // the fsync); submitted with the next wait.
   void submit_pair(std::span<const uint8_t> record) {
+    const Result<uint64_t> at = file_.next_offset(record.size());
+    if (!at.ok()) die(at.error().to_string());
     const uint64_t seq = issued_++;
     io_uring_sqe* write = next_sqe();
     io_uring_prep_write(write, file_.fd(), record.data(),
-                        static_cast<unsigned>(record.size()),
-                        file_.next_offset(record.size()));
+                        static_cast<unsigned>(record.size()), *at);
     write->flags |= IOSQE_IO_LINK;  // the fsync starts once the write completed
     io_uring_sqe_set_data64(write, seq * 2);
     io_uring_sqe* sync = next_sqe();
@@ -173,7 +169,7 @@ class UringLog {
     }
     io_uring_cq_advance(&ring_, seen);
     while (done_ < issued_ && slots_[done_ % depth_].synced) {
-      commit_us.record(micros_since(slots_[done_ % depth_].submitted));
+      commit_us.record(workload::micros_since(slots_[done_ % depth_].submitted));
       done_++;
     }
   }
@@ -193,13 +189,13 @@ class ThreadedLog {
   ThreadedLog(const std::string& path, RawLog::Kind kind) : file_(path, kind) {}
 
   // Thread-safe.
-  void append(std::span<const uint8_t> record) {
-    uint64_t at;
-    {
+  Status append(std::span<const uint8_t> record) {
+    Result<uint64_t> at = [&] {
       std::lock_guard<std::mutex> lock(mu_);
-      at = file_.next_offset(record.size());
-    }
-    file_.write_at(record, at, true);
+      return file_.next_offset(record.size());
+    }();
+    if (!at.ok()) return at.error();
+    return file_.write_at(record, *at, true);
   }
 
  private:
@@ -229,7 +225,7 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
     const std::string base = dir + "/" + RawLog::name(kind);
     raw.push_back(std::make_unique<RawLog>(base + "-pwrite", kind));
     slices.push_back([&record, &log = *raw.back()](double s) {
-      return run_appenders(1, s, [&](int) { log.append(record, true); });
+      return run_appenders(1, s, [&](int, uint64_t) { return log.append(record, true); });
     });
     for (unsigned depth : depths) {
       uring.push_back(std::make_unique<UringLog>(base + "-uring" + std::to_string(depth),
@@ -242,7 +238,7 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
           base + "-threads" + std::to_string(threads), kind));
       slices.push_back([&record, &log = *threaded.back(), threads](double s) {
         return run_appenders(static_cast<int>(threads), s,
-                             [&](int) { log.append(record); });
+                             [&](int, uint64_t) { return log.append(record); });
       });
     }
   }
@@ -251,7 +247,8 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
   KayaLog strict(dir + "/strict", record_bytes);
   KayaLog async(dir + "/async", record_bytes);
   slices.push_back([&strict](double s) {
-    return run_appenders(1, s, [&](int) { strict.append(wal::DurabilityMode::kStrict); });
+    return run_appenders(
+        1, s, [&](int, uint64_t) { return strict.append(wal::DurabilityMode::kStrict); });
   });
   slices.push_back([&async](double s) {
     return async.append_async_for(wal::DurabilityMode::kStrict, s);
@@ -282,7 +279,7 @@ void one_size(const Options& o, const std::string& dir, size_t record_bytes,
                   bytes},
                  {t.per_s(),
                   baseline,
-                  {{"p50_commit_us", static_cast<double>(t.commit_us.percentile(50))}}});
+                  {{"p50_commit_us", static_cast<double>(t.latency_us.percentile(50))}}});
       return t.per_s();
     };
     for (size_t d = 0; d < depths.size(); ++d) {

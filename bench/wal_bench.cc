@@ -39,16 +39,14 @@
 //                strict_many_threads)
 // Only the public Writer API is used for kaya. Figures are the medians of --runs.
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "appenders.h"
 #include "baselines.h"
 #include "bench_util.h"
 #include "json.h"
@@ -99,7 +97,8 @@ KayaRun kaya_appends(const std::string& dir, int threads, size_t record_bytes,
   KayaRun run;
   reset_peak_rss();
   KayaLog log(dir, record_bytes);
-  run.appends = run_appenders(threads, seconds, [&](int) { log.append(mode); });
+  run.appends =
+      run_appenders(threads, seconds, [&](int, uint64_t) { return log.append(mode); });
   run.peak_rss_kib = peak_rss_kib();
   run.stats = log.finish();
   return run;
@@ -114,7 +113,9 @@ double raw_loop(const std::string& dir, RawLog::Kind kind, size_t record_bytes, 
                 double seconds) {
   RawLog log(raw_path(dir, kind), kind);
   const std::vector<uint8_t> record = raw_record(record_bytes);
-  return run_appenders(1, seconds, [&](int) { log.append(record, sync); }).per_s();
+  return run_appenders(1, seconds,
+                       [&](int, uint64_t) { return log.append(record, sync); })
+      .per_s();
 }
 
 // The ideal group commit baseline for `threads` appenders of `record_bytes` records.
@@ -122,7 +123,10 @@ struct IdealLog {
   IdealLog(const std::string& dir, int threads, size_t record_bytes)
       : records(static_cast<size_t>(threads), raw_record(record_bytes)),
         ideal(dir + "/ideal-group-commit", threads) {}
-  void append(int thread) { ideal.append(thread, records[static_cast<size_t>(thread)]); }
+  Status append(int thread) {
+    ideal.append(thread, records[static_cast<size_t>(thread)]);
+    return ok_status();
+  }
 
   std::vector<std::vector<uint8_t>> records;  // one per appender
   IdealGroupCommit ideal;
@@ -141,7 +145,8 @@ IdealRun ideal_group_commit(const std::string& dir, int threads, size_t record_b
   IdealRun run;
   reset_peak_rss();
   IdealLog log(dir, threads, record_bytes);
-  run.appends = run_appenders(threads, seconds, [&](int t) { log.append(t); });
+  run.appends =
+      run_appenders(threads, seconds, [&](int t, uint64_t) { return log.append(t); });
   run.peak_rss_kib = peak_rss_kib();
   run.fsyncs = log.ideal.fsyncs();
   run.fsync_us = log.ideal.fsync_us();
@@ -169,11 +174,13 @@ void strict_one_thread(const std::string& dir, double seconds, uint64_t records,
   }
   const std::vector<uint8_t> record = raw_record(kSmall);
   KayaLog kaya(dir, kSmall);
-  std::vector<std::function<void(int)>> contestants;  // the raw loops, then kaya
+  std::vector<AppendFn> contestants;  // the raw loops, then kaya
   for (const auto& log : raw) {
-    contestants.push_back([&record, &log = *log](int) { log.append(record, true); });
+    contestants.push_back(
+        [&record, &log = *log](int, uint64_t) { return log.append(record, true); });
   }
-  contestants.push_back([&kaya](int) { kaya.append(wal::DurabilityMode::kStrict); });
+  contestants.push_back(
+      [&kaya](int, uint64_t) { return kaya.append(wal::DurabilityMode::kStrict); });
   const std::vector<Throughput> totals =
       records > 0 ? run_interleaved_records(1, records, kRounds, contestants)
                   : run_interleaved(1, seconds, kRounds, contestants);
@@ -209,10 +216,10 @@ void strict_many_threads(const std::string& dir, size_t record_bytes, double sec
   {
     IdealLog ideal_log(dir, kManyThreads, record_bytes);
     KayaLog kaya(dir, record_bytes);
-    const std::vector<Throughput> totals =
-        run_interleaved(kManyThreads, seconds, kRounds,
-                        {[&](int t) { ideal_log.append(t); },
-                         [&](int) { kaya.append(wal::DurabilityMode::kStrict); }});
+    const std::vector<Throughput> totals = run_interleaved(
+        kManyThreads, seconds, kRounds,
+        {[&](int t, uint64_t) { return ideal_log.append(t); },
+         [&](int, uint64_t) { return kaya.append(wal::DurabilityMode::kStrict); }});
     ideal.appends = totals[0];
     ideal.fsyncs = ideal_log.ideal.fsyncs();
     ideal.fsync_us = ideal_log.ideal.fsync_us();
@@ -239,28 +246,28 @@ void strict_many_threads(const std::string& dir, size_t record_bytes, double sec
               static_cast<double>(record_bytes)},
              {k.appends.per_s(),
               ideal.appends.per_s(),
-              {{"kaya_p99_commit_us", p99(k.appends.commit_us)},
-               {"ideal_p99_commit_us", p99(ideal.appends.commit_us)}}});
+              {{"kaya_p99_commit_us", p99(k.appends.latency_us)},
+               {"ideal_p99_commit_us", p99(ideal.appends.latency_us)}}});
   if (record_bytes != kSmall) return;
   report.add({"strict 64T 128 B rec/fsync",
               "rec/fsync",
               "ideal group commit",
               {{Goal::kKayaAtLeast, 30}}},
              {kaya_per_fsync, ideal_per_fsync, {}});
-  const Details latency = {{"kaya_p50_commit_us", k.appends.commit_us.percentile(50)},
+  const Details latency = {{"kaya_p50_commit_us", k.appends.latency_us.percentile(50)},
                            {"kaya_p99_fdatasync_us", p99(k.stats.fsync_duration_us)},
                            {"ideal_p99_fdatasync_us", p99(ideal.fsync_us)},
-                           {"ideal_p99_commit_us", p99(ideal.appends.commit_us)}};
+                           {"ideal_p99_commit_us", p99(ideal.appends.latency_us)}};
   report.add({"strict 64T p99 commit (own)",
               "us",
               "p99 fdatasync in kaya's run",
               {{Goal::kRatioAtMost, 2.0}}},
-             {p99(k.appends.commit_us), p99(k.stats.fsync_duration_us), latency});
+             {p99(k.appends.latency_us), p99(k.stats.fsync_duration_us), latency});
   report.add({"strict 64T p99 commit (ideal)",
               "us",
               "p99 fdatasync of ideal's I/O",
               {{Goal::kRatioAtMost, 2.0}}},
-             {p99(k.appends.commit_us), p99(ideal.fsync_us), {}});
+             {p99(k.appends.latency_us), p99(ideal.fsync_us), {}});
 }
 
 // One thread appending asynchronously (strict) and 64 threads appending synchronously
@@ -282,8 +289,8 @@ void async_one_thread(const std::string& dir, size_t record_bytes, double second
         if ((round + turn) % 2 == 0) {
           async.add(async_log.append_async_for(wal::DurabilityMode::kStrict, slice));
         } else {
-          sync.add(run_appenders(kManyThreads, slice, [&](int) {
-            sync_log.append(wal::DurabilityMode::kStrict);
+          sync.add(run_appenders(kManyThreads, slice, [&](int, uint64_t) {
+            return sync_log.append(wal::DurabilityMode::kStrict);
           }));
         }
       }
@@ -314,7 +321,7 @@ void relaxed(const std::string& dir, int threads, double seconds, Report& report
       raw_loop(dir, RawLog::Kind::kGrowing, kSmall, false, seconds);
   const KayaRun k =
       kaya_appends(dir, threads, kSmall, wal::DurabilityMode::kRelaxed, seconds);
-  const Details details = {{"kaya_p99_commit_us", p99(k.appends.commit_us)}};
+  const Details details = {{"kaya_p99_commit_us", p99(k.appends.latency_us)}};
   if (threads == 1) {
     report.add({"relaxed 1T 128 B",
                 "rec/s",
@@ -344,13 +351,16 @@ void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
     Throughput raw;
     KayaRun k;
     auto run_raw = [&] {
-      SharedPwriteLog log(dir + "/raw-shared");
-      raw = run_records(threads, records, [&](int) { log.append(record); });
+      auto log = workload::SharedFile::create(dir + "/raw-shared");
+      if (!log.ok()) die(log.error().to_string());
+      raw = run_records(threads, records,
+                        [&](int, uint64_t) { return (*log)->append(record, false); });
     };
     auto run_kaya = [&] {
       KayaLog log(dir, kLarge);
-      k.appends = run_records(threads, records,
-                              [&](int) { log.append(wal::DurabilityMode::kRelaxed); });
+      k.appends = run_records(threads, records, [&](int, uint64_t) {
+        return log.append(wal::DurabilityMode::kRelaxed);
+      });
       k.stats = log.finish();
     };
     if (raw_first) run_raw();
@@ -368,8 +378,8 @@ void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
          raw.per_s(),
          {{"segments", static_cast<double>(k.stats.rotations + 1)},
           {"kaya_fsyncs", static_cast<double>(k.stats.fsyncs)},
-          {"kaya_p99_commit_us", p99(k.appends.commit_us)},
-          {"raw_p99_us", p99(raw.commit_us)}}});
+          {"kaya_p99_commit_us", p99(k.appends.latency_us)},
+          {"raw_p99_us", p99(raw.latency_us)}}});
   }
 }
 
@@ -385,16 +395,16 @@ void memory_over_log_size(const std::string& dir, Report& report) {
   reset_peak_rss();
   const uint64_t rss_before = rss_kib();
   auto writer = open_writer(*disk, config);
-  const std::string value(kSmall - kPutOverhead, 'v');
+  const workload::PutRecords put(kSmall, workload::PutRecords::Keys::kNone);
   const uint64_t records = kMemoryLogBytes / kSmall;
   uint64_t peak_quarter = 0;
   for (uint64_t i = 0; i < records; ++i) {
     if (i == records / 4) peak_quarter = peak_rss_kib();
-    append_or_die(*writer, value, wal::DurabilityMode::kRelaxed);
+    ok_or_die(put.append(*writer, wal::DurabilityMode::kRelaxed, 0, i));
   }
   const uint64_t peak_end = peak_rss_kib();
   const wal::WriterStats stats = writer->stats();
-  close_or_die(*writer);
+  ok_or_die(writer->close());
   writer.reset();
   disk.reset();
   std::filesystem::remove_all(root);

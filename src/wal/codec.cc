@@ -2,6 +2,7 @@
 // problems as text and errors (encoding: codec_encode.cc).
 #include "kaya/wal/codec.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstring>
@@ -223,6 +224,17 @@ bool known_flags(uint16_t flags) {
   if ((flags & ~format::kKnownFlags) != 0) return false;
   return (flags & format::kFlagBatchContinues) == 0 ||
          (flags & format::kFlagLogBatches) != 0;
+}
+
+bool may_begin_segment(std::span<const uint8_t> head) {
+  head = head.first(std::min(head.size(), sizeof(format::kMagic)));
+  bool zeros = true;
+  bool magic = true;
+  for (size_t i = 0; i < head.size(); ++i) {
+    zeros = zeros && head[i] == 0;
+    magic = magic && head[i] == static_cast<uint8_t>(format::kMagic >> (8 * i));
+  }
+  return zeros || magic;
 }
 
 bool header_starts_record(const uint8_t* h) {

@@ -235,6 +235,18 @@ void writer_families(PromWriter& p, const WriterStats& s) {
            s.scrub_bytes);
   p.single("kaya_wal_scrub_corruptions_total", "counter",
            "Scrubs that ended on corrupt records.", s.scrub_corruptions);
+  p.single("kaya_wal_truncations_total", "counter",
+           "truncate_after calls that removed records.", s.truncations);
+  p.single("kaya_wal_truncated_segments_total", "counter",
+           "Segment files truncate_after removed whole.", s.segments_truncated);
+  p.single("kaya_wal_async_appends_total", "counter", "Appends accepted by append_async.",
+           s.async_appends);
+  p.single("kaya_wal_async_in_flight_bytes", "gauge",
+           "Encoded bytes of asynchronous appends accepted and not yet completed.",
+           s.async_in_flight_bytes);
+  p.single("kaya_wal_async_in_flight_bytes_peak", "gauge",
+           "The most async in-flight bytes since the writer opened.",
+           s.async_in_flight_bytes_peak);
   p.histogram("kaya_wal_fsync_duration_seconds",
               "Duration of each fsync of segment data.", s.fsync_duration_us,
               Unit::kMicrosAsSeconds);

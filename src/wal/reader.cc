@@ -40,10 +40,17 @@ Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk) {
 
 Result<std::unique_ptr<LogReader>> LogReader::open(const WalConfig& config,
                                                    io::Disk& disk, Lsn from) {
+  return open(config, disk, from, ReadOptions{});
+}
+
+Result<std::unique_ptr<LogReader>> LogReader::open(const WalConfig& config,
+                                                   io::Disk& disk, Lsn from,
+                                                   ReadOptions options) {
   return core::guard([&]() -> Result<std::unique_ptr<LogReader>> {
     KAYA_RETURN_IF_ERROR(config.validate());
-    KAYA_ASSIGN_OR_RETURN(std::unique_ptr<SegmentCursor> cursor,
-                          SegmentCursor::open(config, disk, from, std::nullopt));
+    KAYA_ASSIGN_OR_RETURN(
+        std::unique_ptr<SegmentCursor> cursor,
+        SegmentCursor::open(config, disk, from, std::nullopt, options.read_up_to_damage));
     return std::unique_ptr<LogReader>(new LogReader(std::move(cursor)));
   });
 }

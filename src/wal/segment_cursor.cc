@@ -34,7 +34,19 @@ struct Start {
 // (one header read per probe). nullopt when a probed segment vanished (a release ran
 // meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
 // is the active one, empty or with its first write in progress).
-Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from) {
+// A damaged shape (a missing segment; an empty or unreadable one that is not the last)
+// is an error; with `damage` it is kept there instead (the first one in segment order),
+// and the search goes on as if the log ended before it.
+Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from,
+                                    std::optional<Damage>* damage) {
+  if (damage != nullptr) damage->reset();
+  auto damaged = [&](uint64_t segment_id, Error error) -> Status {
+    if (damage == nullptr) return error;
+    if (!*damage || segment_id < (*damage)->segment_id) {
+      damage->emplace(Damage{segment_id, std::move(error)});
+    }
+    return ok_status();
+  };
   KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
   if (ids.empty()) return std::optional<Start>(Start{});
   // The index of each probed segment's first LSN.
@@ -44,10 +56,12 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn,
                           log_dir::first_lsn(disk, ids[i], view.max_record_bytes));
     if (!lsn && i + 1 < ids.size()) {
-      return Error(ErrorKind::kCorruption,
-                   describe_segment(disk, ids[i]) +
-                       ": no valid record at offset 0, yet it is not the last segment "
-                       "(run recovery for details)");
+      // (Kept, it reads as a segment above `from`: the search stays below it.)
+      KAYA_RETURN_IF_ERROR(
+          damaged(ids[i], Error(ErrorKind::kCorruption,
+                                describe_segment(disk, ids[i]) +
+                                    ": no valid record at offset 0, yet it is not the "
+                                    "last segment (run recovery for details)")));
     }
     std::optional<uint64_t> v;
     if (lsn) v = lsn->value();
@@ -92,7 +106,11 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
       const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
       // Beyond the recovery point the segments after the hole are not part of the
       // log (recovery moves them aside): reading ends at the hole.
-      if (spot.verdict != Verdict::kLostAfterHole) return spot.to_error(disk);
+      if (spot.verdict != Verdict::kLostAfterHole) {
+        // Reading ends where the first missing segment would start.
+        KAYA_RETURN_IF_ERROR(damaged(ids[i - 1] + 1, spot.to_error(disk)));
+        break;
+      }
       if (lo >= i) {
         return Error(ErrorKind::kNotFound,
                      "LSN " + num(from.value()) + " lies after a hole: " + spot.reason);
@@ -108,7 +126,9 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     }
     KAYA_RETURN_IF_ERROR(len.status());
     if (*len == 0) {
-      return sealed_segment_spot(view, ids[i], 0, 0)->to_error(disk);
+      KAYA_RETURN_IF_ERROR(
+          damaged(ids[i], sealed_segment_spot(view, ids[i], 0, 0)->to_error(disk)));
+      break;
     }
   }
   KAYA_ASSERT(lo < ids.size());
@@ -133,7 +153,8 @@ SegmentCursor::SegmentCursor(const WalConfig& config, LogView view, io::Disk& di
 
 Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& config,
                                                            io::Disk& disk, Lsn from,
-                                                           std::optional<LiveLog> live) {
+                                                           std::optional<LiveLog> live,
+                                                           bool read_up_to_damage) {
   if (from.value() == 0) {
     return Error(ErrorKind::kInvalidArgument, "cannot read from LSN 0: LSNs start at 1");
   }
@@ -145,8 +166,10 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
   }
   KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
   std::optional<Start> start;
+  std::optional<Damage> damage;
   for (int attempt = 0; attempt < kLocateAttempts && !start; ++attempt) {
-    KAYA_ASSIGN_OR_RETURN(start, locate(view, disk, from));
+    KAYA_ASSIGN_OR_RETURN(
+        start, locate(view, disk, from, read_up_to_damage ? &damage : nullptr));
   }
   if (!start) {
     return Error(ErrorKind::kNotFound, "the segments probed while looking for LSN " +
@@ -171,7 +194,14 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
   std::unique_ptr<SegmentCursor> cursor(
       new SegmentCursor(config, std::move(view), disk, start->segment_id, start->listed,
                         expected, from.value()));
-  KAYA_ASSIGN_OR_RETURN(bool found, cursor->seek());
+  cursor->damage_ = std::move(damage);
+  Result<bool> seek = cursor->seek();
+  // Damage below `from`: no record from `from` on comes before it.
+  if (!seek.ok() && read_up_to_damage && seek.error().kind() == ErrorKind::kCorruption) {
+    cursor->damage_.emplace(Damage{0, std::move(seek).error()});
+    return cursor;
+  }
+  KAYA_ASSIGN_OR_RETURN(bool found, std::move(seek));
   // Without a writer, the records on disk are the whole log.
   const uint64_t end = cursor->expected_.value_or(1);
   if (!found && !live && end < from.value()) {
@@ -244,12 +274,22 @@ Lsn SegmentCursor::position() const {
 }
 
 Result<std::optional<RecordView>> SegmentCursor::advance() {
+  KAYA_ASSIGN_OR_RETURN(std::optional<RecordView> r, read_record());
+  // The log as read ends before the damage kept: its end is that damage (the records
+  // of the segments before it all came out, up to a clean end or a torn tail, which
+  // only the damage after it makes it not the end of the log).
+  if (!r && damage_) return damage_->error;
+  return r;
+}
+
+Result<std::optional<RecordView>> SegmentCursor::read_record() {
   stalled_on_.reset();
   // Whether the segment after the current one exists, once asked. When it does, the
   // writer had finished the current one before creating it, so the current one is
   // read once more (bytes may have arrived since we met its end) and is then final.
   std::optional<bool> next_exists;
   for (;;) {
+    if (damage_ && segment_id_ >= damage_->segment_id) return damage_->error;
     reader_->clear_eof();
     auto d = reader_->next();
     if (!d.ok()) {

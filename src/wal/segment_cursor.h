@@ -28,6 +28,13 @@ struct LiveLog {
   Lsn start_if_empty;
 };
 
+// Damage that ends the log as a reader reads it: the error, and the first segment
+// reading must not enter (0: reading is already past it).
+struct Damage {
+  uint64_t segment_id = 0;
+  Error error;
+};
+
 // A position in the log that can be advanced record by record, also while a writer
 // appends, rotates and releases segments. next() reports "no complete record here
 // yet" as nullopt and can be called again later to see what was appended since.
@@ -47,10 +54,14 @@ class SegmentCursor {
   // by a binary search over the segments' first LSNs, then skips the records below
   // `from` in it. With `live`, `from` may be any LSN up to the writer's next LSN.
   // Errors: InvalidArgument for LSN 0 or `from` past the end; NotFound when `from` is
-  // below the log's first LSN (released); Corruption met while skipping.
+  // below the log's first LSN (released); Corruption for a damaged shape (a missing
+  // segment; an empty or unreadable segment that is not the last) or met while
+  // skipping. With `read_up_to_damage` (ReadOptions) that Corruption is kept instead:
+  // next_view() returns the records before it, then it (damage_).
   static Result<std::unique_ptr<SegmentCursor>> open(const WalConfig& config,
                                                      io::Disk& disk, Lsn from,
-                                                     std::optional<LiveLog> live);
+                                                     std::optional<LiveLog> live,
+                                                     bool read_up_to_damage = false);
 
   // The record at position(), or nullopt when no complete record is there right now
   // (end of the log, a write in progress, a torn tail). Moves to the next segment at a
@@ -92,8 +103,10 @@ class SegmentCursor {
                 uint64_t segment_id, bool segment_listed,
                 std::optional<uint64_t> expected, uint64_t from);
 
-  // One step: the next record on disk (any LSN, contiguity checked), or nullopt.
+  // One step: the next record on disk (any LSN, contiguity checked), or nullopt; with
+  // damage_ kept, that damage instead of nullopt or of entering its segment.
   Result<std::optional<RecordView>> advance();
+  Result<std::optional<RecordView>> read_record();
   // At `first`, a record that more of its atomic batch follow, just read: reads ahead
   // to the batch's last record. True when the batch is whole (and below limit_): the
   // reader is back at `first`, with the whole batch in its buffer. Else false (the
@@ -152,6 +165,9 @@ class SegmentCursor {
   // (SegmentReader::reads) checked against it.
   uint32_t epoch_ = 0;
   uint64_t checked_reads_ = 0;
+  // read_up_to_damage: the damage open() met, where the log as read ends. The records
+  // before it come out; reading at or past it returns it.
+  std::optional<Damage> damage_;
 };
 
 }  // namespace kaya::wal

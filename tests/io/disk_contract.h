@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kaya/io/disk.h"
+#include "testing/disk_paths.h"
 #include "testing/test_util.h"
 
 namespace kaya::io::contract {
@@ -26,11 +27,8 @@ inline std::ostream& operator<<(std::ostream& out, const DiskFactory& factory) {
   return out << factory.name;
 }
 
-inline RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-inline ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+using kaya::testing::B;
+using kaya::testing::P;
 
 class DiskContractTest : public ::testing::TestWithParam<DiskFactory> {
  protected:

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kaya/io/file_disk.h"
+#include "testing/disk_paths.h"
 #include "testing/proc_fds.h"
 #include "testing/strings.h"
 #include "testing/test_util.h"
@@ -21,11 +22,8 @@ using kaya::testing::fds_open_on;
 using kaya::testing::FileLimit;
 using kaya::testing::open_fd_count;
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+using kaya::testing::B;
+using kaya::testing::P;
 
 std::unique_ptr<FileDisk> open_disk(const std::string& root, size_t max_open_files) {
   FileDiskOptions options;

@@ -11,17 +11,15 @@
 #include <vector>
 
 #include "kaya/io/file_disk.h"
+#include "testing/disk_paths.h"
 #include "testing/proc_fds.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
 namespace {
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+using kaya::testing::B;
+using kaya::testing::P;
 
 // The error of `r`, or an Internal error saying it succeeded.
 template <typename R>

@@ -9,12 +9,13 @@
 #include <string>
 
 #include "kaya/io/file_disk.h"
+#include "testing/disk_paths.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
 namespace {
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
+using kaya::testing::P;
 
 class FileDiskLock : public ::testing::Test {
  protected:

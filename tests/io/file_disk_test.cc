@@ -13,17 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include "testing/disk_paths.h"
 #include "testing/proc_fds.h"
 #include "testing/test_util.h"
 
 namespace kaya::io {
 namespace {
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+using kaya::testing::B;
+using kaya::testing::P;
 
 std::unique_ptr<FileDisk> open_disk(const std::string& root) {
   auto disk = FileDisk::open(root);

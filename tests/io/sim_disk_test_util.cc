@@ -7,12 +7,6 @@
 
 namespace kaya::io::sim_testing {
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
 SimDiskOptions no_tear(uint64_t seed) {
   SimDiskOptions options;
   options.seed = seed;

@@ -6,12 +6,12 @@
 #include <string_view>
 
 #include "kaya/io/sim_disk.h"
+#include "testing/disk_paths.h"
 
 namespace kaya::io::sim_testing {
 
-RelativePath P(std::string_view text);
-
-ByteView B(const std::string& s);
+using kaya::testing::B;
+using kaya::testing::P;
 
 // A SimDisk that drops unsynced bytes on a crash but never tears them.
 SimDiskOptions no_tear(uint64_t seed = 1);

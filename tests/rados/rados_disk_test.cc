@@ -15,6 +15,7 @@
 #include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "rados_test_util.h"
+#include "testing/disk_paths.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
 
@@ -24,11 +25,8 @@ namespace {
 using rados_testing::open_test_disk;
 using rados_testing::test_options;
 
-RelativePath P(std::string_view text) { return *RelativePath::parse(text); }
-
-ByteView B(const std::string& s) {
-  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
+using kaya::testing::B;
+using kaya::testing::P;
 
 // A record that owns its key and value (a Payload only views them): append
 // put(i).payload(), which lives until the append returns.

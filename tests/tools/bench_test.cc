@@ -24,13 +24,6 @@ using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-Json parse_json(const ToolResult& r) {
-  std::string error;
-  std::optional<Json> v = Json::parse(r.out, &error);
-  EXPECT_TRUE(v.has_value()) << error << "\n" << r.describe();
-  return v.value_or(Json());
-}
-
 void expect_consistent(const Json& m, uint64_t records, uint64_t record_bytes) {
   EXPECT_EQ(m["records"].u64(), records);
   EXPECT_EQ(m["bytes"].u64(), records * record_bytes);

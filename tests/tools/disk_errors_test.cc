@@ -27,8 +27,6 @@ using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kOk = 0, kIo = 1;
-
 // `count` puts whose records never fit twice in 60 bytes: one segment each.
 std::string puts(int count) {
   std::string input;

@@ -91,6 +91,34 @@ TEST(KayaWalDump, CorruptionShowsTheValidPrefixThenTheError) {
   EXPECT_THAT(d.err, HasSubstr("0000000000000001.wal"));
 }
 
+// Damaged twice: a record in segment 1, and segment 3 missing. The records stop at the
+// damage the reader meets first, and the error is that damage's; from an LSN past the
+// damaged record (in segment 2), the records up to the hole, then the hole's error, as
+// the reader reads a log damaged only once from there.
+TEST(KayaWalDump, TheErrorIsThatOfTheDamageWhereTheRecordsStop) {
+  TempDir tmp;
+  std::string input;
+  for (int i = 0; i < 12; ++i) {
+    input += "put key-" + std::to_string(i) + " value-" + std::to_string(i) + "\n";
+  }
+  ASSERT_EQ(write(tmp.path(), input, {"--segment-max-bytes", "180"}).exit_code, kOk);
+  ASSERT_TRUE(std::filesystem::exists(segment_file(tmp.path(), 4)));
+  std::string bytes = read_file(segment_file(tmp.path(), 1));
+  bytes[60 + 50] ^= 0x01;  // in the payload of the second record
+  write_file(segment_file(tmp.path(), 1), bytes);
+  std::filesystem::remove(segment_file(tmp.path(), 3));
+
+  ToolResult d = run_tool({"dump", tmp.path()});
+  EXPECT_EQ(d.exit_code, kCorruption) << d.describe();
+  EXPECT_EQ(d.out, "lsn=1 sequence=1 put key=key-0 value=value-0\n");
+  EXPECT_TRUE(one_error_line(d, "at offset 60 (LSN 2)"));
+  ToolResult from4 = run_tool({"dump", tmp.path(), "--from-lsn", "4"});
+  EXPECT_EQ(from4.exit_code, kCorruption) << from4.describe();
+  EXPECT_THAT(lines_of(from4.out), ElementsAre(StartsWith("lsn=4 "), StartsWith("lsn=5 "),
+                                               StartsWith("lsn=6 ")));
+  EXPECT_TRUE(one_error_line(from4, "segment 3 is missing"));
+}
+
 // Nine 60-byte Puts (LSN i + 1 is "put key-i value-i"), three per 180-byte segment.
 std::string nine_records_in_three_segments(const std::string& dir) {
   std::string input;

@@ -22,15 +22,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr int kOk = 0, kNotFound = 2, kCorruption = 3, kUnsupported = 4;
-
-Json parse_json(const ToolResult& r) {
-  std::string error;
-  std::optional<Json> v = Json::parse(r.out, &error);
-  EXPECT_TRUE(v.has_value()) << error << "\n" << r.describe();
-  return v.value_or(Json());
-}
-
 // Every file under `dir` with its bytes.
 std::map<std::string, std::string> snapshot(const std::string& dir) {
   std::map<std::string, std::string> files;

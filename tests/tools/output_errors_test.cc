@@ -17,8 +17,6 @@ using kaya::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kOk = 0, kIo = 1, kInvalid = 4;
-
 // A log of `n` strict puts in DIR.
 void write_log(const std::string& dir, int n) {
   std::string lines;

@@ -35,8 +35,6 @@
 
 namespace kaya::tool::testing::rp_repro {
 
-inline constexpr int kOk = 0, kCorruption = 3, kInvalid = 4;
-
 // Substrings the one stderr error line must contain. Loose on purpose.
 inline constexpr std::string_view kSegment1 = "segment 1";
 inline constexpr std::string_view kOffsetOfThirdRecord = "offset 100";  // 2 records of 50

@@ -9,7 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/json_lite.h"
+
 namespace kaya::tool::testing {
+
+// kaya-wal's exit codes (docs/tool.md, "Exit codes and errors"), written out here
+// rather than taken from the tool, so that a changed code fails the tests.
+inline constexpr int kOk = 0, kIo = 1, kNotFound = 2, kCorruption = 3, kInvalid = 4,
+                     kUnsupported = 4, kInvariant = 5, kLock = 6;
 
 struct ToolResult {
   int exit_code = -1;   // 128 + signal number when the child was killed by a signal
@@ -72,5 +79,13 @@ std::string segment_file(const std::string& dir, uint64_t id);
 
 // The lines of `text` (without their '\n').
 std::vector<std::string> lines_of(const std::string& text);
+
+// The JSON value the tool printed on stdout; a parse error fails the calling test.
+inline Json parse_json(const ToolResult& r) {
+  std::string error;
+  std::optional<Json> v = Json::parse(r.out, &error);
+  EXPECT_TRUE(v.has_value()) << error << "\n" << r.describe();
+  return v.value_or(Json());
+}
 
 }  // namespace kaya::tool::testing

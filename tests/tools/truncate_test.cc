@@ -22,8 +22,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kOk = 0, kNotFound = 2, kInvalid = 4, kLock = 6;
-
 // Writes `n` records (put k1 v .. put kn v) to the log in `dir`, in small segments.
 void write_records(const std::string& dir, int n) {
   std::string input;

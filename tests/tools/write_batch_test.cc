@@ -16,8 +16,6 @@ using kaya::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr int kOk = 0, kInvalid = 4;
-
 std::vector<std::string> dump(const std::string& dir) {
   ToolResult d = run_tool({"dump", dir});
   EXPECT_EQ(d.exit_code, kOk) << d.describe();

@@ -10,9 +10,6 @@
 
 namespace kaya::tool::testing::write_dump {
 
-inline constexpr int kOk = 0, kIo = 1, kNotFound = 2, kCorruption = 3, kInvalid = 4,
-                     kLock = 6;
-
 // Runs `kaya-wal write <dir> <flags...>` with `input` on its standard input.
 ToolResult write(const std::string& dir, const std::string& input,
                  std::vector<std::string> flags = {});

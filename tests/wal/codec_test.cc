@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "kaya/wal/format.h"
 #include "testing/test_util.h"
@@ -180,6 +181,26 @@ TEST(CodecTest, DecodeProblemNamesAreDistinct) {
   std::set<std::string_view> names;
   for (DecodeProblem p : all) names.insert(to_string(p));
   EXPECT_EQ(names.size(), std::size(all));
+}
+
+// What can begin a segment: nothing, zeros (preallocated space), or the magic's first
+// bytes (a record, perhaps torn); anything else cannot, also a magic that is wrong in
+// its last byte.
+TEST(CodecTest, MayBeginSegmentAcceptsTheMagicOrZerosOnly) {
+  auto begins = [](std::vector<uint8_t> head) { return may_begin_segment(head); };
+  EXPECT_TRUE(begins({}));
+  EXPECT_TRUE(begins({0}));
+  EXPECT_TRUE(begins({0, 0, 0, 0, 'x'}));  // only the first four bytes count
+  EXPECT_TRUE(begins({'A'}));
+  EXPECT_TRUE(begins({'A', 'Y', 'A'}));
+  EXPECT_TRUE(begins({'A', 'Y', 'A', 'K', 0xff}));
+  auto record = encode(Payload::put("k", "v"), Lsn(1), SequenceNumber(1));
+  KAYA_ASSERT_OK(record);
+  EXPECT_TRUE(begins(*record));
+  EXPECT_FALSE(begins({'x'}));
+  EXPECT_FALSE(begins({0, 'A'}));
+  EXPECT_FALSE(begins({'A', 'Y', 'A', 'X'}));
+  EXPECT_FALSE(begins({'K', 'A', 'Y', 'A'}));  // the magic's bytes in the wrong order
 }
 
 // --- Views and round trips ---------------------------------------------------------

@@ -9,20 +9,20 @@
 #include <vector>
 
 #include "kaya/wal/codec.h"
+#include "testing/record_bytes.h"
 
 namespace kaya::wal::codec_testing {
 
-using Bytes = std::vector<uint8_t>;
+using kaya::testing::Bytes;
 
 inline constexpr uint64_t kNoLimit = UINT64_MAX;
 
-// Byte surgery helpers. They use their own little-endian code rather than kaya's so
-// that a shared bug cannot hide.
-void set_le(Bytes& b, size_t offset, uint64_t v, size_t width);
-uint64_t get_le(const Bytes& b, size_t offset, size_t width);
-
-// Recomputes the header CRC, so that the check after it is the one exercised.
-void fix_header_crc(Bytes& rec);
+// Byte surgery (testing/record_bytes.h: the tests' own little-endian code rather than
+// kaya's, so that a shared bug cannot hide). fix_header_crc recomputes the header CRC,
+// so that the check after it is the one exercised.
+using kaya::testing::fix_header_crc;
+using kaya::testing::get_le;
+using kaya::testing::set_le;
 // Recomputes the payload CRC over everything after the header, then the header CRC
 // (which covers the payload CRC).
 void fix_crcs(Bytes& rec);

@@ -109,6 +109,40 @@ TEST(MetricsTest, PrometheusTextParsesAndCarriesTheStats) {
   EXPECT_EQ(p.family("kaya_wal_poisoned")->type, "gauge");
 }
 
+// Asynchronous appends and truncations reach both formats with the writer's numbers.
+TEST(MetricsTest, AsyncAppendsAndTruncationsAreExported) {
+  Fixture f;
+  for (int i = 0; i < 6; ++i) {
+    auto future = f.writer->append_async(Payload::put("key", "async"), kStrict);
+    KAYA_ASSERT_OK(future);
+    KAYA_ASSERT_OK(future->wait());
+  }
+  auto cut = f.writer->truncate_after(Lsn(12));
+  KAYA_ASSERT_OK(cut);
+  const Metrics m = collect_metrics(*f.writer);
+  const WriterStats& s = *m.writer;
+  ASSERT_EQ(s.async_appends, 6u);
+  ASSERT_EQ(s.truncations, 1u);
+  ASSERT_GT(s.async_in_flight_bytes_peak, 0u);
+  EXPECT_EQ(s.async_in_flight_bytes, 0u) << "every async append completed";
+
+  const PromExposition p = parse_or_fail(to_prometheus(m));
+  EXPECT_EQ(p.value("kaya_wal_async_appends_total"), 6);
+  EXPECT_EQ(p.value("kaya_wal_async_in_flight_bytes"), 0);
+  EXPECT_EQ(p.value("kaya_wal_async_in_flight_bytes_peak"), s.async_in_flight_bytes_peak);
+  EXPECT_EQ(p.value("kaya_wal_truncations_total"), 1);
+  EXPECT_EQ(p.value("kaya_wal_truncated_segments_total"), s.segments_truncated);
+  EXPECT_EQ(p.family("kaya_wal_truncations_total")->type, "counter");
+  EXPECT_EQ(p.family("kaya_wal_async_in_flight_bytes")->type, "gauge");
+
+  const Json w = json_or_fail(to_json(m))["writer"];
+  EXPECT_EQ(w["async_appends"].u64(), 6u);
+  EXPECT_EQ(w["async_in_flight_bytes"].u64(), 0u);
+  EXPECT_EQ(w["async_in_flight_bytes_peak"].u64(), s.async_in_flight_bytes_peak);
+  EXPECT_EQ(w["truncations"].u64(), 1u);
+  EXPECT_EQ(w["segments_truncated"].u64(), s.segments_truncated);
+}
+
 TEST(MetricsTest, PrometheusBucketsAreExactCumulativeCountsInSeconds) {
   Metrics m;
   m.writer.emplace();
@@ -222,12 +256,17 @@ TEST(MetricsTest, JsonHasTheDocumentedSchema) {
                           "last_full_check_unix_ms",
                           "scrub_bytes",
                           "scrub_corruptions",
+                          "truncations",
+                          "segments_truncated",
+                          "async_appends",
+                          "async_in_flight_bytes",
+                          "async_in_flight_bytes_peak",
                           "fsync_duration_us",
                           "records_per_fsync",
                           "batch_wait_us"}) {
     EXPECT_TRUE(w.has(key)) << key;
   }
-  EXPECT_EQ(w.size(), 21u) << "a member was added: document it in docs/metrics.md";
+  EXPECT_EQ(w.size(), 26u) << "a member was added: document it in docs/metrics.md";
   EXPECT_EQ(w["records"].u64(), m.writer->records);
   EXPECT_EQ(w["segments"].u64(), m.writer->segments);
   const Json& h = w["records_per_fsync"];

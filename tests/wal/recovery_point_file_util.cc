@@ -20,16 +20,6 @@ void PrintTo(const RecoveryPoint& p, std::ostream* os) {
 
 namespace rp_file_testing {
 
-void set_le(Bytes& b, size_t offset, uint64_t v, size_t width) {
-  for (size_t i = 0; i < width; ++i) b[offset + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-uint64_t get_le(const Bytes& b, size_t offset, size_t width) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < width; ++i) v |= static_cast<uint64_t>(b[offset + i]) << (8 * i);
-  return v;
-}
-
 void fix_crc(Bytes& slot) {
   set_le(slot, rf::kSlotCrcOffset,
          crc32c::value(std::span<const uint8_t>(slot).first(rf::kSlotCrcOffset)), 4);

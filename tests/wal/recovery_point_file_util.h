@@ -14,6 +14,7 @@
 
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/recovery_point.h"
+#include "testing/record_bytes.h"
 
 namespace kaya::wal {
 
@@ -23,13 +24,14 @@ void PrintTo(const RecoveryPoint& p, std::ostream* os);
 namespace rp_file_testing {
 
 namespace rf = rp_format;
-using Bytes = std::vector<uint8_t>;
+using kaya::testing::Bytes;
 
 inline constexpr std::string_view kWhere = "test slot";
 
-// Little-endian helpers of the test's own, so that a bug shared with kaya's cannot hide.
-void set_le(Bytes& b, size_t offset, uint64_t v, size_t width);
-uint64_t get_le(const Bytes& b, size_t offset, size_t width);
+// Little-endian helpers of the tests' own (testing/record_bytes.h), so that a bug
+// shared with kaya's cannot hide.
+using kaya::testing::get_le;
+using kaya::testing::set_le;
 
 // Recomputes a slot's CRC (over bytes 0..124), so that the next check is exercised.
 void fix_crc(Bytes& slot);

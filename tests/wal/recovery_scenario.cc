@@ -75,16 +75,6 @@ Log write_log(io::Disk& disk, int n) {
   return log;
 }
 
-void set_le(Bytes& b, size_t offset, uint64_t v, size_t width) {
-  for (size_t i = 0; i < width; ++i) b[offset + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-void fix_header_crc(Bytes& rec) {
-  Bytes header(rec.begin(), rec.begin() + format::kHeaderLen);
-  set_le(header, format::kHeaderCrcOffset, 0, 4);
-  set_le(rec, format::kHeaderCrcOffset, crc32c::value(header), 4);
-}
-
 namespace {
 
 Bytes read_range(io::Disk& disk, const RelativePath& path, uint64_t offset,

@@ -16,11 +16,12 @@
 #include "kaya/io/disk.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
+#include "testing/record_bytes.h"
 #include "testing/test_util.h"
 
 namespace kaya::wal::recovery_testing {
 
-using Bytes = std::vector<uint8_t>;
+using kaya::testing::Bytes;
 
 inline constexpr RecoveryMode kModes[] = {
     RecoveryMode::kDefault, RecoveryMode::kPointInTime, RecoveryMode::kAbsolute};
@@ -49,12 +50,11 @@ void append_records(io::Disk& disk, Log& log, const std::vector<Payload>& payloa
 Log write_log(io::Disk& disk, int n = kRecords);
 
 // ---------------------------------------------------------------------------------
-// Byte surgery. Own little-endian and CRC fix-up code, so that a bug shared with the
-// codec cannot hide.
+// Byte surgery. Own little-endian and CRC fix-up code (testing/record_bytes.h), so that
+// a bug shared with the codec cannot hide.
 
-void set_le(Bytes& b, size_t offset, uint64_t v, size_t width);
-// Recomputes the header CRC, so that the check after it is the one exercised.
-void fix_header_crc(Bytes& rec);
+using kaya::testing::fix_header_crc;
+using kaya::testing::set_le;
 Bytes read_file(io::Disk& disk, const io::RelativePath& path);
 void write_segment_at(io::Disk& disk, uint64_t id, uint64_t offset, const Bytes& b);
 void flip_byte(io::Disk& disk, uint64_t id, uint64_t offset);

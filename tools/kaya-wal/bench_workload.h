@@ -1,6 +1,7 @@
-// The measuring part of `kaya-wal bench`: a fixed number of appends split over
-// threads, through kaya's Writer and through the raw store (pwrite (+ fdatasync) on a
-// directory, rados_append on a RADOS location), with per-append latency.
+// What `kaya-wal bench` measures, on the workload engine (tools/workload): a fixed
+// number of appends split evenly over threads, through kaya's Writer and through the
+// raw store (pwrite (+ fdatasync) on a directory, rados_append on a RADOS location),
+// with per-append latency and a progress display.
 #pragma once
 
 #include <atomic>
@@ -9,11 +10,11 @@
 #include <string>
 
 #include "kaya/core/build_config.h"
-#include "kaya/core/histogram.h"
 #include "kaya/core/status.h"
 #include "kaya/core/types.h"
 #include "kaya/wal/writer.h"
 #include "progress.h"
+#include "workload.h"
 
 namespace kaya::tool {
 
@@ -28,24 +29,21 @@ struct Workload {
   const std::atomic<bool>* stop = nullptr;
 };
 
-// The smallest record_bytes: a Put's 40-byte header and 8 bytes of lengths.
-inline constexpr uint64_t kMinRecordBytes = 48;
-
 struct Measurement {
-  double seconds = 0;  // wall time from the first append to the last acknowledgement
-  uint64_t records = 0;
+  // Wall time from the first append to the last acknowledgement, the records
+  // appended, and each one's latency from the call to its acknowledgement.
+  workload::Throughput run;
   uint64_t bytes = 0;
   uint64_t fsyncs = 0;      // real fdatasync calls on record data
   bool has_fsyncs = true;   // false for a store without fsync (RADOS): fsyncs stays 0
   uint64_t dir_fsyncs = 0;  // directory fsyncs (kaya: new segments)
-  Histogram latency_us;     // per append: call to acknowledgement
   // kaya: the writer's statistics when the run ended (before the close).
   std::optional<wal::WriterStats> writer;
 
-  double records_per_s() const { return seconds > 0 ? records / seconds : 0; }
-  double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
+  double records_per_s() const { return run.per_s(); }
+  double mb_per_s() const { return run.seconds > 0 ? bytes / run.seconds / 1e6 : 0; }
   double records_per_fsync() const {
-    return fsyncs ? static_cast<double>(records) / static_cast<double>(fsyncs) : 0;
+    return fsyncs ? static_cast<double>(run.records) / static_cast<double>(fsyncs) : 0;
   }
 };
 

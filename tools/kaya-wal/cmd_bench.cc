@@ -13,6 +13,7 @@
 #include <string>
 #include <system_error>
 
+#include "appenders.h"
 #include "bench_workload.h"
 #include "cli.h"
 #include "commands.h"
@@ -108,7 +109,7 @@ Result<Settings> parse_settings(const Args& args) {
   KAYA_ASSIGN_OR_RETURN(s.workload.records,
                         args.u64("records", kDefaultRecords, 1, uint64_t{1} << 40));
   KAYA_ASSIGN_OR_RETURN(s.workload.record_bytes,
-                        args.u64("size", kDefaultRecordBytes, kMinRecordBytes,
+                        args.u64("size", kDefaultRecordBytes, workload::kMinRecordBytes,
                                  wal::WalConfig::kDefaultMaxRecordBytes));
   KAYA_ASSIGN_OR_RETURN(s.workload.mode, parse_durability(args));
   s.json = args.has("json");
@@ -217,14 +218,14 @@ std::string dir_fate(const Settings& s, const std::error_code& removal) {
 std::string measurement_json(const Measurement& m, std::string_view method = {}) {
   JsonObject o;
   if (!method.empty()) o.str("method", method);
-  o.real("seconds", m.seconds)
-      .num("records", m.records)
+  o.real("seconds", m.run.seconds)
+      .num("records", m.run.records)
       .num("bytes", m.bytes)
       .real("records_per_s", m.records_per_s())
       .real("mb_per_s", m.mb_per_s())
       .num("fsyncs", m.fsyncs)
       .real("records_per_fsync", m.records_per_fsync())
-      .raw("latency_us", wal::histogram_json(m.latency_us));
+      .raw("latency_us", wal::histogram_json(m.run.latency_us));
   if (m.writer) o.raw("writer", wal::to_json(*m.writer));
   return o.build();
 }
@@ -251,7 +252,7 @@ std::string baseline_method(const Settings& s) {
 }
 
 void print_row(const char* name, const Measurement& m) {
-  const Histogram& h = m.latency_us;
+  const Histogram& h = m.run.latency_us;
   char fsyncs[24] = "n/a", per_fsync[24] = "n/a";
   if (m.has_fsyncs) {
     std::snprintf(fsyncs, sizeof fsyncs, "%llu",
@@ -285,7 +286,7 @@ void print_text(const Settings& s, const std::string& fate, const Measurement& k
   print_row(baseline_label(s), base);
   std::printf(
       "\nratio kaya/baseline: %.2fx records/s (kaya took %.2f s, baseline %.2f s)\n",
-      kaya.records_per_s() / base.records_per_s(), kaya.seconds, base.seconds);
+      kaya.records_per_s() / base.records_per_s(), kaya.run.seconds, base.run.seconds);
   std::printf("baseline: the same %llu records, %s\n",
               static_cast<unsigned long long>(w.records), baseline_method(s).c_str());
 }
@@ -339,7 +340,7 @@ int run_bench(const CommandArgs& argv) {
     if (!kaya.ok()) (void)report_error(kaya.error(), "bench (kaya)");
     std::string held;
     if (s.keep && kaya.ok()) {
-      held = " (its log holds the " + std::to_string(kaya->records) +
+      held = " (its log holds the " + std::to_string(kaya->run.records) +
              " records appended before the stop)";
     }
     std::fprintf(stderr, "note: bench stopped by %s; dir %s %s%s\n",

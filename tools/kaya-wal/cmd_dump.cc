@@ -1,4 +1,5 @@
-// kaya-wal dump: prints the records of a log in LSN order, through LogReader.
+// kaya-wal dump: prints the records of a log in LSN order, through LogReader, or of
+// one segment file read on its own, through inspect_segment.
 #include <cstdio>
 #include <new>
 #include <string>
@@ -10,7 +11,6 @@
 #include "json.h"
 #include "kaya/wal/inspect.h"
 #include "kaya/wal/reader.h"
-#include "kaya/wal/recovery.h"
 #include "segment_file.h"
 
 namespace kaya::tool {
@@ -100,26 +100,12 @@ Status print_record(const wal::Record& r, bool json) {
   return stdout_status();
 }
 
-// LogReader refuses a log with a hole (a missing segment) before it reads anything, yet
-// the records before the damage are worth showing: a dry-run point-in-time recovery
-// streams exactly those, changing nothing.
-void print_valid_prefix(const wal::WalConfig& config, io::Disk& disk, Lsn from,
-                        bool json) {
-  wal::RecoveryOptions options;
-  options.mode = wal::RecoveryMode::kPointInTime;
-  options.dry_run = true;
-  auto report = wal::recover(
-      config, disk, options, [&](uint64_t, uint64_t, const wal::RecordView& r) {
-        // stop at the first record that cannot be printed
-        return r.lsn >= from ? print_record(r.to_record(), json) : ok_status();
-      });
-  (void)report;  // the caller reports the reader's error, which names the damage
-  std::fflush(stdout);
-}
-
 // dump FILE: the records of one segment file read on its own (e.g. one that recovery
-// moved to wal/lost/), through the scan `inspect FILE` uses, so that its damage is
-// judged and reported as inspect judges it.
+// moved to wal/lost/). A lone file is not a log, so not LogReader's input: it has no
+// directory, recovery point, neighbours or released LSNs, and its name need not be a
+// segment's. It is read through inspect_segment, the scan `inspect FILE` uses (the
+// library's decoder and judgement, as the reader's), so that its damage is judged and
+// reported as inspect judges it.
 int dump_segment_file(const std::string& file, const wal::WalConfig& config, Lsn from,
                       bool json) {
   Result<wal::SegmentInspection> s = inspect_segment_file(
@@ -175,13 +161,12 @@ int run_dump(const CommandArgs& argv) {
   Result<Lsn> from = args.has("from-lsn") ? Result<Lsn>(Lsn(*from_flag))
                                           : wal::first_lsn(config, **disk);
   if (!from.ok()) return report_error(from.error());
-  auto reader = wal::LogReader::open(config, **disk, *from);
-  if (!reader.ok()) {
-    if (reader.error().kind() == ErrorKind::kCorruption) {
-      print_valid_prefix(config, **disk, *from, json);
-    }
-    return report_error(reader.error());
-  }
+  // A log whose damage the reader meets before its first record (a missing segment,
+  // damage below N) still shows the records before the damage, then its error.
+  wal::ReadOptions options;
+  options.read_up_to_damage = true;
+  auto reader = wal::LogReader::open(config, **disk, *from, options);
+  if (!reader.ok()) return report_error(reader.error());
   for (;;) {
     Result<std::optional<wal::Record>> r = (*reader)->next();
     if (!r.ok()) {

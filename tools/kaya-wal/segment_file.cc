@@ -1,16 +1,16 @@
 #include "segment_file.h"
 
-#include <algorithm>
 #include <array>
-#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <system_error>
 
 #include "inspection_text.h"
 #include "kaya/io/file_disk.h"
 #include "kaya/io/rados_disk.h"
+#include "kaya/wal/codec.h"
 #include "kaya/wal/format.h"
 
 namespace kaya::tool {
@@ -41,15 +41,9 @@ Result<wal::SegmentInspection> inspect_segment_file(const std::string& file,
   // torn-first-record file, and a segment whose first record is damaged but followed
   // by valid ones, are judged as segments.) The visitor saw no record then.
   if (s.records == 0 && s.state == wal::SegmentState::kTornTail) {
-    std::array<uint8_t, 4> head{};
+    std::array<uint8_t, sizeof(wal::format::kMagic)> head{};
     KAYA_ASSIGN_OR_RETURN(size_t n, io::read_full(*disk, path, 0, head));
-    std::array<uint8_t, 4> magic{};
-    for (size_t i = 0; i < magic.size(); ++i) {
-      magic[i] = static_cast<uint8_t>(wal::format::kMagic >> (8 * i));
-    }
-    const auto end = head.begin() + static_cast<std::ptrdiff_t>(n);
-    const bool zeros = std::all_of(head.begin(), end, [](uint8_t b) { return b == 0; });
-    if (n > 0 && !zeros && !std::equal(head.begin(), end, magic.begin())) {
+    if (!wal::may_begin_segment(std::span<const uint8_t>(head).first(n))) {
       return Error(ErrorKind::kInvalidArgument,
                    file + ": not a kaya segment (no valid record, and its first bytes " +
                        "are neither a record's magic \"AYAK\" nor zeros)");

@@ -19,8 +19,8 @@ bool is_segment_file_path(const std::string& path);
 // wal::inspect_segment, judged as the last segment of a log without a recovery point,
 // and calls `visitor` (optional) for each record the scan accepts. InvalidArgument
 // naming `file` when it is not a kaya segment: no valid record, and its first bytes
-// are neither a record's magic nor zeros (an empty, all-zero or torn-first-record file
-// is judged as a segment). NotFound, I/O errors.
+// are neither a record's magic nor zeros (wal::may_begin_segment; an empty, all-zero
+// or torn-first-record file is judged as a segment). NotFound, I/O errors.
 Result<wal::SegmentInspection> inspect_segment_file(
     const std::string& file, const wal::WalConfig& config,
     const wal::RecordVisitor& visitor = {});

@@ -154,4 +154,11 @@ struct KAYA_API Decoded {
 KAYA_API Decoded decode(std::span<const uint8_t> buf, uint64_t offset,
                         uint64_t max_record_bytes);
 
+/// Whether `head`, the first bytes of a file, can begin a kaya segment: its first four
+/// bytes (or as many as it has; none is true) are those of a record's magic
+/// (format::kMagic, "AYAK" in file order) or zeros (preallocated space). Pure. A file
+/// that fails this and holds no valid record was never a segment, rather than one
+/// whose first record was torn (`kaya-wal inspect FILE` and `dump FILE` refuse it).
+KAYA_API bool may_begin_segment(std::span<const uint8_t> head);
+
 }  // namespace kaya::wal

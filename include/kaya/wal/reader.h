@@ -103,6 +103,26 @@ class RecordRange {
 /// record cannot be read: a reader opened there reports why.
 KAYA_API Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk);
 
+/// How a LogReader treats damage that open() meets before it has read any record.
+struct ReadOptions {
+  /// Off (the default): open() fails with Corruption when the log's shape is damaged (a
+  /// missing segment at or below the recovery point or in a log without one, or a
+  /// segment that is not the last and is empty or has no valid first record) or when a
+  /// record below `from`, which it skips, is damaged: nothing is read from such a log.
+  ///
+  /// On: open() does not fail for that damage. next() and next_view() return the
+  /// records from `from` that lie before it, in LSN order, then the Corruption error
+  /// open() would have returned (the judgement's words, naming the segment, offset and
+  /// LSN), and return that error at every later call. What the reader meets before it
+  /// (a damaged record, an LSN out of order) ends the records as without the option.
+  /// With the damage below `from`, the first call returns the error. For showing what
+  /// a damaged log still holds, as `kaya-wal dump` does; the reader writes nothing
+  /// either way (recovery, kaya/wal/recovery.h, is what cuts or moves damage aside).
+  /// open()'s other errors (a released or past-the-end `from`, an unreadable recovery
+  /// point, I/O errors) stay open()'s.
+  bool read_up_to_damage = false;
+};
+
 /// Reads records in LSN order starting at any LSN. Finds the starting segment by a
 /// binary search over the segments' first LSNs (one header read per probe), not by
 /// scanning the log. Memory: one read buffer plus the largest record, or the largest
@@ -120,9 +140,15 @@ class LogReader {
  public:
   /// Positions the reader at `from`. NotFound when `from` is below the first LSN still
   /// in the log (released); InvalidArgument when it is past the end (the log's next
-  /// LSN is the largest valid `from`: a reader there starts at the end).
+  /// LSN is the largest valid `from`: a reader there starts at the end); Corruption
+  /// for the damage ReadOptions::read_up_to_damage describes.
   KAYA_API static Result<std::unique_ptr<LogReader>> open(const WalConfig& config,
                                                           io::Disk& disk, Lsn from);
+  /// open(config, disk, from) with `options` (ReadOptions: whether damage open() meets
+  /// fails it or ends the records instead).
+  KAYA_API static Result<std::unique_ptr<LogReader>> open(const WalConfig& config,
+                                                          io::Disk& disk, Lsn from,
+                                                          ReadOptions options);
   KAYA_API ~LogReader();
 
   /// The next record, or nullopt at the end of the log (an incomplete record at the end
