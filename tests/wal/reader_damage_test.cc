@@ -24,7 +24,7 @@ void PrintTo(const Record& r, std::ostream* os);
 namespace {
 
 using recovery_testing::kRecordBytes;
-using recovery_testing::Log;
+using WrittenLog = recovery_testing::Log;  // reader_test.cc has a Log of its own
 using recovery_testing::snapshot;
 using recovery_testing::write_log;
 using testing::segment;
@@ -49,11 +49,11 @@ Read read_all(LogReader& reader) {
   }
 }
 
-std::vector<Record> first_records(const Log& log, size_t n) {
+std::vector<Record> first_records(const WrittenLog& log, size_t n) {
   return {log.records.begin(), log.records.begin() + static_cast<ptrdiff_t>(n)};
 }
 
-std::vector<Record> records_from(const Log& log, uint64_t lsn) {
+std::vector<Record> records_from(const WrittenLog& log, uint64_t lsn) {
   return {log.records.begin() + static_cast<ptrdiff_t>(lsn - 1), log.records.end()};
 }
 
@@ -92,7 +92,7 @@ void expect_prefix_then_open_error(io::Disk& disk, Lsn from,
 // out, then the hole's error; from an LSN at or past the hole, only the error.
 TEST(ReadUpToDamageTest, MissingSegmentYieldsTheRecordsBeforeTheHoleThenItsError) {
   io::SimDisk disk;
-  const Log log = write_log(disk, 12);
+  const WrittenLog log = write_log(disk, 12);
   KAYA_ASSERT_OK(disk.remove_file(segment(2)));
   const auto before = snapshot(disk);
 
@@ -112,7 +112,7 @@ TEST(ReadUpToDamageTest, MissingSegmentYieldsTheRecordsBeforeTheHoleThenItsError
 // record zeroed): the records of the segments before it, then its error.
 TEST(ReadUpToDamageTest, SegmentWithoutAValidFirstRecordEndsTheRecordsBeforeIt) {
   io::SimDisk disk;
-  const Log log = write_log(disk, 12);
+  const WrittenLog log = write_log(disk, 12);
   recovery_testing::write_segment_at(disk, 3, 0,
                                      recovery_testing::Bytes(kRecordBytes, 0));
   const auto before = snapshot(disk);
@@ -140,7 +140,7 @@ TEST(ReadUpToDamageTest, EmptySegmentBelowFromIsTheFirstThingRead) {
 // as without the option.
 TEST(ReadUpToDamageTest, CorruptRecordBelowFromIsTheFirstThingRead) {
   io::SimDisk disk;
-  const Log log = write_log(disk);
+  const WrittenLog log = write_log(disk);
   const AppendResult& bad = log.appends[4];  // LSN 5, in segment 2
   recovery_testing::flip_byte(disk, bad.segment_id, bad.offset + kRecordBytes - 1);
   const auto before = snapshot(disk);
@@ -171,7 +171,7 @@ TEST(ReadUpToDamageTest, CorruptRecordBelowFromIsTheFirstThingRead) {
 // damage stay open()'s: a released LSN, one past the end, LSN 0.
 TEST(ReadUpToDamageTest, OtherOpenErrorsAndCleanLogsAreUnchanged) {
   io::SimDisk disk;
-  const Log log = write_log(disk, 12);
+  const WrittenLog log = write_log(disk, 12);
   const WalConfig config = recovery_testing::small_config();
   for (uint64_t from : {1, 5, 12, 13}) {
     auto reader = LogReader::open(config, disk, Lsn(from), up_to_damage());
