@@ -69,13 +69,25 @@ std::vector<Throughput> run_interleaved_records(int threads, uint64_t records, i
 
 std::vector<Throughput> run_interleaved(int threads, double seconds, int rounds,
                                         const std::vector<AppendFn>& appends) {
-  const int n = static_cast<int>(appends.size());
+  std::vector<std::function<Throughput(double)>> slices;
+  for (const auto& append : appends) {
+    slices.push_back([threads, &append](double slice) {
+      return run_appenders(threads, slice, append);
+    });
+  }
+  return run_interleaved_slices(seconds, rounds, slices);
+}
+
+std::vector<Throughput> run_interleaved_slices(
+    double seconds, int rounds,
+    const std::vector<std::function<Throughput(double seconds)>>& slices) {
+  const int n = static_cast<int>(slices.size());
   const double slice = seconds / rounds;
-  std::vector<Throughput> totals(appends.size());
+  std::vector<Throughput> totals(slices.size());
   for (int round = 0; round < rounds; ++round) {
     for (int slot = 0; slot < n; ++slot) {
       const auto c = static_cast<size_t>(contestant_at(n, round, slot));
-      totals[c].add(run_appenders(threads, slice, appends[c]));
+      totals[c].add(slices[c](slice));
     }
   }
   return totals;
@@ -99,18 +111,28 @@ RawLog::~RawLog() {
 }
 
 Status RawLog::append(std::span<const uint8_t> record, bool sync) {
-  if (kind_ == Kind::kFallocated && offset_ + record.size() > allocated_) {
+  KAYA_ASSIGN_OR_RETURN(const uint64_t at, next_offset(record.size()));
+  return write_at(record, at, sync);
+}
+
+Status RawLog::write_at(std::span<const uint8_t> record, uint64_t offset, bool sync) {
+  KAYA_RETURN_IF_ERROR(workload::pwrite_all(fd_, record, offset, path_));
+  if (sync && ::fdatasync(fd_) != 0) return workload::os_error("fdatasync", path_, errno);
+  return ok_status();
+}
+
+Result<uint64_t> RawLog::next_offset(size_t bytes) {
+  if (kind_ == Kind::kFallocated && offset_ + bytes > allocated_) {
     const int err = ::posix_fallocate(fd_, static_cast<off_t>(allocated_),
                                       static_cast<off_t>(kAheadBytes));
     if (err != 0) return workload::os_error("posix_fallocate", path_, err);
     allocated_ += kAheadBytes;
   }
   // The zero-filled file is overwritten in place: wrap around rather than grow it.
-  if (kind_ == Kind::kZeroFilled && offset_ + record.size() > kAheadBytes) offset_ = 0;
-  KAYA_RETURN_IF_ERROR(workload::pwrite_all(fd_, record, offset_, path_));
-  offset_ += record.size();
-  if (sync && ::fdatasync(fd_) != 0) return workload::os_error("fdatasync", path_, errno);
-  return ok_status();
+  if (kind_ == Kind::kZeroFilled && offset_ + bytes > kAheadBytes) offset_ = 0;
+  const uint64_t at = offset_;
+  offset_ += bytes;
+  return at;
 }
 
 const char* RawLog::name(Kind kind) {

@@ -53,7 +53,15 @@ std::vector<Throughput> run_interleaved_records(int threads, uint64_t records, i
 std::vector<Throughput> run_interleaved(int threads, double seconds, int rounds,
                                         const std::vector<AppendFn>& appends);
 
-// A file written by one thread with pwrite at increasing offsets.
+// The same turns for contestants that time themselves: slice(s) appends for about s
+// seconds in its own way (a pipeline it drains before returning, say) and returns what
+// it measured.
+std::vector<Throughput> run_interleaved_slices(
+    double seconds, int rounds,
+    const std::vector<std::function<Throughput(double seconds)>>& slices);
+
+// A file written by one thread with pwrite at increasing offsets (or by a contestant's
+// own threads or ring, through next_offset() and write_at()).
 class RawLog {
  public:
   enum class Kind {
@@ -68,6 +76,14 @@ class RawLog {
 
   // Writes `record` after the previous one; with `sync`, fdatasync()s it.
   Status append(std::span<const uint8_t> record, bool sync);
+  // For a contestant doing its own I/O on the file: where the next record of `bytes`
+  // goes (fallocating ahead or wrapping around as append() does), reserved by this
+  // call (one call at a time); and the descriptor.
+  Result<uint64_t> next_offset(size_t bytes);
+  int fd() const { return fd_; }
+  // Writes `record` at `offset` (from next_offset()), fdatasync()ing it with `sync`.
+  // Thread-safe.
+  Status write_at(std::span<const uint8_t> record, uint64_t offset, bool sync);
 
   static const char* name(Kind kind);
 

@@ -39,8 +39,6 @@
 //                strict_many_threads)
 // Only the public Writer API is used for kaya. Figures are the medians of --runs.
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -52,8 +50,7 @@
 #include "baselines.h"
 #include "bench_util.h"
 #include "json.h"
-#include "kaya/io/file_disk.h"
-#include "kaya/wal/writer.h"
+#include "kaya_log.h"
 
 namespace kaya::bench {
 namespace {
@@ -94,83 +91,6 @@ double mib(uint64_t kib) { return kib_to_mib(kib); }
 double p99(const Histogram& h) { return static_cast<double>(h.percentile(99)); }
 
 std::vector<uint8_t> raw_record(size_t bytes) { return std::vector<uint8_t>(bytes, 'v'); }
-
-std::unique_ptr<io::FileDisk> fresh_disk(const std::string& root) {
-  std::filesystem::remove_all(root);
-  auto disk = io::FileDisk::open(root);
-  if (!disk.ok()) die(disk.error().to_string());
-  return std::move(*disk);
-}
-
-std::unique_ptr<wal::Writer> open_writer(io::Disk& disk, const wal::WalConfig& config) {
-  auto w = wal::Writer::open(config, disk);
-  if (!w.ok()) die(w.error().to_string());
-  return std::move(*w);
-}
-
-// kaya's Writer (default configuration) on a new log in dir/kaya, appending records of
-// `record_bytes`; open until finish(), so that slices continue the same log. The
-// files are removed on destruction.
-class KayaLog {
- public:
-  KayaLog(const std::string& dir, size_t record_bytes)
-      : root_(dir + "/kaya"),
-        disk_(fresh_disk(root_)),
-        writer_(open_writer(*disk_, wal::WalConfig{})),
-        records_(record_bytes, workload::PutRecords::Keys::kNone) {}
-  ~KayaLog() {
-    writer_.reset();
-    disk_.reset();
-    std::filesystem::remove_all(root_);
-  }
-  KayaLog(const KayaLog&) = delete;
-  KayaLog& operator=(const KayaLog&) = delete;
-
-  Status append(wal::DurabilityMode mode) {
-    return records_.append(*writer_, mode, 0, 0);
-  }
-  // One thread appending asynchronously for `seconds`: the slice ends when the last
-  // record issued has completed (completions run in LSN order).
-  Throughput append_async_for(wal::DurabilityMode mode, double seconds) {
-    std::atomic<uint64_t> completed{0};
-    auto count = [&completed](const Result<wal::AppendResult>& r) {
-      if (!r.ok()) die(r.error().to_string());
-      completed.fetch_add(1, std::memory_order_relaxed);
-    };
-    std::string key;
-    const wal::Payload payload = records_.payload(0, 0, key);  // all alike
-    const auto start = std::chrono::steady_clock::now();
-    const auto deadline = start + std::chrono::duration<double>(seconds);
-    uint64_t issued = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (int i = 0; i < 64; ++i, ++issued) {
-        auto r = writer_->append_async(payload, mode, count);
-        if (!r.ok()) die(r.error().to_string());
-      }
-    }
-    auto last = writer_->append_async(payload, mode);
-    if (!last.ok()) die(last.error().to_string());
-    if (auto r = last->wait(); !r.ok()) die(r.error().to_string());
-    if (completed.load() != issued) die("async: a completion is missing");
-    Throughput slice;
-    slice.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    slice.records = issued + 1;
-    return slice;
-  }
-  // Closes the writer (no appends after); returns its stats taken before close().
-  wal::WriterStats finish() {
-    wal::WriterStats stats = writer_->stats();
-    ok_or_die(writer_->close());
-    return stats;
-  }
-
- private:
-  std::string root_;
-  std::unique_ptr<io::FileDisk> disk_;
-  std::unique_ptr<wal::Writer> writer_;
-  workload::PutRecords records_;
-};
 
 KayaRun kaya_appends(const std::string& dir, int threads, size_t record_bytes,
                      wal::DurabilityMode mode, double seconds) {

@@ -4,10 +4,10 @@
 # packages instead (scripts/install-ceph.sh uses that).
 set -euo pipefail
 
-# libisal-dev: ISA-L's crc32_iscsi, the CRC32C baseline of the benchmarks only (the
-# library does not use it).
+# libisal-dev: ISA-L's crc32_iscsi, the CRC32C baseline of the benchmarks only; liburing-dev:
+# io_uring for bench/uring_bench only (the library uses neither).
 packages=(g++ cmake ninja-build libgtest-dev libgmock-dev libbenchmark-dev clang-format clang
-          libclang-rt-14-dev doxygen pkg-config make dpkg-dev file libisal-dev)
+          libclang-rt-14-dev doxygen pkg-config make dpkg-dev file libisal-dev liburing-dev)
 [ $# -gt 0 ] && packages=("$@")
 
 missing=()
