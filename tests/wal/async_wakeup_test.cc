@@ -22,8 +22,6 @@ using io::SimDisk;
 using testing::FsyncGate;
 using testing::segment;
 
-constexpr auto kStrict = DurabilityMode::kStrict;
-
 // A strict append that fills its segment rotates, which hands the sealed segment's
 // close to the syncer thread, then leads its own sync round, which closes that segment
 // itself. The syncer, woken by the rotation while the round held the sync role, found
@@ -42,18 +40,19 @@ TEST(AsyncWakeupTest, AnAsyncStrictAppendCompletesAfterARoundTookTheSyncersClose
   const Payload payload = Payload::put("key", "value");
 
   // Fill the first segment, so that the next append rotates.
-  KAYA_ASSERT_OK(writer->append(payload, kStrict));
+  KAYA_ASSERT_OK(writer->append(payload, DurabilityMode::kStrict));
   const uint64_t record_bytes = writer->stats().bytes;
   const uint64_t per_segment = config.segment_max_bytes / record_bytes;
   ASSERT_GE(per_segment, 2u);
   for (uint64_t i = 1; i < per_segment; ++i) {
-    KAYA_ASSERT_OK(writer->append(payload, kStrict));
+    KAYA_ASSERT_OK(writer->append(payload, DurabilityMode::kStrict));
   }
   ASSERT_EQ(writer->stats().rotations, 0u);
 
   FsyncGate gate(disk, segment(1).str());
   gate.close();
-  std::thread rotating([&] { KAYA_EXPECT_OK(writer->append(payload, kStrict)); });
+  std::thread rotating(
+      [&] { KAYA_EXPECT_OK(writer->append(payload, DurabilityMode::kStrict)); });
   gate.wait_for_held();
   // The rotation's wake-up reaches the syncer while the round holds the role (a pause,
   // not a condition: without it the test may pass on a broken build, never fail on a
@@ -65,9 +64,10 @@ TEST(AsyncWakeupTest, AnAsyncStrictAppendCompletesAfterARoundTookTheSyncersClose
 
   std::promise<Status> outcome;
   std::future<Status> completed = outcome.get_future();
-  auto lsn = writer->append_async(payload, kStrict, [&](const Result<AppendResult>& r) {
-    outcome.set_value(r.ok() ? ok_status() : Status(r.error()));
-  });
+  auto lsn = writer->append_async(
+      payload, DurabilityMode::kStrict, [&](const Result<AppendResult>& r) {
+        outcome.set_value(r.ok() ? ok_status() : Status(r.error()));
+      });
   KAYA_ASSERT_OK(lsn);
   ASSERT_EQ(completed.wait_for(60s), std::future_status::ready)
       << "the asynchronous strict append of LSN " << lsn->value()
