@@ -103,7 +103,20 @@ Status SimDisk::State::write(Node& file, uint64_t offset, ByteView bytes,
 }
 
 void SimDisk::State::restore(Node& dir, std::set<Node*>& seen) {
-  dir.entries = dir.durable_entries;
+  std::map<std::string, std::shared_ptr<Node>> kept = dir.durable_entries;
+  if (options.new_entries_may_survive) {
+    std::set<const Node*> durable;
+    for (const auto& [unused, node] : dir.durable_entries) durable.insert(node.get());
+    for (const auto& [name, node] : dir.entries) {
+      // A new file, under a name no durable entry holds (not a renamed one).
+      if (node->is_dir || durable.count(node.get()) > 0 ||
+          dir.durable_entries.count(name) > 0) {
+        continue;
+      }
+      if (below(2) == 0) kept.emplace(name, node);
+    }
+  }
+  dir.entries = std::move(kept);
   for (auto& [unused, node] : dir.entries) {
     if (node->is_dir) {
       restore(*node, seen);

@@ -80,13 +80,17 @@ Status create(io::Disk& disk, uint64_t first_id) {
 }
 
 Status create_segment(io::Disk& disk, uint64_t id) {
-  KAYA_RETURN_IF_ERROR(disk.append(segment(id), io::ByteView()).status());
-  return disk.fsync_dir(dir());
+  KAYA_RETURN_IF_ERROR(add_segment(disk, id));
+  return sync_dir(disk);
+}
+
+Status add_segment(io::Disk& disk, uint64_t id) {
+  return disk.append(segment(id), io::ByteView()).status();
 }
 
 Status remove_segment(io::Disk& disk, uint64_t id) {
   KAYA_RETURN_IF_ERROR(disk.remove_file(segment(id)));
-  return disk.fsync_dir(dir());
+  return sync_dir(disk);
 }
 
 Status cut_segment(io::Disk& disk, uint64_t id, uint64_t len) {
@@ -104,12 +108,12 @@ Status trim_tail(io::Disk& disk, uint64_t id, uint64_t data_end) {
 
 Status sync_segment(io::Disk& disk, uint64_t id) {
   KAYA_RETURN_IF_ERROR(disk.fsync_file(segment(id)));
-  return disk.fsync_dir(dir());
+  return sync_dir(disk);
 }
 
 Status create_lost_dir(io::Disk& disk) {
   KAYA_RETURN_IF_ERROR(disk.create_dir(lost_dir()));
-  return disk.fsync_dir(dir());
+  return sync_dir(disk);
 }
 
 Result<io::RelativePath> lost_name(io::Disk& disk, uint64_t id, uint64_t offset) {

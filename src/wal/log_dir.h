@@ -64,6 +64,8 @@ Status ensure_dir(io::Disk& disk);
 Status create(io::Disk& disk, uint64_t first_id);
 // The empty segment `id`, its directory entry synced.
 Status create_segment(io::Disk& disk, uint64_t id);
+// The empty segment `id`, its directory entry NOT synced: sync_dir() makes it durable.
+Status add_segment(io::Disk& disk, uint64_t id);
 // Removes segment `id` and syncs the directory: removals made one after the other
 // become durable in that order (oldest first, so a crash leaves no hole).
 Status remove_segment(io::Disk& disk, uint64_t id);
@@ -90,7 +92,8 @@ Status set_aside(io::Disk& disk, uint64_t id, uint64_t offset,
                  const io::RelativePath& to);
 // Syncs wal/lost/ and wal/ after set_aside and cut_segment calls.
 Status sync_after_set_aside(io::Disk& disk);
-// Syncs wal/ after cut_segment calls that set nothing aside.
+// Syncs wal/: every entry added (add_segment) or removed before is durable; also after
+// cut_segment calls that set nothing aside.
 Status sync_dir(io::Disk& disk);
 
 }  // namespace kaya::wal::log_dir

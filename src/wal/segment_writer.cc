@@ -125,8 +125,7 @@ Status SegmentWriter::can_start_next_locked() const {
 
 Status SegmentWriter::start_next_locked() {
   KAYA_ASSERT(id_ < UINT64_MAX);  // can_start_next_locked() said so
-  KAYA_RETURN_IF_ERROR(
-      core::guard([&] { return log_dir::create_segment(disk_, id_ + 1); }));
+  KAYA_RETURN_IF_ERROR(core::guard([&] { return log_dir::add_segment(disk_, id_ + 1); }));
   id_++;
   bytes_ = 0;
   return ok_status();
@@ -187,6 +186,10 @@ Status SegmentWriter::check_linked(uint64_t segment) {
                      "restore the log from a copy, or reopen it to continue after what "
                      "is left");
   });
+}
+
+Status SegmentWriter::sync_dir() {
+  return core::guard([&] { return log_dir::sync_dir(disk_); });
 }
 
 }  // namespace kaya::wal

@@ -283,11 +283,12 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
                                                  uint64_t count, DurabilityMode mode,
                                                  RecordPosition* last, bool async) {
   const uint64_t len = bytes.size();
-  // A relaxed record goes straight into the map when every earlier one is written: an
-  // append is a copy. Everything else is staged and written with one system call per
-  // batch, strict records by the sync leader right before its fsync: a store through
-  // the map into a page the last fsync cleaned would take a page fault under the lock.
-  const bool store = segment_.mapped() && mode == DurabilityMode::kRelaxed &&
+  // A small relaxed record goes straight into the map when every earlier one is
+  // written: an append is a copy (SegmentWriter::stores()). Everything else is staged
+  // and written with one system call per batch, strict records by the sync leader
+  // right before its fsync: a store through the map into a page the last fsync cleaned
+  // would take a page fault under the lock.
+  const bool store = segment_.stores(len) && mode == DurabilityMode::kRelaxed &&
                      staged_.empty() && !writing_;
   const bool queue_strict =
       mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
@@ -480,9 +481,10 @@ Status Sequencer::rotate_locked(Lock& lock) {
   closing.bytes = written_bytes_;
   closing.last_pos = written_pos_;
   closing_count_++;
-  // The new segment's directory entry is durable before any record in it can be.
+  // The new segment's directory entry is synced by this close, after its fsync (a
+  // directory sync then waits for none of the sealed segment's data), before any record
+  // of the new segment can be made durable.
   KAYA_RETURN_IF_ERROR(segment_.start_next_locked());
-  stats_.dir_fsyncs++;
   stats_.rotations++;
   // The close runs off the append path: the syncer thread takes it unless a sync round
   // in progress does it first (without background closes: the next round, or the
@@ -503,8 +505,12 @@ Status Sequencer::close_sealed(Lock& lock, bool unlock) {
     Status s = segment_.fsync(c.segment, &us);
     const bool synced = s.ok();
     if (synced) s = segment_.check_linked(c.segment);
+    // The next segment's directory entry (rotate_locked()).
+    const bool dir_synced = s.ok();
+    if (dir_synced) s = segment_.sync_dir();
     if (unlock) lock.lock();
     record_fsync_locked(us, synced);
+    if (dir_synced) stats_.dir_fsyncs++;
     if (!s.ok()) {
       return poison_with_locked(core::with_context_or_same(
           s.error(), [&] { return "closing segment " + std::to_string(c.segment); }));

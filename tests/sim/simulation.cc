@@ -54,13 +54,16 @@ class Simulation {
         crash_only_(seed % 4 == 0 || !options.faults),
         // Half the seeds lose power the harsh way: each 512-byte sector written since
         // the last fsync keeps its old or its new content, and a file's length may
-        // persist ahead of its data (io::CrashPersistence::kSectors).
+        // persist ahead of its data (io::CrashPersistence::kSectors). Independently,
+        // half of them may keep a new file's entry that was never synced (a segment a
+        // rotation created, before its close synced the directory).
         disk_(io::SimDiskOptions{.seed = seed,
                                  .tear_on_crash = true,
                                  .short_reads = seed % 3 == 0,
                                  .persistence = seed % 2 == 1
                                                     ? io::CrashPersistence::kSectors
-                                                    : io::CrashPersistence::kPrefix}) {
+                                                    : io::CrashPersistence::kPrefix,
+                                 .new_entries_may_survive = seed / 2 % 2 == 1}) {
     // Segments from 256 bytes: records larger than a segment go alone into their own.
     config_.segment_max_bytes = 256 + rng_() % 2304;
     config_.max_record_bytes = 512;

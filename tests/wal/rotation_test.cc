@@ -132,6 +132,38 @@ TEST(RotationTest, NothingOfTheNextSegmentIsDurableBeforeTheSealedOneIsClosed) {
   KAYA_ASSERT_OK(w->close());
 }
 
+// The rotating append creates the next segment without syncing the directory (a
+// directory sync right after a segment's worth of writes waits for their writeback on
+// ext4); the close syncs it, after the sealed segment's fsync, before any record of the
+// new segment is durable. Then a power loss keeps the new segment.
+TEST(RotationTest, TheCloseNotTheRotationSyncsTheNewSegmentsEntry) {
+  SimDisk disk;
+  FsyncGate gate(disk);
+  auto w = open_writer(disk);
+  ASSERT_NE(w, nullptr);
+  append_range(*w, 1, kRecordsPerSegment, kRelaxed);
+  const uint64_t dir_syncs = disk.fsync_dir_count();
+  gate.close();
+  auto rotated = std::async(std::launch::async, [&] {
+    append_range(*w, kRecordsPerSegment + 1, kRecordsPerSegment + 1, kRelaxed);
+  });
+  OpenAtExit open_at_exit{gate};
+  gate.wait_for_held();  // segment 1's close, at its fsync
+  ASSERT_EQ(rotated.wait_for(kLiveness), std::future_status::ready);
+  rotated.get();
+  EXPECT_EQ(disk.fsync_dir_count(), dir_syncs)
+      << "the directory was synced by the rotation, or by the close before its fsync";
+  gate.open();
+  KAYA_ASSERT_OK(w->sync());
+  EXPECT_EQ(disk.fsync_dir_count(), dir_syncs + 1);
+  EXPECT_EQ(w->stats().durable_lsn_end, Lsn(kRecordsPerSegment + 2));
+  testing::crash_with_writer(disk, w);
+  auto log = read_log(disk, small_segments());
+  KAYA_ASSERT_OK(log);
+  EXPECT_EQ(log->records.size(), kRecordsPerSegment + 1);
+  EXPECT_TRUE(log->report.anomalies.empty());
+}
+
 TEST(RotationTest, AtMostTwoClosesAreInFlight) {
   SimDisk disk;
   FsyncGate gate(disk);
@@ -197,9 +229,11 @@ TEST(RotationTest, AWriterPoisonedDuringACloseMakesNothingMoreDurable) {
 // lies in wal/lost/ or was a torn tail: never Corruption.
 TEST(RotationTest, APowerLossBeforeTheCloseLosesOnlyRecordsNeverDurable) {
   uint64_t moved_aside = 0;
+  uint64_t segment_2_gone = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    SimDisk disk(io::SimDiskOptions{.seed = seed});
+    // A file system may write the new segment's entry back before the close syncs it.
+    SimDisk disk(io::SimDiskOptions{.seed = seed, .new_entries_may_survive = true});
     FsyncGate gate(disk);
     auto w = open_writer(disk);
     ASSERT_NE(w, nullptr);
@@ -222,6 +256,7 @@ TEST(RotationTest, APowerLossBeforeTheCloseLosesOnlyRecordsNeverDurable) {
     auto log = read_log(disk, small_segments());
     ASSERT_TRUE(log.ok()) << log.error().to_string();
     ASSERT_GE(log->records.size(), 2u) << "a strict record was lost";
+    if (log->report.segment_ids() == std::vector<uint64_t>{1}) segment_2_gone++;
     for (size_t i = 0; i < log->records.size(); ++i) {
       EXPECT_EQ(log->records[i].lsn, Lsn(i + 1));
     }
@@ -237,8 +272,10 @@ TEST(RotationTest, APowerLossBeforeTheCloseLosesOnlyRecordsNeverDurable) {
     }
     KAYA_ASSERT_OK((*reopened)->close());
   }
-  // The seeds reach the hole case (segment 1 torn, segment 2 kept aside) at least once.
+  // The seeds reach the hole case (segment 1 torn, segment 2 kept aside) at least once,
+  // and the case of segment 2's entry lost (the log ends in segment 1).
   EXPECT_GT(moved_aside, 0u);
+  EXPECT_GT(segment_2_gone, 0u);
 }
 
 }  // namespace

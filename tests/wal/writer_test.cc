@@ -456,17 +456,20 @@ TEST(WriterDefectTest, RecordsFoundAtOpenAreDurableWhenOpenReturns) {
 TEST(WriterDefectTest, SegmentFoundAtOpenHasADurableEntry) {
   SimDisk disk(io::SimDiskOptions{.seed = 5, .tear_on_crash = false});
   WalConfig config;
-  config.segment_max_bytes = 99;  // one 50-byte record per segment
-  config.max_record_bytes = 99;
+  config.segment_max_bytes = 150;  // a (about 100 bytes) alone, then b and c (50 each)
+  config.max_record_bytes = 150;
   {
     auto w = open_or_die(config, disk);
-    KAYA_ASSERT_OK(w->append(Payload::put("a", "1"), kStrict));
-    // Rotation: the directory fsync after creating segment 2 fails (the rotation's
-    // first fsync: segment 1's own follows off the append path).
-    disk.fail_nth(FaultKind::kFsyncFailure, 1);
+    KAYA_ASSERT_OK(w->append(Payload::put("a", std::string(53, '1')), kStrict));
+    // Rotation creates segment 2 and writes b there; segment 1's close then syncs
+    // segment 1 and fails at the directory fsync that was to make segment 2's entry
+    // durable.
+    disk.fail_nth(FaultKind::kFsyncFailure, 2);
     ASSERT_FALSE(w->append(Payload::put("b", "2"), kStrict).ok());
     disk.clear_faults();
   }
+  // Recovery keeps b (with the OS, in segment 2, whose entry is still not durable);
+  // c follows it there: the reopened writer made the entry durable.
   auto w = open_or_die(config, disk);
   auto c = w->append(Payload::put("c", "3"), kStrict);
   KAYA_ASSERT_OK(c);
@@ -474,7 +477,8 @@ TEST(WriterDefectTest, SegmentFoundAtOpenHasADurableEntry) {
   disk.crash();
   auto log = read_log(disk, config);
   KAYA_ASSERT_OK(log);
-  EXPECT_EQ(log->records.size(), 2u) << "an acknowledged strict record was lost";
+  EXPECT_EQ(log->records.size(), 3u) << "an acknowledged strict record was lost";
+  EXPECT_EQ(log->report.segment_ids(), (std::vector<uint64_t>{1, 2}));
 }
 
 // close() admits no new append and releases the lock only after every admitted

@@ -6,9 +6,10 @@
 /// since then. Each directory has its current entries and its durable entries (what
 /// fsync_dir() last captured); a directory's own entry lives in its parent. crash()
 /// throws away everything not durable: files whose entry was never made durable
-/// vanish, and each surviving file keeps what the persistence model
-/// (SimDiskOptions::persistence) leaves of it; that becomes its current and durable
-/// bytes, with no sector written. Locks are released by a crash.
+/// vanish (or, with SimDiskOptions::new_entries_may_survive, each such new file may
+/// keep its entry, a seeded choice per file), and each surviving file keeps what the
+/// persistence model (SimDiskOptions::persistence) leaves of it; that becomes its current
+/// and durable bytes, with no sector written. Locks are released by a crash.
 ///
 /// kPrefix (the default): a file keeps its durable bytes plus (seeded, when tearing is
 /// on) a random prefix of what was written after them, in file order from the first
@@ -102,9 +103,15 @@ struct SimDiskOptions {
   uint64_t capacity_bytes = 0;
   /// Probability per operation of each fault kind (index: FaultKind).
   std::array<double, kFaultKindCount> fault_probability{};
-  /// Which part of the non-durable writes a crash may keep. (Declared last: designated
-  /// initialisers must follow declaration order.)
+  /// Which part of the non-durable writes a crash may keep. (Declared after the
+  /// above: designated initialisers must follow declaration order.)
   CrashPersistence persistence = CrashPersistence::kPrefix;
+  /// On crash(), a file created since its directory's last fsync_dir (an entry naming
+  /// no file a durable entry of that directory names) keeps its entry with
+  /// probability 1/2, each a seeded choice: a file system may write a new entry back
+  /// before any fsync asks it to (ext4 commits its journal every few seconds), in any
+  /// order. Off: such files always vanish. Removals and renames are undone either way.
+  bool new_entries_may_survive = false;
 };
 
 /// An in-memory Disk with simulated power loss and seeded faults (see the file
