@@ -1,6 +1,8 @@
-// Sequencer, part one: assignment, staging and the writing role, rotation, poison.
-// The sync leader, the syncer and the waiters are in group_commit.cc; close and what
-// the rest of the writer reads of the progress in sequencer_progress.cc.
+// Sequencer, part one: the appends, encoding, LSN assignment and the choice between a
+// store and staging, poison. The writing role is in sequencer_write.cc, rotation and
+// the close of sealed segments in sequencer_rotation.cc, the sync leader, the syncer
+// and the waiters in group_commit.cc; close and what the rest of the writer reads of
+// the progress in sequencer_progress.cc.
 
 #include "wal/sequencer.h"
 
@@ -14,10 +16,6 @@
 
 namespace kaya::wal {
 namespace {
-
-// Staging buffers larger than this are given back after their write, so one burst of
-// large records does not pin its memory for the writer's lifetime.
-constexpr size_t kMaxKeptStagingBytes = 1 << 20;
 
 // Appends hold the lock for a copy of a record (about 100 ns): a thread that finds it
 // taken retries this many times before it sleeps in the kernel, which with many
@@ -353,187 +351,6 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
     notify_progress_locked();  // a leader waiting for companions has them
   }
   return result;
-}
-
-Status Sequencer::store_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
-                               uint64_t offset, const RecordPosition& last) {
-  // Under the lock, in LSN order, after every earlier record: a process killed at any
-  // instant leaves a prefix of the records (at most the last one torn, or the batch
-  // being stored incomplete, which recovery cuts whole), never a record after a hole.
-  KAYA_ASSERT_ELSE(first_lsn == written_lsn_ + 1, poison_with_locked);
-  KAYA_ASSERT_ELSE(offset == written_end_locked(last.segment_id), poison_with_locked);
-  Status s = segment_.store_locked(bytes, offset);
-  if (!s.ok()) {
-    poison_locked(core::with_context_or_same(
-        s.error(), [&] { return "storing LSN " + std::to_string(first_lsn); }));
-    return usable_locked();
-  }
-  return mark_written_locked(first_lsn, last.lsn.value(), bytes.size(), last);
-}
-
-Status Sequencer::stage_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
-                               uint64_t offset, const RecordPosition& last) {
-  if (staged_.empty()) {
-    staged_offset_ = offset;
-  } else {
-    // Staged records are contiguous: one write puts them in place.
-    KAYA_ASSERT_ELSE(first_lsn == staged_last_lsn_ + 1, poison_with_locked);
-    KAYA_ASSERT_ELSE(offset == staged_offset_ + staged_.size(), poison_with_locked);
-  }
-  staged_.insert(staged_.end(), bytes.begin(), bytes.end());  // reserved: no allocation
-  staged_last_lsn_ = last.lsn.value();
-  staged_last_pos_ = last;
-  return ok_status();
-}
-
-uint64_t Sequencer::written_end_locked(uint64_t id) const {
-  return written_pos_.segment_id == id ? written_pos_.end_offset() : 0;
-}
-
-Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
-  const uint32_t epoch = epoch_;
-  for (;;) {
-    KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
-    if (written_lsn_ >= lsn) break;
-    if (poison_) return usable_locked();
-    if (!writing_) {
-      KAYA_RETURN_IF_ERROR(write_staged(lock, true));
-    } else {
-      wait_progress(lock);
-    }
-  }
-  return ok_status();
-}
-
-Status Sequencer::write_staged(Lock& lock, bool unlock) {
-  if (staged_.empty()) return ok_status();
-  const uint64_t first = written_lsn_ + 1;
-  const uint64_t last = staged_last_lsn_;
-  const RecordPosition last_pos = staged_last_pos_;
-  const uint64_t offset = staged_offset_;
-  const uint64_t segment = segment_.id_locked();
-  writing_ = true;
-  in_flight_.swap(staged_);  // appends go on staging into the other buffer
-  if (unlock) lock.unlock();
-  Status s = segment_.write(segment, offset, in_flight_);
-  if (unlock) lock.lock();
-  writing_ = false;
-  const uint64_t bytes = in_flight_.size();
-  in_flight_.clear();
-  if (in_flight_.capacity() > kMaxKeptStagingBytes) in_flight_.shrink_to_fit();
-  if (!s.ok()) {
-    poison_locked(core::with_context_or_same(s.error(), [&] {
-      return "writing LSN " + std::to_string(first) + ".." + std::to_string(last);
-    }));
-    return usable_locked();
-  }
-  // The batch went where the records before it end, and was as long as they are.
-  KAYA_ASSERT_ELSE(offset == written_end_locked(segment), poison_with_locked);
-  KAYA_ASSERT_ELSE(last_pos.end_offset() == offset + bytes, poison_with_locked);
-  return mark_written_locked(first, last, bytes, last_pos);
-}
-
-Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
-                                      const RecordPosition& last_pos) {
-  // Written in LSN order, only what was assigned: durable <= written < next.
-  KAYA_ASSERT_ELSE(first == written_lsn_ + 1 && first <= last, poison_with_locked);
-  KAYA_ASSERT_ELSE(last < next_lsn_ && last_pos.lsn.value() == last, poison_with_locked);
-  KAYA_ASSERT_ELSE(written_bytes_ + bytes <= assigned_bytes_, poison_with_locked);
-  written_lsn_ = last;
-  written_pos_ = last_pos;
-  written_bytes_ += bytes;
-  stats_.records += last - first + 1;
-  stats_.bytes += bytes;
-  notify_progress_locked();
-  wake_completer_locked();
-  return ok_status();
-}
-
-Status Sequencer::rotate_locked(Lock& lock) {
-  // The closing segment is cut to its records before the next one receives a record,
-  // so a process crash (the page cache keeps both) always leaves a prefix. Its fsync
-  // and the recovery point's seal are left to the next sync round or the syncer thread
-  // (close_sealed()): until they are durable no record of a later segment is made
-  // durable, and a power loss in between leaves the later segments' records beyond
-  // the recovery point, after a hole (docs/durability.md, "Rotation"). Done under the
-  // lock: once per segment.
-  const uint64_t old_segment = segment_.id_locked();
-  KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
-  // Every record assigned to the segment is written before it is sealed.
-  KAYA_ASSERT(!writing_ && staged_.empty() && written_lsn_ + 1 == next_lsn_);
-  KAYA_ASSERT(written_end_locked(old_segment) == segment_.bytes_locked());
-  if (closing_count_ == kMaxClosing) {
-    // Closes fall behind the rotations: this append closes the oldest ones itself
-    // (make_room() waited for a sync round in progress to end).
-    KAYA_ASSERT(!syncing_);
-    syncing_ = true;
-    Status closed = close_sealed(lock, /*unlock=*/false);
-    release_sync_role_locked();
-    for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
-    KAYA_RETURN_IF_ERROR(closed);
-  }
-  KAYA_RETURN_IF_ERROR(segment_.can_start_next_locked());
-  KAYA_RETURN_IF_ERROR(segment_.seal_locked());
-  Closing& closing = closing_[(closing_head_ + closing_count_) % kMaxClosing];
-  closing.segment = old_segment;
-  closing.length = segment_.bytes_locked();
-  closing.last_lsn = written_lsn_ > 0 ? written_lsn_ : 0;
-  closing.bytes = written_bytes_;
-  closing.last_pos = written_pos_;
-  closing_count_++;
-  // The new segment's directory entry is synced by this close, after its fsync (a
-  // directory sync then waits for none of the sealed segment's data), before any record
-  // of the new segment can be made durable.
-  KAYA_RETURN_IF_ERROR(segment_.start_next_locked());
-  stats_.rotations++;
-  // The close runs off the append path: the syncer thread takes it unless a sync round
-  // in progress does it first (without background closes: the next round, or the
-  // rotation that finds kMaxClosing pending).
-  if (closes_in_background_) wake_syncer_locked();
-  return ok_status();
-}
-
-Status Sequencer::close_sealed(Lock& lock, bool unlock) {
-  while (closing_count_ > 0) {
-    // A writer poisoned meanwhile (another thread's failed write or fsync, with the
-    // lock released around this close's I/O) issues no more I/O, and makes nothing
-    // more durable: not even what this close's fsync, in flight then, covered.
-    if (poison_) return usable_locked();
-    const Closing c = closing_[closing_head_];
-    if (unlock) lock.unlock();
-    uint64_t us;
-    Status s = segment_.fsync(c.segment, &us);
-    const bool synced = s.ok();
-    if (synced) s = segment_.check_linked(c.segment);
-    // The next segment's directory entry (rotate_locked()).
-    const bool dir_synced = s.ok();
-    if (dir_synced) s = segment_.sync_dir();
-    if (unlock) lock.lock();
-    record_fsync_locked(us, synced);
-    if (dir_synced) stats_.dir_fsyncs++;
-    if (!s.ok()) {
-      return poison_with_locked(core::with_context_or_same(
-          s.error(), [&] { return "closing segment " + std::to_string(c.segment); }));
-    }
-    if (poison_) return usable_locked();
-    if (c.last_lsn > 0) {
-      Status marked = mark_durable_locked(c.last_lsn, c.bytes, c.last_pos);
-      if (!marked.ok()) return poison_with_locked(marked.error());
-      rp_.seal_locked(c.segment, c.length, c.last_lsn);
-    }
-    // The recovery point covers the closed segment, durably, before any record of a
-    // later one is made durable.
-    const RecoveryPoint point = recovery_point_locked();
-    if (unlock) lock.unlock();
-    s = rp_.persist(point, /*sync=*/true);
-    if (unlock) lock.lock();
-    if (!s.ok()) return poison_with_locked(s.error());
-    rp_.synced_locked(point.durable.lsn.value());
-    closing_head_ = (closing_head_ + 1) % kMaxClosing;
-    closing_count_--;
-    notify_progress_locked();
-  }
-  return ok_status();
 }
 
 Status Sequencer::sync() {

@@ -250,7 +250,7 @@ class Sequencer {
   // Waits until every completion has returned (close()).
   void wait_completions(Lock& lock);
 
-  // sequencer.cc: assignment, staging, writing.
+  // sequencer.cc: assignment and staging (the writing role: sequencer_write.cc).
   Status usable_locked() const;
   // What a batch staged at `first`, ending at `last_lsn`, has to say before it is
   // written or durable (append_batch and append_async both report it).
@@ -278,7 +278,8 @@ class Sequencer {
   // bytes of `count` records in the tail segment (rotating), under mu_.
   Status make_room(Lock& lock, uint64_t len, uint64_t count);
 
-  // Writes staged records until `lsn` is with the OS (or the writer is poisoned).
+  // sequencer_write.cc. Writes staged records until `lsn` is with the OS (or the
+  // writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn);
   // The writing role (needs !writing_): one write of everything staged. With
   // `unlock` the lock is released during the write. Poisons on failure.
@@ -286,14 +287,15 @@ class Sequencer {
   // The staged bytes [first, last] are with the OS.
   Status mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
                              const RecordPosition& last_pos);
-  // Seals the tail (every record written, the segment cut to them) and starts the next
-  // segment; the sealed segment's close (fsync, recovery point) is left to the next
-  // sync round or the syncer thread (close_sealed()). Holds the lock throughout; needs
-  // !writing_, and !syncing_ when kMaxClosing closes are pending (it then closes the
-  // oldest itself).
+  // sequencer_rotation.cc. Seals the tail (every record written, the segment cut to
+  // them) and starts the next segment; the sealed segment's close (fsync, recovery point)
+  // is left to the next sync round or the syncer thread (close_sealed()). Holds the lock
+  // throughout; needs !writing_, and !syncing_ when kMaxClosing closes are pending (it
+  // then closes the oldest itself).
   Status rotate_locked(Lock& lock);
-  // Closes the sealed segments, oldest first: fsync and link check, their records
-  // durable, the recovery point sealed at the segment's end and synced. REQUIRES the
+  // Closes the sealed segments, oldest first: fsync and link check, the directory
+  // synced (the next segment's entry), their records durable, the recovery point
+  // sealed at the segment's end and synced. REQUIRES the
   // sync role (syncing_) or, with `unlock` false, that no other I/O can start (the
   // lock held throughout). Poisons on failure.
   Status close_sealed(Lock& lock, bool unlock);

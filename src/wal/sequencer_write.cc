@@ -1,0 +1,113 @@
+// Sequencer, the writing role: records stored through the map or staged, the one
+// write of everything staged, and the progress it makes (written_lsn_).
+
+#include <algorithm>
+
+#include "core/assert.h"
+#include "core/guard.h"
+#include "wal/sequencer.h"
+
+namespace kaya::wal {
+namespace {
+
+// Staging buffers larger than this are given back after their write, so one burst of
+// large records does not pin its memory for the writer's lifetime.
+constexpr size_t kMaxKeptStagingBytes = 1 << 20;
+
+}  // namespace
+
+Status Sequencer::store_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
+                               uint64_t offset, const RecordPosition& last) {
+  // Under the lock, in LSN order, after every earlier record: a process killed at any
+  // instant leaves a prefix of the records (at most the last one torn, or the batch
+  // being stored incomplete, which recovery cuts whole), never a record after a hole.
+  KAYA_ASSERT_ELSE(first_lsn == written_lsn_ + 1, poison_with_locked);
+  KAYA_ASSERT_ELSE(offset == written_end_locked(last.segment_id), poison_with_locked);
+  Status s = segment_.store_locked(bytes, offset);
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(
+        s.error(), [&] { return "storing LSN " + std::to_string(first_lsn); }));
+    return usable_locked();
+  }
+  return mark_written_locked(first_lsn, last.lsn.value(), bytes.size(), last);
+}
+
+Status Sequencer::stage_locked(std::span<const uint8_t> bytes, uint64_t first_lsn,
+                               uint64_t offset, const RecordPosition& last) {
+  if (staged_.empty()) {
+    staged_offset_ = offset;
+  } else {
+    // Staged records are contiguous: one write puts them in place.
+    KAYA_ASSERT_ELSE(first_lsn == staged_last_lsn_ + 1, poison_with_locked);
+    KAYA_ASSERT_ELSE(offset == staged_offset_ + staged_.size(), poison_with_locked);
+  }
+  staged_.insert(staged_.end(), bytes.begin(), bytes.end());  // reserved: no allocation
+  staged_last_lsn_ = last.lsn.value();
+  staged_last_pos_ = last;
+  return ok_status();
+}
+
+uint64_t Sequencer::written_end_locked(uint64_t id) const {
+  return written_pos_.segment_id == id ? written_pos_.end_offset() : 0;
+}
+
+Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
+  const uint32_t epoch = epoch_;
+  for (;;) {
+    KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
+    if (written_lsn_ >= lsn) break;
+    if (poison_) return usable_locked();
+    if (!writing_) {
+      KAYA_RETURN_IF_ERROR(write_staged(lock, true));
+    } else {
+      wait_progress(lock);
+    }
+  }
+  return ok_status();
+}
+
+Status Sequencer::write_staged(Lock& lock, bool unlock) {
+  if (staged_.empty()) return ok_status();
+  const uint64_t first = written_lsn_ + 1;
+  const uint64_t last = staged_last_lsn_;
+  const RecordPosition last_pos = staged_last_pos_;
+  const uint64_t offset = staged_offset_;
+  const uint64_t segment = segment_.id_locked();
+  writing_ = true;
+  in_flight_.swap(staged_);  // appends go on staging into the other buffer
+  if (unlock) lock.unlock();
+  Status s = segment_.write(segment, offset, in_flight_);
+  if (unlock) lock.lock();
+  writing_ = false;
+  const uint64_t bytes = in_flight_.size();
+  in_flight_.clear();
+  if (in_flight_.capacity() > kMaxKeptStagingBytes) in_flight_.shrink_to_fit();
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "writing LSN " + std::to_string(first) + ".." + std::to_string(last);
+    }));
+    return usable_locked();
+  }
+  // The batch went where the records before it end, and was as long as they are.
+  KAYA_ASSERT_ELSE(offset == written_end_locked(segment), poison_with_locked);
+  KAYA_ASSERT_ELSE(last_pos.end_offset() == offset + bytes, poison_with_locked);
+  return mark_written_locked(first, last, bytes, last_pos);
+}
+
+Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,
+                                      const RecordPosition& last_pos) {
+  // Written in LSN order, only what was assigned: durable <= written < next.
+  KAYA_ASSERT_ELSE(first == written_lsn_ + 1 && first <= last, poison_with_locked);
+  KAYA_ASSERT_ELSE(last < next_lsn_ && last_pos.lsn.value() == last, poison_with_locked);
+  KAYA_ASSERT_ELSE(written_bytes_ + bytes <= assigned_bytes_, poison_with_locked);
+  written_lsn_ = last;
+  written_pos_ = last_pos;
+  written_bytes_ += bytes;
+  stats_.records += last - first + 1;
+  stats_.bytes += bytes;
+  notify_progress_locked();
+  wake_completer_locked();
+  return ok_status();
+}
+
+}  // namespace kaya::wal
