@@ -36,7 +36,8 @@ struct FileDisk::Impl {
   }
 
   Result<FileRef> get(const RelativePath& path, Access access) {
-    return files->get(path.str(), full(path), access);
+    return files->get(
+        path.str(), [&] { return full(path); }, access);
   }
   // A directory's descriptor, or -1 with errno set. Out of descriptors, it closes the
   // cached ones it may and tries again: the cache must not starve fsync_dir().
@@ -121,7 +122,6 @@ std::string FileDisk::describe(const RelativePath& path) const {
 
 Result<uint64_t> FileDisk::append(const RelativePath& path,
                                   std::span<const ByteView> parts) {
-  const std::string full_path = impl_->full(path);
   KAYA_ASSIGN_OR_RETURN(FileRef ref, impl_->get(path, Access::kCreate));
   OpenFile& file = ref.file();
   std::vector<iovec> iov;
@@ -132,7 +132,7 @@ Result<uint64_t> FileDisk::append(const RelativePath& path,
   }
 
   core::MutexLock lock(file.append_mu);
-  if (!file.end_known) KAYA_RETURN_IF_ERROR(Impl::refresh_end(file, full_path));
+  if (!file.end_known) KAYA_RETURN_IF_ERROR(Impl::refresh_end(file, impl_->full(path)));
   const uint64_t start = file.end_bytes;
   uint64_t pos = start;
   size_t first = 0;  // iov[first..] is still to be written
@@ -143,6 +143,7 @@ Result<uint64_t> FileDisk::append(const RelativePath& path,
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;  // 0 bytes for a non-empty write: no progress
       // A prefix may have landed: the next append must start after it, not over it.
+      const std::string full_path = impl_->full(path);
       (void)Impl::refresh_end(file, full_path);
       return os_error("append to", full_path, err);
     }
@@ -173,7 +174,6 @@ Result<size_t> FileDisk::read_at(const RelativePath& path, uint64_t offset,
 }
 
 Status FileDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {
-  const std::string full_path = impl_->full(path);
   KAYA_ASSIGN_OR_RETURN(FileRef ref, impl_->get(path, Access::kWrite));
   OpenFile& file = ref.file();
   core::MutexLock lock(file.append_mu);
@@ -184,6 +184,7 @@ Status FileDisk::write_at(const RelativePath& path, uint64_t offset, ByteView by
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
+      const std::string full_path = impl_->full(path);
       (void)Impl::refresh_end(file, full_path);
       return os_error("write at offset " + std::to_string(offset) + " to", full_path,
                       err);

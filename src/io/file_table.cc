@@ -41,7 +41,8 @@ FileRef::~FileRef() {
   if (file_ != nullptr) table_->release(*file_, write_);
 }
 
-Result<FileRef> FileTable::get(const std::string& key, const std::string& full_path,
+Result<FileRef> FileTable::get(const std::string& key,
+                               const std::function<std::string()>& make_full_path,
                                Access access) {
   const bool need_writable = access != Access::kRead;
   for (;;) {
@@ -56,6 +57,7 @@ Result<FileRef> FileTable::get(const std::string& key, const std::string& full_p
       epoch = names_epoch_;
     }
     // open() runs outside the lock: it can be slow and must not stall other files.
+    const std::string full_path = make_full_path();
     int fd = open_for(full_path, access);
     if (fd < 0 && out_of_descriptors(errno)) {
       shed();

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -109,9 +110,11 @@ class FileTable : public std::enable_shared_from_this<FileTable> {
  public:
   explicit FileTable(size_t max_clean) : max_clean_(max_clean) {}
 
-  // The descriptor of `key`, cached or opened now (see Access).
-  Result<FileRef> get(const std::string& key, const std::string& full_path,
-                      Access access);
+  // The descriptor of `key`, cached or opened now (see Access). `full_path` makes the
+  // path to open (and to name in errors), called only when the cache misses: a cached
+  // descriptor costs no string.
+  Result<FileRef> get(const std::string& key,
+                      const std::function<std::string()>& full_path, Access access);
   // The cached descriptor of `key`, in use until the reference is released, or none:
   // never opens one (for a question about the file as the disk holds it, e.g. its link
   // count, that must not grow or churn the cache).

@@ -28,12 +28,17 @@ bool is_known_record_type(uint16_t raw) {
 namespace format {
 
 std::string segment_path(uint64_t segment_id) {
-  char name[kSegmentIdDigits + 1];
-  std::snprintf(name, sizeof(name), "%016llx",
-                static_cast<unsigned long long>(segment_id));
-  std::string path(kSegmentDir);
+  // By hand, not snprintf: the writer names its segment at every write and fsync.
+  static constexpr char kHex[] = "0123456789abcdef";
+  char name[kSegmentIdDigits];
+  for (size_t i = kSegmentIdDigits; i-- > 0; segment_id >>= 4) {
+    name[i] = kHex[segment_id & 0xf];
+  }
+  std::string path;
+  path.reserve(kSegmentDir.size() + 1 + kSegmentIdDigits + kSegmentSuffix.size());
+  path += kSegmentDir;
   path += '/';
-  path += name;
+  path.append(name, kSegmentIdDigits);
   path += kSegmentSuffix;
   return path;
 }
