@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/uninitialized_buffer.h"
 #include "kaya/io/disk.h"
 #include "kaya/wal/codec.h"
 
@@ -69,10 +70,10 @@ class SegmentReader {
   io::RelativePath path_;
   uint64_t max_record_bytes_;
   size_t buffer_bytes_;
-  std::vector<uint8_t> buffer_;
-  uint64_t buffer_offset_;  // file offset of buffer_[0]
-  size_t pos_ = 0;          // next unread byte in buffer_
-  size_t len_ = 0;          // bytes held in buffer_
+  core::UninitializedBuffer buffer_;  // bytes past len_ are not initialized
+  uint64_t buffer_offset_;            // file offset of buffer_[0]
+  size_t pos_ = 0;                    // next unread byte in buffer_
+  size_t len_ = 0;                    // bytes held in buffer_
   // hold(): the index in buffer_ from which bytes are kept (at most pos_).
   std::optional<size_t> hold_;
   bool eof_ = false;
