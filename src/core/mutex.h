@@ -62,6 +62,9 @@ class KAYA_CAPABILITY("mutex") Mutex {
 class KAYA_SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex& mu) KAYA_ACQUIRE(mu) : lock_(mu.native()) {}
+  // Takes over `mu`, which the caller locked.
+  MutexLock(Mutex& mu, std::adopt_lock_t) KAYA_REQUIRES(mu)
+      : lock_(mu.native(), std::adopt_lock) {}
   ~MutexLock() KAYA_RELEASE() {}
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;

@@ -22,14 +22,18 @@ uint64_t micros_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
+Status Sequencer::wait_durable(Lock& lock, uint64_t lsn, bool wait_for_batch,
                                uint64_t* fsync_duration_us) {
   const uint32_t epoch = epoch_;
+  Status s = ok_status();
   for (;;) {
     // A truncation meanwhile decided: kept records are durable, cut ones fail.
-    KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
-    if (durable_lsn_ >= lsn) break;
-    if (poison_) return usable_locked();
+    s = cut_check_locked(lsn, epoch);
+    if (!s.ok() || durable_lsn_ >= lsn) break;
+    if (poison_) {
+      s = usable_locked();
+      break;
+    }
     if (!syncing_ && !truncating_) {
       // No sync runs: this append leads one itself. Whoever arrives while it runs
       // waits; if anyone does, the syncer thread takes over for the next round.
@@ -51,16 +55,17 @@ Status Sequencer::wait_durable(Lock lock, uint64_t lsn, bool wait_for_batch,
     }
     slot->lsn = lsn;
     slot->covered = false;
-    lock.unlock();
+    unlock(lock);
     slot->ready.acquire();
     if (slot->covered) {
       if (fsync_duration_us) *fsync_duration_us = slot->fsync_us;
       return ok_status();  // nothing more to do under the lock: it is not taken again
     }
-    lock.lock();
+    relock(lock);
   }
-  if (fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
-  return ok_status();
+  if (s.ok() && fsync_duration_us) *fsync_duration_us = last_fsync_duration_us_;
+  unlock(lock);
+  return s;
 }
 
 void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
@@ -71,7 +76,7 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   } catch (...) {
     // Out of memory on a failure path (its message): the round ends poisoned, and the
     // leader role is given back whatever happened.
-    if (!lock.owns_lock()) lock.lock();
+    if (!lock.owns_lock()) lock.lock();  // (the analysis assumes it held here)
     poison_locked(core::error_from_exception());
   }
   release_sync_role_locked();
@@ -83,7 +88,7 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   const bool write_rp =
       !poison_ && rp_.due_after_round_locked(durable_position_lsn_locked());
   const RecoveryPoint point = write_rp ? recovery_point_locked() : RecoveryPoint{};
-  lock.unlock();
+  unlock(lock);
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();  // drops the references outside the lock too
   // Inline: the recovery point follows now, after the covered appenders are woken;
@@ -91,7 +96,7 @@ void Sequencer::sync_round(Lock& lock, bool wait_for_batch) {
   // thread (or a rotation) syncs the file, the write is left to it: the leader, often
   // an appender about to return, never waits behind an fsync.
   Result<bool> written = write_rp ? rp_.try_persist(point) : Result<bool>(false);
-  lock.lock();
+  relock(lock);
   if (!written.ok()) {
     poison_locked(core::with_context_or_same(
         written.error(), [] { return "updating the recovery point"; }));
@@ -107,17 +112,17 @@ void Sequencer::close_round(Lock& lock) {
   try {
     (void)close_sealed(lock, /*unlock=*/true);  // a failure poisons
   } catch (...) {
-    if (!lock.owns_lock()) lock.lock();
+    if (!lock.owns_lock()) lock.lock();  // (the analysis assumes it held here)
     poison_locked(core::error_from_exception());
   }
   release_sync_role_locked();
   // Strict appends that arrived meanwhile, and a rotation waiting for the role.
   std::vector<SlotRef> woken = signal_waiters_locked();
   notify_progress_locked();
-  lock.unlock();
+  unlock(lock);
   for (const SlotRef& slot : woken) slot->ready.release();
   woken.clear();
-  lock.lock();
+  relock(lock);
 }
 
 void Sequencer::sync_as_leader(Lock& lock) {
@@ -133,17 +138,18 @@ void Sequencer::sync_as_leader(Lock& lock) {
   const RecordPosition covered_pos = written_pos_;
   const uint64_t segment = segment_.id_locked();
   if (covered_lsn <= durable_lsn_) return;  // a rotation synced it meanwhile
-  lock.unlock();
+  unlock(lock);
   uint64_t us;
   Status s = segment_.fsync(segment, &us);
   const bool synced = s.ok();
   // One cheap check per round (FileDisk: a statx), before anything is acknowledged.
   if (synced) s = segment_.check_linked(segment);
-  lock.lock();
+  relock(lock);
   record_fsync_locked(us, synced);
   if (!s.ok()) {
+    const uint64_t from = durable_lsn_ + 1;
     poison_locked(core::with_context_or_same(s.error(), [&] {
-      return "fsync covering LSN " + std::to_string(durable_lsn_ + 1) + ".." +
+      return "fsync covering LSN " + std::to_string(from) + ".." +
              std::to_string(covered_lsn);
     }));
     return;
@@ -234,9 +240,13 @@ std::vector<Sequencer::SlotRef> Sequencer::signal_waiters_locked() noexcept {
 void Sequencer::sync_loop() {
   // Back-to-back syncs while appends wait for them, as one I/O thread would do: no
   // hand-off between rounds.
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   for (;;) {
-    syncer_cv_.wait(lock, [&] { return stop_syncer_ || (syncer_run_ && !syncing_); });
+    syncer_cv_.wait(lock, [&] {
+      mu_.assert_held();  // (a predicate runs under the lock)
+      return stop_syncer_ || (syncer_run_ && !syncing_);
+    });
     if (stop_syncer_) return;
     syncer_run_ = false;
     syncer_busy_ = true;

@@ -30,7 +30,8 @@ void RecoveryPointKeeper::start(Sequencer& sequencer) {
   if (!own_thread_) return;
   thread_ = std::thread([this, &sequencer] {
     sequencer.run_guarded([&] {
-      Lock lock(sequencer.mutex());
+      core::MutexLock guard(sequencer.mutex());
+      Lock& lock = guard.native();
       if (inline_writes_) {
         sync_inline_writes(sequencer, lock);
       } else if (disk_.writes_are_durable()) {
@@ -125,17 +126,20 @@ Status RecoveryPointKeeper::reset_locked(RecoveryPoint point) {
   return ok_status();
 }
 
-bool RecoveryPointKeeper::stopped_locked(const Sequencer& sequencer) const {
+bool RecoveryPointKeeper::stopped_locked(const Sequencer& sequencer) const
+    KAYA_REQUIRES(sequencer.mutex()) {
   return stop_ || sequencer.poisoned_locked();
 }
 
-bool RecoveryPointKeeper::behind_locked(const Sequencer& sequencer) const {
+bool RecoveryPointKeeper::behind_locked(const Sequencer& sequencer) const
+    KAYA_REQUIRES(sequencer.mutex()) {
   return stopped_locked(sequencer) ||
          sequencer.durable_position_lsn_locked() != persisted_lsn_;
 }
 
 bool RecoveryPointKeeper::persist_unlocked(Sequencer& sequencer, Lock& lock, bool sync,
-                                           const char* what) {
+                                           const char* what)
+    KAYA_REQUIRES(sequencer.mutex()) {
   const RecoveryPoint point = sequencer.recovery_point_locked();
   lock.unlock();
   Status s = persist(point, sync);
@@ -148,11 +152,15 @@ bool RecoveryPointKeeper::persist_unlocked(Sequencer& sequencer, Lock& lock, boo
   return true;
 }
 
-void RecoveryPointKeeper::sync_inline_writes(Sequencer& sequencer, Lock& lock) {
+void RecoveryPointKeeper::sync_inline_writes(Sequencer& sequencer, Lock& lock)
+    KAYA_REQUIRES(sequencer.mutex()) {
   // The leading threads write it; this thread syncs what they wrote, at the latest one
   // interval after the first write since the last sync.
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
-  auto stopped = [&] { return stopped_locked(sequencer); };
+  auto stopped = [&] {
+    sequencer.mutex().assert_held();  // (a predicate runs under the lock)
+    return stopped_locked(sequencer);
+  };
   for (;;) {
     cv_.wait(lock, [&] { return stopped() || unsynced_ || rewrite_; });
     if (stopped()) return;
@@ -183,16 +191,23 @@ void RecoveryPointKeeper::sync_inline_writes(Sequencer& sequencer, Lock& lock) {
   }
 }
 
-void RecoveryPointKeeper::write_paced(Sequencer& sequencer, Lock& lock) {
+void RecoveryPointKeeper::write_paced(Sequencer& sequencer, Lock& lock)
+    KAYA_REQUIRES(sequencer.mutex()) {
   // Every write is a sync here, and on a cluster every write costs the storage nodes
   // as much as a record's: the recovery point is written at most once per interval
   // while it changes (the window a power loss leaves on any Disk), not once per round.
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
-  auto stopped = [&] { return stopped_locked(sequencer); };
+  auto stopped = [&] {
+    sequencer.mutex().assert_held();  // (a predicate runs under the lock)
+    return stopped_locked(sequencer);
+  };
   Clock::time_point next_write{};
   for (;;) {
     waits_for_change_ = true;
-    cv_.wait(lock, [&] { return behind_locked(sequencer); });
+    cv_.wait(lock, [&] {
+      sequencer.mutex().assert_held();  // (a predicate runs under the lock)
+      return behind_locked(sequencer);
+    });
     waits_for_change_ = false;
     if (stopped()) return;
     if (cv_.wait_until(lock, next_write, stopped)) return;
@@ -201,14 +216,18 @@ void RecoveryPointKeeper::write_paced(Sequencer& sequencer, Lock& lock) {
   }
 }
 
-void RecoveryPointKeeper::write_after_rounds(Sequencer& sequencer, Lock& lock) {
+void RecoveryPointKeeper::write_after_rounds(Sequencer& sequencer, Lock& lock)
+    KAYA_REQUIRES(sequencer.mutex()) {
   // This thread writes it after every round (woken by on_durable_locked) and syncs it
   // at the latest one interval after the first write since the last sync.
   const auto interval = std::chrono::milliseconds(config_.recovery_point_sync_ms);
   bool unsynced = false;         // written since the last sync
   Clock::time_point sync_due{};  // when unsynced: sync by then
   for (;;) {
-    auto behind = [&] { return behind_locked(sequencer); };
+    auto behind = [&] {
+      sequencer.mutex().assert_held();  // (a predicate runs under the lock)
+      return behind_locked(sequencer);
+    };
     waits_for_change_ = true;
     if (unsynced) {
       cv_.wait_until(lock, sync_due, behind);

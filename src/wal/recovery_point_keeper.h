@@ -102,6 +102,8 @@ class RecoveryPointKeeper {
 
  private:
   // The thread's loop for each way of writing (see the file comment).
+  // (Each REQUIRES the writer's mutex: the analysis is told so where they are defined,
+  // in the .cc, which sees Sequencer.)
   void sync_inline_writes(Sequencer& sequencer, Lock& lock);
   void write_paced(Sequencer& sequencer, Lock& lock);
   void write_after_rounds(Sequencer& sequencer, Lock& lock);

@@ -23,14 +23,14 @@ namespace {
 // 1.4x the throughput; see bench/wal_bench.cc, case relaxed64).
 constexpr int kAppendLockSpins = 50;
 
-std::unique_lock<std::mutex> lock_spinning(std::mutex& mu) {
+void lock_spinning(core::Mutex& mu) KAYA_ACQUIRE(mu) KAYA_NO_THREAD_SAFETY_ANALYSIS {
   for (int i = 0; i < kAppendLockSpins; ++i) {
-    if (mu.try_lock()) return std::unique_lock<std::mutex>(mu, std::adopt_lock);
+    if (mu.try_lock()) return;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
   }
-  return std::unique_lock<std::mutex>(mu);
+  mu.lock();
 }
 
 // Records up to this size are encoded into a per-thread buffer: no allocation per
@@ -46,7 +46,7 @@ Sequencer::Sequencer(const WalConfig& config, SegmentWriter& segment,
 Sequencer::~Sequencer() {
   if (syncer_.joinable() || completer_.joinable()) {
     {
-      Lock lock(mu_);
+      core::MutexLock lock(mu_);
       stop_syncer_ = true;
       stop_completer_ = true;
       syncer_cv_.notify_one();
@@ -58,6 +58,7 @@ Sequencer::~Sequencer() {
 }
 
 void Sequencer::start(const Start& start) {
+  core::MutexLock lock(mu_);  // no other thread yet; the analysis asks for it
   next_lsn_ = start.next_lsn;
   next_sequence_ = start.next_sequence;
   epoch_ = start.truncation_epoch;
@@ -101,7 +102,7 @@ void Sequencer::poison_locked(const Error& error) noexcept {
 }
 
 void Sequencer::poison_unlocked(const Error& error) noexcept {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   poison_locked(error);
 }
 
@@ -227,7 +228,9 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
   }
   KAYA_RETURN_IF_ERROR(encode_records(payloads, batch, bytes));
 
-  Lock lock = lock_spinning(mu_);
+  lock_spinning(mu_);
+  core::MutexLock guard(mu_, std::adopt_lock);
+  Lock& lock = guard.native();
   wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
   if (done != nullptr) {
@@ -245,7 +248,7 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
     return result;
   }
   KAYA_RETURN_IF_ERROR(
-      wait_durable(std::move(lock), last.lsn.value(), true, &result.fsync_duration_us));
+      wait_durable(lock, last.lsn.value(), true, &result.fsync_duration_us));
   strict_acked_.fetch_add(payloads.size(), std::memory_order_relaxed);
   result.durable = true;
   return result;
@@ -354,12 +357,13 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
 }
 
 Status Sequencer::sync() {
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
   const uint64_t target = next_lsn_ - 1;
   KAYA_RETURN_IF_ERROR(wait_written(lock, target));
-  return wait_durable(std::move(lock), target, false, nullptr);
+  return wait_durable(lock, target, false, nullptr);
 }
 
 }  // namespace kaya::wal

@@ -135,10 +135,12 @@ void Sequencer::settle_locked(AsyncEntry& entry) const noexcept {
 void Sequencer::completion_loop() {
   t_completing = this;
   std::list<AsyncEntry> settled;
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   for (;;) {
     completer_waiting_ = true;
     completer_cv_.wait(lock, [&] {
+      mu_.assert_held();  // (a predicate runs under the lock)
       return stop_completer_ ||
              (!async_queue_.empty() && settled_locked(async_queue_.front()));
     });
@@ -174,7 +176,7 @@ void Sequencer::completion_loop() {
     async_in_flight_bytes_ -= bytes;
     delivering_ = true;
     notify_progress_locked();  // room for appenders waiting at the bound
-    lock.unlock();
+    unlock(lock);
     strict_acked_.fetch_add(strict, std::memory_order_relaxed);
     for (AsyncEntry& entry : settled) {
       try {
@@ -188,7 +190,7 @@ void Sequencer::completion_loop() {
       }
     }
     settled.clear();  // the callbacks (and what they hold) are destroyed unlocked too
-    lock.lock();
+    relock(lock);
     delivering_ = false;
     notify_progress_locked();  // close() waits for the completions to return
   }
@@ -196,7 +198,10 @@ void Sequencer::completion_loop() {
 
 void Sequencer::wait_completions(Lock& lock) {
   // REQUIRES: cv_waiters_ counts this thread (close()).
-  cv_.wait(lock, [&] { return async_queue_.empty() && !delivering_; });
+  cv_.wait(lock, [&] {
+    mu_.assert_held();  // (a predicate runs under the lock)
+    return async_queue_.empty() && !delivering_;
+  });
 }
 
 }  // namespace kaya::wal

@@ -16,10 +16,18 @@ Status Sequencer::close() {
                  "close() called from a completion of append_async: it would wait for "
                  "that completion to return; close the writer from another thread");
   }
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   wait_not_truncating(lock);
   // A poisoned writer reports its poisoning on every close, the first included.
-  auto poisoned = [&] { return core::guard([&] { return usable_locked(); }); };
+  // (Each lambda below runs right where it is written, under the lock: the analysis,
+  // which looks at a lambda on its own, is told so.)
+  auto poisoned = [&] {
+    return core::guard([&] {
+      mu_.assert_held();
+      return usable_locked();
+    });
+  };
   if (closed_) return poison_ ? poisoned() : ok_status();
   // Admit no new append, then let every admitted one be written and synced, and wait
   // for all I/O in flight: the lock is released only once no byte can reach the log
@@ -29,32 +37,44 @@ Status Sequencer::close() {
   cv_waiters_++;
   // Whatever throws (out of memory), the threads are stopped and the lock released
   // below: every step is guarded.
-  Status s = poison_ ? poisoned()
-                     : core::guard([&] { return wait_written(lock, next_lsn_ - 1); });
+  Status s = poison_ ? poisoned() : core::guard([&] {
+    mu_.assert_held();
+    return wait_written(lock, next_lsn_ - 1);
+  });
   if (s.ok()) {
-    s = core::guard(
-        [&] { return wait_durable(std::move(lock), next_lsn_ - 1, false, nullptr); });
-    lock = Lock(mu_);  // wait_durable returned without it
+    s = core::guard([&] {
+      mu_.assert_held();
+      return wait_durable(lock, next_lsn_ - 1, false, nullptr);
+    });
+    // wait_durable returned without it (unless it threw first); the analysis, outside
+    // the lambda, assumes it held all along.
+    if (!lock.owns_lock()) lock.lock();
   }
-  cv_.wait(lock, [&] { return !writing_ && !syncing_; });
+  cv_.wait(lock, [&] {
+    mu_.assert_held();
+    return !writing_ && !syncing_;
+  });
   // Every async append is settled now (written and synced, or failed): its completion
   // runs before the log is released.
   wait_completions(lock);
   cv_waiters_--;
   // A close a sync round did not take (everything was durable already).
   if (s.ok() && !poison_ && closing_count_ > 0) {
-    s = core::guard([&] { return close_sealed(lock, /*unlock=*/false); });
+    s = core::guard([&] {
+      mu_.assert_held();
+      return close_sealed(lock, /*unlock=*/false);
+    });
   }
   stop_syncer_ = true;
   stop_completer_ = true;
   syncer_cv_.notify_one();
   completer_cv_.notify_one();
   rp_.stop_locked();
-  lock.unlock();
+  unlock(lock);
   if (syncer_.joinable()) syncer_.join();
   if (completer_.joinable()) completer_.join();
   rp_.join();
-  lock.lock();
+  relock(lock);
   // The syncer or the recovery point thread may have failed meanwhile.
   if (s.ok() && poison_) s = poisoned();
   // A log removed after the last round: close() must not report it closed cleanly.
@@ -78,7 +98,7 @@ Status Sequencer::close() {
 }
 
 WriterStats Sequencer::stats(uint64_t recovered_segments) const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   WriterStats out = stats_;
   out.strict_records = strict_acked_.load(std::memory_order_relaxed);
   out.active_segment_id = segment_.id_locked();
@@ -93,13 +113,14 @@ WriterStats Sequencer::stats(uint64_t recovered_segments) const {
 }
 
 Lsn Sequencer::next_lsn() const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   return Lsn(next_lsn_);
 }
 
 Result<Lsn> Sequencer::wait_visible(Lsn lsn, bool durable_only,
                                     Clock::time_point deadline) const {
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   for (;;) {
     // Once poisoned, written records whose fsync failed may be gone from the device
     // even if the page cache still shows them: only durable ones stay visible.
@@ -121,30 +142,31 @@ Result<Lsn> Sequencer::wait_visible(Lsn lsn, bool durable_only,
 }
 
 Result<uint64_t> Sequencer::active_segment() const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   KAYA_RETURN_IF_ERROR(usable_locked());
   return oldest_open_segment_locked();
 }
 
 RecoveryPoint Sequencer::recovery_point() const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   return recovery_point_locked();
 }
 
 void Sequencer::count_release(uint64_t bytes) {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   stats_.segments_released++;
   stats_.bytes_released += bytes;
 }
 
 Result<LiveLog> Sequencer::live_log() const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   KAYA_RETURN_IF_ERROR(usable_locked());
   return LiveLog{Lsn(next_lsn_), Lsn(durable_lsn_ + 1)};
 }
 
 bool Sequencer::pause(Clock::time_point until, const std::stop_token& stop) const {
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   while (!closed_ && !stop.stop_requested() && Clock::now() < until) {
     // Slices, so that a stop request (which does not notify cv_) is seen soon.
     const Clock::time_point slice =
@@ -158,7 +180,7 @@ bool Sequencer::pause(Clock::time_point until, const std::stop_token& stop) cons
 
 void Sequencer::count_scrub(uint64_t bytes, bool complete, uint64_t started_unix_ms,
                             bool corruption) {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   stats_.scrub_bytes += bytes;
   if (complete) {
     stats_.full_checks++;

@@ -61,15 +61,18 @@ Status Sequencer::close_sealed(Lock& lock, bool unlock) {
     // more durable: not even what this close's fsync, in flight then, covered.
     if (poison_) return usable_locked();
     const Closing c = closing_[closing_head_];
-    if (unlock) lock.unlock();
-    uint64_t us;
-    Status s = segment_.fsync(c.segment, &us);
-    const bool synced = s.ok();
-    if (synced) s = segment_.check_linked(c.segment);
-    // The next segment's directory entry (rotate_locked()).
-    const bool dir_synced = s.ok();
-    if (dir_synced) s = segment_.sync_dir();
-    if (unlock) lock.lock();
+    uint64_t us = 0;
+    bool synced = false;
+    bool dir_synced = false;
+    Status s = io_released_if(lock, unlock, [&] {
+      Status done = segment_.fsync(c.segment, &us);
+      synced = done.ok();
+      if (synced) done = segment_.check_linked(c.segment);
+      // The next segment's directory entry (rotate_locked()).
+      dir_synced = done.ok();
+      if (dir_synced) done = segment_.sync_dir();
+      return done;
+    });
     record_fsync_locked(us, synced);
     if (dir_synced) stats_.dir_fsyncs++;
     if (!s.ok()) {
@@ -85,9 +88,7 @@ Status Sequencer::close_sealed(Lock& lock, bool unlock) {
     // The recovery point covers the closed segment, durably, before any record of a
     // later one is made durable.
     const RecoveryPoint point = recovery_point_locked();
-    if (unlock) lock.unlock();
-    s = rp_.persist(point, /*sync=*/true);
-    if (unlock) lock.lock();
+    s = io_released_if(lock, unlock, [&] { return rp_.persist(point, /*sync=*/true); });
     if (!s.ok()) return poison_with_locked(s.error());
     rp_.synced_locked(point.durable.lsn.value());
     closing_head_ = (closing_head_ + 1) % kMaxClosing;

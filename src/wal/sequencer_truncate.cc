@@ -31,7 +31,7 @@ Status Sequencer::cut_check_locked(uint64_t lsn, uint32_t epoch) const {
 }
 
 uint32_t Sequencer::truncation_epoch() const {
-  Lock lock(mu_);
+  core::MutexLock lock(mu_);
   return epoch_;
 }
 
@@ -55,7 +55,8 @@ Status Sequencer::flush_for_cut(Lock& lock) {
 }
 
 Result<TruncateReport> Sequencer::truncate_after(uint64_t lsn, io::Disk& disk) {
-  Lock lock(mu_);
+  core::MutexLock guard(mu_);
+  Lock& lock = guard.native();
   wait_not_truncating(lock);
   KAYA_RETURN_IF_ERROR(usable_locked());
   if (lsn >= next_lsn_) {
@@ -72,6 +73,7 @@ Result<TruncateReport> Sequencer::truncate_after(uint64_t lsn, io::Disk& disk) {
   truncating_ = true;
   // Whichever way it ends, appends go on, and strict ones waiting get a sync round.
   auto done = [&] {
+    mu_.assert_held();  // called below, under the lock
     truncating_ = false;
     if (syncer_wanted_locked() && !poison_) wake_syncer_locked();
     cv_.notify_all();

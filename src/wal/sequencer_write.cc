@@ -75,9 +75,8 @@ Status Sequencer::write_staged(Lock& lock, bool unlock) {
   const uint64_t segment = segment_.id_locked();
   writing_ = true;
   in_flight_.swap(staged_);  // appends go on staging into the other buffer
-  if (unlock) lock.unlock();
-  Status s = segment_.write(segment, offset, in_flight_);
-  if (unlock) lock.lock();
+  Status s = io_released_if(lock, unlock,
+                            [&] { return segment_.write(segment, offset, in_flight_); });
   writing_ = false;
   const uint64_t bytes = in_flight_.size();
   in_flight_.clear();
