@@ -1,7 +1,8 @@
 // RadosDisk's shared state: the cluster handle, the per-object cache that makes
 // offsets and conditional writes possible, and the fence (the log lock this disk
-// holds, or the reason it lost it). rados_disk.cc holds the Disk operations,
-// rados_lock.cc the locks.
+// holds, or the reason it lost it). rados_disk.cc connects and holds the cache,
+// rados_file.cc the file operations, rados_dir.cc directories and names, rados_lock.cc
+// the locks and the fence.
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,15 @@ namespace kaya::io {
 
 // The name of every lock kaya takes (on the lock object and on the objects it writes).
 inline constexpr const char* kRadosLockName = "kaya.wal";
+
+// A librados write operation, released when it goes out of scope.
+struct RadosWriteOp {
+  RadosWriteOp() : op(librados().rados_create_write_op()) {}
+  ~RadosWriteOp() { librados().rados_release_write_op(op); }
+  RadosWriteOp(const RadosWriteOp&) = delete;
+  RadosWriteOp& operator=(const RadosWriteOp&) = delete;
+  rados_write_op_t op;
+};
 
 // What this disk knows about one object. `mu` serialises its modifications: each one
 // asserts `version`, so only one may be in flight.
@@ -79,15 +89,6 @@ struct RadosDisk::Impl {
   // Fills obj's size/version/exists with a stat when not known yet.
   Status ensure_known(RadosObject& obj, const std::string& oid, const RelativePath& path)
       KAYA_REQUIRES(obj.mu);
-  Result<bool> dir_exists(const RelativePath& dir);
-
-  // Fence: LockConflict once the lock is lost (or has run out unrenewed).
-  Status check_fence();
-  void fence(const Error& reason);
-  // Before modifying an object while a log lock is held: lock it with that cookie
-  // (breaking an earlier holder's lock) and check nobody changed it meanwhile.
-  Status take_object(RadosObject& obj, const std::string& oid, const RelativePath& path)
-      KAYA_REQUIRES(obj.mu);
   // One conditional modification: asserts the object lock (when held) and the cached
   // version (or creates the object exclusively), then what `add` puts in the same
   // atomic operation. On success the cache holds `new_size` and the new version.
@@ -95,7 +96,17 @@ struct RadosDisk::Impl {
                 std::string_view what, const std::function<void(rados_write_op_t)>& add,
                 uint64_t new_size) KAYA_REQUIRES(obj.mu);
 
+  // rados_dir.cc
+  Result<bool> dir_exists(const RelativePath& dir);
+
   // rados_lock.cc
+  // Fence: LockConflict once the lock is lost (or has run out unrenewed).
+  Status check_fence();
+  void fence(const Error& reason);
+  // Before modifying an object while a log lock is held: lock it with that cookie
+  // (breaking an earlier holder's lock) and check nobody changed it meanwhile.
+  Status take_object(RadosObject& obj, const std::string& oid, const RelativePath& path)
+      KAYA_REQUIRES(obj.mu);
   Result<std::vector<RadosLocker>> lockers(const std::string& oid);
   Status break_other_locks(const std::string& oid, const std::string& cookie);
   void release_objects(const std::string& cookie);

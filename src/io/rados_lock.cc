@@ -193,6 +193,73 @@ void RadosDisk::Impl::release_objects(const std::string& cookie) {
   }
 }
 
+Status RadosDisk::Impl::check_fence() {
+  if (fenced) {
+    core::MutexLock lock(mu);
+    return *fence_error;
+  }
+  core::MutexLock lock(mu);
+  if (fence_cookie.empty() || Clock::now() < lock_valid_until) return ok_status();
+  lock.unlock();
+  Error error(
+      ErrorKind::kLockConflict,
+      "the RADOS lock this disk holds ran out before it could be renewed (duration " +
+          std::to_string(options.lock_duration_ms) +
+          " ms): another client may hold it now; this disk accepts no "
+          "more writes");
+  fence(error);
+  return error;
+}
+
+void RadosDisk::Impl::fence(const Error& reason) {
+  core::MutexLock lock(mu);
+  if (!fence_error) fence_error = reason;
+  fenced = true;
+}
+
+Status RadosDisk::Impl::take_object(RadosObject& obj, const std::string& oid,
+                                    const RelativePath& path) {
+  KAYA_RETURN_IF_ERROR(check_fence());
+  std::string cookie;
+  {
+    core::MutexLock lock(mu);
+    cookie = fence_cookie;
+  }
+  if (cookie.empty()) {
+    obj.locked = false;  // no log lock: writes are guarded by the version alone
+    return ok_status();
+  }
+  if (obj.locked && obj.lock_cookie == cookie) return ok_status();
+  KAYA_RETURN_IF_ERROR(ensure_known(obj, oid, path));
+  const bool existed = obj.exists;
+  const uint64_t size_before = obj.size;
+  // No duration: the object lock marks who owns the object until the next holder of
+  // the log lock takes it over. Taking it creates the object.
+  const std::string description = "kaya log object";
+  int rc = librados().rados_lock_exclusive(
+      io, oid.c_str(), kRadosLockName, cookie.c_str(), description.c_str(), nullptr, 0);
+  if (rc == -EBUSY) {
+    KAYA_RETURN_IF_ERROR(break_other_locks(oid, cookie));
+    rc = librados().rados_lock_exclusive(io, oid.c_str(), kRadosLockName, cookie.c_str(),
+                                         description.c_str(), nullptr, 0);
+  }
+  if (rc < 0 && rc != -EEXIST) return rados_error("lock", describe(path), rc);
+  obj.known = false;  // the lock changed the version
+  KAYA_RETURN_IF_ERROR(ensure_known(obj, oid, path));
+  if (obj.size != (existed ? size_before : 0)) {
+    Error error(ErrorKind::kInvariantViolation,
+                describe(path) + " changed from " + std::to_string(size_before) + " to " +
+                    std::to_string(obj.size) +
+                    " bytes while this disk took it over: the previous holder was "
+                    "still writing; it accepts no more writes");
+    fence(error);
+    return error;
+  }
+  obj.locked = true;
+  obj.lock_cookie = cookie;
+  return ok_status();
+}
+
 Status RadosDisk::break_lock(const RelativePath& path) {
   return impl_->break_other_locks(impl_->oid(path), "");
 }
