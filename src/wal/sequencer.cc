@@ -20,7 +20,7 @@ namespace {
 // Appends hold the lock for a copy of a record (about 100 ns): a thread that finds it
 // taken retries this many times before it sleeps in the kernel, which with many
 // appending threads costs more than the wait (relaxed, 64 threads on 2 cores: about
-// 1.4x the throughput; see bench/wal_bench.cc, case relaxed64).
+// 1.4x the throughput; see bench/wal_bench_relaxed.cc, case relaxed64).
 constexpr int kAppendLockSpins = 50;
 
 void lock_spinning(core::Mutex& mu) KAYA_ACQUIRE(mu) KAYA_NO_THREAD_SAFETY_ANALYSIS {
