@@ -3,6 +3,7 @@
 // (testing/failing_allocator.cc).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@ using io::SimDisk;
 using kaya::testing::cat;
 using testing::kStrict;
 using testing::open_or_die;
+using namespace std::chrono_literals;
 using testing::segment;
 
 // Allocations made by this thread while `read_one` reads `n` records, after a warm-up
