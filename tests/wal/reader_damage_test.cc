@@ -18,7 +18,7 @@
 
 namespace kaya::wal {
 
-// Failure messages show records by their numbers (defined in reader_test.cc).
+// Failure messages show records by their numbers (defined in reader_test_util.cc).
 void PrintTo(const Record& r, std::ostream* os);
 
 namespace {

@@ -1,11 +1,10 @@
 // The readers' views (next_view(), record_views()): the same records, ends and errors as
-// next() over the same logs, and no allocation per record. This executable replaces the
-// global operator new (testing/failing_allocator.cc) to count allocations.
+// next() over the same logs, from every LSN, at a torn tail, a corrupt record, a
+// truncation, in ranges and while a TailingReader waits.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -17,21 +16,22 @@
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/reader.h"
 #include "kaya/wal/writer.h"
-#include "testing/failing_allocator.h"
 #include "testing/strings.h"
 #include "testing/test_util.h"
 #include "wal/wal_test_util.h"
+#include "wal/writer_test_util.h"
 
 namespace kaya::wal {
 namespace {
 
 using io::SimDisk;
 using kaya::testing::cat;
+using testing::kStrict;
+using testing::open_or_die;
 using testing::segment;
 using testing::small_segments;
 using namespace std::chrono_literals;
 
-constexpr auto kStrict = DurabilityMode::kStrict;
 // Generous bound for waits that must end; never a timing assertion.
 constexpr auto kLiveness = std::chrono::seconds(60);
 
@@ -53,17 +53,11 @@ std::vector<AppendResult> append_records(Writer& w, uint64_t first, uint64_t n) 
   return acks;
 }
 
-std::unique_ptr<Writer> open_writer(const WalConfig& config, io::Disk& disk) {
-  auto w = Writer::open(config, disk);
-  EXPECT_TRUE(w.ok()) << w.error().to_string();
-  return w.ok() ? std::move(w).value() : nullptr;
-}
-
 // A writer of `config` on `disk` that appended records 0 to n - 1 (append_records(),
 // their acknowledgements in `acks`); nullptr on a failure (reported).
 std::unique_ptr<Writer> writer_with(const WalConfig& config, io::Disk& disk, uint64_t n,
                                     std::vector<AppendResult>* acks = nullptr) {
-  auto w = open_writer(config, disk);
+  auto w = open_or_die(config, disk);
   if (w == nullptr) return nullptr;
   std::vector<AppendResult> appended = append_records(*w, 0, n);
   if (appended.size() != n) return nullptr;
@@ -167,9 +161,6 @@ Step expect_same_log_reads(const WalConfig& config, io::Disk& disk, Lsn from,
     }
   }
 }
-
-// ---------------------------------------------------------------------------------
-// The same as next()
 
 TEST(RecordViewTest, LogReaderViewsAreTheRecordsOfNextFromEveryLsn) {
   SimDisk disk;
@@ -374,113 +365,6 @@ TEST(RecordViewTest, TailingReaderViewsFailLikeNextWhenTheWriterCloses) {
   ASSERT_FALSE(a.ok());
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(a.error().to_string(), b.error().to_string());
-}
-
-// ---------------------------------------------------------------------------------
-// No allocation per record
-
-// Allocations made by this thread while `read_one` reads `n` records, after a warm-up
-// of 8 records on the same reader. `read_one` returns false when no record came. No
-// gtest macro runs while counting (they may allocate).
-template <typename ReadOne>
-long allocations_reading(uint64_t n, ReadOne&& read_one) {
-  for (int i = 0; i < 8; ++i) {
-    if (!read_one()) {
-      ADD_FAILURE() << "the warm-up found no record";
-      return -1;
-    }
-  }
-  bool all = true;
-  const long before = kaya::testing::allocations_made();
-  for (uint64_t i = 0; i < n && all; ++i) all = read_one();
-  const long made = kaya::testing::allocations_made() - before;
-  EXPECT_TRUE(all) << "fewer than " << n << " records";
-  return made;
-}
-
-constexpr uint64_t kFewRecords = 100;
-constexpr uint64_t kManyRecords = 3000;
-
-// The allocations of reading kFewRecords and of reading kManyRecords, each with a new
-// reader: `start()` opens one and returns the function that reads a record with it.
-// Equal, and none: nothing is allocated per record.
-void expect_no_allocation_per_record(
-    const std::function<std::function<bool()>()>& start) {
-  const long few = allocations_reading(kFewRecords, start());
-  const long many = allocations_reading(kManyRecords, start());
-  EXPECT_EQ(few, many) << "allocations grow with the records read: " << few << " for "
-                       << kFewRecords << " records, " << many << " for " << kManyRecords;
-  EXPECT_EQ(many, 0);
-}
-
-// A log of kManyRecords + 20 puts of about 150 bytes in one segment (well within one
-// read buffer), and its writer (closed unless `keep_open`).
-std::unique_ptr<Writer> small_record_log(SimDisk& disk, bool keep_open) {
-  auto w = open_writer({}, disk);
-  if (w == nullptr) return nullptr;
-  const std::string value(128, 'v');
-  for (uint64_t i = 0; i < kManyRecords + 20; ++i) {
-    auto ack = w->append(Payload::put(cat("key-", std::to_string(i)), value), kStrict);
-    EXPECT_TRUE(ack.ok()) << ack.error().to_string();
-    if (!ack.ok()) return nullptr;
-  }
-  if (!keep_open) {
-    EXPECT_TRUE(w->close().ok());
-  }
-  return w;
-}
-
-TEST(RecordViewAllocationTest, LogReaderViewsAllocateNothingPerRecord) {
-  SimDisk disk;
-  ASSERT_NE(small_record_log(disk, false), nullptr);
-  uint64_t value_bytes = 0;  // so that the reads are used
-  expect_no_allocation_per_record([&]() -> std::function<bool()> {
-    std::shared_ptr<LogReader> reader = LogReader::open({}, disk, Lsn(1)).value();
-    return [&value_bytes, reader] {
-      auto r = reader->next_view();
-      if (!r.ok() || !r->has_value()) return false;
-      value_bytes += (*r)->value.size();
-      return true;
-    };
-  });
-  EXPECT_GT(value_bytes, 0u);
-}
-
-TEST(RecordViewAllocationTest, RangesOfViewsAllocateNothingPerRecord) {
-  SimDisk disk;
-  ASSERT_NE(small_record_log(disk, false), nullptr);
-  uint64_t value_bytes = 0;
-  expect_no_allocation_per_record([&]() -> std::function<bool()> {
-    std::shared_ptr<LogReader> reader = LogReader::open({}, disk, Lsn(1)).value();
-    // begin() reads the first record (part of the warm-up).
-    auto it = std::make_shared<decltype(reader->record_views().begin())>(
-        reader->record_views().begin());
-    return [&value_bytes, reader, it] {
-      if (*it == std::default_sentinel) return false;
-      value_bytes += (*it)->value.size();
-      ++*it;
-      return true;
-    };
-  });
-  EXPECT_GT(value_bytes, 0u);
-}
-
-TEST(RecordViewAllocationTest, TailingReaderViewsAllocateNothingPerRecord) {
-  SimDisk disk;
-  std::unique_ptr<Writer> w = small_record_log(disk, true);
-  ASSERT_NE(w, nullptr);
-  uint64_t value_bytes = 0;
-  expect_no_allocation_per_record([&]() -> std::function<bool()> {
-    std::shared_ptr<TailingReader> reader = TailingReader::open(*w, Lsn(1)).value();
-    return [&value_bytes, reader] {
-      auto r = reader->next_view(0us);
-      if (!r.ok() || !r->has_value()) return false;
-      value_bytes += (*r)->value.size();
-      return true;
-    };
-  });
-  EXPECT_GT(value_bytes, 0u);
-  KAYA_ASSERT_OK(w->close());
 }
 
 }  // namespace
