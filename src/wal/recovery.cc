@@ -272,15 +272,10 @@ class RecoveryScan {
     SegmentReader reader(disk_, log_dir::segment(id), view_.max_record_bytes, 0,
                          format::kHeaderLen);
     KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
-    if (!d) {
-      set_problem(*sealed_segment_spot(view_, id, 0, 0), 0);
-      return ok_status();
-    }
-    if (!d->ok()) {
-      KAYA_ASSIGN_OR_RETURN(
-          Spot spot,
-          judge_bad_record(disk_, view_, log_dir::segment(id), id, false, true, *d));
-      set_problem(std::move(spot), 0);
+    KAYA_ASSIGN_OR_RETURN(std::optional<Spot> bad,
+                          judge_first_record(disk_, view_, id, d));
+    if (bad) {
+      set_problem(std::move(*bad), 0);
       return ok_status();
     }
     if (auto spot = judge_lsn(view_, id, false, *d, std::nullopt)) {

@@ -35,8 +35,9 @@ struct Start {
 // meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
 // is the active one, empty or with its first write in progress).
 // A damaged shape (a missing segment; an empty or unreadable one that is not the last)
-// is an error; with `damage` it is kept there instead (the first one in segment order),
-// and the search goes on as if the log ended before it.
+// is judged (judgement.h): an error; with `damage` it is kept there instead (the first
+// one in segment order), and the search goes on as if the log ended before it. Beyond
+// the recovery point it is a hole: the segments from there on are not part of the log.
 Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from,
                                     std::optional<Damage>* damage) {
   if (damage != nullptr) damage->reset();
@@ -51,22 +52,48 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
   if (ids.empty()) return std::optional<Start>(Start{});
   // The index of each probed segment's first LSN.
   std::map<size_t, std::optional<uint64_t>> first_lsns;
+  // The first probed segment without a valid first record judged lost after a hole
+  // (beyond the recovery point): its index, and the spot.
+  std::optional<std::pair<size_t, Spot>> hole;
   auto probe = [&](size_t i) -> Result<std::optional<uint64_t>> {
     if (auto it = first_lsns.find(i); it != first_lsns.end()) return it->second;
-    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn,
-                          log_dir::first_lsn(disk, ids[i], view.max_record_bytes));
-    if (!lsn && i + 1 < ids.size()) {
-      // (Kept, it reads as a segment above `from`: the search stays below it.)
-      KAYA_RETURN_IF_ERROR(
-          damaged(ids[i], Error(ErrorKind::kCorruption,
-                                describe_segment(disk, ids[i]) +
-                                    ": no valid record at offset 0, yet it is not the "
-                                    "last segment (run recovery for details)")));
-    }
+    SegmentReader reader(disk, log_dir::segment(ids[i]), view.max_record_bytes, 0,
+                         format::kHeaderLen);
+    KAYA_ASSIGN_OR_RETURN(std::optional<Decoded> d, reader.next());
     std::optional<uint64_t> v;
-    if (lsn) v = lsn->value();
+    if (d && d->ok()) {
+      v = d->record.lsn.value();
+    } else if (i + 1 < ids.size()) {
+      // (Kept, it reads as a segment above `from`: the search stays below it.)
+      KAYA_ASSIGN_OR_RETURN(std::optional<Spot> spot,
+                            judge_first_record(disk, view, ids[i], d));
+      KAYA_ASSERT(spot.has_value());
+      if (spot->verdict != Verdict::kLostAfterHole) {
+        KAYA_RETURN_IF_ERROR(damaged(ids[i], spot->to_error(disk)));
+      } else if (!hole || i < hole->first) {
+        hole.emplace(i, std::move(*spot));
+      }
+    }
     first_lsns.emplace(i, v);
     return v;
+  };
+  // Reading ends before the hole found by a probe. NotFound when `from` lies in the
+  // segments after it (at or above the first LSN of one of them).
+  auto end_before_hole = [&]() -> Result<bool> {
+    if (!hole) return true;
+    for (size_t i = hole->first + 1; i < ids.size(); ++i) {
+      auto f = log_dir::first_lsn(disk, ids[i], view.max_record_bytes);
+      if (!f.ok() && f.error().kind() == ErrorKind::kNotFound) return false;
+      KAYA_RETURN_IF_ERROR(f.status());
+      if (!*f) continue;
+      if (**f <= from) {
+        return Error(
+            ErrorKind::kNotFound,
+            "LSN " + num(from.value()) + " lies after a hole: " + hole->second.reason);
+      }
+      break;
+    }
+    return true;
   };
 
   auto first = probe(0);
@@ -74,7 +101,11 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     return std::optional<Start>();
   }
   KAYA_RETURN_IF_ERROR(first.status());
-  if (!*first) return std::optional<Start>(Start{ids[0], true, std::nullopt});
+  if (!*first) {
+    KAYA_ASSIGN_OR_RETURN(bool listed, end_before_hole());
+    if (!listed) return std::optional<Start>();  // released meanwhile: list again
+    return std::optional<Start>(Start{ids[0], true, std::nullopt});
+  }
   if (from.value() < **first) {
     return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
                                            " has been released: the log now starts at "
@@ -98,6 +129,17 @@ Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn fro
     }
   }
   KAYA_ASSERT(hi == lo + 1 && first_lsns.contains(lo));
+  // Beyond the recovery point, a segment without a valid first record is a hole.
+  KAYA_ASSIGN_OR_RETURN(bool listed, end_before_hole());
+  if (!listed) return std::optional<Start>();  // released meanwhile: list again
+  if (hole) {
+    KAYA_ASSERT(lo < hole->first);  // the search stays below it
+    // (Damage kept beyond it is not in the log either.)
+    if (damage != nullptr && *damage && (*damage)->segment_id >= ids[hole->first]) {
+      damage->reset();
+    }
+    ids.resize(hole->first);
+  }
   // The checks recovery makes on the segments it does not read (a stat each): no
   // hole anywhere (readers move from segment to segment by id: a hole would read as
   // the end), and no empty segment below the one reading starts in.
