@@ -25,25 +25,6 @@ namespace {
 
 using recovery_testing::kRecordBytes;
 
-// The records a reader yields up to the end of the log, or its first error.
-struct Yield {
-  std::vector<Record> records;
-  std::optional<Error> error;
-};
-
-Yield drain(LogReader& reader) {
-  Yield out;
-  for (;;) {
-    Result<std::optional<Record>> r = reader.next();
-    if (!r.ok()) {
-      out.error = r.error();
-      return out;
-    }
-    if (!*r) return out;
-    out.records.push_back(std::move(**r));
-  }
-}
-
 // The recovery point moved back to name the record `ack` wrote (the log beyond it is
 // what a crash may leave).
 void move_recovery_point_to(io::Disk& disk, const AppendResult& ack) {
@@ -134,7 +115,7 @@ TEST(ReaderLocateTest, NoValidFirstRecordBeyondTheRecoveryPointEndsTheLogBeforeI
     SCOPED_TRACE("from LSN " + std::to_string(from));
     auto reader = LogReader::open(config, disk, Lsn(from));
     KAYA_ASSERT_OK(reader);
-    const Yield read = drain(**reader);
+    const testing::ReadUntilEnd read = testing::read_until_end(**reader);
     EXPECT_FALSE(read.error.has_value()) << read.error->to_string();
     EXPECT_EQ(read.records,
               std::vector<Record>(log.records.begin() + static_cast<ptrdiff_t>(from - 1),
