@@ -1,6 +1,7 @@
 #include "wal/log_scan.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "wal/log_dir.h"
 #include "wal/segment_reader.h"
@@ -158,6 +159,17 @@ Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
   }
   return judge_spot(view, finding, segment_id, bad.offset, lsn, detail, last_segment,
                     follows);
+}
+
+Result<std::optional<Spot>> judge_first_record(io::Disk& disk, const LogView& view,
+                                               uint64_t id,
+                                               const std::optional<Decoded>& first) {
+  if (!first) return sealed_segment_spot(view, id, 0, 0);
+  if (first->ok()) return std::optional<Spot>();
+  KAYA_ASSIGN_OR_RETURN(Spot spot, judge_bad_record(disk, view, log_dir::segment(id), id,
+                                                    /*last_segment=*/false,
+                                                    /*later_segments=*/true, *first));
+  return std::optional<Spot>(std::move(spot));
 }
 
 std::optional<Spot> judge_lsn(const LogView& view, uint64_t segment_id, bool last_segment,

@@ -77,6 +77,14 @@ Result<Spot> judge_bad_record(io::Disk& disk, const LogView& view,
                               const io::RelativePath& path, uint64_t segment_id,
                               bool last_segment, bool later_segments, const Decoded& bad);
 
+// Judges the first record of segment `id`, a segment that is not the last, as read at
+// offset 0 (`first`, from a header read; nullopt: the segment ends there): nullopt when
+// it is a valid record; otherwise the spot (an empty or all-zero segment, or a bad
+// record, a segment after it counting as something valid following).
+Result<std::optional<Spot>> judge_first_record(io::Disk& disk, const LogView& view,
+                                               uint64_t id,
+                                               const std::optional<Decoded>& first);
+
 // Judges the LSN of the valid record `d`: nullopt when it continues the log after
 // `previous` (the LSN before it; nullopt at the start of a scan, where any LSN but 0
 // continues).

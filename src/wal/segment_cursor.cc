@@ -1,10 +1,8 @@
 #include "wal/segment_cursor.h"
 
 #include <algorithm>
-#include <map>
 #include <new>
 #include <utility>
-#include <vector>
 
 #include "core/assert.h"
 #include "core/guard.h"
@@ -20,120 +18,6 @@ namespace {
 constexpr int kLocateAttempts = 8;
 
 std::string num(uint64_t v) { return std::to_string(v); }
-
-// Where reading towards `from` starts.
-struct Start {
-  uint64_t segment_id = format::kFirstSegmentId;
-  // The segment was in the listing (false: the log has no segment yet).
-  bool listed = false;
-  // Its first LSN; nullopt when the log holds no record yet.
-  std::optional<uint64_t> first_lsn;
-};
-
-// Binary search over the segment ids for the last segment whose first LSN is <= `from`
-// (one header read per probe). nullopt when a probed segment vanished (a release ran
-// meanwhile): the caller lists again. Only the last segment may lack a first LSN (it
-// is the active one, empty or with its first write in progress).
-// A damaged shape (a missing segment; an empty or unreadable one that is not the last)
-// is an error; with `damage` it is kept there instead (the first one in segment order),
-// and the search goes on as if the log ended before it.
-Result<std::optional<Start>> locate(const LogView& view, io::Disk& disk, Lsn from,
-                                    std::optional<Damage>* damage) {
-  if (damage != nullptr) damage->reset();
-  auto damaged = [&](uint64_t segment_id, Error error) -> Status {
-    if (damage == nullptr) return error;
-    if (!*damage || segment_id < (*damage)->segment_id) {
-      damage->emplace(Damage{segment_id, std::move(error)});
-    }
-    return ok_status();
-  };
-  KAYA_ASSIGN_OR_RETURN(std::vector<uint64_t> ids, log_dir::list_segments(disk));
-  if (ids.empty()) return std::optional<Start>(Start{});
-  // The index of each probed segment's first LSN.
-  std::map<size_t, std::optional<uint64_t>> first_lsns;
-  auto probe = [&](size_t i) -> Result<std::optional<uint64_t>> {
-    if (auto it = first_lsns.find(i); it != first_lsns.end()) return it->second;
-    KAYA_ASSIGN_OR_RETURN(std::optional<Lsn> lsn,
-                          log_dir::first_lsn(disk, ids[i], view.max_record_bytes));
-    if (!lsn && i + 1 < ids.size()) {
-      // (Kept, it reads as a segment above `from`: the search stays below it.)
-      KAYA_RETURN_IF_ERROR(
-          damaged(ids[i], Error(ErrorKind::kCorruption,
-                                describe_segment(disk, ids[i]) +
-                                    ": no valid record at offset 0, yet it is not the "
-                                    "last segment (run recovery for details)")));
-    }
-    std::optional<uint64_t> v;
-    if (lsn) v = lsn->value();
-    first_lsns.emplace(i, v);
-    return v;
-  };
-
-  auto first = probe(0);
-  if (!first.ok() && first.error().kind() == ErrorKind::kNotFound) {
-    return std::optional<Start>();
-  }
-  KAYA_RETURN_IF_ERROR(first.status());
-  if (!*first) return std::optional<Start>(Start{ids[0], true, std::nullopt});
-  if (from.value() < **first) {
-    return Error(ErrorKind::kNotFound, "LSN " + num(from.value()) +
-                                           " has been released: the log now starts at "
-                                           "LSN " +
-                                           num(**first));
-  }
-  // Invariant: first(lo) <= from, and hi == size or first(hi) > from (or unknown).
-  KAYA_ASSERT(**first <= from.value());
-  size_t lo = 0;
-  size_t hi = ids.size();
-  while (hi - lo > 1) {
-    const size_t mid = lo + (hi - lo) / 2;
-    auto f = probe(mid);
-    if (!f.ok() && f.error().kind() == ErrorKind::kNotFound)
-      return std::optional<Start>();
-    KAYA_RETURN_IF_ERROR(f.status());
-    if (*f && **f <= from.value()) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  KAYA_ASSERT(hi == lo + 1 && first_lsns.contains(lo));
-  // The checks recovery makes on the segments it does not read (a stat each): no
-  // hole anywhere (readers move from segment to segment by id: a hole would read as
-  // the end), and no empty segment below the one reading starts in.
-  for (size_t i = 1; i < ids.size(); ++i) {
-    if (log_dir::hole_before(ids, i)) {
-      const Spot spot = missing_segment_spot(view, ids[i - 1], ids[i]);
-      // Beyond the recovery point the segments after the hole are not part of the
-      // log (recovery moves them aside): reading ends at the hole.
-      if (spot.verdict != Verdict::kLostAfterHole) {
-        // Reading ends where the first missing segment would start.
-        KAYA_RETURN_IF_ERROR(damaged(ids[i - 1] + 1, spot.to_error(disk)));
-        break;
-      }
-      if (lo >= i) {
-        return Error(ErrorKind::kNotFound,
-                     "LSN " + num(from.value()) + " lies after a hole: " + spot.reason);
-      }
-      ids.resize(i);
-      break;
-    }
-  }
-  for (size_t i = 0; i < lo; ++i) {
-    auto len = disk.file_len(log_dir::segment(ids[i]));
-    if (!len.ok() && len.error().kind() == ErrorKind::kNotFound) {
-      return std::optional<Start>();  // released meanwhile: list again
-    }
-    KAYA_RETURN_IF_ERROR(len.status());
-    if (*len == 0) {
-      KAYA_RETURN_IF_ERROR(
-          damaged(ids[i], sealed_segment_spot(view, ids[i], 0, 0)->to_error(disk)));
-      break;
-    }
-  }
-  KAYA_ASSERT(lo < ids.size());
-  return std::optional<Start>(Start{ids[lo], true, first_lsns.at(lo)});
-}
 
 }  // namespace
 
@@ -165,11 +49,11 @@ Result<std::unique_ptr<SegmentCursor>> SegmentCursor::open(const WalConfig& conf
                      num(live->next_lsn.value()));
   }
   KAYA_ASSIGN_OR_RETURN(LogView view, open_log_view(disk, config));
-  std::optional<Start> start;
+  std::optional<ReadStart> start;
   std::optional<Damage> damage;
   for (int attempt = 0; attempt < kLocateAttempts && !start; ++attempt) {
     KAYA_ASSIGN_OR_RETURN(
-        start, locate(view, disk, from, read_up_to_damage ? &damage : nullptr));
+        start, locate_start(view, disk, from, read_up_to_damage ? &damage : nullptr));
   }
   if (!start) {
     return Error(ErrorKind::kNotFound, "the segments probed while looking for LSN " +

@@ -13,6 +13,7 @@
 #include "kaya/wal/codec.h"
 #include "kaya/wal/config.h"
 #include "wal/log_scan.h"
+#include "wal/segment_locate.h"
 #include "wal/segment_reader.h"
 
 namespace kaya::wal {
@@ -26,13 +27,6 @@ struct LiveLog {
   // *before* the segments are listed (when the listing finds no record, nothing was
   // written when it was read, so the writer's first record gets exactly this LSN).
   Lsn start_if_empty;
-};
-
-// Damage that ends the log as a reader reads it: the error, and the first segment
-// reading must not enter (0: reading is already past it).
-struct Damage {
-  uint64_t segment_id = 0;
-  Error error;
 };
 
 // A position in the log that can be advanced record by record, also while a writer

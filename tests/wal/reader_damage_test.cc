@@ -27,27 +27,8 @@ using recovery_testing::kRecordBytes;
 using WrittenLog = recovery_testing::Log;  // reader_test.cc has a Log of its own
 using recovery_testing::snapshot;
 using recovery_testing::write_log;
+using testing::read_until_end;
 using testing::segment;
-
-// What a reader yields: the records up to its first error, and that error (nullopt:
-// the end of the log came first).
-struct Read {
-  std::vector<Record> records;
-  std::optional<Error> error;
-};
-
-Read read_all(LogReader& reader) {
-  Read out;
-  for (;;) {
-    Result<std::optional<Record>> r = reader.next();
-    if (!r.ok()) {
-      out.error = r.error();
-      return out;
-    }
-    if (!*r) return out;
-    out.records.push_back(std::move(**r));
-  }
-}
 
 std::vector<Record> first_records(const WrittenLog& log, size_t n) {
   return {log.records.begin(), log.records.begin() + static_cast<ptrdiff_t>(n)};
@@ -77,7 +58,7 @@ void expect_prefix_then_open_error(io::Disk& disk, Lsn from,
 
   auto reader = LogReader::open(config, disk, from, up_to_damage());
   KAYA_ASSERT_OK(reader);
-  const Read read = read_all(**reader);
+  const testing::ReadUntilEnd read = read_until_end(**reader);
   EXPECT_EQ(read.records, expected);
   ASSERT_TRUE(read.error.has_value()) << "the records must end in the error";
   EXPECT_EQ(read.error->kind(), refused.error().kind());
@@ -152,8 +133,8 @@ TEST(ReadUpToDamageTest, CorruptRecordBelowFromIsTheFirstThingRead) {
   KAYA_ASSERT_OK(plain);
   auto reader = LogReader::open(config, disk, Lsn(2), up_to_damage());
   KAYA_ASSERT_OK(reader);
-  const Read expected = read_all(**plain);
-  const Read read = read_all(**reader);
+  const testing::ReadUntilEnd expected = read_until_end(**plain);
+  const testing::ReadUntilEnd read = read_until_end(**reader);
   ASSERT_TRUE(expected.error.has_value());
   EXPECT_EQ(expected.records,
             std::vector<Record>(log.records.begin() + 1, log.records.begin() + 4));
@@ -176,7 +157,7 @@ TEST(ReadUpToDamageTest, OtherOpenErrorsAndCleanLogsAreUnchanged) {
   for (uint64_t from : {1, 5, 12, 13}) {
     auto reader = LogReader::open(config, disk, Lsn(from), up_to_damage());
     KAYA_ASSERT_OK(reader);
-    const Read read = read_all(**reader);
+    const testing::ReadUntilEnd read = read_until_end(**reader);
     EXPECT_FALSE(read.error.has_value()) << read.error->to_string();
     EXPECT_EQ(read.records, records_from(log, from));
   }

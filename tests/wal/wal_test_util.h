@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "kaya/io/disk.h"
 #include "kaya/io/sim_disk.h"
 #include "kaya/wal/codec.h"
+#include "kaya/wal/reader.h"
 #include "kaya/wal/recovery.h"
 #include "kaya/wal/writer.h"
 
@@ -34,6 +36,26 @@ inline Result<LogContents> read_log(io::Disk& disk, const WalConfig& config = {}
   if (!report.ok()) return std::move(report).error();
   out.report = std::move(report).value();
   return out;
+}
+
+// What a LogReader yields, read on until its end: the records up to its first error,
+// and that error (nullopt: the end of the log came first).
+struct ReadUntilEnd {
+  std::vector<Record> records;
+  std::optional<Error> error;
+};
+
+inline ReadUntilEnd read_until_end(LogReader& reader) {
+  ReadUntilEnd out;
+  for (;;) {
+    Result<std::optional<Record>> r = reader.next();
+    if (!r.ok()) {
+      out.error = r.error();
+      return out;
+    }
+    if (!*r) return out;
+    out.records.push_back(std::move(**r));
+  }
 }
 
 // Segments of one to a few records, so that short logs have many segments.

@@ -106,9 +106,10 @@ KAYA_API Result<Lsn> first_lsn(const WalConfig& config, io::Disk& disk);
 /// How a LogReader treats damage that open() meets before it has read any record.
 struct ReadOptions {
   /// Off (the default): open() fails with Corruption when the log's shape is damaged (a
-  /// missing segment at or below the recovery point or in a log without one, or a
-  /// segment that is not the last and is empty or has no valid first record) or when a
-  /// record below `from`, which it skips, is damaged: nothing is read from such a log.
+  /// missing segment, or a segment that is not the last and is empty or has no valid
+  /// first record, at or below the recovery point or in a log without one; beyond it
+  /// that is a hole, and the log ends before it) or when a record below `from`, which
+  /// it skips, is damaged: nothing is read from such a log.
   ///
   /// On: open() does not fail for that damage. next() and next_view() return the
   /// records from `from` that lie before it, in LSN order, then the Corruption error
