@@ -31,6 +31,8 @@ std::string_view to_string(ErrorKind kind) {
   return "Unknown";
 }
 
+// Deprecated (removed in 0.3), kept as it was: the tool's own mapping is
+// tools/kaya-wal/exit_codes.cc (exit_code_for), which the tool uses.
 int exit_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kNotFound:
