@@ -5,8 +5,10 @@
 # interleaved, old, new, old, new, ... (N runs each), on the same directory, and prints
 # per case each side's median, new/old (target >= 0.97) and every run's figure. Each
 # run also measures kaya's baseline (wal_bench's own), so the table shows each side's
-# median ratio to the baseline of its own runs as well: it is what to read when the
-# disk drifted between runs.
+# median ratio to the baseline of its own runs as well, and the median of the per-pair
+# ratios new-i/old-i: both are what to read when the disk drifted between runs. The
+# order alternates within pairs (old then new, then new then old, ...) so that a disk
+# slowing down or speeding up during the run favours neither side.
 #
 #   scripts/bench-ab.sh [--old REV] [--runs N] [--seconds S] [--cases LIST] [--out DIR]
 #   scripts/bench-ab.sh --rados POOL [--old REV] [--runs N] [--records R] [--out DIR]
@@ -124,7 +126,9 @@ by_time() {  # side
   fi
 }
 for i in $(seq 1 "$runs"); do
-  for side in old new; do
+  order="old new"
+  [ $((i % 2)) -eq 0 ] && order="new old"
+  for side in $order; do
     echo "run $i: $side (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # shellcheck disable=SC2046
     "build/ab/$side/bench/wal_bench" --runs 1 --seconds "$seconds" --cases "$cases" \
@@ -145,14 +149,15 @@ jq -n -r --argjson runs "$runs" --arg out "$out" '
   | [range(0; $docs | length; 2) as $i | $docs[$i]] as $old
   | [range(1; $docs | length; 2) as $i | $docs[$i]] as $new
   | ($old[0].cases | map(select(.unit == "rec/s")) | map(.name)) as $names
-  | "case | old median | new median | new/old | target | old/baseline | new/baseline | old runs | new runs",
-    "--- | --- | --- | --- | --- | --- | --- | --- | ---",
+  | "case | old median | new median | new/old | target | paired new/old | old/baseline | new/baseline | old runs | new runs",
+    "--- | --- | --- | --- | --- | --- | --- | --- | --- | ---",
     ($names[] as $n
      | [$old[] | .cases[] | select(.name == $n)] as $o
      | [$new[] | .cases[] | select(.name == $n)] as $w
      | ($o | map(.kaya) | median) as $om
      | ($w | map(.kaya) | median) as $nm
      | "\($n) | \($om | fmt) rec/s | \($nm | fmt) rec/s | \($nm / $om | r2) | >= 0.97x"
+       + " | \([range(0; $o | length) as $i | $w[$i].kaya / $o[$i].kaya] | median | r2)"
        + " | \($o | map(.ratio) | median | r2) | \($w | map(.ratio) | median | r2)"
        + " | \($o | map(.kaya | fmt) | join(", ")) | \($w | map(.kaya | fmt) | join(", "))"),
     "",
