@@ -12,10 +12,10 @@ scripts/install-deps.sh
 scripts/install-ceph.sh
 
 build="build/test-address"
-# The flags of scripts/test.sh's build (which CI runs first), plus the backend.
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DKAYA_SANITIZE=address -DKAYA_WERROR=ON -DKAYA_WITH_RADOS=ON -DKAYA_BUILD_BENCH=OFF \
-  >/dev/null
+# scripts/test.sh's build (which CI runs first), plus the backend.
+# shellcheck source=scripts/sanitizer-config.sh
+. scripts/sanitizer-config.sh
+sanitizer_configure address -DKAYA_WITH_RADOS=ON
 cmake --build "$build"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds kaya and runs every test. The default build runs under AddressSanitizer and
-# UBSan; `scripts/test.sh thread` runs the same tests under ThreadSanitizer.
+# UBSan (built with clang 14, see scripts/sanitizer-config.sh); `scripts/test.sh thread`
+# runs the same tests under ThreadSanitizer.
 # Warnings are errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +12,9 @@ case "$sanitizer" in
 esac
 scripts/install-deps.sh
 build="build/test-$sanitizer"
-# The benchmarks are left out: no test runs them, and scripts/check-release.sh builds
-# them with both compilers, warnings as errors. -g1: line tables only, enough for the
-# sanitizers' stack traces (file and line), and about a tenth less compile time than -g.
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DKAYA_SANITIZE="$sanitizer" -DKAYA_WERROR=ON -DKAYA_BUILD_BENCH=OFF >/dev/null
+# shellcheck source=scripts/sanitizer-config.sh
+. scripts/sanitizer-config.sh
+sanitizer_configure "$sanitizer"
 cmake --build "$build"
 # halt_on_error: a sanitizer report fails the test that caused it.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"

@@ -66,12 +66,14 @@ Result<std::string> unescape_text(std::string_view text, size_t column_base) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const auto b = static_cast<uint8_t>(text[i]);
-    const std::string column = std::to_string(column_base + i + 1);
+    // Formatted only for an error: a value of many megabytes is one line.
+    const size_t at = i;
+    auto column = [&] { return std::to_string(column_base + at + 1); };
     if (is_control(b)) {
       char hex[8];
       std::snprintf(hex, sizeof(hex), "0x%02x", b);
       return Error(ErrorKind::kInvalidArgument,
-                   "raw control byte " + std::string(hex) + " at column " + column +
+                   "raw control byte " + std::string(hex) + " at column " + column() +
                        " (write it as \\xHH, or \\n, \\t, \\r)");
     }
     if (text[i] != '\\') {
@@ -79,7 +81,7 @@ Result<std::string> unescape_text(std::string_view text, size_t column_base) {
       continue;
     }
     if (i + 1 == text.size()) {
-      return Error(ErrorKind::kInvalidArgument, "lone backslash at column " + column +
+      return Error(ErrorKind::kInvalidArgument, "lone backslash at column " + column() +
                                                     " (write \\\\ for a backslash)");
     }
     const char e = text[++i];
@@ -98,7 +100,7 @@ Result<std::string> unescape_text(std::string_view text, size_t column_base) {
     } else {
       return Error(ErrorKind::kInvalidArgument,
                    "bad escape \"\\" + std::string(text.substr(i, e == 'x' ? 3 : 1)) +
-                       "\" at column " + column +
+                       "\" at column " + column() +
                        " (escapes are \\\\, \\n, \\t, \\r and \\xHH)");
     }
   }
