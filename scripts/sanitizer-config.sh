@@ -14,14 +14,20 @@ sanitizer_configure() {  # address|thread [cmake args...]
   local sanitizer="$1"
   shift
   local build="build/test-$sanitizer"
-  local compiler=()
+  local want=c++ compiler=()
   if [ "$sanitizer" = address ]; then
-    compiler=(-DCMAKE_CXX_COMPILER=clang++-14 -DKAYA_BUILD_SHARED=OFF)
+    want=clang++-14
+    # By its full path: CMake takes another spelling of the same compiler for a new
+    # one and starts the tree again.
+    compiler=(-DCMAKE_CXX_COMPILER="$(command -v "$want")" -DKAYA_BUILD_SHARED=OFF)
   fi
   # A tree configured with another compiler is started again (CMake cannot switch).
-  local want="${compiler[0]#-DCMAKE_CXX_COMPILER=}"
-  if [ -f "$build/CMakeCache.txt" ] &&
-    ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*${want:-/c++}\$" "$build/CMakeCache.txt"; then
+  local cached=""
+  if [ -f "$build/CMakeCache.txt" ]; then
+    cached=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+  fi
+  if [ -n "$cached" ] && [ "$(basename "$cached")" != "$want" ]; then
+    echo "$build was configured with $cached: configuring it again with $want"
     rm -rf "$build"
   fi
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
