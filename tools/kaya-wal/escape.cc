@@ -17,6 +17,25 @@ int hex_value(char c) {
 
 bool is_control(uint8_t b) { return b < 0x20 || b == 0x7f; }
 
+// The length of the run of bytes from `from` that stand for themselves: escape_text()
+// and unescape_text() copy such a run with one append (a value of many megabytes is
+// one line, and a call per byte was most of the time spent on it).
+// With `for_output` the run is what escape_text() leaves as is, else what
+// unescape_text() takes as is.
+size_t plain_run(std::string_view bytes, size_t from, bool for_output,
+                 bool escape_space) {
+  // Plain pointers and no calls in the loop: unoptimised builds run it too.
+  const auto* const begin = reinterpret_cast<const uint8_t*>(bytes.data()) + from;
+  const auto* const end = reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size();
+  const uint8_t* p = begin;
+  for (; p < end; ++p) {
+    const uint8_t b = *p;
+    if (b == '\\' || b < 0x20 || b == 0x7f) break;  // is_control(), or a backslash
+    if (for_output && (b >= 0x80 || (escape_space && b == ' '))) break;
+  }
+  return static_cast<size_t>(p - begin);
+}
+
 void append_hex_escape(std::string& out, uint8_t b) {
   out += "\\x";
   out += kHexDigits[b >> 4];
@@ -28,7 +47,13 @@ void append_hex_escape(std::string& out, uint8_t b) {
 std::string escape_text(std::string_view bytes, bool escape_space) {
   std::string out;
   out.reserve(bytes.size());
-  for (char ch : bytes) {
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (const size_t run = plain_run(bytes, i, true, escape_space); run > 0) {
+      out.append(bytes.data() + i, run);
+      i += run - 1;
+      continue;
+    }
+    const char ch = bytes[i];
     const auto b = static_cast<uint8_t>(ch);
     switch (ch) {
       case '\\':
@@ -46,11 +71,7 @@ std::string escape_text(std::string_view bytes, bool escape_space) {
       default:
         break;
     }
-    if (is_control(b) || b >= 0x80 || (escape_space && ch == ' ')) {
-      append_hex_escape(out, b);
-    } else {
-      out += ch;
-    }
+    append_hex_escape(out, b);  // not plain (plain_run()) and no named escape
   }
   return out;
 }
@@ -65,6 +86,11 @@ Result<std::string> unescape_text(std::string_view text, size_t column_base) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
+    if (const size_t run = plain_run(text, i, false, false); run > 0) {
+      out.append(text.data() + i, run);
+      i += run - 1;
+      continue;
+    }
     const auto b = static_cast<uint8_t>(text[i]);
     // Formatted only for an error: a value of many megabytes is one line.
     const size_t at = i;
