@@ -2,13 +2,13 @@
 # Old against new: builds bench/wal_bench of an older revision (a `git archive` copy in
 # build/ab/old-src, so the repository gains no worktree) and of this checkout, both in
 # Release with the same flags (build/ab/old, build/ab/new), then runs the two binaries
-# interleaved, old, new, old, new, ... (N runs each), on the same directory, and prints
-# per case each side's median, new/old (target >= 0.97) and every run's figure. Each
-# run also measures kaya's baseline (wal_bench's own), so the table shows each side's
-# median ratio to the baseline of its own runs as well, and the median of the per-pair
-# ratios new-i/old-i: both are what to read when the disk drifted between runs. The
-# order alternates within pairs (old then new, then new then old, ...) so that a disk
-# slowing down or speeding up during the run favours neither side.
+# interleaved, old, new, new, old, old, new, ... (N runs each), on the same directory,
+# and prints per case each side's median, new/old (target >= 0.97) and every run's
+# figure. Each run also measures kaya's baseline (wal_bench's own), so the table shows
+# each side's median ratio to the baseline of its own runs as well, and the median of
+# the per-pair ratios new-i/old-i: both are what to read when the disk drifted between
+# runs. The order alternates within pairs so that a disk slowing down or speeding up
+# during the run favours neither side.
 #
 #   scripts/bench-ab.sh [--old REV] [--runs N] [--seconds S] [--cases LIST] [--out DIR]
 #   scripts/bench-ab.sh --rados POOL [--old REV] [--runs N] [--records R] [--out DIR]
