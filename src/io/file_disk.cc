@@ -176,7 +176,9 @@ Result<size_t> FileDisk::read_at(const RelativePath& path, uint64_t offset,
 Status FileDisk::write_at(const RelativePath& path, uint64_t offset, ByteView bytes) {
   KAYA_ASSIGN_OR_RETURN(FileRef ref, impl_->get(path, Access::kWrite));
   OpenFile& file = ref.file();
-  core::MutexLock lock(file.append_mu);
+  // The pwrite runs without append_mu: writes at distinct offsets of one file go on in
+  // parallel (the writer's relaxed appenders each write their own record). Only the
+  // known end is updated under it.
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::pwrite(file.fd(), bytes.data() + done, bytes.size() - done,
@@ -185,12 +187,14 @@ Status FileDisk::write_at(const RelativePath& path, uint64_t offset, ByteView by
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
       const std::string full_path = impl_->full(path);
+      core::MutexLock lock(file.append_mu);
       (void)Impl::refresh_end(file, full_path);
       return os_error("write at offset " + std::to_string(offset) + " to", full_path,
                       err);
     }
     done += static_cast<size_t>(n);
   }
+  core::MutexLock lock(file.append_mu);
   if (file.end_known) file.end_bytes = std::max(file.end_bytes, offset + done);
   return ok_status();
 }

@@ -57,9 +57,11 @@ class OpenFile {
   int fd() const { return fd_; }
   bool writable() const { return writable_; }
 
-  // Guards end_known and end_bytes and orders appends, write_at, truncate and
-  // allocation on this descriptor. Never held across fdatasync, so a sync does not
-  // stall appends to the same file.
+  // Guards end_known and end_bytes and orders appends, truncate and allocation on
+  // this descriptor. Never held across fdatasync, so a sync does not stall appends to
+  // the same file, nor across write_at's pwrite, so writes at distinct offsets run in
+  // parallel (the caller orders a write_at against an append or a truncate of the
+  // same bytes).
   core::Mutex append_mu;
   bool end_known KAYA_GUARDED_BY(append_mu) = false;
   uint64_t end_bytes KAYA_GUARDED_BY(append_mu) = 0;

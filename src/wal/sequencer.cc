@@ -94,6 +94,12 @@ void Sequencer::poison_locked(const Error& error) noexcept {
   }
   stats_.poisoned = true;
   staged_.clear();
+  // The appenders whose writes completed ahead learn of it (the vector keeps its
+  // capacity: clearing allocates nothing).
+  for (const Written& w : written_ahead_) {
+    if (w.waiter != nullptr) w.waiter->ready.release();
+  }
+  written_ahead_.clear();
   segment_.drop_map_locked();
   for (const SlotRef& slot : signal_waiters_locked()) slot->ready.release();
   cv_.notify_all();
@@ -218,7 +224,9 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
       owned.resize(total);
       bytes = owned;
     }
-    if (mode == DurabilityMode::kStrict && done == nullptr) wait_slot();
+    // A strict append may wait on it for a sync, a large relaxed one for the writes
+    // before its own (write_own()).
+    if (done == nullptr) wait_slot();
   } catch (const std::bad_alloc&) {
     return core::out_of_memory_while([&] {
       return batch ? "encoding a batch of " + std::to_string(payloads.size()) +
@@ -259,7 +267,7 @@ Status Sequencer::make_room(Lock& lock, uint64_t len, uint64_t count) {
   // (whoever wakes first rotates, the others find the new segment), and so does a sync
   // round when the rotation must close a segment itself (kMaxClosing pending).
   while (segment_.full_for_locked(len)) {
-    if (writing_ || (closing_count_ == kMaxClosing && syncing_)) {
+    if (write_in_flight_locked() || (closing_count_ == kMaxClosing && syncing_)) {
       wait_progress(lock);
       KAYA_RETURN_IF_ERROR(usable_locked());
       continue;
@@ -290,7 +298,10 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   // right before its fsync: a store through the map into a page the last fsync cleaned
   // would take a page fault under the lock.
   const bool store = segment_.stores(len) && mode == DurabilityMode::kRelaxed &&
-                     staged_.empty() && !writing_;
+                     staged_.empty() && !write_in_flight_locked();
+  // A large relaxed record is written by its appender (write_own()), unless records
+  // are staged before it (staged records are contiguous: it joins them).
+  const bool own_write = own_write_locked(len, mode, async) && staged_.empty();
   const bool queue_strict =
       mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
   if (segment_.mapped()) {
@@ -307,7 +318,12 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   try {
     // Room in the staging buffer and the batch queue, before the LSN is taken (the
     // lock is held from here until the record is staged).
-    if (!store && staged_.capacity() - staged_.size() < len) {
+    if (own_write || (!store && staged_.empty())) {
+      // A new write (this record's own, or a new staged batch's): every write not yet
+      // counted in written_lsn_ may complete ahead of an earlier one, and has its room.
+      written_ahead_.reserve(writes_outstanding_locked() + 1);
+    }
+    if (!own_write && !store && staged_.capacity() - staged_.size() < len) {
       staged_.reserve(std::max<size_t>(staged_.size() + len, 2 * staged_.capacity()));
     }
     if (queue_strict) unsynced_strict_.emplace_back(next_lsn_, Clock::now());
@@ -345,6 +361,10 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
   assigned_bytes_ += len;
   if (store) {
     KAYA_RETURN_IF_ERROR(store_locked(bytes, result.lsn.value(), result.offset, pos));
+    return result;
+  }
+  if (own_write) {
+    KAYA_RETURN_IF_ERROR(write_own(lock, bytes, result.lsn.value(), result.offset, pos));
     return result;
   }
   KAYA_RETURN_IF_ERROR(stage_locked(bytes, result.lsn.value(), result.offset, pos));

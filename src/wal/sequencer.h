@@ -6,7 +6,8 @@
 //
 // Append, in order: encode and CRC outside the lock (append()); under mu_, rotate when
 // the tail is full, assign the LSN, seal, and store the record in the map or stage it
-// (assign_and_stage_locked()); a relaxed append makes it written (wait_written()); a
+// (assign_and_stage_locked()); a relaxed append makes it written (wait_written(), or
+// for a large record in mapped mode its own write, write_own()); a
 // strict one leads an fsync or waits on its slot for the one in progress
 // (wait_durable(), group_commit.cc).
 //
@@ -25,7 +26,8 @@
 // The kinds are annotations clang checks (-Wthread-safety): docs/architecture.md,
 // "Lock contracts".
 //
-// Invariants (asserted where they change): every LSN <= written_lsn_ is with the OS,
+// Invariants (asserted where they change): every LSN <= written_lsn_ is with the OS
+// (writes complete in any order; written_lsn_ moves over them in LSN order),
 // every LSN <= durable_lsn_ is durable, and durable_lsn_ <= written_lsn_ < next_lsn_;
 // bytes likewise (durable <= written <= assigned); staged records are contiguous in
 // LSN and offset and follow what was written; a segment is sealed only once every
@@ -291,6 +293,42 @@ class Sequencer {
   // sequencer_write.cc. Writes staged records until `lsn` is with the OS (or the
   // writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn) KAYA_REQUIRES(mu_);
+  // A large relaxed record in mapped mode (own_write_locked): its appender writes the
+  // records [first_lsn, last.lsn] (`bytes`, at `offset` of the tail) itself with the
+  // lock released, beside other appenders' writes, then waits until every earlier
+  // record is written too: a relaxed append is acknowledged in LSN order whatever
+  // order the writes complete in. Poisons on failure.
+  Status write_own(Lock& lock, std::span<const uint8_t> bytes, uint64_t first_lsn,
+                   uint64_t offset, const RecordPosition& last) KAYA_REQUIRES(mu_);
+  bool own_write_locked(uint64_t len, DurabilityMode mode, bool async) const
+      KAYA_REQUIRES(mu_) {
+    return mode == DurabilityMode::kRelaxed && !async && segment_.mapped() &&
+           !segment_.stores(len);
+  }
+  // A write that completed: the records [first, last.lsn], `bytes` long from `offset`;
+  // `waiter`: the slot of the appender that wrote them (write_own), released once they
+  // are written in order.
+  struct Written {
+    uint64_t first = 0;
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+    RecordPosition last;
+    WaitSlot* waiter = nullptr;
+  };
+  // Records a completed write: written_lsn_ moves over it once every earlier record is
+  // written, and over the writes completed ahead of it that follow (written_ahead_).
+  Status complete_write_locked(const Written& w) KAYA_REQUIRES(mu_);
+  // A write of records is in flight (the staged batch's or an appender's own).
+  bool write_in_flight_locked() const KAYA_REQUIRES(mu_) {
+    return writing_ || own_writes_ > 0;
+  }
+  // The writes not yet counted in written_lsn_: in flight, completed ahead, and the
+  // staged batch's to come. written_ahead_ holds fewer, and its capacity is at least
+  // this (reserved as each write is first counted here).
+  size_t writes_outstanding_locked() const KAYA_REQUIRES(mu_) {
+    return own_writes_ + written_ahead_.size() + (writing_ ? 1 : 0) +
+           (staged_.empty() ? 0 : 1);
+  }
   // The writing role (needs !writing_): one write of everything staged. With
   // `unlock` the lock is released during the write. Poisons on failure.
   Status write_staged(Lock& lock, bool unlock) KAYA_REQUIRES(mu_);
@@ -387,11 +425,13 @@ class Sequencer {
   uint64_t next_lsn_ KAYA_GUARDED_BY(mu_) = 1;
   uint64_t next_sequence_ KAYA_GUARDED_BY(mu_) = 1;
   // Records assigned but not yet with the OS: sealed, contiguous, for the tail segment
-  // at staged_offset_, the last one staged_last_lsn_ at staged_last_pos_. The writing
+  // at staged_offset_, LSNs staged_first_lsn_ to staged_last_lsn_ (at
+  // staged_last_pos_). The writing
   // role swaps the buffer with in_flight_ and writes that outside the lock.
   std::vector<uint8_t> staged_ KAYA_GUARDED_BY(mu_);
   std::vector<uint8_t> in_flight_;
   uint64_t staged_offset_ KAYA_GUARDED_BY(mu_) = 0;
+  uint64_t staged_first_lsn_ KAYA_GUARDED_BY(mu_) = 0;
   uint64_t staged_last_lsn_ KAYA_GUARDED_BY(mu_) = 0;
   RecordPosition staged_last_pos_ KAYA_GUARDED_BY(mu_);
   // Progress: every LSN <= written_lsn_ is with the OS, <= durable_lsn_ is durable;
@@ -405,6 +445,11 @@ class Sequencer {
   uint64_t durable_bytes_ KAYA_GUARDED_BY(mu_) = 0;   // of which durable
   uint64_t last_fsync_duration_us_ KAYA_GUARDED_BY(mu_) = 0;
   bool writing_ KAYA_GUARDED_BY(mu_) = false;  // a thread is writing in_flight_
+  // Appenders writing their own records (write_own), and the writes that completed
+  // while an earlier record's was still in flight, in no order; its capacity is
+  // reserved before a record takes its LSN (writes_outstanding_locked()).
+  uint64_t own_writes_ KAYA_GUARDED_BY(mu_) = 0;
+  std::vector<Written> written_ahead_ KAYA_GUARDED_BY(mu_);
   bool syncing_ KAYA_GUARDED_BY(mu_) = false;  // a leader is syncing
   bool closed_ KAYA_GUARDED_BY(mu_) = false;
   bool truncating_ KAYA_GUARDED_BY(mu_) =

@@ -52,7 +52,7 @@ Status Sequencer::close() {
   }
   cv_.wait(lock, [&] {
     mu_.assert_held();
-    return !writing_ && !syncing_;
+    return !write_in_flight_locked() && !syncing_;
   });
   // Every async append is settled now (written and synced, or failed): its completion
   // runs before the log is released.

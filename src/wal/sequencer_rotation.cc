@@ -21,7 +21,8 @@ Status Sequencer::rotate_locked(Lock& lock) {
   const uint64_t old_segment = segment_.id_locked();
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
   // Every record assigned to the segment is written before it is sealed.
-  KAYA_ASSERT(!writing_ && staged_.empty() && written_lsn_ + 1 == next_lsn_);
+  KAYA_ASSERT(!write_in_flight_locked() && staged_.empty() && written_ahead_.empty() &&
+              written_lsn_ + 1 == next_lsn_);
   KAYA_ASSERT(written_end_locked(old_segment) == segment_.bytes_locked());
   if (closing_count_ == kMaxClosing) {
     // Closes fall behind the rotations: this append closes the oldest ones itself

@@ -38,11 +38,13 @@ uint32_t Sequencer::truncation_epoch() const {
 Status Sequencer::flush_for_cut(Lock& lock) {
   // No I/O of another thread may be in flight: the lock is held from here on.
   cv_waiters_++;
-  while (writing_ || syncing_) cv_.wait(lock);
+  while (write_in_flight_locked() || syncing_) cv_.wait(lock);
   cv_waiters_--;
   KAYA_RETURN_IF_ERROR(usable_locked());
   KAYA_RETURN_IF_ERROR(write_staged(lock, /*unlock=*/false));
-  KAYA_ASSERT_ELSE(written_lsn_ + 1 == next_lsn_ && staged_.empty(), poison_with_locked);
+  KAYA_ASSERT_ELSE(
+      written_lsn_ + 1 == next_lsn_ && staged_.empty() && written_ahead_.empty(),
+      poison_with_locked);
   KAYA_RETURN_IF_ERROR(close_sealed(lock, /*unlock=*/false));
   if (written_lsn_ == durable_lsn_) return ok_status();
   const uint64_t segment = segment_.id_locked();

@@ -1,5 +1,6 @@
 // Sequencer, the writing role: records stored through the map or staged, the one
-// write of everything staged, and the progress it makes (written_lsn_).
+// write of everything staged, the appenders' own writes of large relaxed records, and
+// the progress they make (written_lsn_, in LSN order).
 
 #include <algorithm>
 
@@ -36,6 +37,7 @@ Status Sequencer::stage_locked(std::span<const uint8_t> bytes, uint64_t first_ls
                                uint64_t offset, const RecordPosition& last) {
   if (staged_.empty()) {
     staged_offset_ = offset;
+    staged_first_lsn_ = first_lsn;
   } else {
     // Staged records are contiguous: one write puts them in place.
     KAYA_ASSERT_ELSE(first_lsn == staged_last_lsn_ + 1, poison_with_locked);
@@ -57,10 +59,10 @@ Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
     KAYA_RETURN_IF_ERROR(cut_check_locked(lsn, epoch));
     if (written_lsn_ >= lsn) break;
     if (poison_) return usable_locked();
-    if (!writing_) {
+    if (!writing_ && !staged_.empty()) {
       KAYA_RETURN_IF_ERROR(write_staged(lock, true));
     } else {
-      wait_progress(lock);
+      wait_progress(lock);  // the writes in flight before `lsn` complete
     }
   }
   return ok_status();
@@ -68,7 +70,8 @@ Status Sequencer::wait_written(Lock& lock, uint64_t lsn) {
 
 Status Sequencer::write_staged(Lock& lock, bool unlock) {
   if (staged_.empty()) return ok_status();
-  const uint64_t first = written_lsn_ + 1;
+  // (Records written by their own appenders may precede the staged ones.)
+  const uint64_t first = staged_first_lsn_;
   const uint64_t last = staged_last_lsn_;
   const RecordPosition last_pos = staged_last_pos_;
   const uint64_t offset = staged_offset_;
@@ -87,10 +90,80 @@ Status Sequencer::write_staged(Lock& lock, bool unlock) {
     }));
     return usable_locked();
   }
-  // The batch went where the records before it end, and was as long as they are.
-  KAYA_ASSERT_ELSE(offset == written_end_locked(segment), poison_with_locked);
-  KAYA_ASSERT_ELSE(last_pos.end_offset() == offset + bytes, poison_with_locked);
-  return mark_written_locked(first, last, bytes, last_pos);
+  KAYA_ASSERT_ELSE(last_pos.segment_id == segment, poison_with_locked);
+  return complete_write_locked(Written{first, offset, bytes, last_pos});
+}
+
+Status Sequencer::write_own(Lock& lock, std::span<const uint8_t> bytes,
+                            uint64_t first_lsn, uint64_t offset,
+                            const RecordPosition& last) {
+  // No copy and no hand-off: the record goes from the appender's buffer to its place
+  // in the preallocated tail while other appenders write theirs. A process killed
+  // meanwhile may leave a later record written and an earlier one not (zeros before
+  // it): neither was acknowledged, and recovery finds them beyond the recovery point,
+  // records after a hole (docs/durability.md, "Relaxed appends").
+  const uint64_t segment = segment_.id_locked();
+  own_writes_++;
+  Status s =
+      io_released_if(lock, true, [&] { return segment_.write(segment, offset, bytes); });
+  own_writes_--;
+  if (!s.ok()) {
+    poison_locked(core::with_context_or_same(s.error(), [&] {
+      return "writing LSN " + std::to_string(first_lsn) + ".." +
+             std::to_string(last.lsn.value());
+    }));
+  } else if (!poison_) {
+    // (A write completing after a failure counts for nothing: the writer is poisoned
+    // and acknowledges no more.)
+    s = complete_write_locked(
+        Written{first_lsn, offset, bytes.size(), last, wait_slot().get()});
+  }
+  // A rotation, truncation or close waits for the writes in flight to end.
+  if (own_writes_ == 0) notify_progress_locked();
+  const uint32_t epoch = epoch_;
+  while (s.ok() && !poison_ && written_lsn_ < last.lsn.value()) {
+    // Completed ahead of an earlier record: woken by the write that makes it written
+    // (complete_write_locked) or by a poisoning, never by another completion.
+    WaitSlot& slot = *wait_slot();
+    unlock(lock);
+    slot.ready.acquire();
+    relock(lock);
+    s = cut_check_locked(last.lsn.value(), epoch);
+  }
+  if (poison_) return usable_locked();
+  return s;
+}
+
+Status Sequencer::complete_write_locked(const Written& w) {
+  if (w.first != written_lsn_ + 1) {
+    // An earlier record's write is still in flight: this one waits for it here
+    // (the room was reserved before its LSN was taken).
+    KAYA_ASSERT_ELSE(w.first > written_lsn_ + 1, poison_with_locked);
+    KAYA_ASSERT_ELSE(written_ahead_.size() < written_ahead_.capacity(),
+                     poison_with_locked);
+    written_ahead_.push_back(w);
+    return ok_status();
+  }
+  bool own = true;  // `w` is the caller's own: it is not woken
+  for (Written next = w;;) {
+    // Each write went where the records before it end, and was as long as they are.
+    KAYA_ASSERT_ELSE(next.offset == written_end_locked(next.last.segment_id),
+                     poison_with_locked);
+    KAYA_ASSERT_ELSE(next.last.end_offset() == next.offset + next.bytes,
+                     poison_with_locked);
+    KAYA_RETURN_IF_ERROR(
+        mark_written_locked(next.first, next.last.lsn.value(), next.bytes, next.last));
+    if (!own && next.waiter != nullptr) next.waiter->ready.release();
+    own = false;
+    // The write completed ahead that follows, if any.
+    const uint64_t want = written_lsn_ + 1;
+    auto it = std::find_if(written_ahead_.begin(), written_ahead_.end(),
+                           [want](const Written& a) { return a.first == want; });
+    if (it == written_ahead_.end()) return ok_status();
+    next = *it;
+    *it = written_ahead_.back();
+    written_ahead_.pop_back();
+  }
 }
 
 Status Sequencer::mark_written_locked(uint64_t first, uint64_t last, uint64_t bytes,

@@ -50,6 +50,7 @@ struct Totals {
   uint64_t truncation_kills_cut = 0;  // of those, the log came back truncated
   uint64_t unacked_recovered = 0;     // written but not acknowledged when killed
   uint64_t torn_tails = 0;
+  uint64_t lost_after_holes = 0;   // unacknowledged records after a hole, moved aside
   uint64_t records_recovered = 0;  // summed over every recovery
   uint64_t final_records = 0;
   uint64_t final_next_lsn = 0;

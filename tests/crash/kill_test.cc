@@ -255,7 +255,7 @@ TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
       "others not at all); %llu release points; %llu truncations (%llu emptied the "
       "log, %llu records removed, %llu LSNs refused inside a batch), %llu kills during "
       "one (%llu left the log truncated); %llu unacknowledged records recovered; %llu "
-      "torn tails cut; %llu "
+      "torn tails cut; %llu holes with unacknowledged records after them; %llu "
       "records recovered in all; final log: %llu records, next LSN %llu; %lld ms\n",
       ull(oracle.seed), ull(totals.kills), ull(totals.kills_before_open),
       ull(totals.recovery_kills), ull(totals.recovery_kills_in_first_pass),
@@ -267,8 +267,8 @@ TEST(KillTest, AcknowledgedRecordsSurviveSigkill) {
       ull(totals.truncations_emptying), ull(totals.records_truncated),
       ull(totals.truncations_refused), ull(totals.truncation_kills),
       ull(totals.truncation_kills_cut), ull(totals.unacked_recovered),
-      ull(totals.torn_tails), ull(totals.records_recovered), ull(totals.final_records),
-      ull(totals.final_next_lsn), static_cast<long long>(ms));
+      ull(totals.torn_tails), ull(totals.lost_after_holes), ull(totals.records_recovered),
+      ull(totals.final_records), ull(totals.final_next_lsn), static_cast<long long>(ms));
   if (kills >= 50) {
     EXPECT_GT(totals.acks_strict, 0u);
     EXPECT_GT(totals.acks_relaxed, 0u);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -52,6 +53,10 @@ class RecordingDisk final : public io::Disk {
     std::lock_guard<std::mutex> lock(mu_);
     return stopped_;
   }
+  // Called (outside the recorder's lock, after the call is recorded, before it goes
+  // on) by every write_at: a test holds a write there, as one in flight, or fails it
+  // (an error is returned without the write reaching the inner disk).
+  std::function<Status(const io::RelativePath& path, uint64_t offset)> before_write_at;
   // Breaks Disk::map_for_write's contract on purpose: maps at most `bytes` bytes of
   // what is asked (the writer's invariant tests).
   void map_at_most(uint64_t bytes) { map_at_most_ = bytes; }
@@ -70,6 +75,9 @@ class RecordingDisk final : public io::Disk {
   Status write_at(const io::RelativePath& path, uint64_t offset,
                   io::ByteView bytes) override {
     if (Status s = change("write_at", path); !s.ok()) return s.error();
+    if (before_write_at) {
+      if (Status s = before_write_at(path, offset); !s.ok()) return s.error();
+    }
     return inner_.write_at(path, offset, bytes);
   }
   Result<uint64_t> file_len(const io::RelativePath& path) override {
