@@ -226,7 +226,10 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
     }
     // A strict append may wait on it for a sync, a large relaxed one for the writes
     // before its own (write_own()).
-    if (done == nullptr) wait_slot();
+    if (done == nullptr &&
+        (mode == DurabilityMode::kStrict || total >= SegmentWriter::kStoreBelowBytes)) {
+      wait_slot();
+    }
   } catch (const std::bad_alloc&) {
     return core::out_of_memory_while([&] {
       return batch ? "encoding a batch of " + std::to_string(payloads.size()) +
