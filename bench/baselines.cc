@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "appenders.h"
 #include "bench_util.h"
@@ -102,6 +104,50 @@ RawLog::RawLog(const std::string& path, Kind kind) : path_(path), kind_(kind) {
       ok_or_die(workload::pwrite_all(fd_, zeros, at, path_));
     }
     if (::fsync(fd_) != 0) die_errno("fsync", path_);
+  }
+}
+
+SyncedFiles::SyncedFiles(const std::string& dir, uint64_t file_bytes,
+                         uint64_t total_bytes)
+    : file_bytes_(file_bytes) {
+  const uint64_t files = std::max<uint64_t>(1, (total_bytes + file_bytes - 1) / file_bytes);
+  for (uint64_t i = 0; i < files; ++i) {
+    paths_.push_back(dir + "/synced-" + std::to_string(i));
+    const int fd = ::open(paths_.back().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die_errno("open", paths_.back());
+    fds_.push_back(fd);
+  }
+  syncer_ = std::thread([this] { sync_loop(); });
+}
+
+SyncedFiles::~SyncedFiles() {
+  stop_ = true;
+  syncer_.join();
+  for (size_t i = 0; i < fds_.size(); ++i) {
+    ::close(fds_[i]);
+    ::unlink(paths_[i].c_str());
+  }
+}
+
+Status SyncedFiles::append(std::span<const uint8_t> record) {
+  const uint64_t at = offset_.fetch_add(record.size(), std::memory_order_relaxed);
+  const uint64_t file = at / file_bytes_;
+  if (file >= fds_.size() || (at + record.size() - 1) / file_bytes_ != file) {
+    die("SyncedFiles: a record at offset " + std::to_string(at) +
+        " does not fit in one of the files");
+  }
+  return workload::pwrite_all(fds_[file], record, at % file_bytes_, paths_[file]);
+}
+
+void SyncedFiles::sync_loop() {
+  for (size_t file = 0; file + 1 < fds_.size(); ++file) {
+    // The count passed the file's end: every record of it was handed to a writer.
+    while (!stop_ && offset_.load(std::memory_order_relaxed) < (file + 1) * file_bytes_) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (stop_) return;
+    if (::fdatasync(fds_[file]) != 0) die_errno("fdatasync", paths_[file]);
+    fsyncs_++;
   }
 }
 

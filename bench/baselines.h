@@ -4,12 +4,15 @@
 //
 // - RawLog: one thread's pwrite (+ fdatasync) per record into a growing, fallocated
 //   or zero-filled file: the cheapest a one-thread strict (or relaxed) append can be.
+// - SyncedFiles: several threads' pwrite per record into files fdatasync'ed one at a
+//   time in the background: a relaxed stream that, like kaya's, ends up durable.
 // - IdealGroupCommit: appenders queue a pointer to their record and sleep on their own
 //   semaphore; one I/O thread takes the whole queue, writes it with one pwritev, does
 //   one fdatasync and wakes exactly the appenders it covered. No encoding, no copy, no
 //   notify_all: the best group commit can do on this file system.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -93,6 +96,38 @@ class RawLog {
   int fd_ = -1;
   uint64_t offset_ = 0;
   uint64_t allocated_ = 0;  // kFallocated: bytes reserved so far
+};
+
+// Several threads' pwrite per record at the next offset of a shared count, into
+// files of `file_bytes` (as kaya's segments), each fdatasync'ed by a background thread
+// once the count has passed its end: the pwrite loop that also makes its bytes durable
+// a file at a time, off the appenders' path, as kaya's closes do (the last file is left
+// unsynced, like kaya's last segment). A record never spans two files (the record size
+// divides file_bytes).
+class SyncedFiles {
+ public:
+  // Creates the files (dir/synced-<i>) for `total_bytes` of records.
+  SyncedFiles(const std::string& dir, uint64_t file_bytes, uint64_t total_bytes);
+  // Stops the syncing thread; closes and removes the files.
+  ~SyncedFiles();
+  SyncedFiles(const SyncedFiles&) = delete;
+  SyncedFiles& operator=(const SyncedFiles&) = delete;
+
+  // Thread-safe.
+  Status append(std::span<const uint8_t> record);
+  // fdatasync calls made (read after the appenders stopped).
+  uint64_t fsyncs() const { return fsyncs_.load(); }
+
+ private:
+  void sync_loop();
+
+  const uint64_t file_bytes_;
+  std::vector<std::string> paths_;
+  std::vector<int> fds_;
+  std::atomic<uint64_t> offset_{0};
+  std::atomic<uint64_t> fsyncs_{0};
+  std::atomic<bool> stop_{false};
+  std::thread syncer_;
 };
 
 class IdealGroupCommit {
