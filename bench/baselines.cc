@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -110,10 +110,12 @@ RawLog::RawLog(const std::string& path, Kind kind) : path_(path), kind_(kind) {
 SyncedFiles::SyncedFiles(const std::string& dir, uint64_t file_bytes,
                          uint64_t total_bytes)
     : file_bytes_(file_bytes) {
-  const uint64_t files = std::max<uint64_t>(1, (total_bytes + file_bytes - 1) / file_bytes);
+  const uint64_t files =
+      std::max<uint64_t>(1, (total_bytes + file_bytes - 1) / file_bytes);
   for (uint64_t i = 0; i < files; ++i) {
     paths_.push_back(dir + "/synced-" + std::to_string(i));
-    const int fd = ::open(paths_.back().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd =
+        ::open(paths_.back().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) die_errno("open", paths_.back());
     fds_.push_back(fd);
   }

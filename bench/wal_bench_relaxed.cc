@@ -102,8 +102,8 @@ void relaxed_4k(const std::string& dir, uint64_t log_bytes, Report& report) {
           {"raw_p99_us", p99(raw.latency_us)},
           // The loop that also makes its files durable as it goes, as kaya does.
           {"synced_loop_rec_per_s", synced.per_s()},
-          {"kaya_vs_synced_loop", synced.per_s() > 0 ? k.appends.per_s() / synced.per_s()
-                                                      : 0}}});
+          {"kaya_vs_synced_loop",
+           synced.per_s() > 0 ? k.appends.per_s() / synced.per_s() : 0}}});
   }
 }
 
