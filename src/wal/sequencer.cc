@@ -33,13 +33,6 @@ void lock_spinning(core::Mutex& mu) KAYA_ACQUIRE(mu) KAYA_NO_THREAD_SAFETY_ANALY
   mu.lock();
 }
 
-// At most this many appenders write their own records at once (write_own()); the next
-// ones stage theirs, which one write then takes together. Buffered writes to one file
-// take its inode's lock in turn, so more writers in flight only spin on it: against no
-// cap, relaxed 4 KiB at 4 / 16 / 64 threads ran 1.04x / 1.11x / 1.21x
-// (`scripts/bench-ab.sh --runs 3 --cases relaxed4k`, 2 cores).
-constexpr uint64_t kMaxOwnWrites = 2;
-
 // Records up to this size are encoded into a per-thread buffer: no allocation per
 // append (they are copied into the staging buffer or the map under the lock).
 constexpr uint64_t kScratchMax = 64 << 10;
@@ -311,8 +304,7 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
                      staged_.empty() && !write_in_flight_locked();
   // A large relaxed record is written by its appender (write_own()), unless records
   // are staged before it (staged records are contiguous: it joins them).
-  const bool own_write = own_write_locked(len, mode, async) && staged_.empty() &&
-                         own_writes_ < kMaxOwnWrites;
+  const bool own_write = own_write_locked(len, mode, async) && staged_.empty();
   const bool queue_strict =
       mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
   if (segment_.mapped()) {
