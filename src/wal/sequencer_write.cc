@@ -144,16 +144,22 @@ Status Sequencer::complete_write_locked(const Written& w) {
     written_ahead_.push_back(w);
     return ok_status();
   }
-  bool own = true;  // `w` is the caller's own: it is not woken
-  for (Written next = w;;) {
-    // Each write went where the records before it end, and was as long as they are.
+  // Each write went where the records before it end, and was as long as they are.
+  auto mark = [this](const Written& next) -> Status {
+    mu_.assert_held();  // (called below, under the lock)
     KAYA_ASSERT_ELSE(next.offset == written_end_locked(next.last.segment_id),
                      poison_with_locked);
     KAYA_ASSERT_ELSE(next.last.end_offset() == next.offset + next.bytes,
                      poison_with_locked);
-    KAYA_RETURN_IF_ERROR(
-        mark_written_locked(next.first, next.last.lsn.value(), next.bytes, next.last));
+    return mark_written_locked(next.first, next.last.lsn.value(), next.bytes, next.last);
+  };
+  bool own = true;  // `w` is the caller's own: it is not woken
+  for (Written next = w;;) {
+    const Status marked = mark(next);
+    // Its appender looks again: written, or (a failed check) the writer is poisoned;
+    // out of written_ahead_ now, no poisoning would wake it.
     if (!own && next.waiter != nullptr) next.waiter->ready.release();
+    KAYA_RETURN_IF_ERROR(marked);
     own = false;
     // The write completed ahead that follows, if any.
     const uint64_t want = written_lsn_ + 1;
