@@ -227,7 +227,7 @@ Result<BatchResult> Sequencer::append_batch(std::span<const Payload> payloads,
     // A strict append may wait on it for a sync, a large relaxed one for the writes
     // before its own (write_own()).
     if (done == nullptr &&
-        (mode == DurabilityMode::kStrict || total >= SegmentWriter::kStoreBelowBytes)) {
+        (mode == DurabilityMode::kStrict || writes_own(total, mode, false))) {
       wait_slot();
     }
   } catch (const std::bad_alloc&) {
@@ -304,7 +304,7 @@ Result<AppendResult> Sequencer::assign_and_stage(Lock& lock, std::span<uint8_t> 
                      staged_.empty() && !write_in_flight_locked();
   // A large relaxed record is written by its appender (write_own()), unless records
   // are staged before it (staged records are contiguous: it joins them).
-  const bool own_write = own_write_locked(len, mode, async) && staged_.empty();
+  const bool own_write = writes_own(len, mode, async) && staged_.empty();
   const bool queue_strict =
       mode == DurabilityMode::kStrict && config_.batch.flush_interval_us > 0;
   if (segment_.mapped()) {

@@ -293,15 +293,16 @@ class Sequencer {
   // sequencer_write.cc. Writes staged records until `lsn` is with the OS (or the
   // writer is poisoned).
   Status wait_written(Lock& lock, uint64_t lsn) KAYA_REQUIRES(mu_);
-  // A large relaxed record in mapped mode (own_write_locked): its appender writes the
+  // A large relaxed record in mapped mode (writes_own()): its appender writes the
   // records [first_lsn, last.lsn] (`bytes`, at `offset` of the tail) itself with the
   // lock released, beside other appenders' writes, then waits until every earlier
   // record is written too: a relaxed append is acknowledged in LSN order whatever
   // order the writes complete in. Poisons on failure.
   Status write_own(Lock& lock, std::span<const uint8_t> bytes, uint64_t first_lsn,
                    uint64_t offset, const RecordPosition& last) KAYA_REQUIRES(mu_);
-  bool own_write_locked(uint64_t len, DurabilityMode mode, bool async) const
-      KAYA_REQUIRES(mu_) {
+  // Whether a record of `len` bytes in `mode` is one write_own() takes (when nothing is
+  // staged before it). Fixed by the configuration: no lock needed.
+  bool writes_own(uint64_t len, DurabilityMode mode, bool async) const {
     return mode == DurabilityMode::kRelaxed && !async && segment_.mapped() &&
            !segment_.stores(len);
   }

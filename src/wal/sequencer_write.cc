@@ -103,6 +103,7 @@ Status Sequencer::write_own(Lock& lock, std::span<const uint8_t> bytes,
   // it): neither was acknowledged, and recovery finds them beyond the recovery point,
   // records after a hole (docs/durability.md, "Relaxed appends").
   const uint64_t segment = segment_.id_locked();
+  WaitSlot* const slot = wait_slot().get();  // made by append_batch, before the LSN
   own_writes_++;
   Status s =
       io_released_if(lock, true, [&] { return segment_.write(segment, offset, bytes); });
@@ -115,8 +116,7 @@ Status Sequencer::write_own(Lock& lock, std::span<const uint8_t> bytes,
   } else if (!poison_) {
     // (A write completing after a failure counts for nothing: the writer is poisoned
     // and acknowledges no more.)
-    s = complete_write_locked(
-        Written{first_lsn, offset, bytes.size(), last, wait_slot().get()});
+    s = complete_write_locked(Written{first_lsn, offset, bytes.size(), last, slot});
   }
   // A rotation, truncation or close waits for the writes in flight to end.
   if (own_writes_ == 0) notify_progress_locked();
@@ -124,9 +124,8 @@ Status Sequencer::write_own(Lock& lock, std::span<const uint8_t> bytes,
   while (s.ok() && !poison_ && written_lsn_ < last.lsn.value()) {
     // Completed ahead of an earlier record: woken by the write that makes it written
     // (complete_write_locked) or by a poisoning, never by another completion.
-    WaitSlot& slot = *wait_slot();
     unlock(lock);
-    slot.ready.acquire();
+    slot->ready.acquire();
     relock(lock);
     s = cut_check_locked(last.lsn.value(), epoch);
   }
