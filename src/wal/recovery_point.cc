@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/guard.h"
 #include "kaya/core/crc32c.h"
 #include "kaya/wal/format.h"
@@ -216,20 +217,49 @@ Status create_recovery_point(io::Disk& disk, const RecoveryPoint& point) {
   });
 }
 
-RecoveryPointFile::RecoveryPointFile(io::Disk& disk, const RecoveryPoint& current)
-    : disk_(disk), last_(current), write_slot_(0) {}
+RecoveryPointFile::RecoveryPointFile(io::Disk& disk, const RecoveryPoint& current,
+                                     bool through_map)
+    : disk_(disk),
+      last_(current),
+      write_slot_(0),
+      map_refused_(!through_map || !disk.can_map()) {}
 
 Status RecoveryPointFile::write(RecoveryPoint point) {
   return core::guard([&]() -> Status {
     point.generation = last_.generation + 1;
     std::array<uint8_t, rf::kSlotBytes> slot{};
     encode_slot(point, slot);
-    KAYA_RETURN_IF_ERROR(
-        disk_.write_at(log_dir::recovery_point(), write_slot_ * rf::kSlotBytes, slot));
+    KAYA_RETURN_IF_ERROR(store(write_slot_ * rf::kSlotBytes, slot));
     last_ = point;
     dirty_ = true;
     return ok_status();
   });
+}
+
+Status RecoveryPointFile::store(uint64_t offset, std::span<const uint8_t> slot) {
+  const io::RelativePath path = log_dir::recovery_point();
+  // A write per sync round was a system call on the leader's way back (the appender
+  // that led the round, or the syncer before its next round): through the map it is
+  // a 512-byte copy. The file's sync writes the mapped page back like a written one;
+  // a process killed in the middle of the copy leaves this slot torn, and recovery
+  // takes the other one, the synced value (docs/durability.md, "The recovery point
+  // and its window"). An error making the map (the file's space, Io) is the write's
+  // error; no memory for it only costs the copy: writes instead.
+  if (map_ == nullptr && !map_refused_) {
+    Result<std::unique_ptr<io::WritableMap>> map =
+        disk_.map_for_write(path, 0, rf::kFileBytes);
+    if (map.ok()) {
+      map_ = std::move(*map);
+    } else if (core::is_out_of_memory(map.error())) {
+      map_refused_ = true;
+    } else {
+      return map.error();
+    }
+  }
+  if (map_ == nullptr) return disk_.write_at(path, offset, slot);
+  KAYA_ASSERT(map_->offset() == 0 && offset + slot.size() <= map_->data().size());
+  std::memcpy(map_->data().data() + offset, slot.data(), slot.size());
+  return map_->publish(offset, offset + slot.size());
 }
 
 Status RecoveryPointFile::sync() {

@@ -18,12 +18,20 @@ Status RecoveryPointKeeper::open(const RecoveryPoint& point, bool inline_writes,
                                  bool own_thread) {
   KAYA_RETURN_IF_ERROR(create_recovery_point(disk_, point));
   core::MutexLock guard(file_mu_);  // no other thread yet; the analysis asks for it
-  file_ = std::make_unique<RecoveryPointFile>(disk_, point);
+  file_ = make_file(point);
   base_ = point;
   persisted_lsn_ = point.durable.lsn.value();
   inline_writes_ = inline_writes;
   own_thread_ = own_thread;
   return ok_status();
+}
+
+std::unique_ptr<RecoveryPointFile> RecoveryPointKeeper::make_file(
+    const RecoveryPoint& point) const {
+  // Through a map where the writer maps its segments (preallocate_bytes > 0 on a Disk
+  // that can map): a write per round then costs a copy, not a system call. With
+  // preallocate_bytes = 0 every write of the writer stays a system call.
+  return std::make_unique<RecoveryPointFile>(disk_, point, config_.preallocate_bytes > 0);
 }
 
 void RecoveryPointKeeper::start(Sequencer& sequencer) {
@@ -119,7 +127,7 @@ Status RecoveryPointKeeper::reset_locked(RecoveryPoint point) {
   KAYA_ASSERT(file_ != nullptr);  // open() made it
   point.generation = file_->last().generation + 1;
   KAYA_RETURN_IF_ERROR(core::guard([&] { return create_recovery_point(disk_, point); }));
-  file_ = std::make_unique<RecoveryPointFile>(disk_, point);
+  file_ = make_file(point);
   base_ = point;
   persisted_lsn_ = point.durable.lsn.value();
   unsynced_ = false;

@@ -4,7 +4,8 @@
 // Who writes it (fixed at open):
 // - inline (a Disk that can map files, or OpenOptions::recovery_point_inline): the
 //   thread that led a sync round, right after it woke the appenders the round covered
-//   (Sequencer), unless a sync of the file is in progress: the leader then skips its
+//   (Sequencer), a store through a map of the file when the writer maps its segments
+//   (else a write), unless a sync of the file is in progress: the leader then skips its
 //   write rather than wait behind the fsync, and the keeper's thread writes the point
 //   right after its sync; that thread syncs what they wrote at most one
 //   recovery_point_sync_ms after the first write since its last sync;
@@ -101,6 +102,9 @@ class RecoveryPointKeeper {
   Status reset_locked(RecoveryPoint point) KAYA_EXCLUDES(file_mu_);
 
  private:
+  // The file object for a file holding `point`: its slots stored through a map of it
+  // when the writer maps its segments.
+  std::unique_ptr<RecoveryPointFile> make_file(const RecoveryPoint& point) const;
   // The thread's loop for each way of writing (see the file comment).
   // (Each REQUIRES the writer's mutex: the analysis is told so where they are defined,
   // in the .cc, which sees Sequencer.)

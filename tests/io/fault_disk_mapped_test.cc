@@ -9,6 +9,7 @@
 #include "io/fault_disk_testing.h"
 #include "kaya/io/fault_disk.h"
 #include "kaya/wal/format.h"
+#include "kaya/wal/recovery_point.h"
 #include "kaya/wal/writer.h"
 #include "testing/test_util.h"
 
@@ -106,6 +107,31 @@ TEST_F(WriterOnFaultDiskMapped, FsyncFailurePoisonsAndIsNeverRetried) {
   EXPECT_EQ(fault_->inner_fsync_file_count(), fsyncs_before);
   auto plain = FileDisk::open(dir_.path()).value();
   auto w = reopen_and_check(*plain, 1);  // record 11 is in the page cache
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->recovery_report().anomalies.empty());
+}
+
+TEST_F(WriterOnFaultDiskMapped, RecoveryPointMapErrorPoisonsAndLosesNothingAcknowledged) {
+  // On the mapped path the recovery point is stored through a map of its file, made by
+  // the first round's write of it: that is where its write can fail (a store cannot;
+  // its writeback fails the file's sync). A failed map is the write's failure.
+  fault_->spare_paths(
+      [](const RelativePath& p) { return p.str() != wal::rp_format::kFile; });
+  fault_->fail_nth(FaultKind::kWriteError);
+  std::optional<Error> failure;
+  for (uint64_t i = 1; i <= 100 && !failure; ++i) {
+    auto r = append(i, kStrict);
+    if (!r.ok()) failure = r.error();
+  }
+  ASSERT_TRUE(failure.has_value()) << "the recovery point was never written";
+  EXPECT_EQ(failure->kind(), ErrorKind::kIo) << failure->to_string();
+  EXPECT_THAT(failure->message(), HasSubstr("recovery point"));
+  EXPECT_THAT(failure->message(), HasSubstr("allocate space in"));
+  EXPECT_EQ(fault_->faults_injected(FaultKind::kWriteError), 1u);
+  expect_poisoned(ErrorKind::kIo);
+  writer_.reset();
+  auto plain = FileDisk::open(dir_.path()).value();
+  auto w = reopen_and_check(*plain, 0);
   ASSERT_NE(w, nullptr);
   EXPECT_TRUE(w->recovery_report().anomalies.empty());
 }

@@ -57,6 +57,9 @@ class RecordingDisk final : public io::Disk {
   // on) by every write_at: a test holds a write there, as one in flight, or fails it
   // (an error is returned without the write reaching the inner disk).
   std::function<Status(const io::RelativePath& path, uint64_t offset)> before_write_at;
+  // Called by every map_for_write (after it is recorded): an error is returned without
+  // reaching the inner disk (a test's out of memory, say).
+  std::function<Status(const io::RelativePath& path)> before_map_for_write;
   // Breaks Disk::map_for_write's contract on purpose: maps at most `bytes` bytes of
   // what is asked (the writer's invariant tests).
   void map_at_most(uint64_t bytes) { map_at_most_ = bytes; }
@@ -94,6 +97,9 @@ class RecordingDisk final : public io::Disk {
                                                          uint64_t offset,
                                                          uint64_t len) override {
     record("map_for_write", path);
+    if (before_map_for_write) {
+      if (Status s = before_map_for_write(path); !s.ok()) return s.error();
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_in_ > 0 || !stopped_.empty()) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -111,8 +112,13 @@ KAYA_API Status create_recovery_point(io::Disk& disk, const RecoveryPoint& point
 /// thread-safe: the caller serialises calls.
 class KAYA_API RecoveryPointFile {
  public:
-  /// For a file create_recovery_point() just made with `current` in both slots.
-  RecoveryPointFile(io::Disk& disk, const RecoveryPoint& current);
+  /// For a file create_recovery_point() just made with `current` in both slots. With
+  /// `through_map` (honoured when disk.can_map()) write() stores the slot through a
+  /// shared map of the file (Disk::map_for_write, made by the first write): a copy
+  /// into the page cache, no system call. Otherwise, or when there is no memory for
+  /// the map, it writes the slot with Disk::write_at.
+  RecoveryPointFile(io::Disk& disk, const RecoveryPoint& current,
+                    bool through_map = false);
 
   /// Writes `point` (its generation set to the next one) into the slot not holding
   /// the last synced value. Not durable until sync().
@@ -125,10 +131,15 @@ class KAYA_API RecoveryPointFile {
   bool dirty() const { return dirty_; }
 
  private:
+  // Stores `slot` at `offset`: through map_ (making it first) or with a write.
+  Status store(uint64_t offset, std::span<const uint8_t> slot);
+
   io::Disk& disk_;
   RecoveryPoint last_;
   size_t write_slot_;  // the slot write() uses until the next sync
   bool dirty_ = false;
+  std::unique_ptr<io::WritableMap> map_;  // of the whole file, once made
+  bool map_refused_;                      // no map wanted, or no memory for it
 };
 
 }  // namespace kaya::wal
