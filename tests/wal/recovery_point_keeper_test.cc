@@ -80,6 +80,8 @@ size_t rp_calls(const testing::RecordingDisk& disk, std::string_view op) {
       [&](const auto& c) { return c.op == op && c.path == rp_format::kFile; }));
 }
 
+constexpr uint64_t kRounds = 20;
+
 // A writer on FileDisk through a RecordingDisk. Strict appends one at a time each
 // lead their own round and write the point after it.
 struct RoundsOnFileDisk {
@@ -95,6 +97,24 @@ struct RoundsOnFileDisk {
     EXPECT_TRUE(w.ok());
     writer = std::move(*w);
   }
+  // Strict appends 1..n, one at a time (each leads its own round); false on a failure.
+  bool strict_rounds(uint64_t n) {
+    for (uint64_t i = 1; i <= n; ++i) {
+      auto r =
+          writer->append(Payload::put("k", std::to_string(i)), DurabilityMode::kStrict);
+      EXPECT_TRUE(r.ok()) << r.error().to_string();
+      if (!r.ok()) return false;
+    }
+    return true;
+  }
+  // The durable LSN the point names, read by another FileDisk as another process (or
+  // recovery after this one is killed) would.
+  uint64_t lsn_in_file() const {
+    auto other = io::FileDisk::open(dir.path(), /*create=*/false);
+    EXPECT_TRUE(other.ok());
+    return other.ok() ? recovery_point_lsn(**other) : 0;
+  }
+
   kaya::testing::TempDir dir;
   std::unique_ptr<io::FileDisk> file;
   std::unique_ptr<testing::RecordingDisk> recording;
@@ -105,18 +125,13 @@ TEST(RecoveryPointKeeperTest, OnTheMappedPathEachRoundStoresThePointThroughAMap)
   RoundsOnFileDisk log(WalConfig::kDefaultPreallocateBytes);
   ASSERT_NE(log.writer, nullptr);
   log.recording->clear();
-  for (int i = 1; i <= 20; ++i) {
-    KAYA_ASSERT_OK(log.writer->append(Payload::put("k", std::to_string(i)),
-                                      DurabilityMode::kStrict));
-  }
+  ASSERT_TRUE(log.strict_rounds(kRounds));
   // One map of the file, made by the first round; no write of it after that.
   EXPECT_EQ(rp_calls(*log.recording, "map_for_write"), 1u);
   EXPECT_EQ(rp_calls(*log.recording, "write_at"), 0u);
   // Each round's store is in the file, as another process (or recovery after this one
   // is killed) reads it: the point names the last record made durable.
-  auto other = io::FileDisk::open(log.dir.path(), /*create=*/false);
-  KAYA_ASSERT_OK(other);
-  EXPECT_EQ(recovery_point_lsn(**other), 20u);
+  EXPECT_EQ(log.lsn_in_file(), kRounds);
 
   // A kill in the middle of a store tears the slot being written; the other slot
   // holds the last synced point (made before these appends). Recovery
@@ -156,12 +171,12 @@ TEST(RecoveryPointKeeperTest, OnTheMappedPathEachRoundStoresThePointThroughAMap)
   }
   auto copy = io::FileDisk::open(image.path(), /*create=*/false);
   KAYA_ASSERT_OK(copy);
-  EXPECT_LT(recovery_point_lsn(**copy), 20u) << "the synced slot is the one left";
+  EXPECT_LT(recovery_point_lsn(**copy), kRounds) << "the synced slot is the one left";
   auto reopened = Writer::open({}, **copy);
   KAYA_ASSERT_OK(reopened);
   EXPECT_TRUE((*reopened)->recovery_report().anomalies.empty())
       << (*reopened)->recovery_report().to_string();
-  EXPECT_EQ((*reopened)->recovery_report().records, 20u);
+  EXPECT_EQ((*reopened)->recovery_report().records, kRounds);
   KAYA_ASSERT_OK((*reopened)->close());
 }
 
@@ -170,15 +185,10 @@ TEST(RecoveryPointKeeperTest, WithoutPreallocationEachRoundWritesThePoint) {
   RoundsOnFileDisk log(0);
   ASSERT_NE(log.writer, nullptr);
   log.recording->clear();
-  for (int i = 1; i <= 20; ++i) {
-    KAYA_ASSERT_OK(log.writer->append(Payload::put("k", std::to_string(i)),
-                                      DurabilityMode::kStrict));
-  }
+  ASSERT_TRUE(log.strict_rounds(kRounds));
   EXPECT_EQ(rp_calls(*log.recording, "map_for_write"), 0u);
-  EXPECT_GE(rp_calls(*log.recording, "write_at"), 20u);
-  auto other = io::FileDisk::open(log.dir.path(), /*create=*/false);
-  KAYA_ASSERT_OK(other);
-  EXPECT_EQ(recovery_point_lsn(**other), 20u);
+  EXPECT_GE(rp_calls(*log.recording, "write_at"), kRounds);
+  EXPECT_EQ(log.lsn_in_file(), kRounds);
   KAYA_ASSERT_OK(log.writer->close());
 }
 
@@ -190,16 +200,11 @@ TEST(RecoveryPointKeeperTest, NoMemoryForTheMapWritesThePointInstead) {
     if (path.str() != rp_format::kFile) return ok_status();
     return Error(ErrorKind::kInternal, "out of memory mapping the file (test)");
   };
-  for (int i = 1; i <= 20; ++i) {
-    KAYA_ASSERT_OK(log.writer->append(Payload::put("k", std::to_string(i)),
-                                      DurabilityMode::kStrict));
-  }
+  ASSERT_TRUE(log.strict_rounds(kRounds));
   EXPECT_EQ(rp_calls(*log.recording, "map_for_write"), 1u) << "asked once, not per round";
-  EXPECT_GE(rp_calls(*log.recording, "write_at"), 20u);
+  EXPECT_GE(rp_calls(*log.recording, "write_at"), kRounds);
   EXPECT_FALSE(log.writer->stats().poisoned);
-  auto other = io::FileDisk::open(log.dir.path(), /*create=*/false);
-  KAYA_ASSERT_OK(other);
-  EXPECT_EQ(recovery_point_lsn(**other), 20u);
+  EXPECT_EQ(log.lsn_in_file(), kRounds);
   KAYA_ASSERT_OK(log.writer->close());
 }
 
