@@ -237,7 +237,6 @@ Status RecoveryPointFile::write(RecoveryPoint point) {
 }
 
 Status RecoveryPointFile::store(uint64_t offset, std::span<const uint8_t> slot) {
-  const io::RelativePath path = log_dir::recovery_point();
   // A write per sync round was a system call on the leader's way back (the appender
   // that led the round, or the syncer before its next round): through the map it is
   // a 512-byte copy. The file's sync writes the mapped page back like a written one;
@@ -247,8 +246,10 @@ Status RecoveryPointFile::store(uint64_t offset, std::span<const uint8_t> slot) 
   // error; no memory for it only costs the copy: writes instead.
   if (map_ == nullptr && !map_refused_) {
     Result<std::unique_ptr<io::WritableMap>> map =
-        disk_.map_for_write(path, 0, rf::kFileBytes);
+        disk_.map_for_write(log_dir::recovery_point(), 0, rf::kFileBytes);
     if (map.ok()) {
+      // The whole file, as asked: every slot's store lands inside it.
+      KAYA_ASSERT((*map)->offset() == 0 && (*map)->data().size() >= rf::kFileBytes);
       map_ = std::move(*map);
     } else if (core::is_out_of_memory(map.error())) {
       map_refused_ = true;
@@ -256,8 +257,7 @@ Status RecoveryPointFile::store(uint64_t offset, std::span<const uint8_t> slot) 
       return map.error();
     }
   }
-  if (map_ == nullptr) return disk_.write_at(path, offset, slot);
-  KAYA_ASSERT(map_->offset() == 0 && offset + slot.size() <= map_->data().size());
+  if (map_ == nullptr) return disk_.write_at(log_dir::recovery_point(), offset, slot);
   std::memcpy(map_->data().data() + offset, slot.data(), slot.size());
   return map_->publish(offset, offset + slot.size());
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,11 +30,13 @@ class RecordingDisk final : public io::Disk {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
   }
-  // How many calls of `op` were recorded (on any path).
-  size_t count(std::string_view op) const {
+  // How many calls of `op` were recorded: on any path, or on `path` only.
+  size_t count(std::string_view op,
+               std::optional<std::string_view> path = std::nullopt) const {
     std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<size_t>(std::count_if(calls_.begin(), calls_.end(),
-                                             [&](const Call& c) { return c.op == op; }));
+    return static_cast<size_t>(std::count_if(
+        calls_.begin(), calls_.end(),
+        [&](const Call& c) { return c.op == op && (!path || c.path == *path); }));
   }
   void clear() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -74,10 +74,7 @@ TEST(RecoveryPointKeeperTest, StrictAppendsDoNotWaitBehindTheFilesSync) {
 
 // Calls of `op` on the recovery point's file.
 size_t rp_calls(const testing::RecordingDisk& disk, std::string_view op) {
-  const auto calls = disk.calls();
-  return static_cast<size_t>(std::count_if(
-      calls.begin(), calls.end(),
-      [&](const auto& c) { return c.op == op && c.path == rp_format::kFile; }));
+  return disk.count(op, rp_format::kFile);
 }
 
 constexpr uint64_t kRounds = 20;
